@@ -1,0 +1,179 @@
+"""The component contracts: what a feature extractor, model, fusion or corpus must offer.
+
+A component is a class with a dotted ``name``, a ``version``, a docstring and a pydantic
+``Params`` model whose every field has a default. The registry reads these class
+attributes without instantiating anything, so plugins stay cheap to list: import heavy
+dependencies (torch, transformers, opensmile) inside methods, never at module import.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ComponentError, ParamsError
+
+Modality = Literal["audio", "text"]
+#: What an extractor hands on and a model accepts: one vector per sample, one (frames × dims)
+#: matrix per sample, or the raw input itself (waveform / transcript) for end-to-end models.
+FeatureKind = Literal["vector", "sequence", "raw"]
+KINDS = ("extractor", "model", "fusion", "corpus")
+
+
+class Params(BaseModel):
+    """Base of every component's parameters: unknown fields are errors, every field has a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted path, message) for each error pydantic found, with the offending value."""
+    out = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        path = ".".join(p for p in (prefix, loc) if p)
+        msg = e["msg"]
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+            msg += f" (got {e['input']!r})"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown parameter"
+        out.append((path, msg))
+    return out
+
+
+class Component:
+    """Common base: name, version, Params and the validated ``params`` of an instance."""
+
+    kind: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    Params: ClassVar[type[Params]] = Params
+
+    def __init__(self, params: Params | Mapping[str, Any] | None = None, **kwargs: Any):
+        if isinstance(params, self.Params) and not kwargs:
+            self.params = params
+            return
+        values = dict(params.model_dump() if isinstance(params, BaseModel) else (params or {}))
+        values.update(kwargs)
+        try:
+            self.params = self.Params.model_validate(values)
+        except ValidationError as err:
+            lines = [f"{path}: {msg}" for path, msg in format_validation_error(err, "params")]
+            raise ParamsError(f"{self.name}: " + "; ".join(lines)) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring: what the component is."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+
+class FeatureExtractor(Component):
+    """Turns an audio signal or a transcript into features.
+
+    ``stateless`` extractors implement :meth:`extract` for one sample and may be cached per
+    sample. Fitted ones (``stateless = False``, e.g. TF-IDF) implement :meth:`fit` and
+    :meth:`transform` and are fitted on the training fold only.
+    Audio extractors receive a mono float32 signal already resampled to ``sample_rate``.
+    """
+
+    kind = "extractor"
+    modality: ClassVar[Modality]
+    output: ClassVar[FeatureKind]
+    stateless: ClassVar[bool] = True
+    sample_rate: ClassVar[int] = 16000
+
+    def fit(self, inputs: Sequence[Any], y: Sequence[Any] | None = None) -> FeatureExtractor:
+        return self
+
+    def extract(self, x: Any) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} does not extract per sample")
+
+    def transform(self, inputs: Sequence[Any]) -> list[Any] | np.ndarray:
+        """Features for many samples: an (n × d) array for vectors, a list otherwise."""
+        feats = [self.extract(x) for x in inputs]
+        if self.output == "vector":
+            return np.vstack([np.asarray(f, dtype=np.float32).reshape(1, -1) for f in feats])
+        return feats
+
+
+class Model(Component):
+    """A classifier with the scikit-learn shape: fit, predict_proba, classes_.
+
+    ``accepts`` names the feature kinds it takes: a 2-D array for ``vector``, a list of
+    (frames × dims) arrays for ``sequence``, a list of strings/signals for ``raw``.
+    """
+
+    kind = "model"
+    accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
+    classes_: np.ndarray
+
+    def fit(self, X: Any, y: Sequence[Any]) -> Model:
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "classes_"):
+            raise ComponentError(f"{self.name}: predict called before fit")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class Fusion(Component):
+    """Combines branches. ``fusion_kind`` says where: early (features) or late (probabilities)."""
+
+    kind = "fusion"
+    fusion_kind: ClassVar[Literal["early", "late"]]
+
+
+class EarlyFusion(Fusion):
+    """Feature blocks (one 2-D array per branch) → one matrix for one model."""
+
+    fusion_kind = "early"
+
+    def fit(self, blocks: Mapping[str, np.ndarray], y: Sequence[Any] | None = None) -> EarlyFusion:
+        raise NotImplementedError
+
+    def transform(self, blocks: Mapping[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class LateFusion(Fusion):
+    """Branch probabilities (one n × classes array per branch) → combined probabilities.
+
+    ``fit`` receives probabilities the branches gave on training speakers they were not
+    trained on (inner validation or out-of-fold), so the combination is not fitted to
+    over-confident in-sample predictions.
+    """
+
+    fusion_kind = "late"
+
+    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> LateFusion:
+        self.classes_ = np.asarray(classes)
+        return self
+
+    def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Corpus(Component):
+    """A source of utterances: yields the manifest (id, audio, text, label, speaker, ...)."""
+
+    kind = "corpus"
+
+    def load(self) -> Any:
+        raise NotImplementedError
+
+
+BASES: dict[str, type[Component]] = {
+    "extractor": FeatureExtractor,
+    "model": Model,
+    "fusion": Fusion,
+    "corpus": Corpus,
+}

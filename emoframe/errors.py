@@ -1,0 +1,69 @@
+"""One exception family, so callers can catch emoframe's errors without catching bugs.
+
+Exit codes follow DESIGN.md §7: 0 ok, 1 run finished with failures, 2 bad input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EmoframeError(Exception):
+    """Base of every error emoframe raises on purpose; its message is meant for a user."""
+
+    exit_code = 2
+
+
+class PluginError(EmoframeError):
+    """A plugin could not be loaded or registered something invalid."""
+
+
+class UnknownComponentError(EmoframeError):
+    """A component name is not in the registry."""
+
+    def __init__(self, name: str, kind: str | None, suggestions: list[str]):
+        self.name, self.kind, self.suggestions = name, kind, suggestions
+        what = f"{kind} " if kind else "component "
+        msg = f"unknown {what}'{name}'"
+        if suggestions:
+            msg += f"; did you mean {', '.join(suggestions)}?"
+        else:
+            msg += "; run `emoframe plugins` to list what is installed"
+        super().__init__(msg)
+
+
+class ParamsError(EmoframeError):
+    """A component's parameters failed its Params model."""
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem in a spec: where it is (dotted path), what is wrong, how to fix it."""
+
+    path: str
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path or '<spec>'}: {self.message}"
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+class SpecError(EmoframeError):
+    """A spec is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[SpecProblem], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        lines = [f"{prefix}{p}" for p in self.problems]
+        super().__init__("\n".join(lines) if lines else f"{prefix}invalid spec")
+
+
+class DataError(EmoframeError):
+    """A corpus, manifest or audio file is unusable; the message names the file and field."""
+
+
+class ComponentError(EmoframeError):
+    """A component was used against its contract (bad input shape, not fitted, ...)."""
+
+    exit_code = 1

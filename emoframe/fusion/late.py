@@ -1,0 +1,100 @@
+"""Late fusion: a weighted average of branch probabilities."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..components import LateFusion, Params
+from ..errors import ComponentError
+
+
+def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | None = None) -> dict[str, np.ndarray]:
+    """Validate branch probability blocks: same rows, (n × classes), finite."""
+    if not probas:
+        raise ComponentError(f"{name}: no branch probabilities given")
+    out = {}
+    rows = None
+    for key, P in probas.items():
+        P = np.asarray(P, dtype=np.float64)
+        if P.ndim != 2 or (n_classes is not None and P.shape[1] != n_classes):
+            raise ComponentError(f"{name}: branch '{key}' probabilities must be (samples × "
+                                 f"{n_classes or 'classes'}), got shape {P.shape}")
+        if not np.all(np.isfinite(P)):
+            raise ComponentError(f"{name}: branch '{key}' probabilities contain NaN or inf")
+        if rows is not None and P.shape[0] != rows:
+            raise ComponentError(f"{name}: branch '{key}' has {P.shape[0]} rows, others {rows}")
+        rows = P.shape[0]
+        out[key] = P
+    return out
+
+
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """UAR: mean recall over the classes present in y_true."""
+    classes = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
+
+
+class WeightedAverageFusion(LateFusion):
+    """Weighted average of branch probabilities; weights equal, fixed, or learned.
+
+    ``learned`` searches the weight simplex (step 0.1) for the best UAR on the
+    probabilities the branches gave on held-out training speakers; ties go to the
+    weights closest to equal, so nothing is tuned on noise.
+    """
+
+    name = "fusion.late"
+    version = "1"
+
+    class Params(Params):
+        weights: Literal["equal", "learned"] | dict[str, float] = Field(
+            "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}")
+        step: float = Field(0.1, gt=0, le=0.5, description="grid step of the learned weights")
+
+    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> WeightedAverageFusion:
+        self.classes_ = np.asarray(classes)
+        probas = check_probas(self.name, probas, len(self.classes_))
+        self.order_ = sorted(probas)
+        w = self.params.weights
+        if w == "equal":
+            self.weights_ = {k: 1.0 / len(self.order_) for k in self.order_}
+        elif w == "learned":
+            self.weights_ = self._learn(probas, np.asarray(y))
+        else:
+            unknown = set(w) - set(self.order_)
+            if unknown:
+                raise ComponentError(f"{self.name}: weights name unknown branch(es) {sorted(unknown)}; "
+                                     f"branches are {self.order_}")
+            total = sum(w.get(k, 0.0) for k in self.order_)
+            if total <= 0:
+                raise ComponentError(f"{self.name}: weights must sum to a positive number")
+            self.weights_ = {k: w.get(k, 0.0) / total for k in self.order_}
+        return self
+
+    def _learn(self, probas: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
+        steps = int(round(1 / self.params.step))
+        equal = np.full(len(self.order_), 1 / len(self.order_))
+        best, best_key = None, None
+        for combo in itertools.product(range(steps + 1), repeat=len(self.order_)):
+            if sum(combo) != steps:
+                continue
+            wv = np.asarray(combo, dtype=float) / steps
+            P = sum(wv[i] * probas[k] for i, k in enumerate(self.order_))
+            score = balanced_accuracy(y, self.classes_[np.argmax(P, axis=1)])
+            key = (round(score, 9), -float(np.abs(wv - equal).sum()))
+            if best_key is None or key > best_key:
+                best, best_key = wv, key
+        return {k: float(best[i]) for i, k in enumerate(self.order_)}
+
+    def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
+        if not hasattr(self, "weights_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        probas = check_probas(self.name, probas, len(self.classes_))
+        missing = set(self.order_) - set(probas)
+        if missing:
+            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(missing)}")
+        P = sum(self.weights_[k] * probas[k] for k in self.order_)
+        return P / P.sum(axis=1, keepdims=True)

@@ -1,0 +1,298 @@
+"""The registry: loads plugins from the ``emoframe`` entry-point group and indexes components.
+
+A plugin that fails to import, whose hook raises, or that registers a name already taken
+is recorded with the reason and its distribution; every other plugin still loads. Tests
+and notebooks add plugins directly with :meth:`Registry.add_plugin`.
+
+``EMOFRAME_PLUGINS`` (comma-separated entry-point names) limits which third-party plugins
+load; emoframe's own built-ins always do.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+import os
+import re
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from . import hookspecs
+from .components import BASES, KINDS, Component
+from .errors import UnknownComponentError
+
+ENTRY_POINT_GROUP = "emoframe"
+ALLOW_ENV = "EMOFRAME_PLUGINS"
+BUILTIN_PLUGIN = "emoframe"
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+
+
+@dataclass
+class ComponentInfo:
+    """What the registry knows of one component, read from its class."""
+
+    name: str
+    kind: str
+    cls: type[Component]
+    plugin: str
+    distribution: str
+
+    @property
+    def version(self) -> str:
+        return str(self.cls.version)
+
+    @property
+    def summary(self) -> str:
+        return self.cls.summary()
+
+    @property
+    def doc(self) -> str:
+        return (self.cls.__doc__ or "").strip()
+
+    @property
+    def params_model(self) -> type[BaseModel]:
+        return self.cls.Params
+
+    @property
+    def modality(self) -> str | None:
+        return getattr(self.cls, "modality", None) if self.kind == "extractor" else None
+
+    @property
+    def output(self) -> str | None:
+        return getattr(self.cls, "output", None) if self.kind == "extractor" else None
+
+    @property
+    def stateless(self) -> bool | None:
+        return getattr(self.cls, "stateless", None) if self.kind == "extractor" else None
+
+    @property
+    def accepts(self) -> list[str] | None:
+        return sorted(self.cls.accepts) if self.kind == "model" else None
+
+    @property
+    def fusion_kind(self) -> str | None:
+        return getattr(self.cls, "fusion_kind", None) if self.kind == "fusion" else None
+
+    def params_schema(self) -> dict[str, Any]:
+        return self.params_model.model_json_schema()
+
+    def validate_params(self, params: dict[str, Any] | None) -> BaseModel:
+        return self.cls(params).params
+
+    def create(self, params: dict[str, Any] | BaseModel | None = None) -> Component:
+        return self.cls(params)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "name": self.name, "kind": self.kind, "plugin": self.plugin,
+            "distribution": self.distribution, "version": self.version, "summary": self.summary,
+        }
+        for key in ("modality", "output", "stateless", "accepts", "fusion_kind"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = value
+        d["params"] = self.params_schema().get("properties", {})
+        return d
+
+
+@dataclass
+class PluginInfo:
+    """One plugin (entry point or programmatic), its components and its problems."""
+
+    name: str
+    distribution: str
+    version: str
+    components: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if not self.problems:
+            return "ok"
+        return "partial" if self.components else "broken"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "status": self.status, "components": self.components, "problems": self.problems}
+
+
+def _short_error(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+class Registry:
+    """Index of components by dotted name, filled by plugins through pluggy hooks."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self._components: dict[str, ComponentInfo] = {}
+        self._plugins: dict[str, PluginInfo] = {}
+
+    # -- loading -------------------------------------------------------------------
+    @classmethod
+    def from_entry_points(cls, allow: Iterable[str] | None = None) -> Registry:
+        reg = cls()
+        reg.load_entry_points(allow)
+        return reg
+
+    def load_entry_points(self, allow: Iterable[str] | None = None) -> None:
+        """Load every plugin of the ``emoframe`` group (built-in first), honouring the allow-list."""
+        if allow is None and os.environ.get(ALLOW_ENV) is not None:
+            allow = [a.strip() for a in os.environ[ALLOW_ENV].split(",") if a.strip()]
+        allowed = None if allow is None else set(allow) | {BUILTIN_PLUGIN}
+        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN_PLUGIN, e.name))
+        seen: set[str] = set()
+        for ep in eps:
+            if allowed is not None and ep.name not in allowed:
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            if ep.name in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add(ep.name)
+            try:
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 — any import failure is the plugin's, reported
+                self._plugins[ep.name] = PluginInfo(
+                    ep.name, dist, version,
+                    problems=[f"import of '{ep.value}' failed: {_short_error(exc)}; "
+                              f"reinstall {dist} or remove it"])
+                continue
+            self.add_plugin(module, name=ep.name, distribution=dist, version=version)
+
+    def add_plugin(self, plugin: ModuleType | object, name: str | None = None,
+                   distribution: str | None = None, version: str = "") -> PluginInfo:
+        """Register a plugin object (a module or any object with hookimpls) and run its hooks."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        info = PluginInfo(name, distribution or name, version)
+        if name in self._plugins:
+            info.problems.append(f"a plugin named '{name}' is already loaded "
+                                 f"(from {self._plugins[name].distribution})")
+            self._plugins[f"{name}#{len(self._plugins)}"] = info
+            return info
+        self._plugins[name] = info
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 — pluggy validation errors name the bad hook
+            info.problems.append(f"registration failed: {exc}")
+            return info
+        for attr in dir(plugin):
+            fn = getattr(plugin, attr, None)
+            if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT}_impl") and attr not in hookspecs.HOOK_KINDS:
+                close = difflib.get_close_matches(attr, hookspecs.HOOK_KINDS, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                info.problems.append(f"unknown hook '{attr}'{hint}")
+        for hook_name, kind in hookspecs.HOOK_KINDS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    self._run_hook(info, hook_name, kind, impl)
+        return info
+
+    def _run_hook(self, info: PluginInfo, hook_name: str, kind: str, impl: Any) -> None:
+        """Call one plugin's hook; keep what it registered only if the whole hook succeeded."""
+        staged: list[type] = []
+        try:
+            impl.function(*[{"register": staged.append}[a] for a in impl.argnames])
+        except Exception as exc:  # noqa: BLE001 — a raising hook breaks that plugin only
+            info.problems.append(f"hook {hook_name} raised {_short_error(exc)}")
+            return
+        for cls in staged:
+            problem = self._check_component(cls, kind)
+            if problem:
+                info.problems.append(problem)
+                continue
+            existing = self._components.get(cls.name)
+            if existing is not None:
+                info.problems.append(
+                    f"duplicate component '{cls.name}': already registered by plugin "
+                    f"'{existing.plugin}' ({existing.distribution}); this one is ignored — "
+                    f"rename it or uninstall one of the two")
+                continue
+            self._components[cls.name] = ComponentInfo(cls.name, kind, cls, info.name, info.distribution)
+            info.components.append(cls.name)
+
+    @staticmethod
+    def _check_component(cls: Any, kind: str) -> str | None:
+        base = BASES[kind]
+        label = getattr(cls, "__qualname__", repr(cls))
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            return f"{label} was registered as {kind} but is not a {base.__name__} subclass"
+        if not isinstance(cls.name, str) or not _NAME_RE.match(cls.name):
+            return (f"{label} has invalid name {cls.name!r}: use a dotted lower-case name "
+                    f"such as 'myplugin.{kind}'")
+        try:
+            cls.Params()
+        except Exception as exc:  # noqa: BLE001
+            return f"{cls.name}: Params must give every field a default ({exc})"
+        if kind == "extractor":
+            if getattr(cls, "modality", None) not in ("audio", "text"):
+                return f"{cls.name}: modality must be 'audio' or 'text'"
+            if getattr(cls, "output", None) not in ("vector", "sequence", "raw"):
+                return f"{cls.name}: output must be 'vector', 'sequence' or 'raw'"
+        if kind == "model" and not set(cls.accepts) <= {"vector", "sequence", "raw"}:
+            return f"{cls.name}: accepts must be a subset of vector, sequence, raw"
+        if kind == "fusion" and getattr(cls, "fusion_kind", None) not in ("early", "late"):
+            return f"{cls.name}: subclass EarlyFusion or LateFusion"
+        return None
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        return list(self._plugins.values())
+
+    @property
+    def broken(self) -> list[PluginInfo]:
+        return [p for p in self._plugins.values() if p.problems]
+
+    def components(self, kind: str | None = None, **attrs: Any) -> list[ComponentInfo]:
+        """Components sorted by name, optionally filtered by kind and attributes (modality=...)."""
+        out = [c for c in self._components.values() if kind is None or c.kind == kind]
+        for key, value in attrs.items():
+            out = [c for c in out if getattr(c, key) == value]
+        return sorted(out, key=lambda c: c.name)
+
+    def names(self, kind: str | None = None) -> list[str]:
+        return [c.name for c in self.components(kind)]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._components
+
+    def suggest(self, name: str, kind: str | None = None, n: int = 3) -> list[str]:
+        pool = self.names(kind) or self.names()
+        close = difflib.get_close_matches(name, pool, n=n, cutoff=0.5)
+        if not close:  # 'svc' → 'sklearn.svc': match on the last part of the dotted name
+            tail = {c.split(".", 1)[-1]: c for c in pool}
+            close = [tail[t] for t in difflib.get_close_matches(name.split(".")[-1], tail, n=n, cutoff=0.6)]
+        return close
+
+    def get(self, name: str, kind: str | None = None) -> ComponentInfo:
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        info = self._components.get(name)
+        if info is None or (kind is not None and info.kind != kind):
+            raise UnknownComponentError(name, kind, self.suggest(name, kind))
+        return info
+
+    def create(self, name: str, params: dict[str, Any] | None = None, kind: str | None = None) -> Component:
+        """Instantiate a component with validated params (ParamsError names the field)."""
+        return self.get(name, kind).create(params)
+
+
+_default: Registry | None = None
+
+
+def get_registry(refresh: bool = False) -> Registry:
+    """The process-wide registry loaded from entry points (cached)."""
+    global _default
+    if _default is None or refresh:
+        _default = Registry.from_entry_points()
+    return _default

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from emoframe.registry import Registry
+
+from . import toy_plugin
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """Built-ins from entry points plus the toy plugin, registered programmatically."""
+    reg = Registry.from_entry_points(allow=[])
+    reg.add_plugin(toy_plugin, name="toy")
+    return reg
+
+
+@pytest.fixture
+def make_dist(tmp_path, monkeypatch):
+    """Install a plugin distribution as entry-point metadata on sys.path (no core change)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+
+    def make(dist: str, module: str, source: str, ep_name: str | None = None, version: str = "0.1") -> Path:
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text(f"[emoframe]\n{ep_name or module} = {module}\n")
+        sys.modules.pop(module, None)
+        return site
+
+    yield make

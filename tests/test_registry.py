@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from emoframe.errors import UnknownComponentError
+from emoframe.registry import Registry
+
+GOOD_PLUGIN = """
+    import numpy as np
+    import emoframe
+
+    class Loud(emoframe.FeatureExtractor):
+        '''Peak amplitude.'''
+        name = "acme.loud"
+        version = "2.1"
+        modality = "audio"
+        output = "vector"
+        def extract(self, x):
+            return np.array([np.abs(x).max()])
+
+    @emoframe.hookimpl
+    def register_extractors(register):
+        register(Loud)
+"""
+
+
+def test_builtins_load_through_the_core_entry_point():
+    reg = Registry.from_entry_points(allow=[])
+    assert {"fusion.early", "fusion.late"} <= set(reg.names("fusion"))
+    late = reg.get("fusion.late")
+    assert late.plugin == "emoframe" and late.distribution == "emoframe" and late.fusion_kind == "late"
+    assert not reg.broken
+
+
+def test_third_party_distribution_is_found_by_entry_point(make_dist):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    reg = Registry.from_entry_points()
+    info = reg.get("acme.loud")
+    assert (info.kind, info.modality, info.output, info.version) == ("extractor", "audio", "vector", "2.1")
+    assert info.distribution == "acme-emo"
+    assert info.create().extract([0.1, -0.5]).tolist() == [0.5]
+
+
+def test_allow_list_env_skips_other_plugins(make_dist, monkeypatch):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    monkeypatch.setenv("EMOFRAME_PLUGINS", "someone_else")
+    reg = Registry.from_entry_points()
+    assert "acme.loud" not in reg and "fusion.late" in reg  # built-ins always load
+
+
+def test_import_error_is_reported_and_others_load(make_dist):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    make_dist("broken-emo", "broken_emo", "import not_a_module_xyz\n")
+    reg = Registry.from_entry_points()
+    assert "acme.loud" in reg and "fusion.late" in reg
+    (bad,) = [p for p in reg.broken]
+    assert bad.name == "broken_emo" and bad.distribution == "broken-emo" and bad.status == "broken"
+    assert "ModuleNotFoundError" in bad.problems[0] and "not_a_module_xyz" in bad.problems[0]
+
+
+def test_duplicate_name_is_reported_with_both_distributions(make_dist):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    make_dist("zz-copycat", "zz_copycat", (textwrap.dedent(GOOD_PLUGIN) + textwrap.dedent("""
+        class Other(emoframe.FeatureExtractor):
+            '''Another, not a duplicate: it still loads.'''
+            name = "zz.other"
+            modality = "text"
+            output = "vector"
+
+        @emoframe.hookimpl
+        def register_corpora(register):
+            pass
+        """)).replace("    register(Loud)", "    register(Loud)\n    register(Other)"))
+    reg = Registry.from_entry_points()
+    assert reg.get("acme.loud").distribution == "acme-emo"  # first one wins, deterministic order
+    (bad,) = reg.broken
+    assert bad.distribution == "zz-copycat" and bad.status == "partial"
+    assert reg.get("zz.other").distribution == "zz-copycat"
+    assert "duplicate component 'acme.loud'" in bad.problems[0] and "acme-emo" in bad.problems[0]
+
+
+def test_raising_hook_breaks_only_that_plugin_and_registers_nothing_of_it(make_dist):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    make_dist("raiser-emo", "raiser_emo", GOOD_PLUGIN.replace("acme.loud", "raiser.loud").replace(
+        "        register(Loud)", "        register(Loud)\n        raise RuntimeError('no licence file')"))
+    reg = Registry.from_entry_points()
+    assert "acme.loud" in reg
+    assert "raiser.loud" not in reg  # staged registrations of a failed hook are dropped
+    (bad,) = reg.broken
+    assert bad.name == "raiser_emo" and "RuntimeError: no licence file" in bad.problems[0]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("class X:\n    name = 'a.b'\n", "not a FeatureExtractor subclass"),
+    ("class X(emoframe.FeatureExtractor):\n    name = 'NoDots'\n    modality = 'audio'\n    output = 'vector'\n",
+     "invalid name 'NoDots'"),
+    ("class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'video'\n    output = 'vector'\n",
+     "modality must be 'audio' or 'text'"),
+    ("class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'audio'\n    output = 'vector'\n"
+     "    class Params(emoframe.Params):\n        n: int\n", "Params must give every field a default"),
+])
+def test_invalid_component_is_rejected_with_reason(registry, body, expected):
+    import types
+
+    import emoframe
+    mod = types.ModuleType("badmod")
+    exec("import emoframe\n" + body, mod.__dict__)
+
+    @emoframe.hookimpl
+    def register_extractors(register):
+        register(mod.X)
+
+    mod.register_extractors = register_extractors
+    info = registry.add_plugin(mod, name="badmod")
+    assert info.status == "broken" and expected in info.problems[0]
+
+
+def test_misspelt_hook_is_reported(registry):
+    import types
+
+    import emoframe
+    mod = types.ModuleType("typo")
+
+    @emoframe.hookimpl
+    def register_model(register):
+        pass
+
+    mod.register_model = register_model
+    info = registry.add_plugin(mod, name="typo")
+    assert info.problems and "unknown hook 'register_model'" in info.problems[0]
+    assert "register_models" in info.problems[0]
+
+
+def test_unknown_component_suggests_close_matches(registry):
+    with pytest.raises(UnknownComponentError) as e:
+        registry.get("toy.centriod")
+    assert "toy.centroid" in str(e.value)
+    with pytest.raises(UnknownComponentError) as e:
+        registry.get("toy.centroid", kind="extractor")
+    assert "unknown extractor 'toy.centroid'" in str(e.value)
+
+
+def test_programmatic_registration_and_queries(registry):
+    assert registry.get("toy.energy").plugin == "toy"
+    assert [c.name for c in registry.components("extractor", modality="text")] == ["toy.words"]
+    assert registry.get("toy.words").stateless is False
+    assert registry.get("toy.seqmean").accepts == ["sequence"]
+    assert registry.create("toy.centroid", {"temperature": 2.0}).params.temperature == 2.0
+
+
+def test_cli_lists_third_party_and_broken_plugins_as_json(make_dist):
+    site = make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    make_dist("broken-emo", "broken_emo", "raise ImportError('needs libfoo')\n")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    out = subprocess.run([sys.executable, "-m", "emoframe", "plugins", "--json"], env=env,
+                         capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    names = {c["name"] for c in data["components"]}
+    assert {"acme.loud", "fusion.late"} <= names
+    broken = {p["name"]: p for p in data["plugins"] if p["status"] != "ok"}
+    assert "needs libfoo" in broken["broken_emo"]["problems"][0]
