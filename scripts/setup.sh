@@ -10,7 +10,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.emoframe-installed"
-digest=$(cat requirements*.txt pyproject.toml plugins/*/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)-$REQ
+shopt -s nullglob
+digest=$(cat requirements*.txt pyproject.toml plugins/*/pyproject.toml | sha256sum | cut -c1-16)-$REQ
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -m pip install --quiet -r "$REQ" 2>&1 | grep -v '^WARNING: Location' || true
