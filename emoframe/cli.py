@@ -16,8 +16,8 @@ from rich.table import Table
 from . import __version__
 from .errors import EmoframeError, SpecError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class EmoframeGroup(click.Group):
@@ -156,8 +156,136 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(out, indent=2))
 
 
-def run() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+@main.group()
+def corpus() -> None:
+    """Generate the synthetic demo corpus; inspect corpora."""
+
+
+@corpus.command("synth")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write (replaced if it exists).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--speakers", default=12, show_default=True, type=click.IntRange(2, 200))
+@click.option("--per-class", default=10, show_default=True, type=click.IntRange(1, 500))
+def corpus_synth(out: Path, seed: int, speakers: int, per_class: int) -> None:
+    """Write the synthetic demo corpus (deterministic: same seed, same bytes)."""
+    import time
+
+    from .data.synth import CLASSES, generate
+
+    t0 = time.perf_counter()
+    generate(out, seed=seed, speakers=speakers, per_class=per_class)
+    n = speakers * per_class * len(CLASSES)
+    console.print(f"wrote {n} synthetic utterances ({speakers} speakers, {', '.join(CLASSES)}) to {out} "
+                  f"in {time.perf_counter() - t0:.1f} s — synthetic speech, not a real corpus", highlight=False)
+
+
+def _load_corpus(name: str | None, manifest: Path | None, params: tuple[str, ...]) -> Any:
+    from .data.manifest import load_manifest
+
+    if (name is None) == (manifest is None):
+        raise click.UsageError("give a corpus NAME or --manifest PATH")
+    if manifest is not None:
+        return load_manifest(manifest)
+    values = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--param")
+        values[key] = _parse_value(value)
+    return _registry().create(name, values, kind="corpus").load()
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+@corpus.command("info")
+@click.argument("name", required=False)
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="A manifest file instead.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Corpus parameter.")
+def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]) -> None:
+    """Load a corpus, validate it, and show its size, classes and speakers."""
+    m = _load_corpus(name, manifest, params)
+    frame = m.frame
+    console.print(f"{m.name}: {len(m)} utterances, {frame['speaker'].nunique()} speakers, "
+                  f"audio: {'yes' if m.has_audio else 'no (text-only)'}", highlight=False)
+    table = Table("label", "utterances", "speakers")
+    for label, group in frame.groupby("label"):
+        table.add_row(str(label), str(len(group)), str(group["speaker"].nunique()))
+    console.print(table)
+    for w in m.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+@main.command()
+@click.argument("extractor")
+@click.option("--corpus", "corpus_name", help="Registered corpus name.")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="A manifest file instead.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Corpus parameter.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes [default: cores].")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def extract(extractor: str, corpus_name: str | None, manifest: Path | None, params: tuple[str, ...],
+            jobs: int | None, no_cache: bool, workdir: Path | None) -> None:
+    """Extract (and cache) a stateless extractor's features for a corpus."""
+    from .features import FeatureCache, extract_features
+    from .workdir import workdir as default_workdir
+
+    m = _load_corpus(corpus_name, manifest, params)
+    ext = _registry().create(extractor, kind="extractor")
+    cache = None if no_cache else FeatureCache(default_workdir(workdir) / "cache")
+    result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty())
+    shape = result.features[0].shape if result.features else ()
+    console.print(f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
+                  f"in {result.seconds:.1f} s; feature shape {shape}", highlight=False)
+    _report_failures(result.failures)
+    if result.failures:
+        sys.exit(1)
+
+
+def _report_failures(failures: dict[str, str]) -> None:
+    for sample_id, reason in failures.items():
+        err_console.print(f"[yellow]skipped[/yellow] {sample_id}: {reason}", highlight=False, soft_wrap=True)
+    if failures:
+        err_console.print(f"{len(failures)} sample(s) skipped; the rest was processed and saved", highlight=False)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or clear the feature cache."""
+
+
+@cache.command("info")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def cache_info(workdir: Path | None) -> None:
+    """Entries and size per extractor."""
+    from .features import FeatureCache
+    from .workdir import workdir as default_workdir
+
+    fc = FeatureCache(default_workdir(workdir) / "cache")
+    info = fc.info()
+    table = Table("extractor", "entries", "size", title=f"feature cache {fc.root}", title_justify="left")
+    for name, row in info.items():
+        table.add_row(name, str(row["entries"]), f"{row['bytes'] / 1e6:.1f} MB")
+    console.print(table if info else f"feature cache {fc.root} is empty", highlight=False)
+
+
+@cache.command("clear")
+@click.option("--extractor", help="Only this extractor's entries.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def cache_clear(extractor: str | None, workdir: Path | None) -> None:
+    """Delete cached features (all, or one extractor's)."""
+    from .features import FeatureCache
+    from .workdir import workdir as default_workdir
+
+    removed = FeatureCache(default_workdir(workdir) / "cache").clear(extractor)
+    console.print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'}", highlight=False)
 
 
 __all__ = ["main", "SpecError"]

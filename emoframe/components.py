@@ -84,12 +84,24 @@ class FeatureExtractor(Component):
 
     kind = "extractor"
     modality: ClassVar[Modality]
-    output: ClassVar[FeatureKind]
+    output: FeatureKind  # class default; output_for() may make it depend on the params
     stateless: ClassVar[bool] = True
     sample_rate: ClassVar[int] = 16000
 
+    def __init__(self, params: Params | Mapping[str, Any] | None = None, **kwargs: Any):
+        super().__init__(params, **kwargs)
+        self.output = self.output_for(self.params)
+
+    @classmethod
+    def output_for(cls, params: Params) -> FeatureKind:
+        """The output kind these params give (override when a parameter switches it)."""
+        return cls.output
+
     def fit(self, inputs: Sequence[Any], y: Sequence[Any] | None = None) -> FeatureExtractor:
         return self
+
+    def warmup(self) -> None:
+        """Pay one-off costs (JIT compilation, model loading) once per worker, not per file."""
 
     def extract(self, x: Any) -> np.ndarray:
         raise NotImplementedError(f"{self.name} does not extract per sample")

@@ -11,3 +11,17 @@ def register_fusions(register):
 
     register(ConcatFusion)
     register(WeightedAverageFusion)
+
+
+@hookimpl
+def register_corpora(register):
+    from .data.corpora.cremad import CremaD
+    from .data.corpora.demo import DemoCorpus
+    from .data.corpora.emodb import EmoDB
+    from .data.corpora.generic import ManifestCorpus
+    from .data.corpora.meld import Meld
+    from .data.corpora.ravdess import Ravdess
+    from .data.corpora.tess import Tess
+
+    for corpus in (DemoCorpus, ManifestCorpus, EmoDB, Ravdess, CremaD, Tess, Meld):
+        register(corpus)

@@ -30,6 +30,7 @@ ENTRY_POINT_GROUP = "emoframe"
 ALLOW_ENV = "EMOFRAME_PLUGINS"
 BUILTIN_PLUGIN = "emoframe"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+_CORPUS_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")  # corpora may be plain: demo, emodb
 
 
 @dataclass
@@ -226,7 +227,8 @@ class Registry:
         label = getattr(cls, "__qualname__", repr(cls))
         if not (isinstance(cls, type) and issubclass(cls, base)):
             return f"{label} was registered as {kind} but is not a {base.__name__} subclass"
-        if not isinstance(cls.name, str) or not _NAME_RE.match(cls.name):
+        pattern = _CORPUS_NAME_RE if kind == "corpus" else _NAME_RE
+        if not isinstance(cls.name, str) or not pattern.match(cls.name):
             return (f"{label} has invalid name {cls.name!r}: use a dotted lower-case name "
                     f"such as 'myplugin.{kind}'")
         try:

@@ -338,6 +338,13 @@ class _Checker:
                 self.add(p, msg, f"`emoframe plugins --show {ref.name}` lists its parameters")
         return info
 
+    def output_of(self, ref: ComponentRef, info: Any) -> str:
+        """An extractor's output kind for these params (its default when they are invalid)."""
+        try:
+            return info.cls.output_for(info.params_model.model_validate(ref.params))
+        except ValidationError:
+            return info.output
+
     def fitting(self, kind: str, **attrs: Any) -> list[str]:
         return [c.name for c in self.reg.components(kind, **attrs)]
 
@@ -443,9 +450,9 @@ def _check_branch(c: _Checker, key: str, bpath: str, branch: Any, alts: Any, kin
               f"add e.g. model: {', '.join(c.fitting('model')[:3])}")
     if "early" in kinds:
         for p, r, info in extractors:
-            if info is not None and info.output != "vector":
+            if info is not None and c.output_of(r, info) != "vector":
                 fits = c.fitting("extractor", modality=info.modality, output="vector")
-                c.add(p, f"early fusion concatenates vectors but '{r.name}' gives {info.output} features",
+                c.add(p, f"early fusion concatenates vectors but '{r.name}' gives {c.output_of(r, info)} features",
                       f"use a vector extractor: {', '.join(fits)}" if fits else "use late fusion")
     # model ↔ extractor compatibility: branch models, and the early model fed by this branch
     feeds = [(p, r, info) for p, r, info in models]
@@ -457,7 +464,7 @@ def _check_branch(c: _Checker, key: str, bpath: str, branch: Any, alts: Any, kin
         accepts = set(minfo.cls.accepts)
         sources = [(p, r, i) for p, r, i in extractors if i is not None] or ([] if extractors else [(None, None, None)])
         for ep, er, einfo in sources:
-            given = einfo.output if einfo is not None else "raw"
+            given = c.output_of(er, einfo) if einfo is not None else "raw"
             if given in accepts:
                 continue
             what = f"'{er.name}' ({ep}) gives {given}" if einfo is not None else f"branch '{key}' has no extractor, so the model gets raw {modality or 'input'}"

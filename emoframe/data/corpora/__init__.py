@@ -1,0 +1,1 @@
+"""Corpus loaders for the layouts users have on disk, each mapping labels to emoframe's vocabulary."""

@@ -1,0 +1,24 @@
+"""The generic corpus: any manifest file (CSV or Parquet)."""
+from __future__ import annotations
+
+from pydantic import Field
+
+from ...components import Corpus, Params
+from ...errors import DataError
+from ..manifest import Manifest, load_manifest
+
+
+class ManifestCorpus(Corpus):
+    """A manifest file with columns id, audio, text, label, speaker [, split, start, end]."""
+
+    name = "manifest"
+    version = "1"
+
+    class Params(Params):
+        path: str = Field("", description="CSV or Parquet manifest; audio paths relative to its folder")
+        require_audio: bool = Field(True, description="False for a text-only corpus")
+
+    def load(self) -> Manifest:
+        if not self.params.path:
+            raise DataError("manifest: set params.path to the manifest file")
+        return load_manifest(self.params.path, require_audio=self.params.require_audio)

@@ -1,0 +1,182 @@
+"""The manifest: one row per utterance (id, audio, text, label, speaker[, split, start, end]).
+
+Loading validates it and reports every problem at once, naming the file: missing columns,
+duplicate ids, empty labels or speakers, missing audio files, paths escaping the corpus
+folder, bad segments. Relative audio paths resolve against the manifest's folder.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+REQUIRED = ("id", "audio", "text", "label", "speaker")
+OPTIONAL = ("split", "start", "end")
+#: The common emotion vocabulary every loader maps its labels to ("bored" is EmoDB's extra class).
+EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised", "calm", "bored")
+FOUR_CLASSES = ("neutral", "happy", "sad", "angry")
+
+
+def _examples(values: Iterable[object], n: int = 5) -> str:
+    values = list(values)
+    shown = ", ".join(str(v) for v in values[:n])
+    return shown + (f" … (+{len(values) - n} more)" if len(values) > n else "")
+
+
+@dataclass
+class Manifest:
+    """A validated table of utterances; audio paths are absolute ('' in text-only corpora)."""
+
+    frame: pd.DataFrame
+    name: str = "manifest"
+    root: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, name: str = "manifest", root: str | Path | None = None,
+                   require_audio: bool = True) -> Manifest:
+        """Validate and normalise a DataFrame; DataError lists every problem found."""
+        root = Path(root).resolve() if root is not None else None
+        problems: list[str] = []
+        missing = [c for c in REQUIRED if c not in df.columns and not (c == "audio" and not require_audio)]
+        if missing:
+            raise DataError(f"{name}: missing column(s) {', '.join(missing)}; a manifest needs "
+                            f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})")
+        df = df.copy()
+        if "audio" not in df.columns:
+            df["audio"] = ""
+        for col in ("id", "audio", "text", "label", "speaker"):
+            df[col] = df[col].fillna("").astype(str).str.strip() if col != "text" else df[col].fillna("").astype(str)
+        dup = df["id"][df["id"].duplicated()].unique()
+        if len(dup):
+            problems.append(f"duplicate id(s): {_examples(dup)}; ids must be unique")
+        if (df["id"] == "").any():
+            problems.append(f"{int((df['id'] == '').sum())} row(s) with an empty id")
+        for col in ("label", "speaker"):
+            empty = df["id"][df[col] == ""]
+            if len(empty):
+                problems.append(f"empty {col} in {len(empty)} row(s): {_examples(empty)}; "
+                                f"every utterance needs a {col}")
+        df["audio"] = [_resolve(p, root, problems, i) for i, p in zip(df["id"], df["audio"])]
+        if require_audio:
+            no_audio = df["id"][df["audio"] == ""]
+            if len(no_audio):
+                problems.append(f"no audio path in {len(no_audio)} row(s): {_examples(no_audio)}")
+            absent = df["id"][(df["audio"] != "") & ~df["audio"].map(lambda p: Path(p).is_file())]
+            if len(absent):
+                problems.append(f"audio file not found for {len(absent)} row(s): "
+                                f"{_examples(df.set_index('id').loc[absent, 'audio'])}")
+        _check_segments(df, problems)
+        if problems:
+            raise DataError(f"{name}: " + "; ".join(problems) if len(problems) == 1
+                            else f"{name}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        warnings = []
+        empty_text = int((df["text"].str.strip() == "").sum())
+        if empty_text:
+            warnings.append(f"{name}: {empty_text} utterance(s) with an empty transcript; text branches "
+                            "see them as empty strings")
+        columns = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
+        extra = [c for c in df.columns if c not in columns]
+        return cls(df[columns + extra].reset_index(drop=True), name=name, root=root, warnings=warnings)
+
+    # -- views ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.frame["id"].to_numpy()
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.frame["label"].to_numpy()
+
+    @property
+    def speakers(self) -> np.ndarray:
+        return self.frame["speaker"].to_numpy()
+
+    @property
+    def texts(self) -> list[str]:
+        return self.frame["text"].tolist()
+
+    @property
+    def has_audio(self) -> bool:
+        return bool((self.frame["audio"] != "").all()) and len(self.frame) > 0
+
+    def segment(self, i: int) -> tuple[float | None, float | None]:
+        row = self.frame.iloc[i]
+        start = row.get("start") if "start" in self.frame else None
+        end = row.get("end") if "end" in self.frame else None
+        return (None if start is None or pd.isna(start) else float(start),
+                None if end is None or pd.isna(end) else float(end))
+
+    def subset(self, mask: np.ndarray | list[bool] | pd.Series) -> Manifest:
+        return Manifest(self.frame[np.asarray(mask)].reset_index(drop=True), self.name, self.root, self.warnings)
+
+    def keep_classes(self, classes: Iterable[str]) -> Manifest:
+        """Only the utterances of these labels (e.g. the 4-class neutral/happy/sad/angry setup)."""
+        classes = list(classes)
+        present = set(self.frame["label"])
+        absent = [c for c in classes if c not in present]
+        if absent:
+            raise DataError(f"{self.name}: class(es) {', '.join(absent)} not in the corpus; it has "
+                            f"{', '.join(sorted(present))}")
+        return self.subset(self.frame["label"].isin(classes))
+
+    def drop_ids(self, ids: Iterable[str]) -> Manifest:
+        return self.subset(~self.frame["id"].isin(set(ids)))
+
+    def to_csv(self, path: str | Path) -> None:
+        self.frame.to_csv(path, index=False)
+
+
+def _resolve(path: str, root: Path | None, problems: list[str], row_id: str) -> str:
+    if not path:
+        return ""
+    p = Path(path)
+    if p.is_absolute() or root is None:
+        return str(p)
+    full = (root / p).resolve()
+    if not full.is_relative_to(root):
+        problems.append(f"row {row_id}: audio path '{path}' escapes the corpus folder {root}; "
+                        "keep audio inside the manifest's folder or use an absolute path")
+        return ""
+    return str(full)
+
+
+def _check_segments(df: pd.DataFrame, problems: list[str]) -> None:
+    for col in ("start", "end"):
+        if col in df.columns:
+            values = pd.to_numeric(df[col], errors="coerce")
+            bad = df["id"][df[col].notna() & (values.isna() | (values < 0))]
+            if len(bad):
+                problems.append(f"column '{col}' must be seconds ≥ 0; bad in row(s) {_examples(bad)}")
+            df[col] = values
+    if "start" in df.columns and "end" in df.columns:
+        bad = df["id"][df["start"].notna() & df["end"].notna() & (df["end"] <= df["start"])]
+        if len(bad):
+            problems.append(f"segment end ≤ start in row(s) {_examples(bad)}")
+
+
+def load_manifest(path: str | Path, require_audio: bool = True) -> Manifest:
+    """Read a CSV or Parquet manifest; relative audio paths resolve against its folder."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
+                             encoding_errors="replace")
+    except FileNotFoundError:
+        raise DataError(f"{path}: manifest not found") from None
+    except Exception as exc:  # noqa: BLE001 — pandas raises many parser errors
+        raise DataError(f"{path}: cannot read manifest ({exc})") from None
+    for col in ("start", "end"):
+        if col in df.columns:
+            df[col] = df[col].replace("", np.nan)
+    return Manifest.from_frame(df, name=str(path), root=path.parent, require_audio=require_audio)

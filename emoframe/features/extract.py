@@ -1,0 +1,229 @@
+"""Extraction of stateless features over a manifest: cached per sample, parallel over processes.
+
+A sample that cannot be read or that makes the extractor raise is recorded with its reason;
+every other sample is still extracted and cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..components import FeatureExtractor
+from ..data.audio import AudioError, load_audio
+from ..data.manifest import Manifest
+from ..errors import ComponentError
+from .cache import DigestMemo, ExtractorKey, FeatureCache
+
+Progress = Callable[[int, int], None]
+_digests = DigestMemo()
+
+
+@dataclass
+class ExtractionResult:
+    """Features of the samples that worked (manifest order) and the reason for each that did not."""
+
+    extractor: str
+    ids: list[str]
+    features: list[np.ndarray]
+    failures: dict[str, str] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+    seconds: float = 0.0
+
+    def matrix(self) -> np.ndarray:
+        """(samples × dims) for vector features."""
+        return np.vstack([f.reshape(1, -1) for f in self.features]) if self.features else np.zeros((0, 0))
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.ids, self.features))
+
+
+def _check_output(extractor: FeatureExtractor, value: Any) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float32)
+    if extractor.output == "vector" and arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if extractor.output == "sequence" and (arr.ndim != 2 or arr.shape[0] == 0):
+        raise ComponentError(f"{extractor.name} returned shape {arr.shape}; a sequence is (frames × dims) "
+                             "with at least one frame")
+    if not np.all(np.isfinite(arr)):
+        raise ComponentError(f"{extractor.name} returned NaN or inf values")
+    return arr
+
+
+def extract_one(extractor: FeatureExtractor, audio: str, text: str, start: float | None,
+                end: float | None) -> np.ndarray:
+    """Features of one sample: loads audio (resampled, segment honoured) or takes the text."""
+    if extractor.modality == "audio":
+        if not audio:
+            raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
+        x: Any = load_audio(audio, extractor.sample_rate, start, end)
+    else:
+        x = text
+    return _check_output(extractor, extractor.extract(x))
+
+
+def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
+    if isinstance(exc, AudioError):
+        return exc.reason
+    if isinstance(exc, ComponentError):
+        return str(exc)
+    return f"{extractor.name} raised {type(exc).__name__}: {exc}"
+
+
+# -- worker side --------------------------------------------------------------------------
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(module: str, qualname: str, params: dict[str, Any], cache_root: str | None) -> None:
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    extractor = obj(params)
+    extractor.warmup()
+    _worker["extractor"] = extractor
+    _worker["cache"] = FeatureCache(cache_root) if cache_root else None
+
+
+Task = tuple[int, str, str, "float | None", "float | None", str]  # index, audio, text, start, end, key
+Outcome = tuple[int, "np.ndarray | None", "str | None"]  # index, features, failure reason
+
+
+def _worker_chunk(tasks: list[Task]) -> list[Outcome]:
+    return _run_chunk(tasks, _worker["extractor"], _worker["cache"])
+
+
+def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCache | None) -> list[Outcome]:
+    out = []
+    for index, audio, text, start, end, key in tasks:
+        try:
+            value = extract_one(extractor, audio, text, start, end)
+        except Exception as exc:  # noqa: BLE001 — one bad sample must not stop the others
+            out.append((index, None, _failure_reason(extractor, exc)))
+            continue
+        if cache is not None:
+            cache.put(extractor.name, key, value)
+        out.append((index, value, None))
+    return out
+
+
+def _mp_context() -> mp.context.BaseContext:
+    # fork is cheap and keeps warm imports, but is unsafe once torch/threads are live in the parent
+    if sys.platform == "linux" and "torch" not in sys.modules:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
+# -- parent side --------------------------------------------------------------------------
+def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int | None = None,
+                     cache: FeatureCache | None = None, progress: Progress | bool = False) -> ExtractionResult:
+    """Extract a stateless extractor's features for every row of ``manifest``.
+
+    Cached entries are read, the rest computed over ``jobs`` processes (default: all cores;
+    1 runs in this process) and cached. ``progress`` is a callback ``(done, total)`` or True
+    for a progress bar on the terminal.
+    """
+    if not extractor.stateless:
+        raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
+    t0 = time.perf_counter()
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    ekey = ExtractorKey(extractor.name, str(extractor.version), extractor.params.model_dump(mode="json"),
+                        extractor.sample_rate if extractor.modality == "audio" else 0)
+    frame = manifest.frame
+    n = len(frame)
+    values: list[np.ndarray | None] = [None] * n
+    failures: dict[int, str] = {}
+    tasks = []
+    for i in range(n):
+        row = frame.iloc[i]
+        start, end = manifest.segment(i)
+        try:
+            if extractor.modality == "audio":
+                if not row["audio"]:
+                    raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
+                digest = _digests(row["audio"])
+            else:
+                digest = hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
+        except AudioError as exc:
+            failures[i] = exc.reason
+            continue
+        except FileNotFoundError:
+            failures[i] = "file not found"
+            continue
+        except OSError as exc:
+            failures[i] = f"cannot read audio file: {exc.strerror or exc}"
+            continue
+        key = FeatureCache.key(ekey, digest, start, end)
+        hit = cache.get(extractor.name, key) if cache is not None else None
+        if hit is not None:
+            values[i] = hit
+        else:
+            tasks.append((i, row["audio"], row["text"], start, end, key))
+    hits = n - len(tasks) - len(failures)
+    report = _progress_reporter(progress, extractor.name, len(tasks))
+    if tasks:
+        if jobs == 1 or len(tasks) == 1:
+            extractor.warmup()
+            size = 8
+            for s in range(0, len(tasks), size):
+                _collect(_run_chunk(tasks[s:s + size], extractor, cache), values, failures)
+                report(min(s + size, len(tasks)))
+        else:
+            size = max(1, min(16, len(tasks) // (jobs * 4) or 1))
+            chunks = [tasks[s:s + size] for s in range(0, len(tasks), size)]
+            cls = type(extractor)
+            init = (cls.__module__, cls.__qualname__, extractor.params.model_dump(),
+                    str(cache.root) if cache is not None else None)
+            done = 0
+            with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context(),
+                                     initializer=_init_worker, initargs=init) as pool:
+                futures = {pool.submit(_worker_chunk, chunk): len(chunk) for chunk in chunks}
+                for fut in as_completed(futures):
+                    _collect(fut.result(), values, failures)
+                    done += futures[fut]
+                    report(done)
+    report(None)
+    ids = frame["id"].tolist()
+    ok = [i for i in range(n) if values[i] is not None]
+    return ExtractionResult(extractor.name, [ids[i] for i in ok], [values[i] for i in ok],  # type: ignore[misc]
+                            {ids[i]: r for i, r in sorted(failures.items())}, hits=hits, misses=len(tasks),
+                            seconds=time.perf_counter() - t0)
+
+
+def _collect(results: list[Outcome], values: list[Any],
+             failures: dict[int, str]) -> None:
+    for index, value, error in results:
+        if error is not None:
+            failures[index] = error
+        else:
+            values[index] = value
+
+
+def _progress_reporter(progress: Progress | bool, name: str, total: int) -> Callable[[int | None], None]:
+    if callable(progress):
+        return lambda done: progress(total if done is None else done, total)
+    if not progress or total == 0:
+        return lambda done: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+
+    bar = Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+              TimeRemainingColumn(), transient=True)
+    bar.start()
+    task = bar.add_task(f"extracting {name}", total=total)
+
+    def report(done: int | None) -> None:
+        if done is None:
+            bar.stop()
+        else:
+            bar.update(task, completed=done)
+
+    return report

@@ -1,0 +1,14 @@
+"""Where emoframe keeps its state: cache, results, generated corpora (DESIGN.md §6)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WORKDIR_ENV = "EMOFRAME_WORKDIR"
+
+
+def workdir(override: str | os.PathLike[str] | None = None) -> Path:
+    """``override``, else $EMOFRAME_WORKDIR, else ./.emoframe (not created here)."""
+    if override is not None:
+        return Path(override)
+    return Path(os.environ.get(WORKDIR_ENV) or ".emoframe")

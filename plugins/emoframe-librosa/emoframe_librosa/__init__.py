@@ -1,0 +1,1 @@
+"""librosa feature extractors for emoframe."""

@@ -1,0 +1,1 @@
+"""openSMILE feature extractors for emoframe."""

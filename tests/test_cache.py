@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoframe.data.manifest import Manifest
+from emoframe.features import FeatureCache, extract_features
+
+from . import toy_plugin
+from .audio_files import tone, write_wav
+
+
+def corpus(tmp_path, n=6):
+    rows = []
+    for i in range(n):
+        path = write_wav(tmp_path / "wav" / f"u{i}.wav", tone(0.4 + 0.1 * i, freq=150 + 40 * i))
+        rows.append({"id": f"u{i}", "audio": str(path), "text": f"text {i}", "label": "a" if i % 2 else "b",
+                     "speaker": f"s{i % 3}"})
+    return Manifest.from_frame(pd.DataFrame(rows))
+
+
+def test_hit_and_miss(tmp_path):
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    cold = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    warm = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    assert (cold.hits, cold.misses) == (0, 6) and (warm.hits, warm.misses) == (6, 0)
+    np.testing.assert_array_equal(cold.matrix(), warm.matrix())
+    assert cache.info() == {"toy.energy": {"entries": 6, "bytes": cache.info()["toy.energy"]["bytes"]}}
+
+
+def test_params_change_invalidates(tmp_path):
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    other = extract_features(toy_plugin.Energy(frame=200), m, jobs=1, cache=cache)
+    assert other.misses == 6
+
+
+def test_audio_change_invalidates_only_that_sample(tmp_path):
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    first = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    write_wav(tmp_path / "wav" / "u2.wav", tone(0.7, freq=900, amp=0.8))
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    assert (again.hits, again.misses) == (5, 1)
+    assert not np.allclose(first.matrix()[2], again.matrix()[2])
+
+
+def test_segment_is_part_of_the_key(tmp_path):
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    seg = Manifest.from_frame(m.frame.assign(start=0.0, end=0.2))
+    assert extract_features(toy_plugin.Energy(), seg, jobs=1, cache=cache).misses == 6
+
+
+def test_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path):
+    m = corpus(tmp_path, n=1)
+    cache = FeatureCache(tmp_path / "cache")
+    extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    (entry,) = (tmp_path / "cache").rglob("*.npy")
+    entry.write_bytes(b"garbage")
+    assert extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).misses == 1
+    assert np.load(entry).shape == (4,)
+
+
+def _writer(root, key, value, n):
+    cache = FeatureCache(root)
+    for _ in range(n):
+        cache.put("x.y", key, np.full(5000, value, dtype=np.float32))
+
+
+def test_concurrent_writers_never_tear_or_duplicate(tmp_path):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), "ab" + "0" * 62, 1.0, 200)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    reader = FeatureCache(tmp_path)
+    seen = 0
+    while any(p.is_alive() for p in procs):
+        value = reader.get("x.y", "ab" + "0" * 62)
+        if value is not None:
+            assert value.shape == (5000,) and (value == 1.0).all()
+            seen += 1
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    files = list(tmp_path.rglob("*.npy"))
+    assert len(files) == 1 and not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_clear_one_extractor_or_all(tmp_path):
+    m = corpus(tmp_path, n=2)
+    cache = FeatureCache(tmp_path / "cache")
+    extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    extract_features(toy_plugin.Frames(), m, jobs=1, cache=cache)
+    assert cache.clear("toy.frames") == 2 and set(cache.info()) == {"toy.energy"}
+    assert cache.clear() == 2 and cache.info() == {}
+
+
+def test_fitted_extractor_is_not_extracted_per_sample(tmp_path):
+    from emoframe.errors import ComponentError
+
+    with pytest.raises(ComponentError, match="fitted per fold"):
+        extract_features(toy_plugin.Words(), corpus(tmp_path, n=1))
