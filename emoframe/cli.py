@@ -55,6 +55,17 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def _use_workdir(path: Path | None) -> Path:
+    """Apply --workdir to the whole process, so corpora and caches of every component agree."""
+    import os
+
+    from .workdir import WORKDIR_ENV, workdir
+
+    if path is not None:
+        os.environ[WORKDIR_ENV] = str(path)
+    return workdir()
+
+
 def _registry() -> Any:
     from .registry import get_registry
 
@@ -235,11 +246,11 @@ def extract(extractor: str, corpus_name: str | None, manifest: Path | None, para
             jobs: int | None, no_cache: bool, workdir: Path | None) -> None:
     """Extract (and cache) a stateless extractor's features for a corpus."""
     from .features import FeatureCache, extract_features
-    from .workdir import workdir as default_workdir
 
+    wd = _use_workdir(workdir)
     m = _load_corpus(corpus_name, manifest, params)
     ext = _registry().create(extractor, kind="extractor")
-    cache = None if no_cache else FeatureCache(default_workdir(workdir) / "cache")
+    cache = None if no_cache else FeatureCache(wd / "cache")
     result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty())
     shape = result.features[0].shape if result.features else ()
     console.print(f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
@@ -256,6 +267,70 @@ def _report_failures(failures: dict[str, str]) -> None:
         err_console.print(f"{len(failures)} sample(s) skipped; the rest was processed and saved", highlight=False)
 
 
+@main.command("run")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [default: cores].")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool) -> None:
+    """Evaluate one pipeline spec under its protocol; print metrics with CIs and store the result."""
+    import time
+
+    from .data.source import load_data
+    from .evaluation.runner import evaluate
+    from .features import FeatureCache
+    from .pipeline import FeatureProvider
+    from .spec import PipelineSpec, load_spec
+
+    wd = _use_workdir(workdir)
+    reg = _registry()
+    spec = load_spec(spec_path, registry=reg)
+    if not isinstance(spec, PipelineSpec):
+        raise SpecError([], source=f"{spec_path}: a benchmark spec (it lists alternatives); "
+                                   "validate it with `emoframe validate --expand` and run one pipeline at a time")
+    provider = FeatureProvider(reg, cache=FeatureCache(wd / "cache"), jobs=jobs, progress=sys.stderr.isatty())
+    manifest = load_data(spec.data, reg, base_dir=spec_path.parent)
+    say = (lambda msg: err_console.print(f"[dim]{msg}[/dim]", highlight=False)) if sys.stderr.isatty() else None
+    result = evaluate(spec, reg, manifest=manifest, provider=provider, progress=say)
+    runs = wd / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    out = runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.digest()}.json"
+    out.write_text(json.dumps(result.to_dict(), indent=1))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=1))
+    else:
+        _print_result(result)
+        console.print(f"[dim]stored {out}[/dim]", highlight=False)
+    _report_failures(result.failures)
+    if result.failures:
+        sys.exit(1)
+
+
+def _print_result(r: Any) -> None:
+    lo, hi = r.uar_ci
+    console.print(f"[bold]{r.pipeline}[/bold]  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)",
+                  highlight=False)
+    console.print(f"UAR {r.uar_mean:.3f} ± {r.uar_std:.3f} over folds, 95% CI {lo:.3f}–{hi:.3f} (pooled bootstrap) · "
+                  f"WA {r.metrics['wa']:.3f} · macro-F1 {r.metrics['macro_f1']:.3f} · "
+                  f"weighted-F1 {r.metrics['weighted_f1']:.3f}", highlight=False)
+    console.print(f"generalisation gap (train − test UAR) {r.gap_mean:+.3f} ± {r.gap_std:.3f} · "
+                  f"fit {r.fit_s:.1f} s · predict {r.predict_s:.1f} s", highlight=False)
+    if r.verdict:
+        colour = "green" if r.fusion_gain["helped"] else ("red" if r.fusion_gain["hurt"] else "yellow")
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in r.fusion_gain["part_uar"].items())
+        console.print(f"[{colour}]{r.verdict}[/{colour}] (unimodal UAR: {parts})", highlight=False)
+    recall = Table("class", "recall", title="per-class recall", title_justify="left")
+    for c, v in r.metrics["recall"].items():
+        recall.add_row(c, "—" if v is None else f"{v:.3f}")
+    console.print(recall)
+    cm = Table("true \\ predicted", *r.classes, title="confusion matrix", title_justify="left")
+    for c, row in zip(r.classes, r.metrics["confusion"]):
+        cm.add_row(c, *[str(v) for v in row])
+    console.print(cm)
+    for w in r.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
 @main.group()
 def cache() -> None:
     """Inspect or clear the feature cache."""
@@ -266,9 +341,8 @@ def cache() -> None:
 def cache_info(workdir: Path | None) -> None:
     """Entries and size per extractor."""
     from .features import FeatureCache
-    from .workdir import workdir as default_workdir
 
-    fc = FeatureCache(default_workdir(workdir) / "cache")
+    fc = FeatureCache(_use_workdir(workdir) / "cache")
     info = fc.info()
     table = Table("extractor", "entries", "size", title=f"feature cache {fc.root}", title_justify="left")
     for name, row in info.items():
@@ -282,9 +356,8 @@ def cache_info(workdir: Path | None) -> None:
 def cache_clear(extractor: str | None, workdir: Path | None) -> None:
     """Delete cached features (all, or one extractor's)."""
     from .features import FeatureCache
-    from .workdir import workdir as default_workdir
 
-    removed = FeatureCache(default_workdir(workdir) / "cache").clear(extractor)
+    removed = FeatureCache(_use_workdir(workdir) / "cache").clear(extractor)
     console.print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'}", highlight=False)
 
 

@@ -123,9 +123,14 @@ class Model(Component):
 
     kind = "model"
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
+    #: extractors whose output this model is built for (e.g. vader.rules needs vader.scores); empty: any
+    requires: ClassVar[tuple[str, ...]] = ()
     classes_: np.ndarray
+    #: set by the runner: called as progress(step, total, message) during long fits
+    progress: Any = None
 
-    def fit(self, X: Any, y: Sequence[Any]) -> Model:
+    def fit(self, X: Any, y: Sequence[Any], groups: Sequence[Any] | None = None) -> Model:
+        """Train. ``groups`` are the speakers of the rows, for inner validation splits by speaker."""
         raise NotImplementedError
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -165,6 +170,11 @@ class LateFusion(Fusion):
     """
 
     fusion_kind = "late"
+
+    @property
+    def needs_heldout(self) -> bool:
+        """True when ``fit`` learns from the probabilities (then the runner computes them out of fold)."""
+        return True
 
     def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> LateFusion:
         self.classes_ = np.asarray(classes)

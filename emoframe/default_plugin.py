@@ -7,10 +7,13 @@ from .hookspecs import hookimpl
 @hookimpl
 def register_fusions(register):
     from .fusion.early import ConcatFusion
+    from .fusion.gated import GatedFusion
     from .fusion.late import WeightedAverageFusion
+    from .fusion.stacking import Stacking
+    from .fusion.vote import MajorityVote
 
-    register(ConcatFusion)
-    register(WeightedAverageFusion)
+    for fusion in (ConcatFusion, WeightedAverageFusion, MajorityVote, Stacking, GatedFusion):
+        register(fusion)
 
 
 @hookimpl

@@ -88,6 +88,8 @@ class EvaluationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     protocol: Literal["speaker_kfold", "loso", "predefined", "cross_corpus"] = "speaker_kfold"
     folds: int = Field(5, ge=2, le=100, description="folds of speaker_kfold")
+    inner_folds: int = Field(3, ge=2, le=20, description="inner folds (training speakers) for out-of-fold "
+                             "probabilities that learned late fusions are fitted on")
     seed: int = 0
     bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for confidence intervals")
     test: DataSpec | None = Field(None, description="test corpus of the cross_corpus protocol")
@@ -101,6 +103,11 @@ class EvaluationSpec(BaseModel):
         return self
 
 
+Normalise = Literal["none", "speaker"]
+NORMALISE_HELP = ("speaker: z-normalise each speaker's features by that speaker's own statistics "
+                  "(unsupervised, standard in speech emotion work); none: leave them")
+
+
 class BranchSpec(BaseModel):
     """One modality's path: an extractor and (unless early-fused) a model."""
 
@@ -109,6 +116,7 @@ class BranchSpec(BaseModel):
         None, description="audio or text; inferred from a branch named audio*/text*")
     extractor: ComponentRef | None = None
     model: ComponentRef | None = None
+    normalise: Normalise = Field("none", description=NORMALISE_HELP)
 
 
 class BranchGrid(BaseModel):
@@ -118,6 +126,7 @@ class BranchGrid(BaseModel):
     modality: Literal["audio", "text"] | None = None
     extractor: Alternatives | None = None
     model: Alternatives | None = None
+    normalise: Normalise = Field("none", description=NORMALISE_HELP)
 
 
 class _SpecBase(BaseModel):
@@ -195,7 +204,8 @@ class BenchmarkSpec(_SpecBase):
             concrete = []
             for _, grid in self.branch_alternatives(key):
                 for ext, mod in itertools.product(grid.extractor or [None], grid.model or [None]):
-                    concrete.append(BranchSpec(modality=grid.modality, extractor=ext, model=mod))
+                    concrete.append(BranchSpec(modality=grid.modality, extractor=ext, model=mod,
+                                               normalise=grid.normalise))
             per_branch[key] = concrete
         keys = sorted(per_branch)
         common = {"data": self.data, "evaluation": self.evaluation}
@@ -454,6 +464,9 @@ def _check_branch(c: _Checker, key: str, bpath: str, branch: Any, alts: Any, kin
                 fits = c.fitting("extractor", modality=info.modality, output="vector")
                 c.add(p, f"early fusion concatenates vectors but '{r.name}' gives {c.output_of(r, info)} features",
                       f"use a vector extractor: {', '.join(fits)}" if fits else "use late fusion")
+    if branch.normalise == "speaker" and not extractors:
+        c.add(f"{bpath}.normalise", "speaker normalisation needs features; this branch has no extractor",
+              "add an extractor or set normalise: none")
     # model ↔ extractor compatibility: branch models, and the early model fed by this branch
     feeds = [(p, r, info) for p, r, info in models]
     if "early" in kinds and n_branches == 1:
@@ -464,6 +477,11 @@ def _check_branch(c: _Checker, key: str, bpath: str, branch: Any, alts: Any, kin
         accepts = set(minfo.cls.accepts)
         sources = [(p, r, i) for p, r, i in extractors if i is not None] or ([] if extractors else [(None, None, None)])
         for ep, er, einfo in sources:
+            needs = getattr(minfo.cls, "requires", ())
+            if needs and (er is None or er.name not in needs):
+                c.add(mp, f"'{mr.name}' works on the output of {' or '.join(needs)} only",
+                      f"set the branch extractor to {needs[0]}")
+                continue
             given = c.output_of(er, einfo) if einfo is not None else "raw"
             if given in accepts:
                 continue

@@ -70,7 +70,9 @@ def check_extractor(cls: type[FeatureExtractor], params: dict[str, Any] | None =
         np.testing.assert_allclose(np.asarray(clone.extract(inputs[0]), dtype=float),
                                    np.asarray(out[0], dtype=float), rtol=1e-5, atol=1e-6,
                                    err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features")
-    rows = list(out) if not isinstance(out, np.ndarray) else list(out)
+    if hasattr(out, "toarray"):
+        out, again = out.toarray(), again.toarray()
+    rows = list(out)
     assert len(rows) == len(inputs), f"{cls.name}: {len(rows)} outputs for {len(inputs)} inputs"
     dims = set()
     for value in rows:
@@ -86,3 +88,116 @@ def check_extractor(cls: type[FeatureExtractor], params: dict[str, Any] | None =
     for a, b in zip(rows, again):
         np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-6,
                                    err_msg=f"{cls.name}: not deterministic")
+
+
+# -- models ---------------------------------------------------------------------------------
+CLASSES = np.array(["angry", "happy", "neutral", "sad"])
+WORDS = {"angry": "furious outrageous", "happy": "glad wonderful", "neutral": "table noon", "sad": "lonely crying"}
+
+
+def toy_data(kind: str, n_per_class: int = 12, seed: int = 0, requires: tuple[str, ...] = ()) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(X, y, speakers) with a learnable class signal, in the input kind a model accepts."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(CLASSES, n_per_class)
+    rng.shuffle(y)
+    speakers = np.array([f"s{i % 6}" for i in range(len(y))])
+    idx = np.searchsorted(CLASSES, y)
+    if "vader.scores" in requires:
+        compound = np.where(y == "happy", 0.6, np.where(y == "neutral", 0.0, -0.6)) + rng.normal(0, 0.1, len(y))
+        pos, neg = np.clip(compound, 0, 1), np.clip(-compound, 0, 1)
+        return np.column_stack([neg, 1 - pos - neg, pos, compound]), y, speakers
+    if kind == "vector":
+        return rng.normal(0, 1, (len(y), 6)) + np.eye(4, 6)[idx] * 2.5, y, speakers
+    if kind == "sequence":
+        X = [rng.normal(0, 1, (int(rng.integers(20, 40)), 5)).astype(np.float32) + np.eye(4, 5)[i] * 2.0 for i in idx]
+        return X, y, speakers
+    texts = [f"{WORDS[c]} {rng.choice(['today', 'again', 'now'])}" for c in y]
+    return texts, y, speakers
+
+
+def _wrong_input(kind: str, X: Any) -> Any:
+    if kind == "vector":
+        return np.hstack([X, X[:, :1]])
+    if kind == "sequence":
+        return [np.hstack([s, s[:, :1]]) for s in X]
+    return np.zeros((len(X), 3))
+
+
+def check_model(cls: type, params: dict[str, Any] | None = None) -> None:
+    """fit/predict_proba shapes, probabilities in [0, 1] summing to 1, seeded determinism, bad input → EmoframeError."""
+    from .errors import EmoframeError
+
+    check_registrable(cls)
+    kind = "raw" if cls.accepts == {"raw"} else sorted(cls.accepts)[-1]  # vector before sequence when both
+    X, y, groups = toy_data(kind, requires=getattr(cls, "requires", ()))
+    model = cls(params)
+    try:
+        model.predict_proba(X)
+    except EmoframeError:
+        pass
+    else:
+        raise AssertionError(f"{cls.name}: predict_proba before fit must raise an EmoframeError")
+    model.fit(X, y, groups)
+    assert list(model.classes_) == sorted(set(y)), f"{cls.name}: classes_ must be the sorted labels"
+    P = np.asarray(model.predict_proba(X))
+    assert P.shape == (len(y), len(model.classes_)), f"{cls.name}: predict_proba shape {P.shape}"
+    assert np.all(np.isfinite(P)) and P.min() >= -1e-9 and P.max() <= 1 + 1e-9, f"{cls.name}: probabilities out of [0, 1]"
+    np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5, err_msg=f"{cls.name}: rows must sum to 1")
+    assert set(model.predict(X)) <= set(model.classes_)
+    again = cls(params).fit(X, y, groups).predict_proba(X)
+    np.testing.assert_allclose(P, again, atol=1e-6, err_msg=f"{cls.name}: not deterministic for a fixed seed")
+    for bad, what in ((_wrong_input(kind, X), "input of the wrong shape"),):
+        try:
+            model.predict_proba(bad)
+        except EmoframeError:
+            continue
+        raise AssertionError(f"{cls.name}: {what} must raise an EmoframeError")
+    try:
+        cls(params).fit(X, np.full(len(y), "happy"), groups)
+    except EmoframeError:
+        pass
+    else:
+        raise AssertionError(f"{cls.name}: fitting a single class must raise an EmoframeError")
+
+
+def check_fusion(cls: type, params: dict[str, Any] | None = None) -> None:
+    """Late: combined probabilities valid and deterministic; early: one matrix; bad input → EmoframeError."""
+    from .errors import EmoframeError
+
+    check_registrable(cls)
+    rng = np.random.default_rng(0)
+    y = np.repeat(CLASSES, 10)
+    idx = np.searchsorted(CLASSES, y)
+    fusion = cls(params)
+    if cls.fusion_kind == "early":
+        blocks = {"audio": rng.normal(0, 1, (len(y), 7)) + np.eye(4, 7)[idx], "text": rng.normal(0, 1, (len(y), 3))}
+        Z = fusion.fit(blocks, y).transform(blocks)
+        assert Z.ndim == 2 and Z.shape[0] == len(y) and np.all(np.isfinite(Z)), f"{cls.name}: bad fused matrix"
+        np.testing.assert_allclose(Z, cls(params).fit(blocks, y).transform(blocks), atol=1e-6)
+        bad_inputs = [{"audio": blocks["audio"]}, {"audio": blocks["audio"][:, :5], "text": blocks["text"]}]
+    else:
+        def probs(strength: float) -> np.ndarray:
+            logits = rng.normal(0, 1, (len(y), 4)) + strength * np.eye(4)[idx]
+            e = np.exp(logits - logits.max(1, keepdims=True))
+            return e / e.sum(1, keepdims=True)
+
+        probas = {"audio": probs(2.0), "text": probs(0.5)}
+        try:
+            fusion.predict_proba(probas)
+        except EmoframeError:
+            pass
+        else:
+            raise AssertionError(f"{cls.name}: predict_proba before fit must raise an EmoframeError")
+        fusion.fit(probas, y, CLASSES)
+        P = fusion.predict_proba(probas)
+        assert P.shape == (len(y), 4) and np.all(np.isfinite(P)), f"{cls.name}: bad combined probabilities"
+        np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(P, cls(params).fit(probas, y, CLASSES).predict_proba(probas), atol=1e-9)
+        nan = dict(probas, text=np.full_like(probas["text"], np.nan))
+        bad_inputs = [{"audio": probas["audio"]}, nan, {"audio": probas["audio"][:, :3], "text": probas["text"][:, :3]}]
+    for bad in bad_inputs:
+        try:
+            fusion.transform(bad) if cls.fusion_kind == "early" else fusion.predict_proba(bad)
+        except EmoframeError:
+            continue
+        raise AssertionError(f"{cls.name}: bad input {sorted(bad)} must raise an EmoframeError")

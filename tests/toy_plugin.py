@@ -82,7 +82,7 @@ class Centroid(Model):
     class Params(Params):
         temperature: float = Field(1.0, gt=0)
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
         self.classes_ = np.unique(y)
@@ -106,7 +106,7 @@ class SeqMean(Centroid):
     name = "toy.seqmean"
     accepts = frozenset({"sequence"})
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         return super().fit(np.vstack([np.asarray(s).mean(0) for s in X]), y)
 
     def predict_proba(self, X):
@@ -120,7 +120,7 @@ class Prior(Model):
     version = "1"
     accepts = frozenset({"raw"})
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         self.classes_, counts = np.unique(np.asarray(y), return_counts=True)
         self.p_ = counts / counts.sum()
         return self

@@ -85,6 +85,8 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(module: str, qualname: str, params: dict[str, Any], cache_root: str | None) -> None:
+    if "torch" in sys.modules:  # one intra-op thread per worker: no oversubscription, no OpenMP state from the parent
+        sys.modules["torch"].set_num_threads(1)
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
@@ -117,10 +119,11 @@ def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCac
 
 
 def _mp_context() -> mp.context.BaseContext:
-    # fork is cheap and keeps warm imports, but is unsafe once torch/threads are live in the parent
-    if sys.platform == "linux" and "torch" not in sys.modules:
-        return mp.get_context("fork")
-    return mp.get_context("spawn")
+    """fork on Linux (cheap, keeps warm imports, never re-runs the user's script; as torch's DataLoader).
+
+    Elsewhere spawn: scripts that extract in parallel need the ``if __name__ == "__main__":`` guard.
+    """
+    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
 
 
 # -- parent side --------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class WeightedAverageFusion(LateFusion):
             "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}")
         step: float = Field(0.1, gt=0, le=0.5, description="grid step of the learned weights")
 
+    @property
+    def needs_heldout(self) -> bool:
+        return self.params.weights == "learned"
+
     def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> WeightedAverageFusion:
         self.classes_ = np.asarray(classes)
         probas = check_probas(self.name, probas, len(self.classes_))

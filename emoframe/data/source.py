@@ -1,0 +1,20 @@
+"""Turn a spec's ``data`` block into a validated manifest."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..spec import DataSpec
+from .manifest import Manifest, load_manifest
+
+
+def load_data(data: DataSpec, registry: Any, base_dir: str | Path | None = None) -> Manifest:
+    """Load the corpus or manifest a spec names, keeping only ``classes`` when given."""
+    if data.corpus is not None:
+        manifest = registry.create(data.corpus.name, data.corpus.params, kind="corpus").load()
+    else:
+        path = Path(data.manifest)  # type: ignore[arg-type]
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        manifest = load_manifest(path, require_audio=False)
+    return manifest.keep_classes(data.classes) if data.classes else manifest

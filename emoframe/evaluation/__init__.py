@@ -1,0 +1,1 @@
+"""Speaker-independent splits, metrics, bootstrap statistics and the evaluation loop."""

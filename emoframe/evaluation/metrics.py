@@ -1,0 +1,62 @@
+"""Classification metrics, in numpy so bootstrap resampling stays fast (checked against scikit-learn)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+    """Counts: rows are true classes, columns predicted, in the order of ``classes``."""
+    index = {c: i for i, c in enumerate(classes)}
+    t = np.array([index[v] for v in y_true])
+    p = np.array([index.get(v, -1) for v in y_pred])
+    k = len(classes)
+    ok = p >= 0
+    return np.bincount(t[ok] * k + p[ok], minlength=k * k).reshape(k, k)
+
+
+def recalls(cm: np.ndarray) -> np.ndarray:
+    support = cm.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+
+
+def uar(cm: np.ndarray) -> float:
+    """Unweighted average recall (balanced accuracy) over the classes present."""
+    r = recalls(cm)
+    return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
+
+
+def wa(cm: np.ndarray) -> float:
+    """Weighted accuracy, i.e. plain accuracy."""
+    total = cm.sum()
+    return float(np.trace(cm) / total) if total else float("nan")
+
+
+def f1_scores(cm: np.ndarray) -> np.ndarray:
+    tp = np.diag(cm).astype(float)
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    denom = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, 2 * tp / np.maximum(denom, 1e-12), 0.0)
+
+
+def macro_f1(cm: np.ndarray) -> float:
+    """Mean F1 over classes that occur in truth or prediction (as scikit-learn's labels=None)."""
+    present = (cm.sum(0) + cm.sum(1)) > 0
+    return float(f1_scores(cm)[present].mean()) if present.any() else float("nan")
+
+
+def weighted_f1(cm: np.ndarray) -> float:
+    support = cm.sum(1)
+    return float((f1_scores(cm) * support).sum() / support.sum()) if support.sum() else float("nan")
+
+
+def all_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:
+    cm = confusion(y_true, y_pred, classes)
+    return {"uar": uar(cm), "wa": wa(cm), "macro_f1": macro_f1(cm), "weighted_f1": weighted_f1(cm),
+            "recall": {str(c): (None if np.isnan(r) else float(r)) for c, r in zip(classes, recalls(cm))},
+            "confusion": cm.tolist()}

@@ -1,0 +1,88 @@
+"""Speaker-independent splits: outer folds by protocol, inner validation from training speakers."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import DataError, EmoframeError
+
+
+class LeakageError(EmoframeError):
+    """A split put one speaker (or one sample) on both sides: a bug, never a result."""
+
+    exit_code = 1
+
+
+def assert_disjoint(train_speakers: np.ndarray, test_speakers: np.ndarray, what: str = "fold") -> None:
+    shared = set(train_speakers) & set(test_speakers)
+    if shared:
+        raise LeakageError(f"{what}: speaker(s) {sorted(shared)[:5]} in both train and test")
+
+
+def outer_folds(protocol: str, labels: np.ndarray, speakers: np.ndarray, splits: np.ndarray | None,
+                folds: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(train indices, test indices) per fold; speakers never cross for speaker_kfold and loso."""
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+
+    n_speakers = len(np.unique(speakers))
+    if protocol == "speaker_kfold":
+        if n_speakers < folds:
+            raise DataError(f"speaker_kfold with {folds} folds needs at least {folds} speakers, the corpus has "
+                            f"{n_speakers}; lower evaluation.folds or use protocol loso")
+        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        for tr, te in cv.split(np.zeros(len(labels)), labels, speakers):
+            assert_disjoint(speakers[tr], speakers[te])
+            yield tr, te
+    elif protocol == "loso":
+        if n_speakers < 2:
+            raise DataError("loso needs at least 2 speakers")
+        for tr, te in LeaveOneGroupOut().split(np.zeros(len(labels)), labels, speakers):
+            assert_disjoint(speakers[tr], speakers[te])
+            yield tr, te
+    elif protocol == "predefined":
+        if splits is None:
+            raise DataError("protocol predefined needs a 'split' column in the manifest (train/dev/test)")
+        s = np.asarray([str(v).strip().lower() for v in splits])
+        test = np.flatnonzero(s == "test")
+        train = np.flatnonzero(s != "test")
+        if len(test) == 0 or len(train) == 0:
+            raise DataError("protocol predefined: the split column needs 'test' rows and other (train/dev) rows")
+        yield train, test
+    else:
+        raise DataError(f"protocol {protocol!r} is not a single-corpus protocol")
+
+
+def inner_split(labels: np.ndarray, speakers: np.ndarray | None, fraction: float, seed: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out about ``fraction`` of the *training speakers* for validation (early stopping)."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+
+    n = len(labels)
+    if speakers is not None and len(np.unique(speakers)) >= 2:
+        tr, va = next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+                      .split(np.zeros(n), labels, speakers))
+        assert_disjoint(speakers[tr], speakers[va], "inner validation split")
+        return tr, va
+    counts = np.unique(labels, return_counts=True)[1]
+    if counts.min() >= 2:
+        return next(StratifiedShuffleSplit(1, test_size=fraction, random_state=seed).split(np.zeros(n), labels))
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    k = max(1, int(round(n * fraction)))
+    return perm[k:], perm[:k]
+
+
+def inner_folds(labels: np.ndarray, speakers: np.ndarray | None, k: int, seed: int
+                ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds over the training part, by speaker when there are enough, for out-of-fold predictions."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    n = len(labels)
+    if speakers is not None and len(np.unique(speakers)) >= k:
+        out = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n), labels, speakers))
+        for tr, va in out:
+            assert_disjoint(speakers[tr], speakers[va], "inner fold")
+        return out
+    k = max(2, min(k, int(np.unique(labels, return_counts=True)[1].min())))
+    return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n), labels))

@@ -1,0 +1,57 @@
+"""Stacking: a meta-learner on the branches' out-of-fold probabilities."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from ..components import LateFusion, Params
+from ..errors import ComponentError
+from .late import check_probas
+
+
+class Stacking(LateFusion):
+    """Multinomial logistic regression on the branches' log-probabilities (out-of-fold).
+
+    The meta-learner sees probabilities that each branch gave on training speakers it was
+    not trained on, so it learns how much to trust each branch, not how well it memorised.
+    """
+
+    name = "fusion.stacking"
+    version = "1"
+
+    class Params(Params):
+        C: float = Field(1.0, gt=0, description="inverse regularisation of the meta-learner")
+        class_weight: str | None = Field("balanced", description="'balanced' or null")
+
+    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> Stacking:
+        from sklearn.linear_model import LogisticRegression
+
+        self.classes_ = np.asarray(classes)
+        probas = check_probas(self.name, probas, len(self.classes_))
+        self.order_ = sorted(probas)
+        y = np.asarray(y)
+        if len(np.unique(y)) < 2:
+            raise ComponentError(f"{self.name}: needs at least two classes in its training probabilities")
+        self.meta_ = LogisticRegression(C=self.params.C, class_weight=self.params.class_weight, max_iter=2000)
+        self.meta_.fit(self._features(probas), y)
+        return self
+
+    def _features(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.hstack([np.log(np.clip(probas[k], 1e-6, 1.0)) for k in self.order_])
+
+    def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
+        if not hasattr(self, "meta_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        probas = check_probas(self.name, probas, len(self.classes_))
+        missing = set(self.order_) - set(probas)
+        if missing:
+            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(missing)}")
+        P = self.meta_.predict_proba(self._features(probas))
+        out = np.zeros((P.shape[0], len(self.classes_)))
+        index = {c: i for i, c in enumerate(self.classes_)}
+        for j, c in enumerate(self.meta_.classes_):
+            out[:, index[c]] = P[:, j]
+        return out / out.sum(1, keepdims=True)

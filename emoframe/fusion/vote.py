@@ -1,0 +1,45 @@
+"""Hard majority vote of the branches' decisions."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..components import LateFusion
+from ..errors import ComponentError
+from .late import check_probas
+
+
+class MajorityVote(LateFusion):
+    """Hard majority vote of branch decisions; ties go to the class with the highest mean probability.
+
+    Returned probabilities are vote shares (with the mean probability as a tie-breaking
+    hundredth), so with two branches that disagree the vote is decided by confidence.
+    """
+
+    name = "fusion.vote"
+    version = "1"
+
+    @property
+    def needs_heldout(self) -> bool:
+        return False
+
+    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> MajorityVote:
+        self.classes_ = np.asarray(classes)
+        self.order_ = sorted(probas)
+        return self
+
+    def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
+        if not hasattr(self, "order_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        probas = check_probas(self.name, {k: probas[k] for k in self.order_ if k in probas}, len(self.classes_))
+        if len(probas) != len(self.order_):
+            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(set(self.order_) - set(probas))}")
+        stack = np.stack([probas[k] for k in self.order_])  # branches × n × classes
+        votes = np.zeros(stack.shape[1:])
+        winners = stack.argmax(2)
+        for b in range(stack.shape[0]):
+            votes[np.arange(stack.shape[1]), winners[b]] += 1
+        score = votes + 0.01 * stack.mean(0)
+        return score / score.sum(1, keepdims=True)

@@ -1,0 +1,152 @@
+"""scikit-learn classifiers behind emoframe's Model contract (vector input, dense or sparse)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from emoframe import Model, Params
+from emoframe.errors import ComponentError
+
+
+class _SklearnModel(Model):
+    accepts = frozenset({"vector"})
+
+    def estimator(self, sparse: bool) -> Any:
+        raise NotImplementedError
+
+    def _check(self, X: Any) -> Any:
+        import scipy.sparse as sp
+
+        if sp.issparse(X):
+            return X.tocsr()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ComponentError(f"{self.name}: expects a (samples × dims) matrix, got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ComponentError(f"{self.name}: input has NaN or inf values")
+        return X
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> _SklearnModel:
+        import scipy.sparse as sp
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        X = self._check(X)
+        y = np.asarray(y)
+        if len(y) != X.shape[0]:
+            raise ComponentError(f"{self.name}: {X.shape[0]} rows but {len(y)} labels")
+        if len(np.unique(y)) < 2:
+            raise ComponentError(f"{self.name}: needs at least two classes to train, got {np.unique(y).tolist()}")
+        sparse = sp.issparse(X)
+        steps = [StandardScaler(with_mean=not sparse)] if getattr(self.params, "scale", False) else []
+        self.model_ = make_pipeline(*steps, self.estimator(sparse)).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        X = self._check(X)
+        expected = self.model_.n_features_in_
+        if X.shape[1] != expected:
+            raise ComponentError(f"{self.name}: fitted on {expected} features, got {X.shape[1]}")
+        return self.model_.predict_proba(X)
+
+
+ClassWeight = Literal["balanced"] | None
+
+
+class SVC(_SklearnModel):
+    """Standardisation + support vector classifier with Platt-calibrated probabilities."""
+
+    name = "sklearn.svc"
+    version = "1"
+
+    class Params(Params):
+        C: float = Field(1.0, gt=0, description="inverse regularisation")
+        kernel: Literal["rbf", "linear", "poly", "sigmoid"] = Field("rbf", description="kernel")
+        gamma: float | Literal["scale", "auto"] = Field("scale", description="RBF width")
+        class_weight: ClassWeight = Field(None, description="'balanced' reweights classes by frequency")
+        scale: bool = Field(True, description="standardise features on the training fold first")
+        seed: int = Field(0, description="seed of the probability calibration")
+
+    def estimator(self, sparse: bool) -> Any:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import SVC as SkSVC
+
+        p = self.params
+        svc = SkSVC(C=p.C, kernel=p.kernel, gamma=p.gamma, class_weight=p.class_weight, random_state=p.seed)
+        # Platt scaling on internal folds, one SVC refitted on all rows (SVC(probability=True) is deprecated)
+        return CalibratedClassifierCV(svc, method="sigmoid", cv=self._cv, ensemble=False)
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> SVC:
+        from sklearn.model_selection import StratifiedKFold
+
+        counts = np.unique(np.asarray(y), return_counts=True)[1]
+        self._cv = StratifiedKFold(n_splits=int(max(2, min(5, counts.min()))), shuffle=True,
+                                   random_state=self.params.seed)
+        return super().fit(X, y, groups)
+
+
+class LogReg(_SklearnModel):
+    """Standardisation + multinomial logistic regression."""
+
+    name = "sklearn.logreg"
+    version = "1"
+
+    class Params(Params):
+        C: float = Field(1.0, gt=0, description="inverse regularisation")
+        class_weight: ClassWeight = Field(None, description="'balanced' reweights classes by frequency")
+        max_iter: int = Field(2000, ge=10, description="solver iterations")
+        scale: bool = Field(True, description="standardise features on the training fold first")
+
+    def estimator(self, sparse: bool) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        p = self.params
+        return LogisticRegression(C=p.C, class_weight=p.class_weight, max_iter=p.max_iter)
+
+
+class RandomForest(_SklearnModel):
+    """Random forest of decision trees (no scaling needed)."""
+
+    name = "sklearn.random_forest"
+    version = "1"
+
+    class Params(Params):
+        n_estimators: int = Field(300, ge=1, description="number of trees")
+        max_depth: int | None = Field(None, ge=1, description="tree depth limit (null: none)")
+        class_weight: Literal["balanced", "balanced_subsample"] | None = Field(None, description="class reweighting")
+        seed: int = Field(0, description="random seed")
+        n_jobs: int = Field(1, description="threads (1 keeps fold-level parallelism predictable)")
+
+    def estimator(self, sparse: bool) -> Any:
+        from sklearn.ensemble import RandomForestClassifier
+
+        p = self.params
+        return RandomForestClassifier(n_estimators=p.n_estimators, max_depth=p.max_depth, class_weight=p.class_weight,
+                                      random_state=p.seed, n_jobs=p.n_jobs)
+
+
+class MLP(_SklearnModel):
+    """Standardisation + multi-layer perceptron (ReLU, Adam, early stopping on a random 10%)."""
+
+    name = "sklearn.mlp"
+    version = "1"
+
+    class Params(Params):
+        hidden: list[int] = Field(default_factory=lambda: [128], description="hidden layer sizes")
+        alpha: float = Field(1e-3, ge=0, description="L2 penalty")
+        max_iter: int = Field(500, ge=1, description="epochs at most")
+        early_stopping: bool = Field(True, description="stop when the held-out 10% stops improving")
+        seed: int = Field(0, description="random seed")
+        scale: bool = Field(True, description="standardise features on the training fold first")
+
+    def estimator(self, sparse: bool) -> Any:
+        from sklearn.neural_network import MLPClassifier
+
+        p = self.params
+        return MLPClassifier(hidden_layer_sizes=tuple(p.hidden), alpha=p.alpha, max_iter=p.max_iter,
+                             early_stopping=p.early_stopping, random_state=p.seed)

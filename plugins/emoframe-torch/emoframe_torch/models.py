@@ -1,0 +1,115 @@
+"""torch.cnn and torch.lstm behind emoframe's Model contract (sequence input)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from emoframe import Model, Params
+from emoframe.errors import ComponentError
+
+
+class TrainParams(Params):
+    epochs: int = Field(30, ge=1, description="epochs at most")
+    batch_size: int = Field(32, ge=2, description="utterances per batch")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+    weight_decay: float = Field(1e-4, ge=0, description="L2 penalty")
+    patience: int = Field(6, ge=1, description="stop after this many epochs without a better validation UAR")
+    val_fraction: float = Field(0.2, gt=0, lt=0.6, description="share of training speakers held out for early stopping")
+    class_weight: bool = Field(True, description="weight the loss by inverse class frequency")
+    max_frames: int = Field(1500, ge=8, description="frames kept per utterance (15 s at 10 ms)")
+    dropout: float = Field(0.3, ge=0, lt=1, description="dropout rate")
+    seed: int = Field(0, description="seed of initialisation, shuffling and the validation split")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
+
+
+class _TorchSequenceModel(Model):
+    accepts = frozenset({"sequence"})
+
+    def build(self, in_dim: int, n_classes: int) -> Any:
+        raise NotImplementedError
+
+    def _check(self, X: Any) -> list[np.ndarray]:
+        if isinstance(X, np.ndarray) and X.ndim == 3:
+            X = list(X)
+        if not isinstance(X, list) or not X:
+            raise ComponentError(f"{self.name}: expects a non-empty list of (frames × dims) arrays")
+        out = [np.asarray(s, dtype=np.float32) for s in X]
+        dims = {s.shape[1] if s.ndim == 2 else -1 for s in out}
+        if len(dims) != 1 or -1 in dims or any(len(s) == 0 for s in out):
+            raise ComponentError(f"{self.name}: every sequence must be (frames ≥ 1 × same dims), got dims {sorted(dims)}")
+        if hasattr(self, "mean_") and dims != {len(self.mean_)}:
+            raise ComponentError(f"{self.name}: fitted on {len(self.mean_)} dims, got {dims.pop()}")
+        if not all(np.all(np.isfinite(s)) for s in out):
+            raise ComponentError(f"{self.name}: input has NaN or inf values")
+        return out
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> _TorchSequenceModel:
+        from .training import train
+
+        X = self._check(X)
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ComponentError(f"{self.name}: {len(X)} sequences but {len(y)} labels")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ComponentError(f"{self.name}: needs at least two classes to train")
+        frames = np.vstack(X)
+        self.mean_, self.std_ = frames.mean(0), frames.std(0)
+        self.std_[self.std_ < 1e-8] = 1.0
+        yi = np.searchsorted(self.classes_, y)
+        import torch
+
+        torch.manual_seed(self.params.seed)
+        module = self.build(frames.shape[1], len(self.classes_))
+        self.module_, self.training_ = train(module, self._standardise(X), yi,
+                                             None if groups is None else np.asarray(groups), self.params, self.progress)
+        return self
+
+    def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
+        return [((s - self.mean_) / self.std_).astype(np.float32) for s in X]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        from .training import predict
+
+        if not hasattr(self, "module_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        return predict(self.module_, self._standardise(self._check(X)), self.params)
+
+
+class CNN(_TorchSequenceModel):
+    """Temporal CNN over sequence features: dilated 1-D convolutions (or 2-D for spectrograms), mean+max pooling."""
+
+    name = "torch.cnn"
+    version = "1"
+
+    class Params(TrainParams):
+        dims: Literal["1d", "2d"] = Field("1d", description="1d: convolve over time; 2d: over time × bands")
+        channels: int = Field(64, ge=4, description="convolution channels")
+        layers: int = Field(3, ge=1, le=8, description="convolution blocks")
+        kernel: int = Field(5, ge=1, description="kernel size (odd)")
+
+    def build(self, in_dim: int, n_classes: int) -> Any:
+        from .networks import SpectrogramCNN, TemporalCNN
+
+        p = self.params
+        cls = TemporalCNN if p.dims == "1d" else SpectrogramCNN
+        return cls(in_dim, n_classes, p.channels, p.layers, p.kernel, p.dropout)
+
+
+class LSTM(_TorchSequenceModel):
+    """Bidirectional LSTM over unpadded sequences with attention pooling over real frames."""
+
+    name = "torch.lstm"
+    version = "1"
+
+    class Params(TrainParams):
+        hidden: int = Field(64, ge=4, description="LSTM units per direction")
+        layers: int = Field(1, ge=1, le=4, description="stacked LSTM layers")
+
+    def build(self, in_dim: int, n_classes: int) -> Any:
+        from .networks import BiLSTMAttention
+
+        p = self.params
+        return BiLSTMAttention(in_dim, n_classes, p.hidden, p.layers, p.dropout)

@@ -1,0 +1,83 @@
+"""The networks: temporal CNN (1-D over frames, or 2-D over frames × bands) and BiLSTM + attention."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def masked_mean_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean and max over real frames only: h (B, T, C), mask (B, T) → (B, 2C)."""
+    m = mask.unsqueeze(-1)
+    mean = (h * m).sum(1) / m.sum(1).clamp(min=1)
+    mx = h.masked_fill(~m, float("-inf")).max(1).values
+    return torch.cat([mean, mx], -1)
+
+
+class TemporalCNN(nn.Module):
+    """Dilated 1-D convolutions over time; padded frames are zeroed after every block."""
+
+    def __init__(self, in_dim: int, n_classes: int, channels: int, layers: int, kernel: int, dropout: float):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        c_in = in_dim
+        for i in range(layers):
+            d = 2 ** i
+            self.blocks.append(nn.Sequential(
+                nn.Conv1d(c_in, channels, kernel, padding=d * (kernel // 2), dilation=d),
+                nn.BatchNorm1d(channels), nn.ReLU(), nn.Dropout(dropout)))
+            c_in = channels
+        self.head = nn.Linear(2 * channels, n_classes)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = x.transpose(1, 2)
+        keep = mask.unsqueeze(1).float()
+        for block in self.blocks:
+            h = block(h) * keep
+        return self.head(masked_mean_max(h.transpose(1, 2), mask))
+
+
+class SpectrogramCNN(nn.Module):
+    """2-D convolutions over (frames × bands) with pooling, for log-mel spectrograms."""
+
+    def __init__(self, in_dim: int, n_classes: int, channels: int, layers: int, kernel: int, dropout: float):
+        super().__init__()
+        blocks, c_in = [], 1
+        for i in range(layers):
+            c_out = channels * (2 ** min(i, 2)) // 2 or 1
+            blocks += [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), nn.BatchNorm2d(c_out), nn.ReLU(),
+                       nn.MaxPool2d(2, ceil_mode=True), nn.Dropout(dropout)]
+            c_in = c_out
+        self.conv = nn.Sequential(*blocks)
+        self.layers = layers
+        self.head = nn.Linear(2 * c_in, n_classes)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.conv((x * mask.unsqueeze(-1)).unsqueeze(1))  # (B, C, T', D')
+        h = h.mean(3).transpose(1, 2)  # (B, T', C)
+        lengths = mask.sum(1)
+        for _ in range(self.layers):
+            lengths = torch.div(lengths + 1, 2, rounding_mode="floor")
+        t = torch.arange(h.shape[1], device=h.device)
+        m = t.unsqueeze(0) < lengths.clamp(min=1).unsqueeze(1)
+        return self.head(masked_mean_max(h, m))
+
+
+class BiLSTMAttention(nn.Module):
+    """Bidirectional LSTM over packed (unpadded) sequences, attention pooling over real frames."""
+
+    def __init__(self, in_dim: int, n_classes: int, hidden: int, layers: int, dropout: float):
+        super().__init__()
+        self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.attention = nn.Linear(2 * hidden, 1)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=1).unsqueeze(-1)
+        return self.head(self.dropout((weights * out).sum(1)))

@@ -1,0 +1,18 @@
+"""Registers the transformers components (transformers is imported on use)."""
+from __future__ import annotations
+
+import emoframe
+
+
+@emoframe.hookimpl
+def register_extractors(register):
+    from .embed import SentenceEmbedding
+
+    register(SentenceEmbedding)
+
+
+@emoframe.hookimpl
+def register_models(register):
+    from .classifier import SequenceClassifier
+
+    register(SequenceClassifier)

@@ -1,0 +1,1 @@
+"""VADER components for emoframe."""
