@@ -11,13 +11,15 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
 from .errors import EmoframeError, SpecError
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+# wide enough for the leaderboard when piped or logged (a terminal keeps its own width)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
+err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
 
 
 class EmoframeGroup(click.Group):
@@ -143,7 +145,7 @@ def validate(spec_path: Path, expand: bool) -> None:
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
     if isinstance(spec, PipelineSpec):
-        console.print(f"[green]ok[/green] pipeline: {spec.display_name}", highlight=False)
+        console.print(f"[green]ok[/green] pipeline: {escape(spec.display_name)}", highlight=False)
         return
     pipelines = pipelines_of(spec, reg)
     fused = sum(p.is_fused for p in pipelines)
@@ -152,7 +154,7 @@ def validate(spec_path: Path, expand: bool) -> None:
                   highlight=False)
     if expand:
         for p in pipelines:
-            console.print(f"  {p.label()}", highlight=False)
+            console.print(f"  {p.label()}", highlight=False, markup=False)
 
 
 @main.command()
@@ -308,7 +310,7 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
 
 def _print_result(r: Any) -> None:
     lo, hi = r.uar_ci
-    console.print(f"[bold]{r.pipeline}[/bold]  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)",
+    console.print(f"[bold]{escape(r.pipeline)}[/bold]  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)",
                   highlight=False)
     console.print(f"UAR {r.uar_mean:.3f} ± {r.uar_std:.3f} over folds, 95% CI {lo:.3f}–{hi:.3f} (pooled bootstrap) · "
                   f"WA {r.metrics['wa']:.3f} · macro-F1 {r.metrics['macro_f1']:.3f} · "
@@ -318,7 +320,7 @@ def _print_result(r: Any) -> None:
     if r.verdict:
         colour = "green" if r.fusion_gain["helped"] else ("red" if r.fusion_gain["hurt"] else "yellow")
         parts = ", ".join(f"{k} {v:.3f}" for k, v in r.fusion_gain["part_uar"].items())
-        console.print(f"[{colour}]{r.verdict}[/{colour}] (unimodal UAR: {parts})", highlight=False)
+        console.print(f"[{colour}]{escape(r.verdict)}[/{colour}] (unimodal UAR: {parts})", highlight=False)
     recall = Table("class", "recall", title="per-class recall", title_justify="left")
     for c, v in r.metrics["recall"].items():
         recall.add_row(c, "—" if v is None else f"{v:.3f}")
@@ -328,7 +330,197 @@ def _print_result(r: Any) -> None:
         cm.add_row(c, *[str(v) for v in row])
     console.print(cm)
     for w in r.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+        err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+
+
+def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
+           fresh: bool, report_dir: Path | None) -> None:
+    """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .bench.runner import run_benchmark
+    from .results.leaderboard import leaderboard
+    from .results.report import write_report
+    from .results.store import ResultsStore
+    from .spec import load_spec
+
+    wd = _use_workdir(workdir)
+    reg = _registry()
+    spec = load_spec(spec_path, registry=reg)
+    if executor == "local" and getattr(spec, "executor", None):
+        executor = spec.executor  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err_console, transient=True, disable=not sys.stderr.isatty())
+    tasks: dict[str, Any] = {}
+
+    def events(kind: str, **info: Any) -> None:
+        if kind == "extract":
+            if "extract" not in tasks:
+                tasks["extract"] = bar.add_task("extracting features", total=info["total"])
+            bar.update(tasks["extract"], completed=info["done"], total=info["total"])
+        elif kind == "plan":
+            tasks["all"] = bar.add_task("pipeline × fold", total=info["pending"])
+            msg = (f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
+                   f"{info['skipped']} already in the store")
+            err_console.print(msg, highlight=False)
+        elif kind == "pipeline_done":
+            bar.advance(tasks["all"])
+        elif kind == "fold_done":
+            if jobs != 1:
+                bar.advance(tasks["all"], len(info["finished"]) + len(info["failed"]))
+            for pid in info["failed"]:
+                err_console.print(f"[red]failed[/red] pipeline {pid} in fold {info['fold']}", highlight=False)
+
+    with bar:
+        outcome = run_benchmark(spec, reg, wd, jobs, executor, scheduler, fresh, base_dir=spec_path.parent,
+                                events=events)
+    store = ResultsStore(wd / "results.db")
+    try:
+        rows = leaderboard(store, outcome.run_id)
+        _print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
+        for r in rows:
+            if r.get("verdict"):
+                colour = "green" if "helped" in r["verdict"] else ("red" if "hurt" in r["verdict"] else "yellow")
+                console.print(f"[{colour}]{escape(r['verdict'])}[/{colour}] — {escape(r['pipeline'])}", highlight=False)
+        run = store.run(outcome.run_id)
+        for w in run["warnings"]:
+            err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+        seen = set()
+        for r in rows:
+            for w in r.get("warnings", []):
+                if w not in seen and w not in run["warnings"]:
+                    seen.add(w)
+                    err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+        report = write_report(store, outcome.run_id, report_dir or wd / "reports" / outcome.run_id[:12])
+    finally:
+        store.close()
+    console.print(f"{outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused from the store, "
+                  f"{outcome.shared_hits} shared branch fit(s) in {time.perf_counter() - t0:.1f} s · "
+                  f"report: {report}", highlight=False)
+    if outcome.errors:
+        err_console.print(f"[red]{len(outcome.errors)} pipeline-fold(s) failed:[/red]", highlight=False)
+        for e in outcome.errors:
+            err_console.print(f"  {e['pipeline_id']} fold {e['fold']}: {escape(e['message'])}", highlight=False)
+        err_console.print("every other pipeline completed and is stored; fix the cause and rerun to fill the gaps")
+        sys.exit(1)
+
+
+def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in ("pipeline", "UAR ± std", "95% CI", "WA", "macro-F1", "fusion gain [95% CI]", "gap", "fit s", "folds"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        if r.get("uar") is None:
+            table.add_row(escape(r["pipeline"]), r["status"], "", "", "", "", "", "", r["folds"])
+            continue
+        gain = ""
+        if r.get("fusion_gain") is not None:
+            gain = f"{r['fusion_gain'] * 100:+.1f} [{r['gain_ci_low'] * 100:+.1f}, {r['gain_ci_high'] * 100:+.1f}]"
+        table.add_row(escape(r["pipeline"]), f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
+                      f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}", f"{r['wa']:.3f}", f"{r['macro_f1']:.3f}", gain,
+                      f"{r['gap']:+.3f}", f"{r['fit_s']:.1f}", r["folds"])
+    console.print(table)
+
+
+_BENCH_OPTIONS = [
+    click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Processes [default: cores]."),
+    click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe]."),
+    click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True),
+    click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:port); default: a LocalCluster."),
+    click.option("--fresh", is_flag=True, help="Drop this benchmark's stored results and rerun everything."),
+    click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+                 help="Folder of the HTML report [<workdir>/reports/<run>]."),
+]
+
+
+def _bench_options(fn: Any) -> Any:
+    for option in reversed(_BENCH_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@_bench_options
+def bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
+          fresh: bool, report_dir: Path | None) -> None:
+    """Run (or resume) a benchmark spec; print the leaderboard and fusion verdicts; write the report."""
+    _bench(spec_path, jobs, workdir, executor, scheduler, fresh, report_dir)
+
+
+@main.command()
+@_bench_options
+def demo(jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None, fresh: bool,
+         report_dir: Path | None) -> None:
+    """The default benchmark on the built-in synthetic corpus (generated on first use)."""
+    from importlib.resources import as_file, files
+
+    err_console.print("emoframe demo: the synthetic demo corpus (not real speech), speaker-independent 5-fold",
+                      highlight=False)
+    with as_file(files("emoframe.bench") / "demo.yaml") as spec_path:
+        _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir)
+
+
+@main.command()
+@click.option("--run", "run_id", help="Run id (prefix) or name; default: the latest run.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+@click.option("--sort", type=click.Choice(["uar", "wa", "macro_f1", "gain", "gap", "fit", "name"]), default="uar",
+              show_default=True)
+@click.option("--ascending", is_flag=True, help="Sort ascending.")
+@click.option("--fused", "only_fused", is_flag=True, help="Only fused pipelines.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
+    """The leaderboard of a run (`--run`), or the list of runs."""
+    from .results.leaderboard import leaderboard, to_csv, to_json, to_markdown
+    from .results.store import ResultsStore
+
+    wd = _use_workdir(workdir)
+    if not (wd / "results.db").exists():
+        raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
+    store = ResultsStore(wd / "results.db")
+    try:
+        runs = store.runs()
+        if not runs:
+            raise EmoframeError(f"no runs in {wd / 'results.db'}")
+        target = run_id or runs[0]["id"]
+        rows = leaderboard(store, target, sort=sort, descending=not ascending)
+        if only_fused:
+            rows = [r for r in rows if r["fused"]]
+        name = store.run(target)["name"]
+        if fmt == "table":
+            if run_id is None and len(runs) > 1:
+                others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
+                err_console.print(f"latest run shown; others: {others}", highlight=False)
+            _print_leaderboard(rows, title=f"{name} — run {target[:12]}")
+        else:
+            click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
+    finally:
+        store.close()
+
+
+@main.command()
+@click.argument("run_id", metavar="RUN", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def report(run_id: str | None, out: Path, workdir: Path | None) -> None:
+    """Write a self-contained HTML report of a run (default: the latest)."""
+    from .results.report import write_report
+    from .results.store import ResultsStore
+
+    wd = _use_workdir(workdir)
+    if not (wd / "results.db").exists():
+        raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
+    store = ResultsStore(wd / "results.db")
+    try:
+        target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
+        path = write_report(store, target, out)
+    finally:
+        store.close()
+    console.print(f"wrote {path}", highlight=False)
 
 
 @main.group()

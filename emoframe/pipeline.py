@@ -11,6 +11,7 @@ branches give on training speakers held out in inner folds.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -168,11 +169,13 @@ class Branch:
     def fit(self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None = None) -> Branch:
         if self.model_ref is None:
             raise ComponentError(f"branch '{self.key}' has no model to fit")
+        t0 = time.perf_counter()
         X = self.inputs(manifest, provider, fit=True)
         self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")  # type: ignore[assignment]
         if progress is not None:
             self.model.progress = lambda step, total, msg="": progress(f"{self.key}: {msg or f'{step}/{total}'}")
         self.model.fit(X, manifest.labels, manifest.speakers)
+        self.fit_seconds = time.perf_counter() - t0
         return self
 
     def predict_proba(self, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
@@ -180,6 +183,61 @@ class Branch:
             raise ComponentError(f"branch '{self.key}' is not fitted")
         X = self.inputs(manifest, provider, fit=False)
         return align_proba(self.model.predict_proba(X), np.asarray(self.model.classes_), classes, self.model_ref.name)
+
+
+class FoldWork:
+    """What every pipeline trained on one training set can share: fitted branches, their
+    out-of-fold probabilities and their predictions. A grid of K fusions over the same branches
+    then trains the branches once, not K times."""
+
+    def __init__(self) -> None:
+        self._branches: dict[str, Branch] = {}
+        self._oof: dict[str, np.ndarray] = {}
+        self.oof_seconds: dict[str, float] = {}
+        self._proba: dict[tuple[str, int], np.ndarray] = {}
+        self.hits = 0
+
+    @staticmethod
+    def key(branch_key: str, spec: BranchSpec, model_ref: ComponentRef | None, extra: Any = None) -> str:
+        return json.dumps([branch_key, spec.model_dump(mode="json"),
+                           model_ref.model_dump(mode="json") if model_ref else None, extra], sort_keys=True)
+
+    def branch(self, key: str, spec: BranchSpec, registry: Registry, train: Manifest, provider: FeatureProvider,
+               progress: Progress | None = None, model_ref: ComponentRef | None = None) -> Branch:
+        k = self.key(key, spec, model_ref, sorted(train.ids))
+        if k in self._branches:
+            self.hits += 1
+        else:
+            self._branches[k] = Branch(key, spec, registry, model_ref).fit(train, provider, progress)
+        return self._branches[k]
+
+    def oof_key(self, key: str, spec: BranchSpec, train: Manifest, classes: np.ndarray, inner: int, seed: int) -> str:
+        return self.key(key, spec, None, [sorted(train.ids), inner, seed, classes.tolist()])
+
+    def oof(self, key: str, spec: BranchSpec, registry: Registry, train: Manifest, provider: FeatureProvider,
+            classes: np.ndarray, inner: int, seed: int, progress: Progress | None = None) -> np.ndarray:
+        k = self.oof_key(key, spec, train, classes, inner, seed)
+        if k in self._oof:
+            self.hits += 1
+            return self._oof[k]
+        t0 = time.perf_counter()
+        out = np.zeros((len(train), len(classes)))
+        for i, (tr, va) in enumerate(inner_folds(train.labels, train.speakers, inner, seed)):
+            if progress is not None:
+                progress(f"{key}: inner fold {i + 1}/{inner} for the fusion's training probabilities")
+            fitted = Branch(key, spec, registry).fit(train.subset(_mask(len(train), tr)), provider)
+            out[va] = fitted.predict_proba(train.subset(_mask(len(train), va)), provider, classes)
+        self._oof[k] = out
+        self.oof_seconds[k] = time.perf_counter() - t0
+        return out
+
+    def proba(self, branch: Branch, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
+        k = (f"{id(branch)}|{classes.tolist()}", hash(tuple(manifest.ids)))
+        if k not in self._proba:
+            self._proba[k] = branch.predict_proba(manifest, provider, classes)
+        else:
+            self.hits += 1
+        return self._proba[k]
 
 
 class Pipeline:
@@ -218,8 +276,11 @@ class Pipeline:
         return [b.stateless_ref for b in self.branches.values() if b.stateless_ref is not None]
 
     def fit(self, manifest: Manifest, provider: FeatureProvider | None = None,
-            progress: Progress | None = None) -> Pipeline:
+            progress: Progress | None = None, work: FoldWork | None = None) -> Pipeline:
+        """Fit on these rows; ``work`` shares fitted branches with other pipelines of the same fold."""
         provider = provider or FeatureProvider(self.registry)
+        self.work = work or FoldWork()
+        t0 = time.perf_counter()
         if len(manifest) == 0:
             raise ComponentError("cannot fit on an empty set of utterances")
         self.classes_ = np.unique(manifest.labels)
@@ -232,38 +293,39 @@ class Pipeline:
             ref = self.spec.model
             self.model = self.registry.create(ref.name, ref.params, kind="model")  # type: ignore[union-attr,assignment]
             self.model.fit(Z, manifest.labels, manifest.speakers)
+            self.fit_seconds = time.perf_counter() - t0
             return self
-        for b in self.branches.values():
-            b.fit(manifest, provider, progress)
+        self.branches = {k: self.work.branch(k, b.spec, self.registry, manifest, provider, progress)
+                         for k, b in self.branches.items()}
+        shared = sum(b.fit_seconds for b in self.branches.values())
         if self.fusion is not None:
             if self.fusion.needs_heldout:
                 probas = self.out_of_fold(manifest, provider, progress)
+                ev = self.spec.evaluation
+                shared += sum(self.work.oof_seconds[self.work.oof_key(
+                    k, b.spec, manifest, self.classes_, ev.inner_folds, ev.seed)] for k, b in self.branches.items())
             else:
-                probas = {k: b.predict_proba(manifest, provider, self.classes_) for k, b in self.branches.items()}
+                probas = self.branch_probas(manifest, provider)
+            t1 = time.perf_counter()
             self.fusion.fit(probas, manifest.labels, self.classes_)
+            shared += time.perf_counter() - t1
+        # the standalone cost: every branch and inner fit it needs, whoever in the fold did the work
+        self.fit_seconds = shared
         return self
 
     def out_of_fold(self, manifest: Manifest, provider: FeatureProvider,
                     progress: Progress | None = None) -> dict[str, np.ndarray]:
         """Each branch's probabilities on training rows, from fits on the other inner folds (by speaker)."""
         ev = self.spec.evaluation
-        folds = inner_folds(manifest.labels, manifest.speakers, ev.inner_folds, ev.seed)
-        out = {k: np.zeros((len(manifest), len(self.classes_))) for k in self.branches}
-        for i, (tr, va) in enumerate(folds):
-            if progress is not None:
-                progress(f"inner fold {i + 1}/{len(folds)} for the fusion's training probabilities")
-            inner_train, inner_val = manifest.subset(_mask(len(manifest), tr)), manifest.subset(_mask(len(manifest), va))
-            for k, b in self.branches.items():
-                clone = Branch(k, b.spec, self.registry).fit(inner_train, provider)
-                out[k][va] = clone.predict_proba(inner_val, provider, self.classes_)
-        return out
+        return {k: self.work.oof(k, b.spec, self.registry, manifest, provider, self.classes_, ev.inner_folds, ev.seed,
+                                 progress) for k, b in self.branches.items()}
 
     def branch_probas(self, manifest: Manifest, provider: FeatureProvider | None = None) -> dict[str, np.ndarray]:
         """Each fitted branch's own probabilities (late fusion and single-branch pipelines)."""
         provider = provider or FeatureProvider(self.registry)
         if self.early:
             raise ComponentError("early fusion has no per-branch probabilities; evaluate the branches separately")
-        return {k: b.predict_proba(manifest, provider, self.classes_) for k, b in self.branches.items()}
+        return {k: self.work.proba(b, manifest, provider, self.classes_) for k, b in self.branches.items()}
 
     def predict_proba(self, manifest: Manifest, provider: FeatureProvider | None = None) -> np.ndarray:
         if not hasattr(self, "classes_"):

@@ -179,6 +179,15 @@ class PipelineSpec(_SpecBase):
         return self.fusion is not None
 
 
+class GridPart(BaseModel):
+    """A further grid of a benchmark, run under the same data and protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+    branches: dict[str, BranchGrid | list[BranchGrid]] = Field(min_length=1)
+    fusion: Alternatives | None = None
+    model: Alternatives | None = None
+
+
 class BenchmarkSpec(_SpecBase):
     """A grid of pipelines under one protocol; unimodal baselines are added automatically."""
 
@@ -187,6 +196,15 @@ class BenchmarkSpec(_SpecBase):
     fusion: Alternatives | None = None
     model: Alternatives | None = None
     baselines: bool = Field(True, description="add every fused pipeline's own unimodal branches")
+    also: list[GridPart] = Field(default_factory=list, description="further grids under the same data and protocol")
+
+    def parts(self) -> list[tuple[str, BenchmarkSpec]]:
+        """(path prefix, single-grid benchmark) for the main grid and each ``also`` grid."""
+        out = [("", self.model_copy(update={"also": []}))]
+        for i, part in enumerate(self.also):
+            fields = {"branches": part.branches, "fusion": part.fusion, "model": part.model, "also": []}
+            out.append((f"also[{i}].", self.model_copy(update=fields)))
+        return out
 
     def branch_alternatives(self, key: str) -> list[tuple[str, BranchGrid]]:
         value = self.branches[key]
@@ -195,10 +213,16 @@ class BenchmarkSpec(_SpecBase):
         return [(f"branches.{key}", value)]
 
     def expand(self, registry: Any) -> list[PipelineSpec]:
-        """Every pipeline of the grid, fused ones first, then their unimodal baselines.
+        """Every pipeline of the grids, fused ones first, then the unimodal ones (baselines included).
 
         The registry tells early from late fusions; validate the spec first.
         """
+        if self.also:
+            unique: dict[str, PipelineSpec] = {}
+            for _, part in self.parts():
+                for p in part.expand(registry):
+                    unique.setdefault(p.digest(), p)
+            return sorted(unique.values(), key=lambda p: (not p.is_fused, p.label()))
         per_branch: dict[str, list[BranchSpec]] = {}
         for key in sorted(self.branches):
             concrete = []
@@ -240,7 +264,7 @@ class BenchmarkSpec(_SpecBase):
 def _is_grid(doc: dict[str, Any]) -> bool:
     if doc.get("kind") in ("pipeline", "benchmark"):
         return doc["kind"] == "benchmark"
-    if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list):
+    if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list) or "also" in doc:
         return True
     for branch in (doc.get("branches") or {}).values():
         if isinstance(branch, list):
@@ -370,6 +394,15 @@ def validate(spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path |
 def check(spec: PipelineSpec | BenchmarkSpec, registry: Any,
           base_dir: Path | str | None = None) -> list[SpecProblem]:
     """Every problem of a spec against the registry (empty list: valid)."""
+    if isinstance(spec, BenchmarkSpec) and spec.also:
+        problems: list[SpecProblem] = []
+        for prefix, part in spec.parts():
+            for p in check(part, registry, base_dir):
+                q = p if not prefix or p.path.startswith(("data", "evaluation")) else \
+                    SpecProblem(prefix + p.path, p.message, p.fix)
+                if q not in problems:
+                    problems.append(q)
+        return problems
     c = _Checker(registry, Path(base_dir) if base_dir is not None else None)
     _check_data(c, "data", spec.data)
     if spec.evaluation.test is not None:

@@ -11,12 +11,12 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..data.source import load_data
 from ..errors import DataError
-from ..pipeline import FeatureProvider, Pipeline
+from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..registry import Registry, get_registry
 from ..spec import BranchSpec, PipelineSpec
 from .metrics import all_metrics, confusion, uar
 from .overlap import overlap_warning, transcript_overlap
-from .splits import assert_disjoint, outer_folds
+from .splits import LeakageError, assert_disjoint, outer_folds
 from .stats import bootstrap_ci, mean_std, paired_gain, verdict
 
 Progress = Callable[[str], None]
@@ -37,6 +37,7 @@ class FoldResult:
     n_train: int = 0
     train_speakers: list[str] = field(default_factory=list)
     test_speakers: list[str] = field(default_factory=list)
+    overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
 
 
 @dataclass
@@ -88,18 +89,22 @@ def _subset(manifest: Manifest, idx: np.ndarray) -> Manifest:
     return manifest.subset(mask)
 
 
-def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Manifest | None = None,
-             provider: FeatureProvider | None = None, progress: Progress | None = None,
-             test_manifest: Manifest | None = None) -> EvaluationResult:
-    """Cross-validate ``spec`` under its protocol; nothing fitted ever sees a test row."""
-    registry = registry or get_registry()
-    provider = provider or FeatureProvider(registry)
+@dataclass
+class Plan:
+    """The rows and folds one protocol gives: shared by every pipeline of a benchmark."""
+
+    splits: list[tuple[Manifest, Manifest]]
+    classes: list[str]
+    warnings: list[str]
+    failures: dict[str, str]
+
+
+def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs: list[Any],
+         manifest: Manifest | None = None, test_manifest: Manifest | None = None) -> Plan:
+    """Load the data, keep the rows every extractor in ``refs`` could process, and cut the folds."""
     ev = spec.evaluation
-    say = progress or (lambda msg: None)
     manifest = manifest if manifest is not None else load_data(spec.data, registry)
     warnings = list(manifest.warnings)
-    probe = Pipeline(spec, registry)
-    refs = probe.stateless_refs()
     if ev.protocol == "cross_corpus":
         test_manifest = test_manifest if test_manifest is not None else load_data(ev.test, registry)  # type: ignore[arg-type]
         warnings += test_manifest.warnings
@@ -109,11 +114,16 @@ def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Man
                             "map both to the common vocabulary or keep shared classes with data.classes")
         manifest, test_manifest = manifest.keep_classes(common), test_manifest.keep_classes(common)
     usable = provider.usable(refs, manifest)
-    failures = {i: "; ".join(f"{r.name}: {provider.failures[r.name][i]}" for r in refs if i in provider.failures.get(r.name, {}))
-                for i in set(manifest.ids) - set(usable.ids)}
+
+    def reasons(m: Manifest, kept: Manifest) -> dict[str, str]:
+        return {i: "; ".join(f"{r.name}: {provider.failures[r.name][i]}" for r in refs
+                             if i in provider.failures.get(r.name, {})) or "not extracted"
+                for i in sorted(set(m.ids) - set(kept.ids))}
+
+    failures = reasons(manifest, usable)
     if ev.protocol == "cross_corpus":
         test_usable = provider.usable(refs, test_manifest)  # type: ignore[arg-type]
-        failures.update({i: "not extracted" for i in set(test_manifest.ids) - set(test_usable.ids)})  # type: ignore[union-attr]
+        failures.update(reasons(test_manifest, test_usable))  # type: ignore[arg-type]
         splits = [(usable, test_usable)]
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
     else:
@@ -123,65 +133,90 @@ def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Man
         classes = np.unique(usable.labels)
     if failures:
         warnings.append(f"{len(failures)} utterance(s) left out: no features (see failures)")
-    has_text = any(b.modality == "text" for b in probe.branches.values())
-    parts = part_specs(spec)
-    folds: list[FoldResult] = []
-    overlap = [0, 0]
     for f, (train, test) in enumerate(splits):
         if ev.protocol in ("speaker_kfold", "loso"):
             assert_disjoint(train.speakers, test.speakers, f"fold {f + 1}")
-        assert not set(train.ids) & set(test.ids), "a sample is in both train and test"
-        say(f"fold {f + 1}/{len(splits)}: fitting on {len(train)} utterances")
-        t0 = time.perf_counter()
-        pipe = Pipeline(spec, registry).fit(train, provider, progress)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        P = pipe.predict_proba(test, provider)
-        predict_s = time.perf_counter() - t0
-        y_pred = [str(v) for v in pipe.classes_[P.argmax(1)]]
-        train_pred = pipe.predict(train, provider)
-        part_preds: dict[str, list[str]] = {}
-        if parts:
-            if not pipe.early:  # the fused pipeline's own branches are exactly its unimodal parts
-                for k, Pk in pipe.branch_probas(test, provider).items():
-                    part_preds[k] = [str(v) for v in pipe.classes_[Pk.argmax(1)]]
-            else:
-                for k, pspec in parts.items():
-                    part = Pipeline(pspec, registry).fit(train, provider)
-                    part_preds[k] = [str(v) for v in part.predict(test, provider)]
-        if has_text:
-            hits, total = transcript_overlap(train.texts, test.texts)
-            overlap[0] += hits
-            overlap[1] += total
-        fold_classes = list(classes)
-        folds.append(FoldResult(
-            fold=f + 1, test_ids=list(test.ids), y_true=[str(v) for v in test.labels], y_pred=y_pred,
-            proba=np.round(align_to(P, pipe.classes_, classes), 5).tolist(),
-            train_uar=uar(confusion([str(v) for v in train.labels], [str(v) for v in train_pred], fold_classes)),
-            test_uar=uar(confusion([str(v) for v in test.labels], y_pred, fold_classes)),
-            fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
-            train_speakers=sorted(set(train.speakers)), test_speakers=sorted(set(test.speakers))))
+        if set(train.ids) & set(test.ids):
+            raise LeakageError(f"fold {f + 1}: a sample is in both train and test")
+    return Plan(splits, [str(c) for c in classes], warnings, failures)
+
+
+def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, classes: list[str], registry: Registry,
+             provider: FeatureProvider, work: FoldWork | None = None, progress: Progress | None = None) -> FoldResult:
+    """Fit on ``train``, predict ``test``; with its unimodal parts' predictions when fused."""
+    work = work or FoldWork()
+    cls = np.asarray(classes)
+    pipe = Pipeline(spec, registry).fit(train, provider, progress, work)
+    fit_s = pipe.fit_seconds  # standalone cost, even when branches were shared with other pipelines
+    t0 = time.perf_counter()
+    P = pipe.predict_proba(test, provider)
+    predict_s = time.perf_counter() - t0
+    y_pred = [str(v) for v in pipe.classes_[P.argmax(1)]]
+    train_pred = [str(v) for v in pipe.predict(train, provider)]
+    part_preds: dict[str, list[str]] = {}
+    parts = part_specs(spec)
+    if parts and not pipe.early:  # the fused pipeline's own branches are exactly its unimodal parts
+        for k, Pk in pipe.branch_probas(test, provider).items():
+            part_preds[k] = [str(v) for v in pipe.classes_[Pk.argmax(1)]]
+    elif parts:
+        for k, pspec in parts.items():
+            part = Pipeline(pspec, registry).fit(train, provider, None, work)
+            part_preds[k] = [str(v) for v in part.predict(test, provider)]
+    hits = total = 0
+    if any(b.modality == "text" for b in pipe.branches.values()):
+        hits, total = transcript_overlap(train.texts, test.texts)
+    return FoldResult(
+        fold=fold, test_ids=[str(i) for i in test.ids], y_true=[str(v) for v in test.labels], y_pred=y_pred,
+        proba=np.round(align_to(P, pipe.classes_, cls), 5).tolist(),
+        train_uar=uar(confusion([str(v) for v in train.labels], train_pred, classes)),
+        test_uar=uar(confusion([str(v) for v in test.labels], y_pred, classes)),
+        fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
+        train_speakers=sorted(set(map(str, train.speakers))), test_speakers=sorted(set(map(str, test.speakers))),
+        overlap=[hits, total])
+
+
+def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], warnings: list[str] | None = None,
+              failures: dict[str, str] | None = None) -> EvaluationResult:
+    """Pool the folds: metrics, spread, CI, fusion gain and verdict, gap, overlap warning."""
+    ev = spec.evaluation
+    folds = sorted(folds, key=lambda f: f.fold)
     y_true = [v for fr in folds for v in fr.y_true]
     y_pred = [v for fr in folds for v in fr.y_pred]
-    cls = [str(c) for c in classes]
-    metrics = all_metrics(y_true, y_pred, cls)
+    metrics = all_metrics(y_true, y_pred, classes)
     uar_mean, uar_std = mean_std([fr.test_uar for fr in folds])
     if len(folds) == 1:
         uar_mean = metrics["uar"]
     gap_mean, gap_std = mean_std([fr.train_uar - fr.test_uar for fr in folds])
     gain = None
+    parts = sorted(folds[0].parts) if folds and folds[0].parts else []
     if parts:
-        gain = paired_gain(y_true, y_pred, {k: [v for fr in folds for v in fr.parts[k]] for k in parts}, cls,
+        gain = paired_gain(y_true, y_pred, {k: [v for fr in folds for v in fr.parts[k]] for k in parts}, classes,
                            n=ev.bootstrap, seed=ev.seed)
-    warn = overlap_warning(*overlap)
+    warnings = list(warnings or [])
+    warn = overlap_warning(sum(fr.overlap[0] for fr in folds), sum(fr.overlap[1] for fr in folds))
     if warn:
         warnings.append(warn)
     return EvaluationResult(
-        pipeline=spec.display_name, spec=spec.to_dict(), protocol=ev.protocol, classes=cls, folds=folds,
+        pipeline=spec.display_name, spec=spec.to_dict(), protocol=ev.protocol, classes=list(classes), folds=folds,
         metrics=metrics, uar_mean=uar_mean, uar_std=uar_std,
-        uar_ci=bootstrap_ci(y_true, y_pred, cls, n=ev.bootstrap, seed=ev.seed), gap_mean=gap_mean, gap_std=gap_std,
-        fit_s=sum(fr.fit_s for fr in folds), predict_s=sum(fr.predict_s for fr in folds), fusion_gain=gain,
-        verdict=verdict(gain) if gain else None, warnings=warnings, failures=failures)
+        uar_ci=bootstrap_ci(y_true, y_pred, classes, n=ev.bootstrap, seed=ev.seed), gap_mean=gap_mean,
+        gap_std=gap_std, fit_s=sum(fr.fit_s for fr in folds), predict_s=sum(fr.predict_s for fr in folds),
+        fusion_gain=gain, verdict=verdict(gain) if gain else None, warnings=warnings, failures=dict(failures or {}))
+
+
+def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Manifest | None = None,
+             provider: FeatureProvider | None = None, progress: Progress | None = None,
+             test_manifest: Manifest | None = None) -> EvaluationResult:
+    """Cross-validate ``spec`` under its protocol; nothing fitted ever sees a test row."""
+    registry = registry or get_registry()
+    provider = provider or FeatureProvider(registry)
+    say = progress or (lambda msg: None)
+    p = plan(spec, registry, provider, Pipeline(spec, registry).stateless_refs(), manifest, test_manifest)
+    folds = []
+    for f, (train, test) in enumerate(p.splits):
+        say(f"fold {f + 1}/{len(p.splits)}: fitting on {len(train)} utterances")
+        folds.append(run_fold(spec, f + 1, train, test, p.classes, registry, provider, progress=progress))
+    return summarise(spec, folds, p.classes, p.warnings, p.failures)
 
 
 def align_to(P: np.ndarray, model_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ class TrainParams(Params):
     val_fraction: float = Field(0.2, gt=0, lt=0.6, description="share of training speakers held out for early stopping")
     class_weight: bool = Field(True, description="weight the loss by inverse class frequency")
     max_frames: int = Field(1500, ge=8, description="frames kept per utterance (15 s at 10 ms)")
+    frame_stride: int = Field(1, ge=1, le=16, description="keep every k-th frame (2: 10 ms frames become 20 ms steps)")
     dropout: float = Field(0.3, ge=0, lt=1, description="dropout rate")
     seed: int = Field(0, description="seed of initialisation, shuffling and the validation split")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
@@ -68,7 +69,8 @@ class _TorchSequenceModel(Model):
         return self
 
     def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
-        return [((s - self.mean_) / self.std_).astype(np.float32) for s in X]
+        k = self.params.frame_stride
+        return [((s[::k] - self.mean_) / self.std_).astype(np.float32) for s in X]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         from .training import predict

@@ -1,0 +1,1 @@
+"""Benchmarks: grid expansion with baselines, fold tasks, executors, the resumable runner."""

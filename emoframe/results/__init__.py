@@ -1,0 +1,1 @@
+"""SQLite results store, leaderboard, exports and the HTML report."""

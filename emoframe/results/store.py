@@ -1,0 +1,144 @@
+"""The results store: SQLite at ``<workdir>/results.db`` (DESIGN.md §6).
+
+Each finished fold of each pipeline is one row, committed in its own transaction, so an
+interrupted benchmark (Ctrl-C, kill) leaves a consistent store and a rerun resumes where it
+stopped: a (pipeline, fold) is either fully there or not at all. WAL mode lets a reader (the
+TUI, `emoframe results`) look while a benchmark writes.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..evaluation.runner import FoldResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, name TEXT, spec TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    classes TEXT, warnings TEXT, failures TEXT, n_folds INTEGER
+);
+CREATE TABLE IF NOT EXISTS pipelines (
+    run_id TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
+    fused INTEGER NOT NULL, PRIMARY KEY (run_id, id)
+);
+CREATE TABLE IF NOT EXISTS folds (
+    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, result TEXT NOT NULL,
+    test_uar REAL NOT NULL, finished REAL NOT NULL, PRIMARY KEY (run_id, pipeline_id, fold)
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, sample_id TEXT NOT NULL,
+    y_true TEXT NOT NULL, y_pred TEXT NOT NULL, PRIMARY KEY (run_id, pipeline_id, sample_id)
+);
+CREATE TABLE IF NOT EXISTS errors (
+    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+class ResultsStore:
+    """Runs, pipelines, folds and predictions of benchmarks."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- writing ---------------------------------------------------------------------
+    def begin_run(self, run_id: str, name: str, spec: dict[str, Any], pipelines: list[tuple[str, str, dict, bool]],
+                  fresh: bool = False) -> None:
+        """Create (or reopen) a run and its pipelines; ``fresh`` drops what an earlier run stored."""
+        now = time.time()
+        with self.transaction() as db:
+            if fresh:
+                for table in ("folds", "predictions", "errors"):
+                    db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+                db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
+                db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            db.execute("INSERT INTO runs (id, name, spec, created, updated) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name",
+                       (run_id, name, json.dumps(spec, sort_keys=True), now, now))
+            for position, (pid, pname, pspec, fused) in enumerate(pipelines):
+                db.execute("INSERT INTO pipelines (run_id, id, position, name, spec, fused) VALUES (?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT(run_id, id) DO UPDATE SET position = excluded.position, name = excluded.name",
+                           (run_id, pid, position, pname, json.dumps(pspec, sort_keys=True), int(fused)))
+
+    def set_plan(self, run_id: str, classes: list[str], warnings: list[str], failures: dict[str, str], n_folds: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET classes = ?, warnings = ?, failures = ?, n_folds = ? WHERE id = ?",
+                       (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, run_id))
+
+    def save_fold(self, run_id: str, results: list[tuple[str, FoldResult]], errors: list[tuple[str, int, str]]) -> None:
+        """One finished fold task: its pipelines' results and errors, in one transaction."""
+        now = time.time()
+        with self.transaction() as db:
+            for pid, fr in results:
+                db.execute("INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now))
+                db.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
+                               [(run_id, pid, fr.fold, s, t, p) for s, t, p in zip(fr.test_ids, fr.y_true, fr.y_pred)])
+                db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold))
+            for pid, fold, message in errors:
+                db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
+            db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
+
+    # -- reading ---------------------------------------------------------------------
+    def finished(self, run_id: str) -> set[tuple[str, int]]:
+        return {(p, f) for p, f in self.db.execute("SELECT pipeline_id, fold FROM folds WHERE run_id = ?", (run_id,))}
+
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, name, created, updated, n_folds, (SELECT COUNT(*) FROM pipelines p "
+                               "WHERE p.run_id = runs.id), (SELECT COUNT(*) FROM folds f WHERE f.run_id = runs.id), "
+                               "(SELECT COUNT(*) FROM errors e WHERE e.run_id = runs.id) FROM runs ORDER BY updated DESC")
+        keys = ("id", "name", "created", "updated", "n_folds", "pipelines", "folds_done", "errors")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run by id or unique id prefix (or name)."""
+        rows = self.db.execute("SELECT id, name, spec, classes, warnings, failures, n_folds FROM runs "
+                               "WHERE id LIKE ? OR name = ? ORDER BY updated DESC", (run_id + "%", run_id)).fetchall()
+        if not rows:
+            from ..errors import EmoframeError
+            raise EmoframeError(f"no run '{run_id}' in {self.path}; `emoframe results` lists the runs")
+        r = rows[0]
+        return {"id": r[0], "name": r[1], "spec": json.loads(r[2]), "classes": json.loads(r[3] or "[]"),
+                "warnings": json.loads(r[4] or "[]"), "failures": json.loads(r[5] or "{}"), "n_folds": r[6]}
+
+    def pipelines(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, name, spec, fused FROM pipelines WHERE run_id = ? ORDER BY position", (run_id,))
+        return [{"id": i, "name": n, "spec": json.loads(s), "fused": bool(f)} for i, n, s, f in rows]
+
+    def fold_results(self, run_id: str, pipeline_id: str) -> list[FoldResult]:
+        rows = self.db.execute("SELECT result FROM folds WHERE run_id = ? AND pipeline_id = ? ORDER BY fold",
+                               (run_id, pipeline_id))
+        return [FoldResult(**json.loads(r[0])) for r in rows]
+
+    def errors(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT pipeline_id, fold, message FROM errors WHERE run_id = ? ORDER BY pipeline_id, fold",
+                               (run_id,))
+        return [{"pipeline_id": p, "fold": f, "message": m} for p, f, m in rows]
+
+    def predictions(self, run_id: str) -> list[tuple[str, str, int, str, str, str]]:
+        return self.db.execute("SELECT run_id, pipeline_id, fold, sample_id, y_true, y_pred FROM predictions "
+                               "WHERE run_id = ? ORDER BY pipeline_id, sample_id", (run_id,)).fetchall()
