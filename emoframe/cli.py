@@ -366,6 +366,8 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
             msg = (f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
                    f"{info['skipped']} already in the store")
             err_console.print(msg, highlight=False)
+        elif kind == "perturb":
+            err_console.print(f"preparing perturbed test data: {info['condition']}", highlight=False)
         elif kind == "pipeline_done":
             bar.advance(tasks["all"])
         elif kind == "fold_done":
@@ -381,6 +383,7 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
     try:
         rows = leaderboard(store, outcome.run_id)
         _print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
+        _print_robustness(rows)
         for r in rows:
             if r.get("verdict"):
                 colour = "green" if "helped" in r["verdict"] else ("red" if "hurt" in r["verdict"] else "yellow")
@@ -422,6 +425,18 @@ def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
         table.add_row(escape(r["pipeline"]), f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
                       f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}", f"{r['wa']:.3f}", f"{r['macro_f1']:.3f}", gain,
                       f"{r['gap']:+.3f}", f"{r['fit_s']:.1f}", r["folds"])
+    console.print(table)
+
+
+def _print_robustness(rows: list[dict[str, Any]]) -> None:
+    names = sorted({n for r in rows for n in (r.get("robustness") or {})})
+    if not names:
+        return
+    table = Table("pipeline", *names, title="robustness: UAR change under perturbation (points)", title_justify="left")
+    for r in rows:
+        rob = r.get("robustness") or {}
+        if rob:
+            table.add_row(escape(r["pipeline"]), *[f"{rob[n]['delta'] * 100:+.1f}" if n in rob else "" for n in names])
     console.print(table)
 
 
@@ -521,6 +536,16 @@ def report(run_id: str | None, out: Path, workdir: Path | None) -> None:
     finally:
         store.close()
     console.print(f"wrote {path}", highlight=False)
+
+
+@main.command()
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def tui(spec_path: Path | None, workdir: Path | None) -> None:
+    """The terminal UI: browse plugins, build and validate specs, run benchmarks, read results."""
+    from .tui.app import EmoframeApp
+
+    EmoframeApp(_registry(), _use_workdir(workdir), spec_path).run()
 
 
 @main.group()

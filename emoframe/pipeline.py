@@ -232,7 +232,9 @@ class FoldWork:
         return out
 
     def proba(self, branch: Branch, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
-        k = (f"{id(branch)}|{classes.tolist()}", hash(tuple(manifest.ids)))
+        # keyed by content, not ids alone: perturbed copies of the test rows keep their ids
+        content = hash((tuple(manifest.ids), tuple(manifest.frame["audio"]), tuple(manifest.texts)))
+        k = (f"{id(branch)}|{id(provider)}|{classes.tolist()}", content)
         if k not in self._proba:
             self._proba[k] = branch.predict_proba(manifest, provider, classes)
         else:

@@ -179,6 +179,34 @@ class PipelineSpec(_SpecBase):
         return self.fusion is not None
 
 
+class RobustnessSpec(BaseModel):
+    """Test-time perturbations: models train on clean folds, test rows are perturbed."""
+
+    model_config = ConfigDict(extra="forbid")
+    snr_db: list[float] = Field(default_factory=list, description="audio noise levels (dB SNR), e.g. [20, 10, 0]")
+    noise: list[Literal["white", "babble"]] = Field(default_factory=lambda: ["white", "babble"],
+                                                    description="noise kinds; babble is made from other speakers")
+    word_dropout: list[float] = Field(default_factory=list, description="rates of dropping each transcript word")
+    word_substitution: list[float] = Field(default_factory=list,
+                                           description="rates of replacing each word by a random corpus word")
+    seed: int = Field(0, description="seed of every perturbation")
+
+    @model_validator(mode="after")
+    def _rates(self) -> RobustnessSpec:
+        for rate in (*self.word_dropout, *self.word_substitution):
+            if not 0 <= rate <= 1:
+                raise ValueError(f"word rates must be within [0, 1], got {rate}")
+        return self
+
+    def conditions(self) -> list[Any]:
+        from .evaluation.perturb import Condition
+
+        out = [Condition("audio", kind, float(s)) for kind in self.noise for s in self.snr_db]
+        out += [Condition("text", "dropout", float(r)) for r in self.word_dropout]
+        out += [Condition("text", "substitution", float(r)) for r in self.word_substitution]
+        return out
+
+
 class GridPart(BaseModel):
     """A further grid of a benchmark, run under the same data and protocol."""
 
@@ -197,12 +225,14 @@ class BenchmarkSpec(_SpecBase):
     model: Alternatives | None = None
     baselines: bool = Field(True, description="add every fused pipeline's own unimodal branches")
     also: list[GridPart] = Field(default_factory=list, description="further grids under the same data and protocol")
+    robustness: RobustnessSpec | None = Field(None, description="test-time noise and transcript corruption sweep")
 
     def parts(self) -> list[tuple[str, BenchmarkSpec]]:
         """(path prefix, single-grid benchmark) for the main grid and each ``also`` grid."""
-        out = [("", self.model_copy(update={"also": []}))]
+        out = [("", self.model_copy(update={"also": [], "robustness": None}))]
         for i, part in enumerate(self.also):
-            fields = {"branches": part.branches, "fusion": part.fusion, "model": part.model, "also": []}
+            fields = {"branches": part.branches, "fusion": part.fusion, "model": part.model, "also": [],
+                      "robustness": None}
             out.append((f"also[{i}].", self.model_copy(update=fields)))
         return out
 
@@ -264,7 +294,8 @@ class BenchmarkSpec(_SpecBase):
 def _is_grid(doc: dict[str, Any]) -> bool:
     if doc.get("kind") in ("pipeline", "benchmark"):
         return doc["kind"] == "benchmark"
-    if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list) or "also" in doc:
+    if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list) or "also" in doc \
+            or "robustness" in doc:
         return True
     for branch in (doc.get("branches") or {}).values():
         if isinstance(branch, list):

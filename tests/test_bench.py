@@ -215,3 +215,19 @@ def test_results_and_report_commands(corpus, tmp_path):
     assert "15 pipeline-fold(s) run, 0 reused" in fresh.output
     missing = runner.invoke(main, ["results", "--workdir", str(tmp_path / "empty")])
     assert missing.exit_code == 2 and "no results" in missing.output
+
+
+def test_robustness_sweep_degrades_the_touched_pipelines_only(corpus, tmp_path):
+    doc = bench_doc(corpus, "speaker_kfold")
+    doc["fusion"] = ["fusion.late"]
+    doc["robustness"] = {"snr_db": [0], "noise": ["white"], "word_dropout": [0.8]}
+    outcome = run_benchmark(parse_spec(doc), Registry.from_entry_points(), tmp_path, jobs=1)
+    assert not outcome.errors
+    rows = {r["pipeline"]: r["robustness"] for r in leaderboard(ResultsStore(tmp_path / "results.db"), outcome.run_id)}
+    audio = rows["opensmile.egemaps→sklearn.logreg"]
+    text = rows["sklearn.tfidf→sklearn.logreg"]
+    assert set(audio) == {"white@0dB"} and set(text) == {"dropout@0.8"}  # each only where it touches the input
+    assert audio["white@0dB"]["delta"] < -0.05  # strong noise hurts: perturbed predictions are not the clean ones
+    assert text["dropout@0.8"]["delta"] < 0
+    fused = next(v for k, v in rows.items() if "fusion.late" in k)
+    assert set(fused) == {"white@0dB", "dropout@0.8"} and fused["white@0dB"]["rows"] == 48

@@ -21,6 +21,10 @@ from .tasks import FoldTask, use_registry
 Event = Callable[..., None]
 
 
+class BenchmarkCancelled(Exception):
+    """Raised from an events callback to stop a run; every finished fold is already stored."""
+
+
 @dataclass
 class BenchmarkOutcome:
     run_id: str
@@ -31,6 +35,28 @@ class BenchmarkOutcome:
     skipped: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     shared_hits: int = 0
+
+
+def perturbed_sets(spec: BenchmarkSpec | PipelineSpec, p: Any, registry: Registry, cache: FeatureCache, jobs: int,
+                   wd: Path, refs: list[Any], emit: Event) -> list[tuple[Any, Any]]:
+    """The robustness conditions with their perturbed copies of every test row, features extracted (cached)."""
+    robustness = getattr(spec, "robustness", None)
+    if robustness is None:
+        return []
+    import pandas as pd
+
+    from ..data.manifest import Manifest
+    from ..evaluation.perturb import perturbed_manifest
+
+    tested = Manifest(pd.concat([test.frame for _, test in p.splits], ignore_index=True))
+    out = []
+    for condition in robustness.conditions():
+        emit("perturb", condition=condition.name)
+        m = perturbed_manifest(tested, condition, wd / "perturbed", robustness.seed)
+        FeatureProvider(registry, cache=cache, jobs=jobs).usable(
+            [r for r in refs if registry.get(r.name).modality == condition.modality], m)
+        out.append((condition, m))
+    return out
 
 
 def pipeline_id(spec: PipelineSpec) -> str:
@@ -100,6 +126,7 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
                          if first.evaluation.protocol == "cross_corpus" else None)
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits))
+        conditions = perturbed_sets(spec, p, registry, cache, jobs, wd, list(refs.values()), emit)
         done = set() if fresh else store.finished(run_id)
         tasks = []
         outcome = BenchmarkOutcome(run_id, name, pipelines, len(p.splits))
@@ -110,8 +137,11 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
             for group in groups:
                 members = [(pid, d) for pid, d in pending if pid in group]
                 if members:
+                    test_ids = set(test.ids)
+                    cond = [(c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
+                            for c, m in conditions]
                     tasks.append(FoldTask(f, members, train.frame.to_dict("records"), test.frame.to_dict("records"),
-                                          p.classes, str(cache.root)))
+                                          p.classes, str(cache.root), cond))
         emit("plan", run_id=run_id, pipelines=len(pipelines), folds=len(p.splits),
              pending=sum(len(t.pipelines) for t in tasks), skipped=outcome.skipped)
         use_registry(registry)

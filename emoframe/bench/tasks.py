@@ -37,6 +37,7 @@ class FoldTask:
     test: list[dict[str, Any]]
     classes: list[str]
     cache_root: str | None
+    conditions: list[tuple[str, str, list[dict[str, Any]]]] = None  # type: ignore[assignment]  # name, modality, rows
 
 
 @dataclass
@@ -55,13 +56,18 @@ def run_task(task: FoldTask, progress: Any = None) -> FoldOutcome:
     train = Manifest.from_frame(pd.DataFrame(task.train), require_audio=False)
     test = Manifest.from_frame(pd.DataFrame(task.test), require_audio=False)
     work = FoldWork()
+    conditions = {
+        name: (modality, Manifest.from_frame(pd.DataFrame(rows), require_audio=False),
+               FeatureProvider(registry, cache=provider.cache, jobs=1))
+        for name, modality, rows in (task.conditions or [])}
     results, errors = [], []
     for pid, spec_dict in task.pipelines:
         spec = PipelineSpec.model_validate(spec_dict)
         if progress is not None:
             progress("pipeline_start", pid, task.fold)
         try:
-            results.append((pid, run_fold(spec, task.fold, train, test, task.classes, registry, provider, work)))
+            results.append((pid, run_fold(spec, task.fold, train, test, task.classes, registry, provider, work,
+                                          conditions=conditions)))
         except Exception as exc:  # noqa: BLE001 — a failing pipeline is recorded, the rest goes on
             frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""

@@ -38,6 +38,7 @@ class FoldResult:
     train_speakers: list[str] = field(default_factory=list)
     test_speakers: list[str] = field(default_factory=list)
     overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
+    robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
 
 
 @dataclass
@@ -61,6 +62,7 @@ class EvaluationResult:
     verdict: str | None = None
     warnings: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    robustness: dict[str, dict[str, Any]] = field(default_factory=dict)  # condition → UAR, delta vs clean, rows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +115,9 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
             raise DataError(f"cross_corpus: the corpora share {len(common)} label(s) ({', '.join(common)}); "
                             "map both to the common vocabulary or keep shared classes with data.classes")
         manifest, test_manifest = manifest.keep_classes(common), test_manifest.keep_classes(common)
+        # two corpora may use the same ids (and features are memoised by id): keep the test side apart
+        test_manifest = Manifest(test_manifest.frame.assign(id="test:" + test_manifest.frame["id"].astype(str)),
+                                 test_manifest.name, test_manifest.root, test_manifest.warnings)
     usable = provider.usable(refs, manifest)
 
     def reasons(m: Manifest, kept: Manifest) -> dict[str, str]:
@@ -141,9 +146,13 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
     return Plan(splits, [str(c) for c in classes], warnings, failures)
 
 
+Conditions = dict[str, tuple[str, Manifest, FeatureProvider]]  # name → (modality, perturbed test rows, provider)
+
+
 def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, classes: list[str], registry: Registry,
-             provider: FeatureProvider, work: FoldWork | None = None, progress: Progress | None = None) -> FoldResult:
-    """Fit on ``train``, predict ``test``; with its unimodal parts' predictions when fused."""
+             provider: FeatureProvider, work: FoldWork | None = None, progress: Progress | None = None,
+             conditions: Conditions | None = None) -> FoldResult:
+    """Fit on ``train``, predict ``test`` (and its perturbed copies); with its unimodal parts' predictions when fused."""
     work = work or FoldWork()
     cls = np.asarray(classes)
     pipe = Pipeline(spec, registry).fit(train, provider, progress, work)
@@ -165,6 +174,14 @@ def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, cla
     hits = total = 0
     if any(b.modality == "text" for b in pipe.branches.values()):
         hits, total = transcript_overlap(train.texts, test.texts)
+    robustness = {}
+    modalities = {b.modality for b in pipe.branches.values()}
+    for name, (modality, perturbed, cond_provider) in (conditions or {}).items():
+        if modality not in modalities:
+            continue  # the perturbation does not touch this pipeline's input
+        rows = cond_provider.usable(pipe.stateless_refs(), perturbed)
+        Pc = pipe.predict_proba(rows, cond_provider)
+        robustness[name] = {"ids": [str(i) for i in rows.ids], "y_pred": [str(v) for v in pipe.classes_[Pc.argmax(1)]]}
     return FoldResult(
         fold=fold, test_ids=[str(i) for i in test.ids], y_true=[str(v) for v in test.labels], y_pred=y_pred,
         proba=np.round(align_to(P, pipe.classes_, cls), 5).tolist(),
@@ -172,7 +189,7 @@ def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, cla
         test_uar=uar(confusion([str(v) for v in test.labels], y_pred, classes)),
         fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
         train_speakers=sorted(set(map(str, train.speakers))), test_speakers=sorted(set(map(str, test.speakers))),
-        overlap=[hits, total])
+        overlap=[hits, total], robustness=robustness)
 
 
 def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], warnings: list[str] | None = None,
@@ -197,11 +214,29 @@ def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], w
     if warn:
         warnings.append(warn)
     return EvaluationResult(
+        robustness=robustness_summary(folds, classes),
         pipeline=spec.display_name, spec=spec.to_dict(), protocol=ev.protocol, classes=list(classes), folds=folds,
         metrics=metrics, uar_mean=uar_mean, uar_std=uar_std,
         uar_ci=bootstrap_ci(y_true, y_pred, classes, n=ev.bootstrap, seed=ev.seed), gap_mean=gap_mean,
         gap_std=gap_std, fit_s=sum(fr.fit_s for fr in folds), predict_s=sum(fr.predict_s for fr in folds),
         fusion_gain=gain, verdict=verdict(gain) if gain else None, warnings=warnings, failures=dict(failures or {}))
+
+
+def robustness_summary(folds: list[FoldResult], classes: list[str]) -> dict[str, dict[str, Any]]:
+    """Per condition: UAR on the perturbed test rows and its change from clean UAR on the same rows."""
+    truth = {i: t for fr in folds for i, t in zip(fr.test_ids, fr.y_true)}
+    clean = {i: p for fr in folds for i, p in zip(fr.test_ids, fr.y_pred)}
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted({n for fr in folds for n in fr.robustness}):
+        ids = [i for fr in folds for i in fr.robustness.get(name, {}).get("ids", [])]
+        preds = [p for fr in folds for p in fr.robustness.get(name, {}).get("y_pred", [])]
+        if not ids:
+            continue
+        y = [truth[i] for i in ids]
+        perturbed = uar(confusion(y, preds, classes))
+        reference = uar(confusion(y, [clean[i] for i in ids], classes))
+        out[name] = {"uar": perturbed, "clean_uar": reference, "delta": perturbed - reference, "rows": len(ids)}
+    return out
 
 
 def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Manifest | None = None,

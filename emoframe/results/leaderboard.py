@@ -45,7 +45,8 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                        weighted_f1=r.metrics["weighted_f1"], fusion_gain=g.get("gain"),
                        gain_ci_low=(g.get("ci") or [None])[0], gain_ci_high=(g.get("ci") or [None, None])[1],
                        verdict=r.verdict, gap=r.gap_mean, gap_std=r.gap_std, fit_s=r.fit_s, predict_s=r.predict_s,
-                       recall=r.metrics["recall"], confusion=r.metrics["confusion"], warnings=r.warnings)
+                       recall=r.metrics["recall"], confusion=r.metrics["confusion"], warnings=r.warnings,
+                       robustness=r.robustness)
         rows.append(row)
     key = SORT_KEYS.get(sort, sort)
     present = [r for r in rows if r.get(key) is not None]

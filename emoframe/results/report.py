@@ -94,6 +94,61 @@ def _confusion(row: dict[str, Any], classes: list[str]) -> str:
     return _png(fig)
 
 
+def _parse(name: str) -> tuple[str, float]:
+    kind, level = name.split("@")
+    return kind, float(level.replace("dB", ""))
+
+
+def _robustness_chart(rows: list[dict[str, Any]], modality: str) -> str | None:
+    import matplotlib.pyplot as plt
+
+    kinds = ("white", "babble") if modality == "audio" else ("dropout", "substitution")
+    series = []
+    for r in rows:
+        for kind in kinds:
+            pts = sorted((_parse(n)[1], v["uar"]) for n, v in (r.get("robustness") or {}).items() if _parse(n)[0] == kind)
+            if pts:
+                series.append((r, kind, pts))
+    if not series:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for r, kind, pts in series:
+        xs, ys = zip(*pts)
+        style = "-" if kind in ("white", "dropout") else "--"
+        ax.plot(xs, ys, style, marker="o", label=f"{short(r['pipeline'], 50)} · {kind}")
+    if modality == "audio":
+        ax.set_xlabel("SNR (dB): lower is noisier")
+        ax.invert_xaxis()
+    else:
+        ax.set_xlabel("share of transcript words corrupted")
+    ax.set_ylabel("UAR under perturbation")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=6, loc="lower left")
+    return _png(fig)
+
+
+def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
+    names = sorted({n for r in rows for n in (r.get("robustness") or {})}, key=lambda n: (_parse(n)[0], -_parse(n)[1]))
+    if not names:
+        return ["<h2>Robustness</h2><p>No robustness sweep in this run.</p>"]
+    e = html.escape
+    parts = ["<h2>Robustness</h2><p>UAR change under test-time perturbation (points; models trained on clean "
+             "data; blank: the perturbation does not touch this pipeline's input).</p><table><tr><th>pipeline</th>"
+             + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>"]
+    for r in rows:
+        rob = r.get("robustness") or {}
+        if not rob:
+            continue
+        cells = "".join(f"<td>{rob[n]['delta'] * 100:+.1f}</td>" if n in rob else "<td></td>" for n in names)
+        parts.append(f"<tr><td>{e(r['pipeline'])}</td>{cells}</tr>")
+    parts.append("</table>")
+    for modality in ("audio", "text"):
+        png = _robustness_chart(rows, modality)
+        if png:
+            parts.append(f"<img alt='robustness curves ({modality})' src='{png}'>")
+    return parts
+
+
 def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
     """Write ``out/index.html`` (images embedded, no other files needed)."""
     import matplotlib
@@ -144,7 +199,8 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
             parts.append(f"<figure><img alt='confusion matrix of {e(r['pipeline'])}' "
                          f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r['pipeline'])} "
                          f"(UAR {r['uar_pooled']:.3f})</figcaption></figure>")
-    parts.append("</div><h2>Robustness</h2><p>No robustness sweep in this run.</p>")
+    parts.append("</div>")
+    parts.extend(_robustness_html(rows))
     if run["failures"]:
         parts.append(f"<h2>Left out</h2><p>{len(run['failures'])} utterance(s) had no features:</p><ul>")
         for sid, why in list(run["failures"].items())[:50]:

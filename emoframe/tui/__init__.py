@@ -1,0 +1,1 @@
+"""`emoframe tui`: assemble pipelines, benchmark combinations and read the results (Textual)."""

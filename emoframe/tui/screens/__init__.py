@@ -1,0 +1,1 @@
+"""One screen a module: plugins, builder, run, results."""

@@ -1,0 +1,248 @@
+"""Builder: choose corpus, branches, fusion and protocol; any slot may hold several alternatives."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.markup import escape
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from ...errors import EmoframeError, SpecError
+from ...spec import PROTOCOLS, BenchmarkSpec, check, parse_spec, pipelines_of
+from ..widgets.params_form import ParamsForm
+
+SLOTS = (("audio-extractor", "extractor", "audio"), ("audio-model", "model", None),
+         ("text-extractor", "extractor", "text"), ("text-model", "model", None),
+         ("fusion", "fusion", None), ("early-model", "model", None))
+
+
+class BuilderScreen(Screen):
+    """Assemble a pipeline or a benchmark grid, validated live, saved as YAML the CLI accepts."""
+
+    BINDINGS = [("ctrl+s", "save", "Save spec"), ("ctrl+o", "load", "Load spec")]
+
+    def __init__(self, registry: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.registry = registry
+        self.params: dict[str, dict[str, Any]] = {}
+        self.invalid_params: set[str] = set()
+        self.doc: dict[str, Any] = {}
+        self.valid = False
+
+    def _choices(self, kind: str, modality: str | None) -> list[Selection]:
+        attrs = {"modality": modality} if modality else {}
+        return [Selection(c.name, c.name) for c in self.registry.components(kind, **attrs)]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with VerticalScroll(id="builder-slots"):
+                yield Label("name")
+                yield Input(placeholder="my-benchmark", id="spec-name")
+                yield Label("corpus")
+                yield Select([(c.name, c.name) for c in self.registry.components("corpus")], value="demo",
+                             allow_blank=False, id="corpus")
+                yield Input(placeholder="corpus params, e.g. {root: ../shared/data/emodb}", id="corpus-params")
+                titles = {"audio-extractor": "audio extractor(s)", "audio-model": "audio model(s)",
+                          "text-extractor": "text extractor(s)", "text-model": "text model(s)",
+                          "fusion": "fusion(s)", "early-model": "model of early fusion"}
+                for slot_id, kind, modality in SLOTS:
+                    yield Label(titles[slot_id])
+                    yield SelectionList(*self._choices(kind, modality), id=slot_id, classes="slot")
+                yield Label("protocol · folds")
+                with Horizontal(classes="row"):
+                    yield Select([(p, p) for p in PROTOCOLS if p != "cross_corpus"], value="speaker_kfold",
+                                 allow_blank=False, id="protocol")
+                    yield Input(value="5", id="folds")
+            with Vertical(id="builder-side"):
+                yield Static("", id="validation")
+                with VerticalScroll(id="params-pane"):
+                    yield Static("Highlight a component to edit its parameters.", id="params-hint")
+                with Horizontal(classes="row"):
+                    yield Input(placeholder="path of the spec (YAML)", id="spec-path")
+                    yield Button("Save", id="save", variant="primary")
+                    yield Button("Load", id="load")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        spec_path = getattr(self.app, "current_spec", None)
+        if spec_path is not None and Path(spec_path).exists():  # `emoframe tui SPEC` opens it here
+            self.query_one("#spec-path", Input).value = str(spec_path)
+            self.action_load()
+        self.refresh_spec()
+
+    # -- building the document ------------------------------------------------------------
+    def _ref(self, name: str) -> Any:
+        params = self.params.get(name)
+        return {"name": name, "params": params} if params else name
+
+    def _slot(self, slot_id: str) -> list[Any]:
+        return [self._ref(n) for n in self.query_one(f"#{slot_id}", SelectionList).selected]
+
+    @staticmethod
+    def _one_or_many(values: list[Any]) -> Any:
+        return values[0] if len(values) == 1 else values
+
+    def build_doc(self) -> dict[str, Any]:
+        corpus: Any = self.query_one("#corpus", Select).value
+        raw = self.query_one("#corpus-params", Input).value.strip()
+        if raw:
+            try:
+                params = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                params = None
+            corpus = {"name": corpus, "params": params if isinstance(params, dict) else {"__invalid__": raw}}
+        folds = self.query_one("#folds", Input).value.strip()
+        doc: dict[str, Any] = {"data": {"corpus": corpus},
+                               "evaluation": {"protocol": self.query_one("#protocol", Select).value,
+                                              "folds": int(folds) if folds.isdigit() else folds},
+                               "branches": {}}
+        name = self.query_one("#spec-name", Input).value.strip()
+        if name:
+            doc = {"name": name, **doc}
+        for modality in ("audio", "text"):
+            branch = {}
+            for slot in ("extractor", "model"):
+                values = self._slot(f"{modality}-{slot}")
+                if values:
+                    branch[slot] = self._one_or_many(values)
+            if branch:
+                doc["branches"][modality] = branch
+        fusions = self._slot("fusion")
+        if fusions:
+            doc["fusion"] = self._one_or_many(fusions)
+        early = self._slot("early-model")
+        if early:
+            doc["model"] = self._one_or_many(early)
+        if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list) or any(
+                isinstance(v, list) for b in doc["branches"].values() for v in b.values()):
+            doc["kind"] = "benchmark"
+        return doc
+
+    def refresh_spec(self) -> None:
+        """Rebuild the document and show the same messages as `emoframe validate`."""
+        self.doc = self.build_doc()
+        panel = self.query_one("#validation", Static)
+        lines: list[str]
+        try:
+            spec = parse_spec(self.doc)
+            problems = [str(p) for p in check(spec, self.registry)]
+        except SpecError as err:
+            spec, problems = None, [str(p) for p in err.problems]
+        problems += [f"{n}: a parameter is invalid (see the form)" for n in sorted(self.invalid_params)]
+        if not self.doc["branches"]:
+            problems = ["branches: choose at least one extractor or model"] + [
+                p for p in problems if not p.startswith("branches: Dictionary should have at least 1 item")]
+        self.valid = not problems
+        if problems:
+            lines = [f"[red]✗ {len(problems)} problem(s)[/red]"] + [f"[red]•[/red] {escape(p)}" for p in problems]
+        else:
+            pipelines = pipelines_of(spec, self.registry)  # type: ignore[arg-type]
+            fused = sum(p.is_fused for p in pipelines)
+            kind = "benchmark" if isinstance(spec, BenchmarkSpec) else "pipeline"
+            lines = [f"[green]✓ valid {kind}[/green] — expands to {len(pipelines)} pipeline(s) "
+                     f"({fused} fused, {len(pipelines) - fused} unimodal)"]
+        panel.update("\n".join(lines))
+
+    # -- events -------------------------------------------------------------------------------
+    @on(SelectionList.SelectedChanged)
+    @on(Select.Changed)
+    @on(Input.Changed, "#corpus-params, #folds, #spec-name")
+    def _changed(self, event: Any) -> None:
+        if not isinstance(event, Select.Changed) or getattr(event.select, "id", None) in ("corpus", "protocol"):
+            self.refresh_spec()
+
+    @on(SelectionList.SelectionHighlighted)
+    async def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        name = event.selection.value
+        pane = self.query_one("#params-pane", VerticalScroll)
+        await pane.remove_children()
+        await pane.mount(ParamsForm(self.registry.get(name), self.params.get(name), id="params-form"))
+
+    def on_params_form_changed(self, event: ParamsForm.Changed) -> None:
+        if event.params:
+            self.params[event.component] = event.params
+        else:
+            self.params.pop(event.component, None)
+        (self.invalid_params.discard if event.valid else self.invalid_params.add)(event.component)
+        self.refresh_spec()
+
+    # -- save / load --------------------------------------------------------------------------
+    def _path(self) -> Path | None:
+        raw = self.query_one("#spec-path", Input).value.strip()
+        if not raw:
+            self.notify("type a path for the spec first", severity="warning")
+            return None
+        return Path(raw).expanduser()
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        path = self._path()
+        if path is None:
+            return
+        self.refresh_spec()
+        if not self.valid:
+            self.notify("the spec has problems; fix them before saving", severity="error")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(parse_spec(self.doc).to_yaml(), encoding="utf-8")
+        self.app.current_spec = path  # type: ignore[attr-defined]
+        self.notify(f"saved {path}")
+
+    @on(Button.Pressed, "#load")
+    def action_load(self) -> None:
+        path = self._path()
+        if path is None:
+            return
+        try:
+            from ...spec import read_document
+
+            spec = parse_spec(read_document(path), source=str(path))
+        except EmoframeError as err:
+            self.notify(str(err), severity="error")
+            return
+        self.load_spec(spec)
+        self.app.current_spec = path  # type: ignore[attr-defined]
+        self.notify(f"loaded {path}")
+
+    def load_spec(self, spec: Any) -> None:
+        """Populate the widgets from a spec (parameters included)."""
+        def refs(value: Any) -> list[Any]:
+            return [] if value is None else (value if isinstance(value, list) else [value])
+
+        self.params.clear()
+        wanted: dict[str, list[str]] = {slot_id: [] for slot_id, _, _ in SLOTS}
+        for key, branch in spec.branches.items():
+            alternatives = branch if isinstance(branch, list) else [branch]
+            modality = key if key in ("audio", "text") else (alternatives[0].modality or "audio")
+            for b in alternatives:
+                for slot in ("extractor", "model"):
+                    for r in refs(getattr(b, slot)):
+                        wanted[f"{modality}-{slot}"].append(r.name)
+                        if r.params:
+                            self.params[r.name] = dict(r.params)
+        for slot_id, field in (("fusion", "fusion"), ("early-model", "model")):
+            for r in refs(getattr(spec, field)):
+                wanted[slot_id].append(r.name)
+                if r.params:
+                    self.params[r.name] = dict(r.params)
+        for slot_id, names in wanted.items():
+            sl = self.query_one(f"#{slot_id}", SelectionList)
+            sl.deselect_all()
+            for n in names:
+                sl.select(n)
+        self.query_one("#spec-name", Input).value = spec.name or ""
+        corpus = spec.data.corpus
+        if corpus is not None:
+            self.query_one("#corpus", Select).value = corpus.name
+            self.query_one("#corpus-params", Input).value = yaml.safe_dump(corpus.params, default_flow_style=True).strip() \
+                if corpus.params else ""
+        self.query_one("#protocol", Select).value = spec.evaluation.protocol
+        self.query_one("#folds", Input).value = str(spec.evaluation.folds)
+        self.refresh_spec()

@@ -1,0 +1,142 @@
+"""Results: the leaderboard as a sortable table; details, comparison and export of rows."""
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Static
+
+from ...results.leaderboard import leaderboard, to_csv
+from ...results.store import ResultsStore
+from ..widgets.confusion import detail
+
+COLUMNS = (("pipeline", "pipeline"), ("UAR", "uar"), ("± std", "uar_std"), ("CI low", "uar_ci_low"),
+           ("CI high", "uar_ci_high"), ("WA", "wa"), ("macro-F1", "macro_f1"), ("gain", "fusion_gain"),
+           ("gap", "gap"), ("fit s", "fit_s"), ("folds", "folds"))
+
+
+class ResultsScreen(Screen):
+    """Leaderboard of a run; Enter/cursor shows a row, `c` marks it for comparison, `e` exports."""
+
+    BINDINGS = [("c", "compare", "Compare"), ("e", "export", "Export CSV"), ("f5", "reload", "Reload")]
+
+    def __init__(self, registry: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.registry = registry
+        self.rows: list[dict[str, Any]] = []
+        self.labels: list[str] = []
+        self.sort_key, self.descending = "uar", True
+        self.compare_with: dict[str, Any] | None = None
+        self.run_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Select([], prompt="run", id="run-select")
+        yield DataTable(id="leaderboard", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="details"):
+            with VerticalScroll():
+                yield Static("", id="detail-a")
+            with VerticalScroll():
+                yield Static("", id="detail-b")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#leaderboard", DataTable).add_columns(*[c for c, _ in COLUMNS])
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def _store(self) -> ResultsStore | None:
+        db = self.app.workdir / "results.db"  # type: ignore[attr-defined]
+        return ResultsStore(db) if db.exists() else None
+
+    def action_reload(self) -> None:
+        store = self._store()
+        select = self.query_one("#run-select", Select)
+        if store is None:
+            self.query_one("#detail-a", Static).update("No results yet: run a benchmark (F3).")
+            return
+        try:
+            runs = store.runs()
+        finally:
+            store.close()
+        options = [(f"{r['name']} · {r['id'][:10]} · {r['folds_done']} fold results", r["id"]) for r in runs]
+        select.set_options(options)
+        wanted = getattr(self.app, "last_run", None) or self.run_id or (runs[0]["id"] if runs else None)
+        if wanted:
+            select.value = wanted
+            self.show_run(wanted)
+
+    @on(Select.Changed, "#run-select")
+    def _run_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.run_id:
+            self.show_run(event.value)
+
+    def show_run(self, run_id: str) -> None:
+        store = self._store()
+        if store is None:
+            return
+        try:
+            self.rows = leaderboard(store, run_id, sort=self.sort_key, descending=self.descending)
+            self.labels = store.run(run_id)["classes"]
+        finally:
+            store.close()
+        self.run_id = run_id
+        self.fill()
+
+    def fill(self) -> None:
+        table = self.query_one("#leaderboard", DataTable)
+        table.clear()
+        for i, r in enumerate(self.rows):
+            cells = []
+            for _, key in COLUMNS:
+                v = r.get(key)
+                if key == "fusion_gain" and v is not None:
+                    v = f"{v * 100:+.1f} [{r['gain_ci_low'] * 100:+.1f}, {r['gain_ci_high'] * 100:+.1f}]"
+                elif isinstance(v, float):
+                    v = f"{v:+.3f}" if key == "gap" else f"{v:.3f}"
+                cells.append(Text("—" if v is None else str(v)))  # Text: pipeline names hold [brackets]
+            table.add_row(*cells, key=str(i))
+        if self.rows:
+            self.query_one("#detail-a", Static).update(detail(self.rows[0], self.labels))
+        table.focus()
+
+    @on(DataTable.HeaderSelected, "#leaderboard")
+    def _sort(self, event: DataTable.HeaderSelected) -> None:
+        key = COLUMNS[event.column_index][1]
+        self.descending = not self.descending if key == self.sort_key else key != "pipeline"
+        self.sort_key = key
+        present = [r for r in self.rows if r.get(key) is not None]
+        missing = [r for r in self.rows if r.get(key) is None]
+        present.sort(key=lambda r: r[key], reverse=self.descending)
+        self.rows = present + missing
+        self.fill()
+
+    @on(DataTable.RowHighlighted, "#leaderboard")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self.query_one("#detail-a", Static).update(detail(self.rows[int(event.row_key.value)], self.labels))
+
+    def _current(self) -> dict[str, Any] | None:
+        table = self.query_one("#leaderboard", DataTable)
+        return self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
+
+    def action_compare(self) -> None:
+        row = self._current()
+        if row is None:
+            return
+        self.compare_with = row
+        self.query_one("#detail-b", Static).update(detail(row, self.labels))
+        self.notify(f"comparing with {row['pipeline']}")
+
+    def action_export(self) -> None:
+        if not self.rows or self.run_id is None:
+            return
+        out = self.app.workdir / "exports" / f"{self.run_id[:12]}.csv"  # type: ignore[attr-defined]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_csv(self.rows), encoding="utf-8")
+        self.notify(f"exported {out}")

@@ -1,0 +1,154 @@
+"""Run: a benchmark in a worker thread, overall and per-pipeline progress, failures, cancel."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, RichLog
+
+from ...bench.runner import BenchmarkCancelled, pipeline_id, run_benchmark
+from ...errors import EmoframeError
+from ...spec import load_spec, pipelines_of
+
+
+class RunScreen(Screen):
+    """Start, follow and cancel a benchmark; the UI stays responsive."""
+
+    BINDINGS = [("ctrl+r", "start", "Start"), ("escape", "cancel", "Cancel run")]
+
+    def __init__(self, registry: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.registry = registry
+        self.cancel_flag = threading.Event()
+        self.running = False
+        self.rows: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="row"):
+            yield Input(placeholder="spec to run (saved from the Builder, or any YAML)", id="run-spec")
+            yield Input(value="1", id="run-jobs", classes="narrow")
+            yield Button("Start", id="start", variant="success")
+            yield Button("Cancel", id="cancel", variant="error", disabled=True)
+        yield Label("", id="run-status")
+        yield ProgressBar(total=1, id="run-progress", show_eta=False)  # determinate: no idle animation
+        yield DataTable(id="run-pipelines", cursor_type="row")
+        yield RichLog(id="run-log", markup=True, wrap=True, max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#run-pipelines", DataTable)
+        for label in ("pipeline", "folds done", "status"):
+            table.add_column(label, key=label)
+
+    def on_screen_resume(self) -> None:
+        spec = getattr(self.app, "current_spec", None)
+        box = self.query_one("#run-spec", Input)
+        if spec and not box.value:
+            box.value = str(spec)
+
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        if self.running:
+            return
+        raw = self.query_one("#run-spec", Input).value.strip()
+        if not raw:
+            self.notify("choose a spec to run", severity="warning")
+            return
+        try:
+            spec = load_spec(Path(raw).expanduser(), registry=self.registry)
+        except EmoframeError as err:
+            self.notify(str(err).splitlines()[0], severity="error")
+            return
+        jobs_text = self.query_one("#run-jobs", Input).value.strip()
+        jobs = int(jobs_text) if jobs_text.isdigit() and int(jobs_text) > 0 else 1
+        table = self.query_one("#run-pipelines", DataTable)
+        table.clear()
+        self.rows = {}
+        pipelines = pipelines_of(spec, self.registry)
+        for p in pipelines:
+            pid = pipeline_id(p)
+            self.rows[pid] = {"done": 0, "key": table.add_row(Text(p.label()), "0", "waiting", key=pid)}
+        self.cancel_flag.clear()
+        self.running = True
+        self.query_one("#start", Button).disabled = True
+        self.query_one("#cancel", Button).disabled = False
+        self.query_one("#run-status", Label).update(f"running {len(pipelines)} pipeline(s)…")
+        self.run_spec(spec, Path(raw).expanduser().parent, jobs)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if self.running:
+            self.cancel_flag.set()
+            self.query_one("#run-status", Label).update("cancelling after the current pipeline…")
+
+    @work(thread=True, exclusive=True, group="benchmark")
+    def run_spec(self, spec: Any, base_dir: Path, jobs: int) -> None:
+        def events(kind: str, **info: Any) -> None:
+            if self.cancel_flag.is_set():
+                raise BenchmarkCancelled()
+            self.app.call_from_thread(self.show_progress, kind, info)
+
+        try:
+            outcome = run_benchmark(spec, self.registry, self.app.workdir, jobs=jobs,  # type: ignore[attr-defined]
+                                    base_dir=base_dir, events=events)
+        except BenchmarkCancelled:
+            self.app.call_from_thread(self.finished, None, "cancelled: every finished fold is stored; "
+                                                         "start again to resume")
+            return
+        except Exception as exc:  # noqa: BLE001 — shown, not raised into the UI thread
+            self.app.call_from_thread(self.finished, None, f"[red]failed:[/red] {escape(str(exc))}")
+            return
+        self.app.call_from_thread(self.finished, outcome, None)
+
+    def show_progress(self, kind: str, info: dict[str, Any]) -> None:
+        bar = self.query_one("#run-progress", ProgressBar)
+        table = self.query_one("#run-pipelines", DataTable)
+        log = self.query_one("#run-log", RichLog)
+        if kind == "plan":
+            bar.update(total=max(1, info["pending"]), progress=0)
+            log.write(f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
+                      f"{info['skipped']} already stored")
+            for pid, row in self.rows.items():
+                table.update_cell(pid, "status", "queued")
+        elif kind == "pipeline_start":
+            table.update_cell(info["pipeline"], "status", f"fold {info['fold']}…")
+        elif kind == "pipeline_done":
+            bar.advance(1)
+            row = self.rows[info["pipeline"]]
+            row["done"] += 1
+            table.update_cell(info["pipeline"], "folds done", str(row["done"]))
+            table.update_cell(info["pipeline"], "status", "running")
+        elif kind == "fold_done":
+            for pid in info["failed"]:
+                table.update_cell(pid, "status", "[red]failed[/red]")
+                log.write(f"[red]failed[/red] {escape(str(table.get_row(pid)[0]))} in fold {info['fold']}")
+        elif kind == "perturb":
+            log.write(f"preparing perturbed test data: {info['condition']}")
+
+    def finished(self, outcome: Any, message: str | None) -> None:
+        self.running = False
+        self.query_one("#start", Button).disabled = False
+        self.query_one("#cancel", Button).disabled = True
+        status = self.query_one("#run-status", Label)
+        log = self.query_one("#run-log", RichLog)
+        if outcome is None:
+            status.update(message or "")
+            log.write(message or "")
+            return
+        for pid in self.rows:
+            failed = any(e["pipeline_id"] == pid for e in outcome.errors)
+            self.query_one("#run-pipelines", DataTable).update_cell(pid, "status", "[red]failed[/red]" if failed else "done")
+        for e in outcome.errors:
+            log.write(f"[red]{escape(e['pipeline_id'])} fold {e['fold']}:[/red] {escape(e['message'])}")
+        status.update(f"done: {outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused, "
+                      f"{len(outcome.errors)} failed — open Results (F4)")
+        self.app.last_run = outcome.run_id  # type: ignore[attr-defined]
+        self.notify("benchmark finished")

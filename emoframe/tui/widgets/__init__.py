@@ -1,0 +1,1 @@
+"""Widgets by area: parameter forms, validation panel, confusion heat map."""
