@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..components import LateFusion, Params
 from ..errors import ComponentError
-from .late import balanced_accuracy, check_probas
+from .late import balanced_accuracy, check_probas, fitted_probas
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 25))
 SHARPNESS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -73,10 +73,4 @@ class GatedFusion(LateFusion):
         return P / P.sum(1, keepdims=True)
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
-        if not hasattr(self, "sharpness_"):
-            raise ComponentError(f"{self.name}: predict_proba called before fit")
-        probas = check_probas(self.name, probas, len(self.classes_))
-        missing = set(self.order_) - set(probas)
-        if missing:
-            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(missing)}")
-        return self._combine(probas, self.sharpness_)
+        return self._combine(fitted_probas(self, probas), self.sharpness_)

@@ -32,6 +32,17 @@ def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | N
     return out
 
 
+def fitted_probas(fusion: Any, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The predict-time checks every late fusion needs: fitted, valid blocks, no branch missing."""
+    if not hasattr(fusion, "order_"):
+        raise ComponentError(f"{fusion.name}: predict_proba called before fit")
+    probas = check_probas(fusion.name, probas, len(fusion.classes_))
+    missing = set(fusion.order_) - set(probas)
+    if missing:
+        raise ComponentError(f"{fusion.name}: missing branch probabilities {sorted(missing)}")
+    return probas
+
+
 def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """UAR: mean recall over the classes present in y_true."""
     classes = np.unique(y_true)
@@ -94,11 +105,6 @@ class WeightedAverageFusion(LateFusion):
         return {k: float(best[i]) for i, k in enumerate(self.order_)}
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
-        if not hasattr(self, "weights_"):
-            raise ComponentError(f"{self.name}: predict_proba called before fit")
-        probas = check_probas(self.name, probas, len(self.classes_))
-        missing = set(self.order_) - set(probas)
-        if missing:
-            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(missing)}")
+        probas = fitted_probas(self, probas)
         P = sum(self.weights_[k] * probas[k] for k in self.order_)
         return P / P.sum(axis=1, keepdims=True)

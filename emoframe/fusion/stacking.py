@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..components import LateFusion, Params
 from ..errors import ComponentError
-from .late import check_probas
+from .late import check_probas, fitted_probas
 
 
 class Stacking(LateFusion):
@@ -43,12 +43,7 @@ class Stacking(LateFusion):
         return np.hstack([np.log(np.clip(probas[k], 1e-6, 1.0)) for k in self.order_])
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
-        if not hasattr(self, "meta_"):
-            raise ComponentError(f"{self.name}: predict_proba called before fit")
-        probas = check_probas(self.name, probas, len(self.classes_))
-        missing = set(self.order_) - set(probas)
-        if missing:
-            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(missing)}")
+        probas = fitted_probas(self, probas)
         P = self.meta_.predict_proba(self._features(probas))
         out = np.zeros((P.shape[0], len(self.classes_)))
         index = {c: i for i, c in enumerate(self.classes_)}

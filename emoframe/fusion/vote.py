@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..components import LateFusion
-from ..errors import ComponentError
-from .late import check_probas
+from .late import fitted_probas
 
 
 class MajorityVote(LateFusion):
@@ -31,11 +30,7 @@ class MajorityVote(LateFusion):
         return self
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
-        if not hasattr(self, "order_"):
-            raise ComponentError(f"{self.name}: predict_proba called before fit")
-        probas = check_probas(self.name, {k: probas[k] for k in self.order_ if k in probas}, len(self.classes_))
-        if len(probas) != len(self.order_):
-            raise ComponentError(f"{self.name}: missing branch probabilities {sorted(set(self.order_) - set(probas))}")
+        probas = fitted_probas(self, probas)
         stack = np.stack([probas[k] for k in self.order_])  # branches × n × classes
         votes = np.zeros(stack.shape[1:])
         winners = stack.argmax(2)
