@@ -143,7 +143,9 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
                     tasks.append(FoldTask(f, members, train.frame.to_dict("records"), test.frame.to_dict("records"),
                                           p.classes, str(cache.root), cond))
         emit("plan", run_id=run_id, pipelines=len(pipelines), folds=len(p.splits),
-             pending=sum(len(t.pipelines) for t in tasks), skipped=outcome.skipped)
+             pending=sum(len(t.pipelines) for t in tasks), skipped=outcome.skipped,
+             names={pid: ps.display_name for pid, ps in pipelines},
+             done={pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines})
         use_registry(registry)
         live = (lambda kind, pid, fold: emit(kind, pipeline=pid, fold=fold))
         stream = (run_dask(tasks, scheduler, jobs) if executor == "dask"
