@@ -18,6 +18,12 @@ from ...errors import EmoframeError
 from ...spec import load_spec, pipelines_of
 
 
+def fold_bar(done: int, total: int, width: int = 10) -> Text:
+    """A pipeline's progress as a bar of its folds: ████░░░░░░ 2/5."""
+    filled = round(width * done / max(1, total))
+    return Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim") + Text(f" {done}/{total}")
+
+
 class RunScreen(Screen):
     """Start, follow and cancel a benchmark; the UI stays responsive."""
 
@@ -45,14 +51,17 @@ class RunScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#run-pipelines", DataTable)
-        for label in ("pipeline", "folds done", "status"):
-            table.add_column(label, key=label)
+        # state and bar first, fixed widths: they stay in view however long the pipeline names are
+        for label, width in (("status", 10), ("folds", 16), ("pipeline", None)):
+            table.add_column(label, key=label, width=width)
 
     def on_screen_resume(self) -> None:
         spec = getattr(self.app, "current_spec", None)
         box = self.query_one("#run-spec", Input)
         if spec and not box.value:
             box.value = str(spec)
+        if not self.running:
+            (self.query_one("#start", Button) if box.value else box).focus()
 
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:
@@ -75,13 +84,18 @@ class RunScreen(Screen):
         pipelines = pipelines_of(spec, self.registry)
         for p in pipelines:
             pid = pipeline_id(p)
-            self.rows[pid] = {"done": 0, "key": table.add_row(Text(p.label()), "0", "waiting", key=pid)}
+            self.rows[pid] = {"done": 0, "key": table.add_row("waiting", "", Text(p.label()), key=pid)}
         self.cancel_flag.clear()
+        self.jobs, self.folds = jobs, 1
         self.running = True
         self.query_one("#start", Button).disabled = True
         self.query_one("#cancel", Button).disabled = False
         self.query_one("#run-status", Label).update(f"running {len(pipelines)} pipeline(s)…")
         self.run_spec(spec, Path(raw).expanduser().parent, jobs)
+
+    @on(Input.Submitted, "#run-spec")
+    def _submitted(self) -> None:
+        self.action_start()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -114,24 +128,35 @@ class RunScreen(Screen):
         log = self.query_one("#run-log", RichLog)
         if kind == "plan":
             bar.update(total=max(1, info["pending"]), progress=0)
+            self.folds = info["folds"]
             log.write(f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
                       f"{info['skipped']} already stored")
             for pid, row in self.rows.items():
+                row["done"] = info["done"].get(pid, 0)
+                table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
                 table.update_cell(pid, "status", "queued")
         elif kind == "pipeline_start":
             table.update_cell(info["pipeline"], "status", f"fold {info['fold']}…")
         elif kind == "pipeline_done":
             bar.advance(1)
-            row = self.rows[info["pipeline"]]
-            row["done"] += 1
-            table.update_cell(info["pipeline"], "folds done", str(row["done"]))
-            table.update_cell(info["pipeline"], "status", "running")
+            self._advance(info["pipeline"])
         elif kind == "fold_done":
+            if self.jobs > 1:  # pooled workers report whole fold tasks
+                bar.advance(len(info["finished"]) + len(info["failed"]))
+                for pid in info["finished"]:
+                    self._advance(pid)
             for pid in info["failed"]:
                 table.update_cell(pid, "status", "[red]failed[/red]")
-                log.write(f"[red]failed[/red] {escape(str(table.get_row(pid)[0]))} in fold {info['fold']}")
+                log.write(f"[red]failed[/red] {escape(str(table.get_row(pid)[2]))} in fold {info['fold']}")
         elif kind == "perturb":
             log.write(f"preparing perturbed test data: {info['condition']}")
+
+    def _advance(self, pid: str) -> None:
+        row = self.rows[pid]
+        row["done"] += 1
+        table = self.query_one("#run-pipelines", DataTable)
+        table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
+        table.update_cell(pid, "status", "running" if row["done"] < self.folds else "done")
 
     def finished(self, outcome: Any, message: str | None) -> None:
         self.running = False
