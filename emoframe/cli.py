@@ -412,6 +412,8 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
 
 
 def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
+    from .results.leaderboard import gain_text
+
     table = Table(title=title, title_justify="left")
     for col in ("pipeline", "UAR ± std", "95% CI", "WA", "macro-F1", "fusion gain [95% CI]", "gap", "fit s", "folds"):
         table.add_column(col, overflow="fold")
@@ -419,9 +421,7 @@ def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
         if r.get("uar") is None:
             table.add_row(escape(r["pipeline"]), r["status"], "", "", "", "", "", "", r["folds"])
             continue
-        gain = ""
-        if r.get("fusion_gain") is not None:
-            gain = f"{r['fusion_gain'] * 100:+.1f} [{r['gain_ci_low'] * 100:+.1f}, {r['gain_ci_high'] * 100:+.1f}]"
+        gain = gain_text(r)
         table.add_row(escape(r["pipeline"]), f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
                       f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}", f"{r['wa']:.3f}", f"{r['macro_f1']:.3f}", gain,
                       f"{r['gap']:+.3f}", f"{r['fit_s']:.1f}", r["folds"])

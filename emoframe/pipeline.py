@@ -225,8 +225,8 @@ class FoldWork:
         for i, (tr, va) in enumerate(inner_folds(train.labels, train.speakers, inner, seed)):
             if progress is not None:
                 progress(f"{key}: inner fold {i + 1}/{inner} for the fusion's training probabilities")
-            fitted = Branch(key, spec, registry).fit(train.subset(_mask(len(train), tr)), provider)
-            out[va] = fitted.predict_proba(train.subset(_mask(len(train), va)), provider, classes)
+            fitted = Branch(key, spec, registry).fit(train.take(tr), provider)
+            out[va] = fitted.predict_proba(train.take(va), provider, classes)
         self._oof[k] = out
         self.oof_seconds[k] = time.perf_counter() - t0
         return out
@@ -347,8 +347,3 @@ class Pipeline:
     def predict(self, manifest: Manifest, provider: FeatureProvider | None = None) -> np.ndarray:
         return self.classes_[self.predict_proba(manifest, provider).argmax(1)]
 
-
-def _mask(n: int, idx: np.ndarray) -> np.ndarray:
-    m = np.zeros(n, dtype=bool)
-    m[idx] = True
-    return m

@@ -82,9 +82,6 @@ class ComponentInfo:
     def params_schema(self) -> dict[str, Any]:
         return self.params_model.model_json_schema()
 
-    def validate_params(self, params: dict[str, Any] | None) -> BaseModel:
-        return self.cls(params).params
-
     def create(self, params: dict[str, Any] | BaseModel | None = None) -> Component:
         return self.cls(params)
 

@@ -118,6 +118,12 @@ class Manifest:
     def subset(self, mask: np.ndarray | list[bool] | pd.Series) -> Manifest:
         return Manifest(self.frame[np.asarray(mask)].reset_index(drop=True), self.name, self.root, self.warnings)
 
+    def take(self, idx: np.ndarray | list[int]) -> Manifest:
+        """The rows at these positions, in manifest order (what a fold's index arrays select)."""
+        mask = np.zeros(len(self), dtype=bool)
+        mask[np.asarray(idx, dtype=int)] = True
+        return self.subset(mask)
+
     def keep_classes(self, classes: Iterable[str]) -> Manifest:
         """Only the utterances of these labels (e.g. the 4-class neutral/happy/sad/angry setup)."""
         classes = list(classes)

@@ -29,6 +29,12 @@ def uar(cm: np.ndarray) -> float:
     return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
 
 
+def balanced_accuracy(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
+    """UAR straight from label arrays: mean recall over the classes present in ``y_true``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
 def wa(cm: np.ndarray) -> float:
     """Weighted accuracy, i.e. plain accuracy."""
     total = cm.sum()

@@ -11,7 +11,7 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..data.source import load_data
 from ..errors import DataError
-from ..pipeline import FeatureProvider, FoldWork, Pipeline
+from ..pipeline import FeatureProvider, FoldWork, Pipeline, align_proba
 from ..registry import Registry, get_registry
 from ..spec import BranchSpec, PipelineSpec
 from .metrics import all_metrics, confusion, uar
@@ -85,12 +85,6 @@ def part_specs(spec: PipelineSpec) -> dict[str, PipelineSpec]:
     return parts
 
 
-def _subset(manifest: Manifest, idx: np.ndarray) -> Manifest:
-    mask = np.zeros(len(manifest), dtype=bool)
-    mask[idx] = True
-    return manifest.subset(mask)
-
-
 @dataclass
 class Plan:
     """The rows and folds one protocol gives: shared by every pipeline of a benchmark."""
@@ -133,7 +127,7 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
     else:
         split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
-        splits = [(_subset(usable, tr), _subset(usable, te))
+        splits = [(usable.take(tr), usable.take(te))
                   for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)]
         classes = np.unique(usable.labels)
     if failures:
@@ -184,7 +178,7 @@ def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, cla
         robustness[name] = {"ids": [str(i) for i in rows.ids], "y_pred": [str(v) for v in pipe.classes_[Pc.argmax(1)]]}
     return FoldResult(
         fold=fold, test_ids=[str(i) for i in test.ids], y_true=[str(v) for v in test.labels], y_pred=y_pred,
-        proba=np.round(align_to(P, pipe.classes_, cls), 5).tolist(),
+        proba=np.round(align_proba(P, pipe.classes_, cls, spec.display_name), 5).tolist(),
         train_uar=uar(confusion([str(v) for v in train.labels], train_pred, classes)),
         test_uar=uar(confusion([str(v) for v in test.labels], y_pred, classes)),
         fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
@@ -252,12 +246,3 @@ def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Man
         say(f"fold {f + 1}/{len(p.splits)}: fitting on {len(train)} utterances")
         folds.append(run_fold(spec, f + 1, train, test, p.classes, registry, provider, progress=progress))
     return summarise(spec, folds, p.classes, p.warnings, p.failures)
-
-
-def align_to(P: np.ndarray, model_classes: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    index = {c: i for i, c in enumerate(model_classes)}
-    out = np.zeros((P.shape[0], len(classes)))
-    for j, c in enumerate(classes):
-        if c in index:
-            out[:, j] = P[:, index[c]]
-    return out

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from ..components import LateFusion, Params
 from ..errors import ComponentError
-from .late import balanced_accuracy, check_probas, fitted_probas
+from ..evaluation.metrics import balanced_accuracy
+from .late import check_probas, fitted_probas
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 25))
 SHARPNESS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ..components import LateFusion, Params
 from ..errors import ComponentError
+from ..evaluation.metrics import balanced_accuracy
 
 
 def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | None = None) -> dict[str, np.ndarray]:
@@ -41,12 +42,6 @@ def fitted_probas(fusion: Any, probas: Mapping[str, np.ndarray]) -> dict[str, np
     if missing:
         raise ComponentError(f"{fusion.name}: missing branch probabilities {sorted(missing)}")
     return probas
-
-
-def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """UAR: mean recall over the classes present in y_true."""
-    classes = np.unique(y_true)
-    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
 
 
 class WeightedAverageFusion(LateFusion):

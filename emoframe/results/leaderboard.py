@@ -48,11 +48,22 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                        recall=r.metrics["recall"], confusion=r.metrics["confusion"], warnings=r.warnings,
                        robustness=r.robustness)
         rows.append(row)
-    key = SORT_KEYS.get(sort, sort)
+    return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> list[dict[str, Any]]:
+    """Rows sorted by one column; rows without a value (failed, unfused) keep their order at the end."""
     present = [r for r in rows if r.get(key) is not None]
     missing = [r for r in rows if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=descending)
     return present + missing
+
+
+def gain_text(row: dict[str, Any]) -> str:
+    """A fused row's gain and CI in UAR points, '+6.9 [+2.2, +11.7]'; '' for unimodal rows."""
+    if row.get("fusion_gain") is None:
+        return ""
+    return f"{row['fusion_gain'] * 100:+.1f} [{row['gain_ci_low'] * 100:+.1f}, {row['gain_ci_high'] * 100:+.1f}]"
 
 
 def _fmt(v: Any, signed: bool = False) -> str:

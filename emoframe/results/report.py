@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .leaderboard import leaderboard
+from .leaderboard import gain_text, leaderboard
 from .store import ResultsStore
 
 CSS = """
@@ -174,8 +174,7 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
         gain = "—"
         if r.get("fusion_gain") is not None:
             cls = "helped" if r["gain_ci_low"] > 0 else ("hurt" if r["gain_ci_high"] < 0 else "none")
-            gain = (f"<span class='{cls}'>{r['fusion_gain'] * 100:+.1f} [{r['gain_ci_low'] * 100:+.1f}, "
-                    f"{r['gain_ci_high'] * 100:+.1f}]</span>")
+            gain = f"<span class='{cls}'>{gain_text(r)}</span>"
         parts.append(f"<tr><td>{e(r['pipeline'])}</td><td>{r['uar']:.3f} ± {r['uar_std']:.3f}</td>"
                      f"<td>{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}</td><td>{r['wa']:.3f}</td>"
                      f"<td>{r['macro_f1']:.3f}</td><td>{gain}</td><td>{r['gap']:+.3f}</td><td>{r['fit_s']:.1f}</td>"

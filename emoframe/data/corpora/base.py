@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +56,3 @@ class FileCorpus(Corpus):
         return manifest
 
     example = ""
-
-
-def lookup(table: dict[str, str], code: str, what: str, path: Path) -> str:
-    try:
-        return table[code]
-    except KeyError:
-        raise DataError(f"{path}: unknown {what} code '{code}' (known: {', '.join(sorted(table))})") from None
-
-
-Parser = Callable[[re.Match[str], Path], dict[str, Any] | None]

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
-from ...results.leaderboard import leaderboard, to_csv
+from ...results.leaderboard import gain_text, leaderboard, sort_rows, to_csv
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
 
@@ -96,7 +96,7 @@ class ResultsScreen(Screen):
             for _, key in COLUMNS:
                 v = r.get(key)
                 if key == "fusion_gain" and v is not None:
-                    v = f"{v * 100:+.1f} [{r['gain_ci_low'] * 100:+.1f}, {r['gain_ci_high'] * 100:+.1f}]"
+                    v = gain_text(r)
                 elif isinstance(v, float):
                     v = f"{v:+.3f}" if key == "gap" else f"{v:.3f}"
                 cells.append(Text("—" if v is None else str(v)))  # Text: pipeline names hold [brackets]
@@ -110,10 +110,7 @@ class ResultsScreen(Screen):
         key = COLUMNS[event.column_index][1]
         self.descending = not self.descending if key == self.sort_key else key != "pipeline"
         self.sort_key = key
-        present = [r for r in self.rows if r.get(key) is not None]
-        missing = [r for r in self.rows if r.get(key) is None]
-        present.sort(key=lambda r: r[key], reverse=self.descending)
-        self.rows = present + missing
+        self.rows = sort_rows(self.rows, key, self.descending)
         self.fill()
 
     @on(DataTable.RowHighlighted, "#leaderboard")

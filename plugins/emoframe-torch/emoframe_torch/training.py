@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from emoframe.evaluation.metrics import balanced_accuracy
 from emoframe.evaluation.splits import inner_split
 
 
@@ -35,10 +36,6 @@ def pad(seqs: list[np.ndarray], max_frames: int) -> tuple[Any, Any]:
         x[i, : len(s)] = s
         mask[i, : len(s)] = True
     return torch.from_numpy(x), torch.from_numpy(mask)
-
-
-def uar(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
 def train(module: Any, X: list[np.ndarray], y: np.ndarray, groups: np.ndarray | None, p: Any,
@@ -77,7 +74,7 @@ def train(module: Any, X: list[np.ndarray], y: np.ndarray, groups: np.ndarray | 
             opt.step()
             total += float(loss.detach()) * len(idx)
         pred = predict(module, [X[i] for i in va], p).argmax(1)
-        score = uar(y[va], pred)
+        score = balanced_accuracy(y[va], pred)
         history.append({"epoch": epoch, "loss": total / max(1, len(tr)), "val_uar": score})
         if progress is not None:
             progress(epoch, p.epochs, f"epoch {epoch}/{p.epochs} val UAR {score:.3f}")

@@ -46,7 +46,8 @@ class SequenceClassifier(Model):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from emoframe_torch.training import pick_device, uar
+        from emoframe.evaluation.metrics import balanced_accuracy
+        from emoframe_torch.training import pick_device
 
         from .loading import quiet
         quiet()
@@ -86,7 +87,7 @@ class SequenceClassifier(Model):
                 loss.backward()
                 opt.step()
             self.model_ = model
-            score = uar(yi[va], self._proba([texts[i] for i in va]).argmax(1))
+            score = balanced_accuracy(yi[va], self._proba([texts[i] for i in va]).argmax(1))
             if self.progress is not None:
                 self.progress(epoch, p.epochs, f"epoch {epoch}/{p.epochs} val UAR {score:.3f}")
             if score > best_score:
