@@ -176,7 +176,7 @@ def corpus() -> None:
 
 @corpus.command("synth")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write (replaced if it exists).")
+              help="Folder to write: new, empty, or a corpus folder emoframe generated (then replaced).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--speakers", default=12, show_default=True, type=click.IntRange(2, 200))
 @click.option("--per-class", default=10, show_default=True, type=click.IntRange(1, 500))
@@ -574,8 +574,13 @@ def cache_clear(extractor: str | None, workdir: Path | None) -> None:
     """Delete cached features (all, or one extractor's)."""
     from .features import FeatureCache
 
-    removed = FeatureCache(_use_workdir(workdir) / "cache").clear(extractor)
+    fc = FeatureCache(_use_workdir(workdir) / "cache")
+    removed = fc.clear(extractor)
     console.print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'}", highlight=False)
+    if fc.left_in_place:
+        shown = ", ".join(str(p) for p in fc.left_in_place[:3])
+        err_console.print(f"[yellow]warning:[/yellow] left {len(fc.left_in_place)} file(s) emoframe did not write: "
+                          f"{escape(shown)}", highlight=False)
 
 
 __all__ = ["main", "SpecError"]

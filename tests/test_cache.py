@@ -8,6 +8,7 @@ import pytest
 
 from emoframe.data.manifest import Manifest
 from emoframe.features import FeatureCache, extract_features
+from emoframe.features.cache import decode_entry, encode_entry
 
 from . import toy_plugin
 from .audio_files import tone, write_wav
@@ -62,10 +63,11 @@ def test_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path):
     m = corpus(tmp_path, n=1)
     cache = FeatureCache(tmp_path / "cache")
     extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
-    (entry,) = (tmp_path / "cache").rglob("*.npy")
+    (entry,) = (tmp_path / "cache").rglob("*.efc")
     entry.write_bytes(b"garbage")
-    assert extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).misses == 1
-    assert np.load(entry).shape == (4,)
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    assert (again.misses, again.corrupt) == (1, 1)
+    assert decode_entry(entry.read_bytes()).shape == (4,)
 
 
 def _writer(root, key, value, n):
@@ -89,7 +91,7 @@ def test_concurrent_writers_never_tear_or_duplicate(tmp_path):
     for p in procs:
         p.join()
         assert p.exitcode == 0
-    files = list(tmp_path.rglob("*.npy"))
+    files = list(tmp_path.rglob("*.efc"))
     assert len(files) == 1 and not list(tmp_path.rglob(".tmp-*"))
 
 
@@ -107,3 +109,58 @@ def test_fitted_extractor_is_not_extracted_per_sample(tmp_path):
 
     with pytest.raises(ComponentError, match="fitted per fold"):
         extract_features(toy_plugin.Words(), corpus(tmp_path, n=1))
+
+
+def _entries(root):
+    return sorted(root.rglob("*.efc"))
+
+
+def test_flipped_bytes_are_detected_recomputed_and_counted(tmp_path):
+    """Issue 9 §2: a flipped byte in an entry must never reach a model."""
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    clean = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).matrix()
+    for entry in _entries(tmp_path / "cache")[:3]:
+        blob = bytearray(entry.read_bytes())
+        blob[-3] ^= 0x40  # inside the float data: still a loadable .npy, but not what was stored
+        entry.write_bytes(bytes(blob))
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert (again.hits, again.misses, again.corrupt) == (3, 3, 3)
+    np.testing.assert_array_equal(again.matrix(), clean)
+    third = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert (third.hits, third.corrupt) == (6, 0)  # rewritten
+
+
+@pytest.mark.parametrize("bad", [np.full(4, np.nan, dtype=np.float32), np.zeros(7, dtype=np.float32)])
+def test_valid_but_wrong_entries_fail_the_output_checks(tmp_path, bad):
+    """A well-formed entry holding NaN or the wrong width is a miss, like a damaged one."""
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    clean = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).matrix()
+    _entries(tmp_path / "cache")[0].write_bytes(encode_entry(bad))
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert again.corrupt == 1 and again.misses == 1
+    np.testing.assert_array_equal(again.matrix(), clean)
+
+
+def test_a_plain_npy_swapped_in_is_not_an_entry(tmp_path):
+    m = corpus(tmp_path, n=2)
+    cache = FeatureCache(tmp_path / "cache")
+    extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
+    entry = _entries(tmp_path / "cache")[0]
+    with open(entry, "wb") as f:
+        np.save(f, np.ones(4, dtype=np.float32))
+    assert extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache")).corrupt == 1
+
+
+def test_read_only_cache_runs_without_caching_and_says_so(tmp_path):
+    import os
+
+    if os.geteuid() == 0:  # root ignores permission bits: make the cache root a file instead
+        (tmp_path / "cache").write_text("not a folder")
+    else:
+        (tmp_path / "cache").mkdir()
+        (tmp_path / "cache").chmod(0o500)
+    m = corpus(tmp_path, n=3)
+    result = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert len(result.ids) == 3 and "cannot write the feature cache" in result.cache_warning

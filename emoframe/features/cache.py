@@ -1,16 +1,22 @@
 """Content-addressed feature cache (DESIGN.md §6).
 
 Key = hash(extractor name, version, params, sample rate, audio content hash, segment).
-One ``.npy`` file per entry under ``<workdir>/cache/<extractor>/``; written to a temporary
-file in the same folder and renamed into place, so concurrent writers of the same key
-never leave a torn or duplicate entry (the rename is atomic, the content identical).
+One entry per sample under ``<workdir>/cache/<extractor>/<2 hex>/<key>.efc``: a magic line,
+the sha256 of the payload, then the array in ``.npy`` format (read without pickle). A read
+checks the checksum, so a flipped byte or a swapped-in file is a miss, never a feature.
+Entries are written to a temporary file in the same folder and renamed into place, so
+concurrent writers of the same key never leave a torn or duplicate entry.
+
+Every folder the cache creates carries emoframe's ownership marker; ``clear`` deletes only
+entry files inside marked folders of extractors the cache knows, never a path a user typed.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import shutil
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EmoframeError
+from ..ownership import marker, mark, remove_files
 from ..workdir import workdir
+
+MAGIC = b"EFC1\n"
+SUFFIX = ".efc"
+ROOT_KIND = "feature-cache"
+FOLDER_KIND = "feature-cache.extractor"
+_ENTRY = re.compile(r"^[0-9a-f]{2}/([0-9a-f]{64}\.efc|\.tmp-[^/]*)$")
 
 
 def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -44,6 +58,10 @@ class DigestMemo:
         return self._memo[key]
 
 
+#: one memo per process: extraction, run keys and perturbation keys all hash audio through it
+audio_digest = DigestMemo()
+
+
 @dataclass(frozen=True)
 class ExtractorKey:
     """The part of the cache key that names the extractor configuration."""
@@ -58,58 +76,135 @@ class ExtractorKey:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def encode_entry(value: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+    payload = buf.getvalue()
+    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def decode_entry(blob: bytes) -> np.ndarray | None:
+    """The array of an entry, or None when the entry is damaged (bad magic, checksum, or npy)."""
+    head = len(MAGIC) + 65
+    if len(blob) < head or not blob.startswith(MAGIC) or blob[head - 1:head] != b"\n":
+        return None
+    payload = blob[head:]
+    if hashlib.sha256(payload).hexdigest().encode() != blob[len(MAGIC):head - 1]:
+        return None
+    try:
+        return np.load(io.BytesIO(payload), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None
+
+
 class FeatureCache:
-    """Feature arrays on disk, keyed by content; safe under concurrent runs."""
+    """Feature arrays on disk, keyed by content, checksummed; safe under concurrent runs.
+
+    ``get`` returns None for a missing entry and counts a damaged one in ``corrupt`` (the caller
+    recomputes and overwrites it). When the folder cannot be written (read-only, disk full),
+    ``put`` stops trying and ``write_error`` says why: the run goes on without caching.
+    """
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else workdir() / "cache"
+        self.corrupt = 0
+        self.write_error: str | None = None
+        self.left_in_place: list[Path] = []
 
     @staticmethod
     def key(extractor: ExtractorKey, audio_digest: str, start: float | None, end: float | None) -> str:
         blob = json.dumps([extractor.digest(), audio_digest, start, end])
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def folder(self, extractor_name: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", extractor_name) or ".." in extractor_name:
+            raise EmoframeError(f"'{extractor_name}' is not a component name; the cache keeps one folder per "
+                                "extractor name")
+        return self.root / extractor_name
+
     def path(self, extractor_name: str, key: str) -> Path:
-        return self.root / extractor_name / key[:2] / f"{key}.npy"
+        return self.folder(extractor_name) / key[:2] / f"{key}{SUFFIX}"
 
     def get(self, extractor_name: str, key: str) -> np.ndarray | None:
         p = self.path(extractor_name, key)
         try:
-            return np.load(p, allow_pickle=False)
+            blob = p.read_bytes()
         except FileNotFoundError:
             return None
-        except (ValueError, OSError, EOFError):  # unreadable entry: treat as a miss, rewrite later
+        except OSError:
+            self.corrupt += 1
             return None
+        value = decode_entry(blob)
+        if value is None:
+            self.corrupt += 1
+        return value
 
-    def put(self, extractor_name: str, key: str, value: np.ndarray) -> None:
+    def _prepare(self, extractor_name: str) -> Path:
+        folder = self.folder(extractor_name)
+        if marker(folder) is None:
+            if not self.root.exists():
+                self.root.mkdir(parents=True, exist_ok=True)
+                mark(self.root, ROOT_KIND)
+            if not folder.exists():
+                folder.mkdir(exist_ok=True)
+                mark(folder, FOLDER_KIND, extractor=extractor_name)
+        return folder
+
+    def put(self, extractor_name: str, key: str, value: np.ndarray) -> bool:
+        """Store an entry; False (and ``write_error`` set) when the cache cannot be written."""
+        if self.write_error is not None:
+            return False
         p = self.path(extractor_name, key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=p.parent)
+        tmp = None
         try:
+            self._prepare(extractor_name)
+            p.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=p.parent)
             with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(value), allow_pickle=False)
+                f.write(encode_entry(value))
             os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            return True
+        except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+            self.write_error = f"cannot write the feature cache {self.root} ({exc.strerror or exc}); " \
+                               "running without caching"
+            return False
+
+    def extractors(self) -> dict[str, Path]:
+        """Extractor name → its folder, for the folders this cache created (marker checked)."""
+        out: dict[str, Path] = {}
+        if not self.root.is_dir():
+            return out
+        for folder in sorted(self.root.iterdir()):
+            m = marker(folder)
+            if m is not None and m.get("kind") == FOLDER_KIND and m.get("extractor") == folder.name:
+                out[folder.name] = folder
+        return out
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per extractor."""
         out: dict[str, dict[str, int]] = {}
-        if not self.root.is_dir():
-            return out
-        for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            files = [f for f in folder.rglob("*.npy") if not f.name.startswith(".tmp-")]
-            out[folder.name] = {"entries": len(files), "bytes": sum(f.stat().st_size for f in files)}
+        for name, folder in self.extractors().items():
+            files = [f for f in folder.glob(f"??/*{SUFFIX}") if not f.name.startswith(".tmp-")]
+            out[name] = {"entries": len(files), "bytes": sum(f.stat().st_size for f in files)}
         return out
 
     def clear(self, extractor_name: str | None = None) -> int:
-        """Delete all entries (or one extractor's); returns how many were removed."""
-        targets = [self.root / extractor_name] if extractor_name else \
-            ([p for p in self.root.iterdir() if p.is_dir()] if self.root.is_dir() else [])
+        """Delete all entries (or one extractor's); returns how many were removed.
+
+        Only entry files in folders this cache created are deleted; an unknown name is an error.
+        """
+        known = self.extractors()
+        if extractor_name is not None and extractor_name not in known:
+            listed = ", ".join(known) or "none"
+            raise EmoframeError(f"no cached features of '{extractor_name}' in {self.root}; cached extractors: "
+                                f"{listed} (`emoframe cache info` lists them)")
+        targets = [known[extractor_name]] if extractor_name is not None else list(known.values())
         removed = 0
+        self.left_in_place = []
         for folder in targets:
-            if folder.is_dir():
-                removed += sum(1 for _ in folder.rglob("*.npy"))
-                shutil.rmtree(folder)
+            count, foreign = remove_files(folder, FOLDER_KIND, lambda rel: bool(_ENTRY.match(rel.as_posix())))
+            removed += count
+            self.left_in_place += [folder / f for f in foreign]
         return removed

@@ -22,10 +22,9 @@ from ..components import FeatureExtractor
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
 from ..errors import ComponentError
-from .cache import DigestMemo, ExtractorKey, FeatureCache
+from .cache import ExtractorKey, FeatureCache, audio_digest
 
 Progress = Callable[[int, int], None]
-_digests = DigestMemo()
 
 
 @dataclass
@@ -39,6 +38,8 @@ class ExtractionResult:
     hits: int = 0
     misses: int = 0
     seconds: float = 0.0
+    corrupt: int = 0  # damaged cache entries found, recomputed and rewritten
+    cache_warning: str | None = None  # why the cache could not be written (the run went on without it)
 
     def matrix(self) -> np.ndarray:
         """(samples × dims) for vector features."""
@@ -100,8 +101,9 @@ Task = tuple[int, str, str, "float | None", "float | None", str]  # index, audio
 Outcome = tuple[int, "np.ndarray | None", "str | None"]  # index, features, failure reason
 
 
-def _worker_chunk(tasks: list[Task]) -> list[Outcome]:
-    return _run_chunk(tasks, _worker["extractor"], _worker["cache"])
+def _worker_chunk(tasks: list[Task]) -> tuple[list[Outcome], str | None]:
+    cache = _worker["cache"]
+    return _run_chunk(tasks, _worker["extractor"], cache), (cache.write_error if cache is not None else None)
 
 
 def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCache | None) -> list[Outcome]:
@@ -146,6 +148,9 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
     values: list[np.ndarray | None] = [None] * n
     failures: dict[int, str] = {}
     tasks = []
+    keys: dict[int, tuple[str, str, float | None, float | None, str]] = {}
+    corrupt_start = cache.corrupt if cache is not None else 0
+    write_errors: list[str] = []
     for i in range(n):
         row = frame.iloc[i]
         start, end = manifest.segment(i)
@@ -153,7 +158,7 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
             if extractor.modality == "audio":
                 if not row["audio"]:
                     raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
-                digest = _digests(row["audio"])
+                digest = audio_digest(row["audio"])
             else:
                 digest = hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
         except AudioError as exc:
@@ -166,11 +171,17 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
             failures[i] = f"cannot read audio file: {exc.strerror or exc}"
             continue
         key = FeatureCache.key(ekey, digest, start, end)
-        hit = cache.get(extractor.name, key) if cache is not None else None
+        hit = _verified(extractor, cache.get(extractor.name, key), cache) if cache is not None else None
         if hit is not None:
             values[i] = hit
+            keys[i] = (row["audio"], row["text"], start, end, key)
         else:
             tasks.append((i, row["audio"], row["text"], start, end, key))
+    for i in _odd_shapes(extractor, values):  # a well-formed entry of the wrong width is damaged too
+        values[i] = None
+        cache.corrupt += 1  # type: ignore[union-attr]
+        tasks.append((i, *keys[i]))
+    tasks.sort()
     hits = n - len(tasks) - len(failures)
     report = _progress_reporter(progress, extractor.name, len(tasks))
     if tasks:
@@ -191,15 +202,46 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
                                      initializer=_init_worker, initargs=init) as pool:
                 futures = {pool.submit(_worker_chunk, chunk): len(chunk) for chunk in chunks}
                 for fut in as_completed(futures):
-                    _collect(fut.result(), values, failures)
+                    outcomes, write_error = fut.result()
+                    _collect(outcomes, values, failures)
+                    if write_error:
+                        write_errors.append(write_error)
                     done += futures[fut]
                     report(done)
     report(None)
     ids = frame["id"].tolist()
     ok = [i for i in range(n) if values[i] is not None]
+    warning = (cache.write_error if cache is not None else None) or (write_errors[0] if write_errors else None)
+    if warning and cache is not None:
+        cache.write_error = warning  # later extractions in this process skip writing at once
     return ExtractionResult(extractor.name, [ids[i] for i in ok], [values[i] for i in ok],  # type: ignore[misc]
                             {ids[i]: r for i, r in sorted(failures.items())}, hits=hits, misses=len(tasks),
-                            seconds=time.perf_counter() - t0)
+                            seconds=time.perf_counter() - t0,
+                            corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
+                            cache_warning=warning)
+
+
+def _verified(extractor: FeatureExtractor, value: np.ndarray | None, cache: FeatureCache) -> np.ndarray | None:
+    """A cached value that passes the same output checks as a fresh extraction, else None (counted)."""
+    if value is None:
+        return None
+    try:
+        return _check_output(extractor, value)
+    except ComponentError:
+        cache.corrupt += 1
+        return None
+
+
+def _odd_shapes(extractor: FeatureExtractor, values: list[np.ndarray | None]) -> list[int]:
+    """Positions of cached values whose width differs from the majority (vectors: shape; sequences: dims)."""
+    shapes: dict[tuple[int, ...], list[int]] = {}
+    for i, v in enumerate(values):
+        if v is not None:
+            shapes.setdefault(v.shape if extractor.output == "vector" else v.shape[1:], []).append(i)
+    if len(shapes) <= 1:
+        return []
+    common = max(shapes.values(), key=len)
+    return sorted(i for group in shapes.values() if group is not common for i in group)
 
 
 def _collect(results: list[Outcome], values: list[Any],

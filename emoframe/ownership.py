@@ -1,0 +1,117 @@
+"""What emoframe created, and so may delete: a marker file in every folder it owns.
+
+emoframe never deletes a path a user typed. It deletes a folder's content only when the
+folder carries the marker ``.emoframe-owned`` written when emoframe created it, of the
+expected kind, and then only the files the marker (or the owner's own naming rule) says
+emoframe wrote. Anything else found there is left in place and reported. No ``rmtree``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from .errors import EmoframeError
+
+MARKER = ".emoframe-owned"
+
+
+class OwnershipError(EmoframeError):
+    """emoframe was asked to replace or delete something it did not create."""
+
+
+def mark(folder: str | Path, kind: str, **info: Any) -> None:
+    """Declare ``folder`` as created by emoframe for ``kind`` (atomic write; deterministic content)."""
+    folder = Path(folder)
+    body = json.dumps({"owner": "emoframe", "kind": kind, **info}, sort_keys=True, indent=0)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-marker-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(body)
+        os.replace(tmp, folder / MARKER)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def marker(folder: str | Path) -> dict[str, Any] | None:
+    """The marker of a real (not symlinked) folder, or None when emoframe did not create it."""
+    folder = Path(folder)
+    path = folder / MARKER
+    try:
+        if folder.is_symlink() or not folder.is_dir() or path.is_symlink() or not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("owner") == "emoframe" else None
+
+
+def owns(folder: str | Path, kind: str) -> bool:
+    m = marker(folder)
+    return m is not None and m.get("kind") == kind
+
+
+def is_empty_dir(folder: str | Path) -> bool:
+    folder = Path(folder)
+    return folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
+
+
+def ensure_owned_dir(folder: str | Path, kind: str, **info: Any) -> Path:
+    """Create ``folder`` (and its marker) if absent; an existing folder keeps its marker as is."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if marker(folder) is None and is_empty_dir(folder):
+        mark(folder, kind, **info)
+    return folder
+
+
+def remove_files(folder: str | Path, kind: str, belongs: Callable[[Path], bool]) -> tuple[int, list[Path]]:
+    """Delete the files under an emoframe-owned ``folder`` for which ``belongs(relative path)`` holds.
+
+    Refuses (OwnershipError) unless the folder carries a marker of ``kind``. Symlinks are never
+    followed or deleted. Folders left empty are removed, the marker last, and ``folder`` itself
+    only when nothing else is left. Returns (files removed, foreign paths left in place).
+    """
+    folder = Path(folder)
+    if not owns(folder, kind):
+        raise OwnershipError(f"refusing to delete anything in {folder}: emoframe did not create it "
+                             f"(no {MARKER} marker of kind '{kind}')")
+    removed, foreign = 0, []
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False, followlinks=False):
+        here = Path(dirpath)
+        for name in filenames:
+            path = here / name
+            rel = path.relative_to(folder)
+            if rel.as_posix() == MARKER:
+                continue
+            if not path.is_symlink() and belongs(rel):
+                path.unlink()
+                removed += 1
+            else:
+                foreign.append(rel)
+        for name in dirnames:
+            sub = here / name
+            if sub.is_symlink():
+                foreign.append(sub.relative_to(folder))
+                continue
+            try:
+                sub.rmdir()  # only succeeds when empty
+            except OSError:
+                pass
+    if not foreign:
+        (folder / MARKER).unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+    return removed, foreign
+
+
+def listed(files: Iterable[str]) -> Callable[[Path], bool]:
+    """A ``belongs`` test for :func:`remove_files`: exactly these relative paths (and temp files)."""
+    names = set(files)
+    return lambda rel: rel.as_posix() in names or rel.name.startswith(".tmp-")
