@@ -1,14 +1,22 @@
-"""emoframe: plugin-based multimodal (speech audio + transcript) emotion recognition."""
+"""emoframe: plugin-based multimodal (speech audio + transcript) emotion recognition.
+
+Everything a plugin author needs is importable from here (and listed in ``__all__``):
+the component base classes and ``Params``, ``hookimpl``, the error classes, and the
+speaker-aware helpers that first-party plugins use for inner splits and scores.
+"""
 from __future__ import annotations
 
 from .components import (Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model,
                          Params)
-from .errors import EmoframeError
+from .errors import ComponentError, DataError, EmoframeError, ParamsError, SpecError, UnknownComponentError
+from .evaluation.metrics import balanced_accuracy
+from .evaluation.splits import inner_folds, inner_split
 from .hookspecs import hookimpl
 from .registry import Registry, get_registry
 
 __version__ = "0.1.0"
 __all__ = [
-    "Component", "Corpus", "EarlyFusion", "EmoframeError", "FeatureExtractor", "Fusion", "LateFusion",
-    "Model", "Params", "Registry", "get_registry", "hookimpl", "__version__",
+    "Component", "ComponentError", "Corpus", "DataError", "EarlyFusion", "EmoframeError", "FeatureExtractor",
+    "Fusion", "LateFusion", "Model", "Params", "ParamsError", "Registry", "SpecError", "UnknownComponentError",
+    "__version__", "balanced_accuracy", "get_registry", "hookimpl", "inner_folds", "inner_split",
 ]

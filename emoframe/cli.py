@@ -279,7 +279,7 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
     import time
 
     from .data.source import load_data
-    from .evaluation.runner import evaluate
+    from .bench.evaluate import evaluate
     from .features import FeatureCache
     from .pipeline import FeatureProvider
     from .spec import PipelineSpec, load_spec

@@ -28,11 +28,28 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: pydantic's names of union members and validator wrappers in an error location: not a user's path
+_UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
+
+
+def loc_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a spec path: ``branches.audio[1].model`` (union tags dropped)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part or part in _UNION_TAGS:
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
 def format_validation_error(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
     """(dotted path, message) for each error pydantic found, with the offending value."""
     out = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
+        loc = loc_path(e["loc"])
         path = ".".join(p for p in (prefix, loc) if p)
         msg = e["msg"]
         if e["type"] not in ("missing", "extra_forbidden") and "input" in e:

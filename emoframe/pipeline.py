@@ -25,7 +25,7 @@ from .errors import ComponentError, EmoframeError
 from .evaluation.splits import inner_folds
 from .features import FeatureCache, extract_features
 from .registry import Registry, get_registry
-from .spec import BranchSpec, ComponentRef, PipelineSpec, load_spec, parse_spec, validate
+from .spec import BranchSpec, ComponentRef, PipelineSpec, branch_modality, load_spec, parse_spec, validate
 
 Progress = Callable[[str], None]
 
@@ -134,7 +134,7 @@ class Branch:
         self.key, self.spec, self.registry = key, spec, registry
         self.extractor_ref = spec.extractor
         self.model_ref = model_ref if model_ref is not None else spec.model
-        self.modality = spec.modality or ("audio" if key.startswith("audio") else "text")
+        self.modality = branch_modality(key, spec.modality) or "text"
         self.extractor: FeatureExtractor | None = (
             registry.create(spec.extractor.name, spec.extractor.params, kind="extractor")  # type: ignore[assignment]
             if spec.extractor is not None else None)

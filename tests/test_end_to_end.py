@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from emoframe.cli import main
-from emoframe.evaluation.runner import evaluate
+from emoframe.bench.evaluate import evaluate
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider, Pipeline
 from emoframe.registry import Registry

@@ -9,8 +9,8 @@ import pytest
 
 import emoframe
 from emoframe.data.manifest import Manifest
-from emoframe.evaluation import runner
-from emoframe.evaluation.runner import evaluate
+from emoframe.bench import evaluate as runner
+from emoframe.bench.evaluate import evaluate
 from emoframe.evaluation.splits import LeakageError
 from emoframe.fusion.early import ConcatFusion
 from emoframe.pipeline import FeatureProvider

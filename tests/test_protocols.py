@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from emoframe.evaluation.runner import evaluate
+from emoframe.bench.evaluate import evaluate
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider
 from emoframe.registry import Registry

@@ -98,8 +98,29 @@ async def test_builder_loads_a_spec(tmp_path):
         await pilot.pause()
         screen = app.screen
         assert screen.query_one("#audio-model").selected == ["torch.cnn"]
-        assert screen.params == {"torch.cnn": {"epochs": 3}}
+        assert screen.params == {("audio-model", "torch.cnn"): {"epochs": 3}}
         assert "✓ valid pipeline" in validation(app)
+
+
+async def test_builder_keeps_parameters_per_slot(tmp_path):
+    """Issue 10 §6: the same model in two branches with different params survives load → save."""
+    doc = {"name": "two-svcs", "data": {"corpus": "demo"},
+           "branches": {"audio": {"extractor": "opensmile.egemaps", "model": {"name": "sklearn.svc", "params": {"C": 2.0}}},
+                        "text": {"extractor": "sklearn.tfidf", "model": {"name": "sklearn.svc", "params": {"C": 5.0}}}},
+           "fusion": "fusion.late"}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        out = tmp_path / "saved.yaml"
+        app.screen.query_one("#spec-path").value = str(out)
+        app.screen.action_save()
+        await pilot.pause()
+    saved = yaml.safe_load(out.read_text())
+    assert saved["branches"]["audio"]["model"] == {"name": "sklearn.svc", "params": {"C": 2.0}}
+    assert saved["branches"]["text"]["model"] == {"name": "sklearn.svc", "params": {"C": 5.0}}
+    assert saved["name"] == "two-svcs"
 
 
 @pytest.fixture(scope="module")

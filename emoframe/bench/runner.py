@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..data.source import load_data
-from ..evaluation.runner import plan
+from .evaluate import plan
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from ..data.manifest import Manifest
-from ..evaluation.runner import FoldResult, run_fold
+from ..evaluation.records import FoldResult
+from .evaluate import run_fold
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork
 from ..registry import Registry, get_registry

@@ -6,28 +6,15 @@ is written once to ``<workdir>/perturbed/<condition>/`` so its features are cach
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
+from ..spec.models import Condition
 
 SR = 16000
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One perturbation: ``modality`` audio (white/babble noise at ``level`` dB SNR) or text (dropout/substitution rate)."""
-
-    modality: str
-    kind: str
-    level: float
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}@{self.level:g}{'dB' if self.modality == 'audio' else ''}"
 
 
 def _rng(seed: int, *parts: object) -> np.random.Generator:

@@ -6,7 +6,8 @@ import io
 import json
 from typing import Any
 
-from ..evaluation.runner import EvaluationResult, summarise
+from ..evaluation.records import EvaluationResult
+from ..evaluation.summary import summarise
 from ..spec import PipelineSpec
 from .store import ResultsStore
 

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..evaluation.runner import FoldResult
+from ..evaluation.records import FoldResult
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Select
 from textual.widgets.selection_list import Selection
 
 from ...errors import EmoframeError, SpecError
-from ...spec import PROTOCOLS, BenchmarkSpec, check, parse_spec, pipelines_of
+from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
 from ..widgets.params_form import ParamsForm
 
 SLOTS = (("audio-extractor", "extractor", "audio"), ("audio-model", "model", None),
@@ -30,8 +30,9 @@ class BuilderScreen(Screen):
     def __init__(self, registry: Any, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
-        self.params: dict[str, dict[str, Any]] = {}
-        self.invalid_params: set[str] = set()
+        # keyed by (slot, component): the same model in the audio and the text branch has its own params
+        self.params: dict[tuple[str, str], dict[str, Any]] = {}
+        self.invalid_params: set[tuple[str, str]] = set()
         self.doc: dict[str, Any] = {}
         self.valid = False
 
@@ -44,7 +45,7 @@ class BuilderScreen(Screen):
         with Horizontal():
             with VerticalScroll(id="builder-slots"):
                 yield Label("name")
-                yield Input(placeholder="my-benchmark", id="spec-name")
+                yield Input(value="my-benchmark", placeholder="name of the spec", id="spec-name")
                 yield Label("corpus")
                 yield Select([(c.name, c.name) for c in self.registry.components("corpus")], value="demo",
                              allow_blank=False, id="corpus")
@@ -61,7 +62,8 @@ class BuilderScreen(Screen):
                                  allow_blank=False, id="protocol")
                     yield Input(value="5", id="folds")
             with Vertical(id="builder-side"):
-                yield Static("", id="validation")
+                with VerticalScroll(id="validation-pane"):  # every problem, scrollable, not only the first
+                    yield Static("", id="validation")
                 with VerticalScroll(id="params-pane"):
                     yield Static("Highlight a component to edit its parameters.", id="params-hint")
                 with Horizontal(classes="row"):
@@ -78,12 +80,12 @@ class BuilderScreen(Screen):
         self.refresh_spec()
 
     # -- building the document ------------------------------------------------------------
-    def _ref(self, name: str) -> Any:
-        params = self.params.get(name)
+    def _ref(self, slot_id: str, name: str) -> Any:
+        params = self.params.get((slot_id, name))
         return {"name": name, "params": params} if params else name
 
     def _slot(self, slot_id: str) -> list[Any]:
-        return [self._ref(n) for n in self.query_one(f"#{slot_id}", SelectionList).selected]
+        return [self._ref(slot_id, n) for n in self.query_one(f"#{slot_id}", SelectionList).selected]
 
     @staticmethod
     def _one_or_many(values: list[Any]) -> Any:
@@ -120,8 +122,7 @@ class BuilderScreen(Screen):
         early = self._slot("early-model")
         if early:
             doc["model"] = self._one_or_many(early)
-        if isinstance(doc.get("fusion"), list) or isinstance(doc.get("model"), list) or any(
-                isinstance(v, list) for b in doc["branches"].values() for v in b.values()):
+        if is_grid(doc):
             doc["kind"] = "benchmark"
         return doc
 
@@ -135,7 +136,7 @@ class BuilderScreen(Screen):
             problems = [str(p) for p in check(spec, self.registry)]
         except SpecError as err:
             spec, problems = None, [str(p) for p in err.problems]
-        problems += [f"{n}: a parameter is invalid (see the form)" for n in sorted(self.invalid_params)]
+        problems += [f"{slot} {n}: a parameter is invalid (see the form)" for slot, n in sorted(self.invalid_params)]
         if not self.doc["branches"]:
             problems = ["branches: choose at least one extractor or model"] + [
                 p for p in problems if not p.startswith("branches: Dictionary should have at least 1 item")]
@@ -161,16 +162,19 @@ class BuilderScreen(Screen):
     @on(SelectionList.SelectionHighlighted)
     async def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
         name = event.selection.value
+        slot_id = str(event.selection_list.id)
         pane = self.query_one("#params-pane", VerticalScroll)
         await pane.remove_children()
-        await pane.mount(ParamsForm(self.registry.get(name), self.params.get(name), id="params-form"))
+        await pane.mount(ParamsForm(self.registry.get(name), self.params.get((slot_id, name)), slot=slot_id,
+                                    id="params-form"))
 
     def on_params_form_changed(self, event: ParamsForm.Changed) -> None:
+        key = (event.slot, event.component)
         if event.params:
-            self.params[event.component] = event.params
+            self.params[key] = event.params
         else:
-            self.params.pop(event.component, None)
-        (self.invalid_params.discard if event.valid else self.invalid_params.add)(event.component)
+            self.params.pop(key, None)
+        (self.invalid_params.discard if event.valid else self.invalid_params.add)(key)
         self.refresh_spec()
 
     # -- save / load --------------------------------------------------------------------------
@@ -220,18 +224,18 @@ class BuilderScreen(Screen):
         wanted: dict[str, list[str]] = {slot_id: [] for slot_id, _, _ in SLOTS}
         for key, branch in spec.branches.items():
             alternatives = branch if isinstance(branch, list) else [branch]
-            modality = key if key in ("audio", "text") else (alternatives[0].modality or "audio")
+            modality = branch_modality(key, alternatives[0].modality) or "audio"
             for b in alternatives:
                 for slot in ("extractor", "model"):
                     for r in refs(getattr(b, slot)):
                         wanted[f"{modality}-{slot}"].append(r.name)
                         if r.params:
-                            self.params[r.name] = dict(r.params)
+                            self.params[(f"{modality}-{slot}", r.name)] = dict(r.params)
         for slot_id, field in (("fusion", "fusion"), ("early-model", "model")):
             for r in refs(getattr(spec, field)):
                 wanted[slot_id].append(r.name)
                 if r.params:
-                    self.params[r.name] = dict(r.params)
+                    self.params[(slot_id, r.name)] = dict(r.params)
         for slot_id, names in wanted.items():
             sl = self.query_one(f"#{slot_id}", SelectionList)
             sl.deselect_all()

@@ -27,13 +27,14 @@ class ParamsForm(Vertical):
     """Edits one component's params; posts Changed with the values that differ from the defaults."""
 
     class Changed(Message):
-        def __init__(self, component: str, params: dict[str, Any], valid: bool):
+        def __init__(self, component: str, params: dict[str, Any], valid: bool, slot: str = ""):
             super().__init__()
-            self.component, self.params, self.valid = component, params, valid
+            self.component, self.params, self.valid, self.slot = component, params, valid, slot
 
-    def __init__(self, info: Any, values: dict[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, info: Any, values: dict[str, Any] | None = None, slot: str = "", **kwargs: Any):
         super().__init__(**kwargs)
         self.info = info
+        self.slot = slot
         self.values = dict(values or {})
         self.schema = info.params_schema().get("properties", {})
 
@@ -92,7 +93,7 @@ class ParamsForm(Vertical):
                 field = path.split(".")[0]
                 if field in self.schema:
                     self.query_one(f"#error-{field}", Label).update(f"✗ {msg}")
-        self.post_message(self.Changed(self.info.name, params, valid))
+        self.post_message(self.Changed(self.info.name, params, valid, self.slot))
         return valid
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -6,7 +6,7 @@ import emoframe
 
 @emoframe.hookimpl
 def register_extractors(register):
-    from .extractors import LogMel, MFCC, Prosody
+    from .extractors import MFCC, LogMel, Prosody
 
     register(MFCC)
     register(LogMel)

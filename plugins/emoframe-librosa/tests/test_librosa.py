@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from emoframe_librosa.extractors import MFCC, LogMel, Prosody
 
 from emoframe.registry import Registry
 from emoframe.spec import check, parse_spec
 from emoframe.testing import check_extractor, synthetic_utterance
-from emoframe_librosa.extractors import MFCC, LogMel, Prosody
 
 
 @pytest.mark.parametrize("cls, params", [(MFCC, None), (MFCC, {"pooling": "frames"}), (LogMel, None),

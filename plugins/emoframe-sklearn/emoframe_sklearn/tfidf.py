@@ -5,8 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from emoframe import FeatureExtractor, Params
-from emoframe.errors import ComponentError
+from emoframe import ComponentError, FeatureExtractor, Params
 
 
 class Tfidf(FeatureExtractor):

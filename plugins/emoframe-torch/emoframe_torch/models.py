@@ -6,8 +6,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from emoframe import Model, Params
-from emoframe.errors import ComponentError
+from emoframe import ComponentError, Model, Params
 
 
 class TrainParams(Params):

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from emoframe.evaluation.metrics import balanced_accuracy
-from emoframe.evaluation.splits import inner_split
+from emoframe import balanced_accuracy, inner_split
 
 
 def pick_device(choice: str) -> Any:
@@ -17,7 +16,7 @@ def pick_device(choice: str) -> Any:
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cuda" and not torch.cuda.is_available():
-        from emoframe.errors import ComponentError
+        from emoframe import ComponentError
 
         raise ComponentError("device 'cuda' asked for but no CUDA device is available; use device: auto or cpu")
     return torch.device(choice)

@@ -7,9 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from emoframe import Model, Params
-from emoframe.errors import ComponentError
-from emoframe.evaluation.splits import inner_split
+from emoframe import ComponentError, Model, Params, inner_split
 
 from .loading import load_error, resolve
 
@@ -44,10 +42,10 @@ class SequenceClassifier(Model):
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> SequenceClassifier:
         import torch
+        from emoframe_torch.training import pick_device
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from emoframe.evaluation.metrics import balanced_accuracy
-        from emoframe_torch.training import pick_device
+        from emoframe import balanced_accuracy
 
         from .loading import quiet
         quiet()

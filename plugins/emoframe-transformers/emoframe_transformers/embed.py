@@ -32,9 +32,8 @@ class SentenceEmbedding(FeatureExtractor):
     def _load(self) -> tuple[Any, Any, Any]:
         if getattr(self, "_loaded", None) is None:
             import torch
-            from transformers import AutoModel, AutoTokenizer
-
             from emoframe_torch.training import pick_device
+            from transformers import AutoModel, AutoTokenizer
 
             from .loading import quiet
             quiet()

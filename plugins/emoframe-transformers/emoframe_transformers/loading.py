@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emoframe.errors import ComponentError
+from emoframe import ComponentError
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2 (packaged)"
 

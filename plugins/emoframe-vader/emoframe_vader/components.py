@@ -6,8 +6,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from emoframe import FeatureExtractor, Model, Params
-from emoframe.errors import ComponentError
+from emoframe import ComponentError, FeatureExtractor, Model, Params
 
 POSITIVE = ("happy", "surprised", "calm")
 NEUTRAL = ("neutral",)

@@ -1,9 +1,13 @@
-"""Evaluate one pipeline under its protocol: folds, metrics with spread, fusion gain, generalisation gap."""
+"""Evaluate one pipeline under its protocol: cut the folds, fit and predict each, pool the folds.
+
+The orchestration of pipelines over folds lives here, above the pipeline layer; the pure
+pieces it uses (splits, metrics, statistics, pooling) live in ``emoframe.evaluation``.
+"""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,78 +15,16 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..data.source import load_data
 from ..errors import DataError
+from ..evaluation.metrics import confusion, uar
+from ..evaluation.overlap import transcript_overlap
+from ..evaluation.records import EvaluationResult, FoldResult
+from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
+from ..evaluation.summary import part_specs, summarise
 from ..pipeline import FeatureProvider, FoldWork, Pipeline, align_proba
 from ..registry import Registry, get_registry
-from ..spec import BranchSpec, PipelineSpec
-from .metrics import all_metrics, confusion, uar
-from .overlap import overlap_warning, transcript_overlap
-from .splits import LeakageError, assert_disjoint, outer_folds
-from .stats import bootstrap_ci, mean_std, paired_gain, verdict
+from ..spec import PipelineSpec
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class FoldResult:
-    fold: int
-    test_ids: list[str]
-    y_true: list[str]
-    y_pred: list[str]
-    proba: list[list[float]]
-    train_uar: float
-    test_uar: float
-    fit_s: float
-    predict_s: float
-    parts: dict[str, list[str]] = field(default_factory=dict)  # unimodal predictions on the same test rows
-    n_train: int = 0
-    train_speakers: list[str] = field(default_factory=list)
-    test_speakers: list[str] = field(default_factory=list)
-    overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
-    robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
-
-
-@dataclass
-class EvaluationResult:
-    """Everything a report needs about one pipeline under one protocol."""
-
-    pipeline: str
-    spec: dict[str, Any]
-    protocol: str
-    classes: list[str]
-    folds: list[FoldResult]
-    metrics: dict[str, Any]
-    uar_mean: float
-    uar_std: float
-    uar_ci: tuple[float, float]
-    gap_mean: float
-    gap_std: float
-    fit_s: float
-    predict_s: float
-    fusion_gain: dict[str, Any] | None = None
-    verdict: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
-    robustness: dict[str, dict[str, Any]] = field(default_factory=dict)  # condition → UAR, delta vs clean, rows
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        lo, hi = self.uar_ci
-        return (f"UAR {self.uar_mean:.3f} ± {self.uar_std:.3f} (95% CI {lo:.3f}–{hi:.3f}), WA {self.metrics['wa']:.3f}, "
-                f"macro-F1 {self.metrics['macro_f1']:.3f}, gap {self.gap_mean:+.3f}")
-
-
-def part_specs(spec: PipelineSpec) -> dict[str, PipelineSpec]:
-    """The unimodal pipelines a fused pipeline is compared with (its own branches, same models)."""
-    if spec.fusion is None:
-        return {}
-    parts = {}
-    for key, branch in spec.branches.items():
-        model = spec.model if branch.model is None else branch.model
-        parts[key] = PipelineSpec(data=spec.data, evaluation=spec.evaluation,
-                                  branches={key: BranchSpec(**{**branch.model_dump(), "model": model})})
-    return parts
 
 
 @dataclass
@@ -184,53 +126,6 @@ def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, cla
         fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
         train_speakers=sorted(set(map(str, train.speakers))), test_speakers=sorted(set(map(str, test.speakers))),
         overlap=[hits, total], robustness=robustness)
-
-
-def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], warnings: list[str] | None = None,
-              failures: dict[str, str] | None = None) -> EvaluationResult:
-    """Pool the folds: metrics, spread, CI, fusion gain and verdict, gap, overlap warning."""
-    ev = spec.evaluation
-    folds = sorted(folds, key=lambda f: f.fold)
-    y_true = [v for fr in folds for v in fr.y_true]
-    y_pred = [v for fr in folds for v in fr.y_pred]
-    metrics = all_metrics(y_true, y_pred, classes)
-    uar_mean, uar_std = mean_std([fr.test_uar for fr in folds])
-    if len(folds) == 1:
-        uar_mean = metrics["uar"]
-    gap_mean, gap_std = mean_std([fr.train_uar - fr.test_uar for fr in folds])
-    gain = None
-    parts = sorted(folds[0].parts) if folds and folds[0].parts else []
-    if parts:
-        gain = paired_gain(y_true, y_pred, {k: [v for fr in folds for v in fr.parts[k]] for k in parts}, classes,
-                           n=ev.bootstrap, seed=ev.seed)
-    warnings = list(warnings or [])
-    warn = overlap_warning(sum(fr.overlap[0] for fr in folds), sum(fr.overlap[1] for fr in folds))
-    if warn:
-        warnings.append(warn)
-    return EvaluationResult(
-        robustness=robustness_summary(folds, classes),
-        pipeline=spec.display_name, spec=spec.to_dict(), protocol=ev.protocol, classes=list(classes), folds=folds,
-        metrics=metrics, uar_mean=uar_mean, uar_std=uar_std,
-        uar_ci=bootstrap_ci(y_true, y_pred, classes, n=ev.bootstrap, seed=ev.seed), gap_mean=gap_mean,
-        gap_std=gap_std, fit_s=sum(fr.fit_s for fr in folds), predict_s=sum(fr.predict_s for fr in folds),
-        fusion_gain=gain, verdict=verdict(gain) if gain else None, warnings=warnings, failures=dict(failures or {}))
-
-
-def robustness_summary(folds: list[FoldResult], classes: list[str]) -> dict[str, dict[str, Any]]:
-    """Per condition: UAR on the perturbed test rows and its change from clean UAR on the same rows."""
-    truth = {i: t for fr in folds for i, t in zip(fr.test_ids, fr.y_true)}
-    clean = {i: p for fr in folds for i, p in zip(fr.test_ids, fr.y_pred)}
-    out: dict[str, dict[str, Any]] = {}
-    for name in sorted({n for fr in folds for n in fr.robustness}):
-        ids = [i for fr in folds for i in fr.robustness.get(name, {}).get("ids", [])]
-        preds = [p for fr in folds for p in fr.robustness.get(name, {}).get("y_pred", [])]
-        if not ids:
-            continue
-        y = [truth[i] for i in ids]
-        perturbed = uar(confusion(y, preds, classes))
-        reference = uar(confusion(y, [clean[i] for i in ids], classes))
-        out[name] = {"uar": perturbed, "clean_uar": reference, "delta": perturbed - reference, "rows": len(ids)}
-    return out
 
 
 def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Manifest | None = None,

@@ -1,0 +1,77 @@
+"""Progress of a benchmark as typed events, emitted once per fact by the runner.
+
+The CLI's bars, the TUI's Run screen and the tests all consume these and nothing else:
+
+    RunPlanned                    once, after the folds are cut
+    ExtractionProgress            while features are extracted (samples done of total)
+    PerturbationStarted           once per robustness condition being prepared
+    FoldStarted                   a fold task was handed to a worker (local) or submitted (Dask)
+    PipelineFoldFinished          once per (pipeline, fold) run in this call: stored, or failed with why
+    RunFinished                   once, at the end
+
+A handler may raise :class:`BenchmarkCancelled` to stop the run between folds; every
+finished fold is already stored.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class BenchmarkCancelled(Exception):
+    """Raised from an events handler to stop a run; every finished fold is already stored."""
+
+
+@dataclass(frozen=True)
+class RunPlanned:
+    run_id: str
+    name: str
+    pipelines: int
+    folds: int
+    pending: int  # (pipeline, fold) pairs to run now
+    skipped: int  # pairs already in the store
+    names: dict[str, str] = field(default_factory=dict)  # pipeline id → label
+    done: dict[str, int] = field(default_factory=dict)  # pipeline id → folds already stored
+
+
+@dataclass(frozen=True)
+class ExtractionProgress:
+    extractor: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class PerturbationStarted:
+    condition: str
+
+
+@dataclass(frozen=True)
+class FoldStarted:
+    fold: int
+    pipelines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PipelineFoldFinished:
+    pipeline: str
+    name: str
+    fold: int
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: str
+    ran: int
+    skipped: int
+    failed: int
+
+
+Event = RunPlanned | ExtractionProgress | PerturbationStarted | FoldStarted | PipelineFoldFinished | RunFinished
+EventHandler = Callable[[Event], None]
+
+
+def ignore(event: Event) -> None:
+    """The handler when nobody listens."""

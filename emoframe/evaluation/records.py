@@ -1,0 +1,55 @@
+"""What an evaluation leaves: one fold's predictions, one pipeline's pooled result.
+
+Plain dataclasses with no behaviour beyond serialisation: the results store, the runner,
+the CLI and the TUI all read and write these, and none of them needs the pipeline stack.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    test_ids: list[str]
+    y_true: list[str]
+    y_pred: list[str]
+    proba: list[list[float]]
+    train_uar: float
+    test_uar: float
+    fit_s: float
+    predict_s: float
+    parts: dict[str, list[str]] = field(default_factory=dict)  # unimodal predictions on the same test rows
+    n_train: int = 0
+    train_speakers: list[str] = field(default_factory=list)
+    test_speakers: list[str] = field(default_factory=list)
+    overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
+    robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
+
+
+@dataclass
+class EvaluationResult:
+    """Everything a report needs about one pipeline under one protocol."""
+
+    pipeline: str
+    spec: dict[str, Any]
+    protocol: str
+    classes: list[str]
+    folds: list[FoldResult]
+    metrics: dict[str, Any]
+    uar_mean: float
+    uar_std: float
+    uar_ci: tuple[float, float]
+    gap_mean: float
+    gap_std: float
+    fit_s: float
+    predict_s: float
+    fusion_gain: dict[str, Any] | None = None
+    verdict: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    robustness: dict[str, dict[str, Any]] = field(default_factory=dict)  # condition → UAR, delta vs clean, rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

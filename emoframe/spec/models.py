@@ -1,0 +1,252 @@
+"""The spec data models: what a pipeline and a benchmark are, as pydantic models.
+
+A :class:`PipelineSpec` is one path through the flow (DESIGN.md §1); a :class:`BenchmarkSpec`
+has the same shape where any component slot may hold a list of alternatives. These models
+check structure and ranges only; the registry-aware rules live in ``validation``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_serializer,
+                      model_validator)
+
+
+SEED_MAX = 2**32 - 1  # numpy's seeds
+PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus")
+MODALITIES = ("audio", "text")
+
+
+class ComponentRef(BaseModel):
+    """A component by name with its parameters; a bare string means default parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_serializer(mode="wrap")
+    def _to_short(self, handler: Any) -> Any:
+        return self.name if not self.params else handler(self)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        obj = handler(core_schema)
+        return {"anyOf": [{"type": "string", "description": "component name, default params"}, obj]}
+
+    def label(self) -> str:
+        if not self.params:
+            return self.name
+        inner = ",".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items()))
+        return f"{self.name}({inner})"
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
+
+
+def _as_list(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+def _scalar_if_single(value: list[Any]) -> Any:
+    return value[0] if len(value) == 1 else value
+
+
+#: A benchmark slot: one component or a list of alternatives (stored as a list).
+Alternatives = Annotated[list[ComponentRef], BeforeValidator(_as_list), Field(min_length=1),
+                         PlainSerializer(_scalar_if_single)]
+
+
+class DataSpec(BaseModel):
+    """Where the utterances come from: a registered corpus or a manifest file."""
+
+    model_config = ConfigDict(extra="forbid")
+    corpus: ComponentRef | None = None
+    manifest: str | None = None
+    classes: list[str] | None = Field(None, description="keep only these labels (e.g. the 4-class setup)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSpec:
+        if (self.corpus is None) == (self.manifest is None):
+            raise ValueError("give exactly one of 'corpus' (a registered corpus) or 'manifest' (a file path)")
+        return self
+
+
+class EvaluationSpec(BaseModel):
+    """The protocol: speaker-independent folds by default, seeds and bootstrap size."""
+
+    model_config = ConfigDict(extra="forbid")
+    protocol: Literal["speaker_kfold", "loso", "predefined", "cross_corpus"] = "speaker_kfold"
+    folds: int = Field(5, ge=2, le=100, description="folds of speaker_kfold")
+    inner_folds: int = Field(3, ge=2, le=20, description="inner folds (training speakers) for out-of-fold "
+                             "probabilities that learned late fusions are fitted on")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of the folds, inner folds and bootstrap")
+    bootstrap: int = Field(1000, ge=0, le=100_000, description="bootstrap resamples for confidence intervals")
+    test: DataSpec | None = Field(None, description="test corpus of the cross_corpus protocol")
+
+    @model_validator(mode="after")
+    def _test_only_cross(self) -> EvaluationSpec:
+        if self.protocol == "cross_corpus" and self.test is None:
+            raise ValueError("protocol cross_corpus needs 'test' data (train on 'data', test on 'test')")
+        if self.protocol != "cross_corpus" and self.test is not None:
+            raise ValueError("'test' data is only used by protocol cross_corpus")
+        return self
+
+
+Normalise = Literal["none", "speaker"]
+NORMALISE_HELP = ("speaker: z-normalise each speaker's features by that speaker's own statistics "
+                  "(unsupervised, standard in speech emotion work); none: leave them")
+
+
+class BranchSpec(BaseModel):
+    """One modality's path: an extractor and (unless early-fused) a model."""
+
+    model_config = ConfigDict(extra="forbid")
+    modality: Literal["audio", "text"] | None = Field(
+        None, description="audio or text; inferred from a branch named audio*/text*")
+    extractor: ComponentRef | None = None
+    model: ComponentRef | None = None
+    normalise: Normalise = Field("none", description=NORMALISE_HELP)
+
+
+class BranchGrid(BaseModel):
+    """A branch of a benchmark: each slot may list alternatives."""
+
+    model_config = ConfigDict(extra="forbid")
+    modality: Literal["audio", "text"] | None = None
+    extractor: Alternatives | None = None
+    model: Alternatives | None = None
+    normalise: Normalise = Field("none", description=NORMALISE_HELP)
+
+
+class _SpecBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    data: DataSpec
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def digest(self) -> str:
+        """Stable short hash of the content (names excluded), for caches and result keys."""
+        d = self.to_dict()
+        d.pop("name", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class PipelineSpec(_SpecBase):
+    """One pipeline: branches, an optional fusion, and (for early fusion) one model."""
+
+    kind: Literal["pipeline"] = "pipeline"
+    branches: dict[str, BranchSpec] = Field(min_length=1)
+    fusion: ComponentRef | None = None
+    model: ComponentRef | None = Field(None, description="the model of early fusion")
+
+    def label(self) -> str:
+        """A readable name derived from the content, used when ``name`` is not set."""
+        parts = []
+        for key in sorted(self.branches):
+            b = self.branches[key]
+            chain = [r.label() for r in (b.extractor, b.model) if r is not None]
+            parts.append("→".join(chain))
+        text = " + ".join(parts)
+        if self.fusion is not None:
+            text = f"[{text}] {self.fusion.label()}"
+            if self.model is not None:
+                text += f"→{self.model.label()}"
+        return text
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.label()
+
+    @property
+    def is_fused(self) -> bool:
+        return self.fusion is not None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One perturbation: ``modality`` audio (white/babble noise at ``level`` dB SNR) or text (dropout/substitution rate)."""
+
+    modality: str
+    kind: str
+    level: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}@{self.level:g}{'dB' if self.modality == 'audio' else ''}"
+
+
+class RobustnessSpec(BaseModel):
+    """Test-time perturbations: models train on clean folds, test rows are perturbed."""
+
+    model_config = ConfigDict(extra="forbid")
+    snr_db: list[Annotated[float, Field(ge=-30, le=100, allow_inf_nan=False)]] = Field(default_factory=list, description="audio noise levels (dB SNR), e.g. [20, 10, 0]")
+    noise: list[Literal["white", "babble"]] = Field(default_factory=lambda: ["white", "babble"],
+                                                    description="noise kinds; babble is made from other speakers")
+    word_dropout: list[float] = Field(default_factory=list, description="rates of dropping each transcript word")
+    word_substitution: list[float] = Field(default_factory=list,
+                                           description="rates of replacing each word by a random corpus word")
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of every perturbation")
+
+    @model_validator(mode="after")
+    def _rates(self) -> RobustnessSpec:
+        for rate in (*self.word_dropout, *self.word_substitution):
+            if not 0 <= rate <= 1:
+                raise ValueError(f"word rates must be within [0, 1], got {rate}")
+        return self
+
+    def conditions(self) -> list[Condition]:
+        out = [Condition("audio", kind, float(s)) for kind in self.noise for s in self.snr_db]
+        out += [Condition("text", "dropout", float(r)) for r in self.word_dropout]
+        out += [Condition("text", "substitution", float(r)) for r in self.word_substitution]
+        return out
+
+
+class GridPart(BaseModel):
+    """A further grid of a benchmark, run under the same data and protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+    branches: dict[str, BranchGrid | list[BranchGrid]] = Field(min_length=1)
+    fusion: Alternatives | None = None
+    model: Alternatives | None = None
+
+
+class BenchmarkSpec(_SpecBase):
+    """A grid of pipelines under one protocol; unimodal baselines are added automatically."""
+
+    kind: Literal["benchmark"] = "benchmark"
+    branches: dict[str, BranchGrid | list[BranchGrid]] = Field(min_length=1)
+    fusion: Alternatives | None = None
+    model: Alternatives | None = None
+    baselines: bool = Field(True, description="add every fused pipeline's own unimodal branches")
+    also: list[GridPart] = Field(default_factory=list, description="further grids under the same data and protocol")
+    robustness: RobustnessSpec | None = Field(None, description="test-time noise and transcript corruption sweep")
+
+    def parts(self) -> list[tuple[str, BenchmarkSpec]]:
+        """(path prefix, single-grid benchmark) for the main grid and each ``also`` grid."""
+        out = [("", self.model_copy(update={"also": [], "robustness": None}))]
+        for i, part in enumerate(self.also):
+            fields = {"branches": part.branches, "fusion": part.fusion, "model": part.model, "also": [],
+                      "robustness": None}
+            out.append((f"also[{i}].", self.model_copy(update=fields)))
+        return out
+
+    def branch_alternatives(self, key: str) -> list[tuple[str, BranchGrid]]:
+        value = self.branches[key]
+        if isinstance(value, list):
+            return [(f"branches.{key}[{i}]", b) for i, b in enumerate(value)]
+        return [(f"branches.{key}", value)]

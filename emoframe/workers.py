@@ -1,0 +1,256 @@
+"""Supervised worker processes: one misbehaving plugin costs one task, never the run.
+
+``supervise(fn, items, jobs, limits)`` runs ``fn(item)`` for every item in worker processes
+and yields what happened to each, in completion order:
+
+- a worker that dies (``os._exit``, a segfault, the OOM killer) fails only the item it held,
+  reported with its exit code or signal, and is replaced;
+- an item that runs past ``limits.timeout`` seconds has its worker killed and is reported as
+  timed out; the rest goes on;
+- a worker is retired after ``limits.max_tasks`` items or once its memory passes
+  ``limits.max_memory_mb`` (a leaking plugin cannot grow it without bound);
+- Ctrl-C (or the consumer closing the generator) terminates every worker at once, and a
+  worker whose parent dies exits by itself (no orphans, even after SIGKILL of the parent).
+
+Workers are forked on Linux (cheap, inherit imports and programmatic plugins) and spawned
+elsewhere. The module is infrastructure: it knows nothing of emoframe's components.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+DEFAULT_TIMEOUT = 7200.0  # seconds per task: long enough for a CPU fine-tune fold, short of "forever"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one task and one worker may cost. ``None`` means no limit."""
+
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_tasks: int | None = 50
+    max_memory_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    index: int
+
+
+@dataclass(frozen=True)
+class Done:
+    index: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An item whose function raised (``kind`` error), whose worker died, or that timed out."""
+
+    index: int
+    kind: str  # error | died | timeout
+    message: str
+
+
+Report = Started | Done | Failed
+
+
+def mp_context() -> mp.context.BaseContext:
+    """fork on Linux (keeps warm imports, never re-runs the user's script); spawn elsewhere."""
+    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
+def limit_threads(n: int = 1) -> None:
+    """One intra-op thread per worker process (no oversubscription), for the libraries loaded."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    if "torch" in sys.modules:
+        try:
+            sys.modules["torch"].set_num_threads(n)
+        except RuntimeError:
+            pass
+
+
+def describe_exit(code: int | None) -> str:
+    """'killed by signal SIGSEGV' / 'exited with code 3'."""
+    if code is None:
+        return "stopped"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (current on Linux, peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+
+
+def _die_with_parent(parent: int) -> None:
+    """Exit when the parent goes away: the kernel's death signal on Linux, a watchdog thread everywhere."""
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker_main(conn: Connection, fn: Callable[[Any], Any], limits: Limits, parent: int,
+                 initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _die_with_parent(parent)
+    if initializer is not None:
+        try:
+            initializer(*initargs)
+        except BaseException as exc:  # noqa: BLE001 — reported to the parent, which fails the task
+            conn.send(("init-error", -1, f"{type(exc).__name__}: {exc}", 0.0))
+            return
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        index, item = message
+        try:
+            conn.send(("ok", index, fn(item), rss_mb()))
+        except BaseException as exc:  # noqa: BLE001 — the item failed; the worker carries on
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+            try:
+                conn.send(("error", index, f"{type(exc).__name__}: {exc}{where}", rss_mb()))
+            except Exception:  # noqa: BLE001 — e.g. an unpicklable exception
+                conn.send(("error", index, f"{type(exc).__name__} (unpicklable){where}", rss_mb()))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.BaseContext, fn: Callable[[Any], Any], limits: Limits,
+                 initializer: Callable[..., None] | None, initargs: tuple[Any, ...]):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child, fn, limits, os.getpid(), initializer, initargs),
+                                   daemon=False)
+        self.process.start()
+        child.close()
+        self.index: int | None = None
+        self.since = 0.0
+        self.done = 0
+
+    def give(self, index: int, item: Any) -> None:
+        self.index, self.since = index, time.monotonic()
+        self.conn.send((index, item))
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.is_alive():
+            if kill:
+                self.process.kill()
+            else:
+                try:
+                    self.conn.send(None)
+                except OSError:
+                    pass
+        self.process.join(timeout=None if kill else 5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, limits: Limits = Limits(),
+              initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> Iterator[Report]:
+    """Run ``fn`` over ``items`` in ``jobs`` supervised workers; yield Started/Done/Failed reports."""
+    queue = deque(enumerate(items))
+    ctx = mp_context()
+    workers: list[_Worker] = []
+    try:
+        while queue or any(w.index is not None for w in workers):
+            idle = [w for w in workers if w.index is None]
+            while queue and (idle or len(workers) < jobs):
+                w = idle.pop() if idle else _Worker(ctx, fn, limits, initializer, initargs)
+                if w not in workers:
+                    workers.append(w)
+                index, item = queue.popleft()
+                try:
+                    w.give(index, item)
+                except Exception as exc:  # noqa: BLE001 — the worker is gone, or the item cannot be pickled
+                    w.index = None
+                    yield Failed(index, "error", f"could not hand the task to a worker: {exc}")
+                    continue
+                yield Started(index)
+            busy = [w for w in workers if w.index is not None]
+            if not busy:
+                continue
+            deadline = min((w.since + limits.timeout for w in busy), default=None) \
+                if limits.timeout is not None else None
+            wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_s)
+            for w in list(busy):
+                if w.conn in ready:
+                    try:
+                        kind, index, payload, memory = w.conn.recv()
+                    except (EOFError, OSError):
+                        kind, index, payload, memory = "eof", w.index, None, 0.0
+                    if kind in ("ok", "error"):
+                        w.index = None
+                        w.done += 1
+                        if (limits.max_tasks is not None and w.done >= limits.max_tasks) or \
+                                (limits.max_memory_mb is not None and memory > limits.max_memory_mb):
+                            w.stop()  # recycled: a fresh worker takes the next task
+                            workers.remove(w)
+                        yield Done(index, payload) if kind == "ok" else Failed(index, "error", payload)
+                        continue
+                    if kind == "init-error":
+                        held, w.index = w.index, None
+                        w.stop(kill=True)
+                        workers.remove(w)
+                        yield Failed(held, "error", f"worker set-up failed: {payload}")  # type: ignore[arg-type]
+                        continue
+                if w.process.sentinel in ready or (w.conn in ready and not w.process.is_alive()):
+                    w.process.join(timeout=1)
+                    held, w.index = w.index, None
+                    code = w.process.exitcode
+                    w.stop(kill=True)
+                    workers.remove(w)
+                    if held is not None:
+                        yield Failed(held, "died", f"the worker process {describe_exit(code)}")
+                    continue
+                if limits.timeout is not None and w.index is not None and \
+                        time.monotonic() - w.since > limits.timeout:
+                    held, w.index = w.index, None
+                    w.stop(kill=True)
+                    workers.remove(w)
+                    yield Failed(held, "timeout", f"timed out after {limits.timeout:g} s (the worker was stopped)")
+    finally:
+        for w in workers:
+            w.stop(kill=w.index is not None)

@@ -1,0 +1,132 @@
+"""Supervised workers (issue 9 §3): a dying, hanging or leaking task costs that task only."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from emoframe.workers import Done, Failed, Limits, Started, supervise
+
+
+def work(item):
+    kind, value = item
+    if kind == "ok":
+        return value * 2
+    if kind == "raise":
+        raise RuntimeError(f"bad item {value}")
+    if kind == "exit":
+        os._exit(3)
+    if kind == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if kind == "hang":
+        time.sleep(3600)
+    if kind == "pid":
+        return os.getpid()
+    if kind == "leak":
+        work.hoard = getattr(work, "hoard", []) + [bytearray(value * 1_000_000)]
+        return os.getpid()
+    raise ValueError(kind)
+
+
+def outcomes(items, **kw):
+    reports = list(supervise(work, items, **kw))
+    assert sorted(r.index for r in reports if isinstance(r, Started)) == list(range(len(items)))
+    return {r.index: r for r in reports if not isinstance(r, Started)}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_dead_worker_fails_only_its_task(jobs):
+    items = [("ok", 1), ("exit", 0), ("ok", 2), ("segv", 0), ("raise", 5), ("ok", 3)]
+    out = outcomes(items, jobs=jobs)
+    assert {i: r.value for i, r in out.items() if isinstance(r, Done)} == {0: 2, 2: 4, 5: 6}
+    assert out[1].kind == "died" and "exited with code 3" in out[1].message
+    assert out[3].kind == "died" and "SIGSEGV" in out[3].message
+    assert out[4].kind == "error" and "RuntimeError: bad item 5" in out[4].message
+
+
+def test_a_hanging_task_times_out_and_the_rest_goes_on():
+    t0 = time.monotonic()
+    out = outcomes([("hang", 0), ("ok", 1), ("ok", 2)], jobs=2, limits=Limits(timeout=1.5))
+    assert out[0].kind == "timeout" and "timed out after 1.5 s" in out[0].message
+    assert out[1].value == 2 and out[2].value == 4
+    assert time.monotonic() - t0 < 20
+
+
+def test_workers_are_recycled_after_n_tasks():
+    out = outcomes([("pid", 0)] * 6, jobs=1, limits=Limits(max_tasks=2))
+    pids = [out[i].value for i in range(6)]
+    assert len(set(pids)) == 3 and pids[0] == pids[1] != pids[2]
+
+
+def test_a_leaking_worker_is_recycled_above_the_memory_ceiling():
+    base = outcomes([("pid", 0)], jobs=1)[0].value  # noqa: F841 — a warm-up
+    out = outcomes([("leak", 60)] * 4, jobs=1, limits=Limits(max_memory_mb=150, max_tasks=None))
+    pids = [out[i].value for i in range(4)]
+    assert len(set(pids)) >= 2  # the leak was cut short by a fresh worker
+
+
+def test_closing_the_generator_stops_every_worker():
+    gen = supervise(work, [("hang", 0), ("hang", 1)], jobs=2)
+    assert isinstance(next(gen), Started) and isinstance(next(gen), Started)
+    children = _children(os.getpid())
+    assert len(children) >= 2
+    gen.close()
+    time.sleep(0.3)
+    assert not (set(children) & set(_children(os.getpid())))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] != "Z":
+                    out.append(int(entry))
+            except OSError:
+                continue
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_killing_the_parent_leaves_no_orphan(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
+        from emoframe.workers import supervise
+        from tests.test_workers import work
+        for report in supervise(work, [("hang", 0), ("hang", 1)], jobs=2):
+            print(type(report).__name__, flush=True)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout.readline().strip() == "Started" and parent.stdout.readline().strip() == "Started"
+    children = _children(parent.pid)
+    assert len(children) == 2
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") and _alive(c) for c in children):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{c}") and _alive(c) for c in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_failed_is_reported_for_an_unpicklable_item():
+    reports = list(supervise(work, [("ok", 1), ("ok", lambda: 0), ("ok", 2)], jobs=1))
+    out = {r.index: r for r in reports if not isinstance(r, Started)}
+    assert out[0].value == 2 and out[2].value == 4
+    assert isinstance(out[1], Failed) and "could not hand the task" in out[1].message
