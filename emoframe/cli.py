@@ -37,6 +37,10 @@ class EmoframeGroup(click.Group):
             for line in lines:
                 err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("interrupted: workers stopped; every finished fold is stored — rerun the same "
+                              "command to resume", highlight=False, markup=False)
+            ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 — last resort: one line, not a traceback
@@ -58,14 +62,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 def _use_workdir(path: Path | None) -> Path:
-    """Apply --workdir to the whole process, so corpora and caches of every component agree."""
-    import os
+    """--workdir, else $EMOFRAME_WORKDIR, else ./.emoframe; passed on explicitly, never via the environment."""
+    from .workdir import workdir
 
-    from .workdir import WORKDIR_ENV, workdir
-
-    if path is not None:
-        os.environ[WORKDIR_ENV] = str(path)
-    return workdir()
+    return workdir(path)
 
 
 def _registry() -> Any:
@@ -193,7 +193,7 @@ def corpus_synth(out: Path, seed: int, speakers: int, per_class: int) -> None:
                   f"in {time.perf_counter() - t0:.1f} s — synthetic speech, not a real corpus", highlight=False)
 
 
-def _load_corpus(name: str | None, manifest: Path | None, params: tuple[str, ...]) -> Any:
+def _load_corpus(name: str | None, manifest: Path | None, params: tuple[str, ...], wd: Path | None = None) -> Any:
     from .data.manifest import load_manifest
 
     if (name is None) == (manifest is None):
@@ -206,7 +206,10 @@ def _load_corpus(name: str | None, manifest: Path | None, params: tuple[str, ...
         if not sep:
             raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--param")
         values[key] = _parse_value(value)
-    return _registry().create(name, values, kind="corpus").load()
+    corpus = _registry().create(name, values, kind="corpus")
+    if wd is not None:
+        corpus.workdir = wd
+    return corpus.load()
 
 
 def _parse_value(text: str) -> Any:
@@ -250,13 +253,20 @@ def extract(extractor: str, corpus_name: str | None, manifest: Path | None, para
     from .features import FeatureCache, extract_features
 
     wd = _use_workdir(workdir)
-    m = _load_corpus(corpus_name, manifest, params)
+    from .workers import Limits
+
+    m = _load_corpus(corpus_name, manifest, params, wd)
     ext = _registry().create(extractor, kind="extractor")
     cache = None if no_cache else FeatureCache(wd / "cache")
-    result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty())
+    result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty(), limits=Limits())
     shape = result.features[0].shape if result.features else ()
     console.print(f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
-                  f"in {result.seconds:.1f} s; feature shape {shape}", highlight=False)
+                  f"in {result.seconds:.1f} s; feature shape {shape}", highlight=False, markup=False)
+    if result.corrupt:
+        err_console.print(f"warning: {result.corrupt} damaged cache entr{'y' if result.corrupt == 1 else 'ies'} "
+                          "found; recomputed and rewritten", highlight=False, markup=False)
+    if result.cache_warning:
+        err_console.print(f"warning: {result.cache_warning}", highlight=False, markup=False)
     _report_failures(result.failures)
     if result.failures:
         sys.exit(1)
@@ -274,7 +284,10 @@ def _report_failures(failures: dict[str, str]) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [default: cores].")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool) -> None:
+@click.option("--timeout", metavar="SECONDS|none", help="Stop an extraction chunk after this long [7200].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
+def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool, timeout: str | None,
+                 no_cache: bool) -> None:
     """Evaluate one pipeline spec under its protocol; print metrics with CIs and store the result."""
     import time
 
@@ -290,8 +303,9 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
     if not isinstance(spec, PipelineSpec):
         raise SpecError([], source=f"{spec_path}: a benchmark spec (it lists alternatives); "
                                    "validate it with `emoframe validate --expand` and run one pipeline at a time")
-    provider = FeatureProvider(reg, cache=FeatureCache(wd / "cache"), jobs=jobs, progress=sys.stderr.isatty())
-    manifest = load_data(spec.data, reg, base_dir=spec_path.parent)
+    provider = FeatureProvider(reg, cache=None if no_cache else FeatureCache(wd / "cache"), jobs=jobs,
+                               progress=sys.stderr.isatty(), limits=_limits(spec, timeout))
+    manifest = load_data(spec.data, reg, base_dir=spec_path.parent, workdir=wd)
     say = (lambda msg: err_console.print(f"[dim]{msg}[/dim]", highlight=False)) if sys.stderr.isatty() else None
     result = evaluate(spec, reg, manifest=manifest, provider=provider, progress=say)
     runs = wd / "runs"
@@ -333,13 +347,35 @@ def _print_result(r: Any) -> None:
         err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
 
 
+def _limits(spec: Any, timeout: str | None) -> Any:
+    """The spec's execution limits, with --timeout (seconds, or 'none') on top."""
+    from .workers import Limits
+
+    ex = spec.execution
+    seconds = ex.timeout
+    if timeout is not None:
+        if timeout.strip().lower() in ("none", "null", "off"):
+            seconds = None
+        else:
+            try:
+                seconds = float(timeout)
+            except ValueError:
+                raise click.BadParameter(f"'{timeout}' is not a number of seconds or 'none'",
+                                         param_hint="--timeout") from None
+            if not seconds > 0:
+                raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
+    return Limits(timeout=seconds, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
+
+
 def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
-           fresh: bool, report_dir: Path | None) -> None:
+           fresh: bool, report_dir: Path | None, timeout: str | None = None, no_cache: bool = False) -> None:
     """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
+    from .bench import events as ev
     from .bench.runner import run_benchmark
     from .results.leaderboard import leaderboard
     from .results.report import write_report
@@ -349,36 +385,35 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
     wd = _use_workdir(workdir)
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
-    if executor == "local" and getattr(spec, "executor", None):
-        executor = spec.executor  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err_console, transient=True, disable=not sys.stderr.isatty())
     tasks: dict[str, Any] = {}
 
-    def events(kind: str, **info: Any) -> None:
-        if kind == "extract":
-            if "extract" not in tasks:
-                tasks["extract"] = bar.add_task("extracting features", total=info["total"])
-            bar.update(tasks["extract"], completed=info["done"], total=info["total"])
-        elif kind == "plan":
-            tasks["all"] = bar.add_task("pipeline × fold", total=info["pending"])
-            msg = (f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
-                   f"{info['skipped']} already in the store")
-            err_console.print(msg, highlight=False)
-        elif kind == "perturb":
-            err_console.print(f"preparing perturbed test data: {info['condition']}", highlight=False)
-        elif kind == "pipeline_done":
+    def events(event: ev.Event) -> None:
+        if isinstance(event, ev.ExtractionProgress):
+            key = f"extract:{event.extractor}"
+            if key not in tasks:
+                tasks[key] = bar.add_task(f"extracting {event.extractor}", total=event.total)
+            bar.update(tasks[key], completed=event.done, total=event.total)
+        elif isinstance(event, ev.RunPlanned):
+            tasks["all"] = bar.add_task("pipeline × fold", total=event.pending)
+            err_console.print(f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                              f"{event.skipped} already in the store", highlight=False, markup=False)
+        elif isinstance(event, ev.PerturbationStarted):
+            err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
+        elif isinstance(event, ev.PipelineFoldFinished):
             bar.advance(tasks["all"])
-        elif kind == "fold_done":
-            if jobs != 1:
-                bar.advance(tasks["all"], len(info["finished"]) + len(info["failed"]))
-            for pid in info["failed"]:
-                err_console.print(f"[red]failed[/red] pipeline {pid} in fold {info['fold']}", highlight=False)
+            if not event.ok:
+                err_console.print(Text.assemble(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"),
+                                  highlight=False)
 
+    limits = _limits(spec, timeout)
     with bar:
         outcome = run_benchmark(spec, reg, wd, jobs, executor, scheduler, fresh, base_dir=spec_path.parent,
-                                events=events)
+                                events=events, limits=limits, use_cache=not no_cache)
+    for w in outcome.warnings:
+        err_console.print(Text.assemble(("warning: ", "yellow"), w), highlight=False)
     store = ResultsStore(wd / "results.db")
     try:
         rows = leaderboard(store, outcome.run_id)
@@ -405,8 +440,10 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
                   f"report: {report}", highlight=False)
     if outcome.errors:
         err_console.print(f"[red]{len(outcome.errors)} pipeline-fold(s) failed:[/red]", highlight=False)
+        names = {pid: ps.display_name for pid, ps in outcome.pipelines}
         for e in outcome.errors:
-            err_console.print(f"  {e['pipeline_id']} fold {e['fold']}: {escape(e['message'])}", highlight=False)
+            err_console.print(f"  {names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: {e['message']}",
+                              highlight=False, markup=False)
         err_console.print("every other pipeline completed and is stored; fix the cause and rerun to fill the gaps")
         sys.exit(1)
 
@@ -448,6 +485,9 @@ _BENCH_OPTIONS = [
     click.option("--fresh", is_flag=True, help="Drop this benchmark's stored results and rerun everything."),
     click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
                  help="Folder of the HTML report [<workdir>/reports/<run>]."),
+    click.option("--timeout", metavar="SECONDS|none", help="Stop a fold task after this long and record it as "
+                 "timed out [spec's execution.timeout: 7200]."),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache."),
 ]
 
 
@@ -461,22 +501,22 @@ def _bench_options(fn: Any) -> Any:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
 @_bench_options
 def bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
-          fresh: bool, report_dir: Path | None) -> None:
+          fresh: bool, report_dir: Path | None, timeout: str | None, no_cache: bool) -> None:
     """Run (or resume) a benchmark spec; print the leaderboard and fusion verdicts; write the report."""
-    _bench(spec_path, jobs, workdir, executor, scheduler, fresh, report_dir)
+    _bench(spec_path, jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
 
 
 @main.command()
 @_bench_options
 def demo(jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None, fresh: bool,
-         report_dir: Path | None) -> None:
+         report_dir: Path | None, timeout: str | None, no_cache: bool) -> None:
     """The default benchmark on the built-in synthetic corpus (generated on first use)."""
     from importlib.resources import as_file, files
 
     err_console.print("emoframe demo: the synthetic demo corpus (not real speech), speaker-independent 5-fold",
                       highlight=False)
     with as_file(files("emoframe.bench") / "demo.yaml") as spec_path:
-        _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir)
+        _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
 
 
 @main.command()

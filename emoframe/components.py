@@ -7,6 +7,8 @@ dependencies (torch, transformers, opensmile) inside methods, never at module im
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -205,6 +207,8 @@ class Corpus(Component):
     """A source of utterances: yields the manifest (id, audio, text, label, speaker, ...)."""
 
     kind = "corpus"
+    #: where a corpus that generates or unpacks files keeps them; set by the runner from --workdir
+    workdir: Path | None = None
 
     def load(self) -> Any:
         raise NotImplementedError

@@ -25,6 +25,7 @@ from .errors import ComponentError, EmoframeError
 from .evaluation.splits import inner_folds
 from .features import FeatureCache, extract_features
 from .registry import Registry, get_registry
+from .workers import Limits
 from .spec import BranchSpec, ComponentRef, PipelineSpec, branch_modality, load_spec, parse_spec, validate
 
 Progress = Callable[[str], None]
@@ -35,14 +36,30 @@ def _ref_key(ref: ComponentRef) -> str:
 
 
 class FeatureProvider:
-    """Per-sample features of stateless extractors, extracted once (cached) and shared by every fit."""
+    """Per-sample features of stateless extractors, extracted once (cached) and shared by every fit.
+
+    With ``limits`` extraction runs in supervised workers (a crashing extractor costs only its
+    samples); without, and with one job, in this process (as inside a fold task's worker).
+    ``progress`` is True (a terminal bar) or a callback ``(extractor name, done, total)``.
+    """
 
     def __init__(self, registry: Registry | None = None, cache: FeatureCache | None = None, jobs: int | None = None,
-                 progress: bool | Callable[[int, int], None] = False):
+                 progress: bool | Callable[[str, int, int], None] = False, limits: Limits | None = None):
         self.registry = registry or get_registry()
-        self.cache, self.jobs, self.progress = cache, jobs, progress
+        self.cache, self.jobs, self.progress, self.limits = cache, jobs, progress, limits
         self._values: dict[str, dict[str, np.ndarray]] = {}
         self.failures: dict[str, dict[str, str]] = {}
+        self.corrupt = 0  # damaged cache entries found (and recomputed)
+
+    def warnings(self) -> list[str]:
+        """What the user should know about this provider's cache: damaged entries, a cache not written."""
+        out = []
+        if self.corrupt:
+            out.append(f"{self.corrupt} damaged feature-cache entr{'y' if self.corrupt == 1 else 'ies'} found; "
+                       "recomputed and rewritten")
+        if self.cache is not None and self.cache.write_error:
+            out.append(self.cache.write_error)
+        return out
 
     def extractor(self, ref: ComponentRef) -> FeatureExtractor:
         return self.registry.create(ref.name, ref.params, kind="extractor")  # type: ignore[return-value]
@@ -55,9 +72,15 @@ class FeatureProvider:
         todo = manifest.subset(~manifest.frame["id"].isin(set(known) | set(failed)).to_numpy())
         if len(todo) == 0:
             return
-        result = extract_features(self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=self.progress)
+        progress: Any = self.progress
+        if callable(progress):
+            name = ref.name
+            progress = (lambda done, total: self.progress(name, done, total))  # type: ignore[operator]
+        result = extract_features(self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress,
+                                  limits=self.limits)
         known.update(result.as_dict())
         failed.update(result.failures)
+        self.corrupt += result.corrupt
 
     def get(self, ref: ComponentRef, manifest: Manifest) -> list[np.ndarray]:
         self.prepare(ref, manifest)

@@ -14,6 +14,7 @@ import importlib.metadata as md
 import os
 import re
 import traceback
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .components import BASES, KINDS, Component
-from .errors import UnknownComponentError
+from .errors import PluginError, UnknownComponentError
 
 ENTRY_POINT_GROUP = "emoframe"
 ALLOW_ENV = "EMOFRAME_PLUGINS"
@@ -42,6 +43,7 @@ class ComponentInfo:
     cls: type[Component]
     plugin: str
     distribution: str
+    distribution_version: str = ""
 
     @property
     def version(self) -> str:
@@ -133,6 +135,44 @@ class Registry:
         self.pm.add_hookspecs(hookspecs)
         self._components: dict[str, ComponentInfo] = {}
         self._plugins: dict[str, PluginInfo] = {}
+        # how to build this registry again in another process (see recipe())
+        self._entry_points: tuple[bool, tuple[str, ...] | None] = (False, None)
+        self._added: list[tuple[str | None, str, str, str]] = []  # (module or None, name, distribution, version)
+        self._token = f"{os.getpid()}:{id(self)}"
+        _LIVE[self._token] = self
+
+    # -- rebuilding in workers -------------------------------------------------------------
+    def recipe(self) -> dict[str, Any]:
+        """What rebuilds this registry in another process: entry points loaded (and the allow-list),
+        and the importable modules added with :meth:`add_plugin`."""
+        loaded, allow = self._entry_points
+        return {"entry_points": loaded, "allow": list(allow) if allow is not None else None,
+                "added": [list(a) for a in self._added]}
+
+    @classmethod
+    def from_recipe(cls, recipe: dict[str, Any]) -> Registry:
+        """The registry a recipe describes (memoised per process: workers rebuild it once)."""
+        import importlib
+        import json
+
+        key = json.dumps(recipe, sort_keys=True)
+        if key not in _REBUILT:
+            reg = cls()
+            if recipe["entry_points"]:
+                reg.load_entry_points(recipe["allow"] if recipe["allow"] is not None else None,
+                                      honour_env=False)
+            for module, name, dist, version in recipe["added"]:
+                if module is None:
+                    raise PluginError(f"plugin '{name}' was added as an object, not a module: worker processes "
+                                      "cannot rebuild it; register a module (or run with one job)")
+                reg.add_plugin(importlib.import_module(module), name=name, distribution=dist, version=version)
+            _REBUILT[key] = reg
+        return _REBUILT[key]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as a token and its recipe: a forked worker finds the very object it inherited
+        (plugins added in memory included); a spawned or Dask worker rebuilds it from the recipe."""
+        return (_unpickle_registry, (self._token, self.recipe()))
 
     # -- loading -------------------------------------------------------------------
     @classmethod
@@ -141,10 +181,12 @@ class Registry:
         reg.load_entry_points(allow)
         return reg
 
-    def load_entry_points(self, allow: Iterable[str] | None = None) -> None:
+    def load_entry_points(self, allow: Iterable[str] | None = None, honour_env: bool = True) -> None:
         """Load every plugin of the ``emoframe`` group (built-in first), honouring the allow-list."""
-        if allow is None and os.environ.get(ALLOW_ENV) is not None:
+        if allow is None and honour_env and os.environ.get(ALLOW_ENV) is not None:
             allow = [a.strip() for a in os.environ[ALLOW_ENV].split(",") if a.strip()]
+        allow = list(allow) if allow is not None else None
+        self._entry_points = (True, tuple(allow) if allow is not None else None)
         allowed = None if allow is None else set(allow) | {BUILTIN_PLUGIN}
         eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN_PLUGIN, e.name))
         seen: set[str] = set()
@@ -164,11 +206,18 @@ class Registry:
                     problems=[f"import of '{ep.value}' failed: {_short_error(exc)}; "
                               f"reinstall {dist} or remove it"])
                 continue
-            self.add_plugin(module, name=ep.name, distribution=dist, version=version)
+            self._add(module, name=ep.name, distribution=dist, version=version)
 
     def add_plugin(self, plugin: ModuleType | object, name: str | None = None,
                    distribution: str | None = None, version: str = "") -> PluginInfo:
         """Register a plugin object (a module or any object with hookimpls) and run its hooks."""
+        info = self._add(plugin, name, distribution, version)
+        module = plugin.__name__ if isinstance(plugin, ModuleType) else None
+        self._added.append((module, info.name, info.distribution, info.version))
+        return info
+
+    def _add(self, plugin: ModuleType | object, name: str | None = None,
+                   distribution: str | None = None, version: str = "") -> PluginInfo:
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         info = PluginInfo(name, distribution or name, version)
         if name in self._plugins:
@@ -215,7 +264,7 @@ class Registry:
                     f"'{existing.plugin}' ({existing.distribution}); this one is ignored — "
                     f"rename it or uninstall one of the two")
                 continue
-            self._components[cls.name] = ComponentInfo(cls.name, kind, cls, info.name, info.distribution)
+            self._components[cls.name] = ComponentInfo(cls.name, kind, cls, info.name, info.distribution, info.version)
             info.components.append(cls.name)
 
     @staticmethod
@@ -287,6 +336,13 @@ class Registry:
 
 
 _default: Registry | None = None
+_REBUILT: dict[str, Registry] = {}
+#: every registry made in this process, by token: a forked worker unpickles to the object it inherited
+_LIVE: weakref.WeakValueDictionary[str, Registry] = weakref.WeakValueDictionary()
+
+
+def _unpickle_registry(token: str, recipe: dict[str, Any]) -> Registry:
+    return _LIVE.get(token) or Registry.from_recipe(recipe)
 
 
 def get_registry(refresh: bool = False) -> Registry:

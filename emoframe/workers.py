@@ -105,6 +105,21 @@ def rss_mb() -> float:
         return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
 
 
+_channel: list[Any] = []  # in a worker: [conn, index of the task it runs]
+
+
+def note(text: str) -> None:
+    """Tell the supervising parent what this worker is doing now (named if the worker dies or hangs).
+
+    A no-op outside a supervised worker.
+    """
+    if _channel:
+        try:
+            _channel[0].send(("note", _channel[1], text, 0.0))
+        except (OSError, ValueError):
+            pass
+
+
 def _die_with_parent(parent: int) -> None:
     """Exit when the parent goes away: the kernel's death signal on Linux, a watchdog thread everywhere."""
     if sys.platform == "linux":
@@ -129,6 +144,9 @@ def _die_with_parent(parent: int) -> None:
 def _worker_main(conn: Connection, fn: Callable[[Any], Any], limits: Limits, parent: int,
                  initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    import faulthandler
+
+    faulthandler.disable()  # a crash is reported by the parent, with what the worker was doing
     _die_with_parent(parent)
     if initializer is not None:
         try:
@@ -141,9 +159,13 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any], limits: Limits, par
             message = conn.recv()
         except (EOFError, OSError):
             return
+        except Exception as exc:  # noqa: BLE001 — the task could not be rebuilt here (e.g. a missing module)
+            conn.send(("error", -2, f"the worker could not receive its task: {type(exc).__name__}: {exc}", rss_mb()))
+            continue
         if message is None:
             return
         index, item = message
+        _channel[:] = [conn, index]
         try:
             conn.send(("ok", index, fn(item), rss_mb()))
         except BaseException as exc:  # noqa: BLE001 — the item failed; the worker carries on
@@ -166,9 +188,10 @@ class _Worker:
         self.index: int | None = None
         self.since = 0.0
         self.done = 0
+        self.doing = ""  # the last note() of the task it holds
 
     def give(self, index: int, item: Any) -> None:
-        self.index, self.since = index, time.monotonic()
+        self.index, self.since, self.doing = index, time.monotonic(), ""
         self.conn.send((index, item))
 
     def stop(self, kill: bool = False) -> None:
@@ -221,7 +244,11 @@ def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, lim
                         kind, index, payload, memory = w.conn.recv()
                     except (EOFError, OSError):
                         kind, index, payload, memory = "eof", w.index, None, 0.0
+                    if kind == "note":
+                        w.doing = str(payload)
+                        continue
                     if kind in ("ok", "error"):
+                        index = w.index if index == -2 else index
                         w.index = None
                         w.done += 1
                         if (limits.max_tasks is not None and w.done >= limits.max_tasks) or \
@@ -243,14 +270,16 @@ def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, lim
                     w.stop(kill=True)
                     workers.remove(w)
                     if held is not None:
-                        yield Failed(held, "died", f"the worker process {describe_exit(code)}")
+                        doing = f" while {w.doing}" if w.doing else ""
+                        yield Failed(held, "died", f"the worker process {describe_exit(code)}{doing}")
                     continue
                 if limits.timeout is not None and w.index is not None and \
                         time.monotonic() - w.since > limits.timeout:
                     held, w.index = w.index, None
                     w.stop(kill=True)
                     workers.remove(w)
-                    yield Failed(held, "timeout", f"timed out after {limits.timeout:g} s (the worker was stopped)")
+                    doing = f" while {w.doing}" if w.doing else ""
+                    yield Failed(held, "timeout", f"timed out after {limits.timeout:g} s{doing} (the worker was stopped)")
     finally:
         for w in workers:
             w.stop(kill=w.index is not None)

@@ -142,11 +142,12 @@ def test_dask_executor_gives_the_local_leaderboard(corpus, tmp_path):
 
 
 def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
-    fits = []
+    log = tmp_path / "fits.log"  # fold tasks run in worker processes: count through a file
     original = Branch.fit
 
     def counting(self, manifest, provider, progress=None):
-        fits.append(self.key)
+        with open(log, "a") as f:
+            f.write(self.key + "\n")
         return original(self, manifest, provider, progress)
 
     monkeypatch.setattr(Branch, "fit", counting)
@@ -155,6 +156,7 @@ def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
                      "fusion.gated", "fusion.vote"]
     outcome = run_benchmark(parse_spec(doc), Registry.from_entry_points(), tmp_path, jobs=1)
     assert not outcome.errors
+    fits = log.read_text().split()
     # per fold: each of the 2 branches once, plus once per inner fold (3) for the out-of-fold probabilities,
     # whatever the number of fusions (5) and baselines (2) that use them
     assert len(fits) == 3 * 2 * (1 + 3)

@@ -71,13 +71,14 @@ def test_a_leaking_worker_is_recycled_above_the_memory_ceiling():
 
 
 def test_closing_the_generator_stops_every_worker():
+    before = set(_children(os.getpid()))
     gen = supervise(work, [("hang", 0), ("hang", 1)], jobs=2)
     assert isinstance(next(gen), Started) and isinstance(next(gen), Started)
-    children = _children(os.getpid())
-    assert len(children) >= 2
+    children = set(_children(os.getpid())) - before
+    assert len(children) == 2
     gen.close()
     time.sleep(0.3)
-    assert not (set(children) & set(_children(os.getpid())))
+    assert not (children & set(_children(os.getpid())))
 
 
 def _children(pid: int) -> list[int]:

@@ -1,28 +1,36 @@
-"""The resumable benchmark runner: expand the grid, extract once, run pending folds, store each as it finishes."""
+"""The resumable benchmark runner: expand the grid, extract once, run pending folds, store each as it finishes.
+
+A run is keyed by what decides its figures: the spec (less its name and execution limits),
+the content of the data it read (manifest rows and audio bytes) and the versions of the
+components it uses. Edit a transcript, a label or an audio file, or upgrade a plugin, and
+the next run is a new run; the old one stays in the store, readable.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..data.digest import manifest_fingerprint
+from ..data.manifest import Manifest
 from ..data.source import load_data
-from .evaluate import plan
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
 from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, PipelineSpec, pipelines_of
 from ..workdir import workdir as default_workdir
+from ..workers import Done, Failed, Limits, Started
+from .evaluate import Plan, plan
+from .events import (BenchmarkCancelled, EventHandler, ExtractionProgress, FoldStarted, PerturbationStarted,
+                     PipelineFoldFinished, RunFinished, RunPlanned, ignore)
 from .executors import run_dask, run_local
-from .tasks import FoldTask, use_registry
+from .tasks import FoldOutcome, FoldTask
 
-Event = Callable[..., None]
-
-
-class BenchmarkCancelled(Exception):
-    """Raised from an events callback to stop a run; every finished fold is already stored."""
+__all__ = ["BenchmarkCancelled", "BenchmarkOutcome", "run_benchmark", "run_key"]
 
 
 @dataclass
@@ -35,25 +43,26 @@ class BenchmarkOutcome:
     skipped: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     shared_hits: int = 0
+    warnings: list[str] = field(default_factory=list)  # about this call (cache, damaged entries), not the data
 
 
-def perturbed_sets(spec: BenchmarkSpec | PipelineSpec, p: Any, registry: Registry, cache: FeatureCache, jobs: int,
-                   wd: Path, refs: list[Any], emit: Event) -> list[tuple[Any, Any]]:
+def perturbed_sets(spec: BenchmarkSpec | PipelineSpec, p: Plan, registry: Registry, cache: FeatureCache | None,
+                   jobs: int, wd: Path, refs: list[Any], emit: EventHandler,
+                   limits: Limits) -> list[tuple[Any, Any]]:
     """The robustness conditions with their perturbed copies of every test row, features extracted (cached)."""
     robustness = getattr(spec, "robustness", None)
     if robustness is None:
         return []
     import pandas as pd
 
-    from ..data.manifest import Manifest
     from ..evaluation.perturb import perturbed_manifest
 
     tested = Manifest(pd.concat([test.frame for _, test in p.splits], ignore_index=True))
     out = []
     for condition in robustness.conditions():
-        emit("perturb", condition=condition.name)
+        emit(PerturbationStarted(condition.name))
         m = perturbed_manifest(tested, condition, wd / "perturbed", robustness.seed)
-        FeatureProvider(registry, cache=cache, jobs=jobs).usable(
+        FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits).usable(
             [r for r in refs if registry.get(r.name).modality == condition.modality], m)
         out.append((condition, m))
     return out
@@ -97,39 +106,65 @@ def share_groups(specs: list[PipelineSpec]) -> list[set[str]]:
     return list(groups.values())
 
 
+def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dict[str, str]:
+    """name → 'version (distribution version)' of every component the pipelines use."""
+    out = {}
+    for p in pipelines:
+        refs = [p.fusion, p.model, p.data.corpus] + [r for b in p.branches.values() for r in (b.extractor, b.model)]
+        for ref in refs:
+            if ref is not None and ref.name in registry:
+                info = registry.get(ref.name)
+                out[ref.name] = f"{info.version} ({info.distribution} {info.distribution_version})"
+    return dict(sorted(out.items()))
+
+
+def run_key(spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec],
+            registry: Registry) -> str:
+    """The run id: spec content + data content + component versions (16 hex characters)."""
+    blob = json.dumps({"spec": spec.digest(), "data": [manifest_fingerprint(m) for m in manifests],
+                       "components": component_versions(pipelines, registry)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None = None,
                   workdir: str | Path | None = None, jobs: int | None = None,
                   executor: Literal["local", "dask"] = "local", scheduler: str | None = None, fresh: bool = False,
-                  base_dir: str | Path | None = None, events: Event | None = None) -> BenchmarkOutcome:
+                  base_dir: str | Path | None = None, events: EventHandler | None = None,
+                  limits: Limits | None = None, use_cache: bool = True) -> BenchmarkOutcome:
     """Run (or resume) a benchmark; results go to ``<workdir>/results.db``, one transaction per fold.
 
-    ``events(kind, **info)`` reports progress: plan, fold_done, pipeline_start/done (in-process runs).
+    ``events`` receives the typed events of :mod:`emoframe.bench.events`. ``limits`` (default:
+    the spec's ``execution`` block) bound each task's time and each worker's life.
     """
     registry = registry or get_registry()
     wd = Path(workdir) if workdir is not None else default_workdir()
     jobs = max(1, jobs or os.cpu_count() or 1)
-    emit = events or (lambda kind, **info: None)
+    emit = events or ignore
+    ex = spec.execution
+    limits = limits or Limits(timeout=ex.timeout, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
     pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
-    run_id = spec.digest()
+    first = pipelines[0][1]
+    manifest = load_data(first.data, registry, base_dir, workdir=wd)
+    test_manifest = (load_data(first.evaluation.test, registry, base_dir, workdir=wd)  # type: ignore[arg-type]
+                     if first.evaluation.protocol == "cross_corpus" else None)
+    run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines],
+                     registry)
     name = spec.name or (pipelines[0][1].display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
+    names = {pid: ps.display_name for pid, ps in pipelines}
     store = ResultsStore(wd / "results.db")
     try:
         store.begin_run(run_id, name, spec.to_dict(), [(pid, p.display_name, p.to_dict(), p.is_fused)
                                                        for pid, p in pipelines], fresh=fresh)
-        cache = FeatureCache(wd / "cache")
-        provider = FeatureProvider(registry, cache=cache, jobs=jobs,
-                                   progress=lambda done, total: emit("extract", done=done, total=total))
+        cache = FeatureCache(wd / "cache") if use_cache else None
+        provider = FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits,
+                                   progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)))
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
-        first = pipelines[0][1]
-        manifest = load_data(first.data, registry, base_dir)
-        test_manifest = (load_data(first.evaluation.test, registry, base_dir)
-                         if first.evaluation.protocol == "cross_corpus" else None)
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits))
-        conditions = perturbed_sets(spec, p, registry, cache, jobs, wd, list(refs.values()), emit)
+        conditions = perturbed_sets(spec, p, registry, cache, jobs, wd, list(refs.values()), emit, limits)
         done = set() if fresh else store.finished(run_id)
         tasks = []
-        outcome = BenchmarkOutcome(run_id, name, pipelines, len(p.splits))
+        outcome = BenchmarkOutcome(run_id, name, pipelines, len(p.splits), warnings=provider.warnings())
         groups = share_groups([ps for _, ps in pipelines])
         for f, (train, test) in enumerate(p.splits, start=1):
             pending = [(pid, ps.to_dict()) for pid, ps in pipelines if (pid, f) not in done]
@@ -141,23 +176,33 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
                     cond = [(c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
                             for c, m in conditions]
                     tasks.append(FoldTask(f, members, train.frame.to_dict("records"), test.frame.to_dict("records"),
-                                          p.classes, str(cache.root), cond))
-        emit("plan", run_id=run_id, pipelines=len(pipelines), folds=len(p.splits),
-             pending=sum(len(t.pipelines) for t in tasks), skipped=outcome.skipped,
-             names={pid: ps.display_name for pid, ps in pipelines},
-             done={pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines})
-        use_registry(registry)
-        live = (lambda kind, pid, fold: emit(kind, pipeline=pid, fold=fold))
-        stream = (run_dask(tasks, scheduler, jobs) if executor == "dask"
-                  else run_local(tasks, jobs, live if jobs <= 1 else None))
-        for result in stream:
-            store.save_fold(run_id, result.results, result.errors)
-            outcome.ran += len(result.results)
-            outcome.shared_hits += result.shared_hits
-            emit("fold_done", fold=result.fold, finished=[pid for pid, _ in result.results],
-                 failed=[pid for pid, _, _ in result.errors])
+                                          p.classes, str(cache.root) if cache is not None else None, registry,
+                                          cond, {pid: names[pid] for pid, _ in members}))
+        emit(RunPlanned(run_id, name, len(pipelines), len(p.splits), sum(len(t.pipelines) for t in tasks),
+                        outcome.skipped, names,
+                        {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines}))
+        stream = (run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits))
+        try:
+            for report in stream:
+                task = tasks[report.index]
+                if isinstance(report, Started):
+                    emit(FoldStarted(task.fold, tuple(pid for pid, _ in task.pipelines)))
+                    continue
+                result = report.value if isinstance(report, Done) else FoldOutcome(
+                    task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
+                store.save_fold(run_id, result.results, result.errors)
+                outcome.ran += len(result.results)
+                outcome.shared_hits += result.shared_hits
+                for pid, _ in result.results:
+                    emit(PipelineFoldFinished(pid, names[pid], task.fold, True))
+                for pid, fold, message in result.errors:
+                    emit(PipelineFoldFinished(pid, names[pid], fold, False, message))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops every worker at once (Ctrl-C, a cancelling handler)
         outcome.errors = store.errors(run_id)
+        emit(RunFinished(run_id, outcome.ran, outcome.skipped, len(outcome.errors)))
         return outcome
     finally:
-        use_registry(None)
         store.close()

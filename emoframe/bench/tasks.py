@@ -1,33 +1,26 @@
-"""One fold of every pending pipeline: the unit of work an executor runs.
+"""One fold of every pending pipeline of a share group: the unit of work an executor runs.
 
-All pipelines of a fold share one FoldWork, so each branch model and each fitted extractor
-is trained once per fold however many fusions use it. A pipeline that raises is reported
-with its error; the others in the fold still run.
+All pipelines of a fold task share one FoldWork, so each branch model and each fitted
+extractor is trained once per fold however many fusions use it. A pipeline that raises is
+reported with its error; the others in the fold still run. A task carries everything it
+needs, the registry included (pickled as its recipe), so it runs the same in this process,
+a forked or spawned worker, or on a Dask worker.
 """
 from __future__ import annotations
 
-import sys
-import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from ..data.manifest import Manifest
 from ..evaluation.records import FoldResult
-from .evaluate import run_fold
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork
-from ..registry import Registry, get_registry
+from ..registry import Registry
 from ..spec import PipelineSpec
-
-#: the registry fold tasks use when run in this process or a forked child (tests add plugins to it)
-_REGISTRY: Registry | None = None
-
-
-def use_registry(registry: Registry | None) -> None:
-    global _REGISTRY
-    _REGISTRY = registry
+from ..workers import note
+from .evaluate import run_fold
 
 
 @dataclass
@@ -38,7 +31,9 @@ class FoldTask:
     test: list[dict[str, Any]]
     classes: list[str]
     cache_root: str | None
-    conditions: list[tuple[str, str, list[dict[str, Any]]]] = None  # type: ignore[assignment]  # name, modality, rows
+    registry: Registry
+    conditions: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)  # name, modality, rows
+    names: dict[str, str] = field(default_factory=dict)  # pipeline id → label, for messages
 
 
 @dataclass
@@ -49,10 +44,8 @@ class FoldOutcome:
     shared_hits: int
 
 
-def run_task(task: FoldTask, progress: Any = None) -> FoldOutcome:
-    if "torch" in sys.modules and progress is None:  # workers: one intra-op thread each, no oversubscription
-        sys.modules["torch"].set_num_threads(1)
-    registry = _REGISTRY or get_registry()
+def run_task(task: FoldTask) -> FoldOutcome:
+    registry = task.registry
     provider = FeatureProvider(registry, cache=FeatureCache(task.cache_root) if task.cache_root else None, jobs=1)
     train = Manifest.from_frame(pd.DataFrame(task.train), require_audio=False)
     test = Manifest.from_frame(pd.DataFrame(task.test), require_audio=False)
@@ -60,19 +53,24 @@ def run_task(task: FoldTask, progress: Any = None) -> FoldOutcome:
     conditions = {
         name: (modality, Manifest.from_frame(pd.DataFrame(rows), require_audio=False),
                FeatureProvider(registry, cache=provider.cache, jobs=1))
-        for name, modality, rows in (task.conditions or [])}
+        for name, modality, rows in task.conditions}
     results, errors = [], []
     for pid, spec_dict in task.pipelines:
         spec = PipelineSpec.model_validate(spec_dict)
-        if progress is not None:
-            progress("pipeline_start", pid, task.fold)
+        label = task.names.get(pid, spec.display_name)
+        note(f"running {label} in fold {task.fold}")
         try:
             results.append((pid, run_fold(spec, task.fold, train, test, task.classes, registry, provider, work,
                                           conditions=conditions)))
         except Exception as exc:  # noqa: BLE001 — a failing pipeline is recorded, the rest goes on
-            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
-            errors.append((pid, task.fold, f"{type(exc).__name__}: {exc}{where}"))
-        if progress is not None:
-            progress("pipeline_done", pid, task.fold)
+            errors.append((pid, task.fold, error_text(exc)))
     return FoldOutcome(task.fold, results, errors, work.hits)
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message (at file:line)``: where a plugin's exception was raised."""
+    import traceback
+
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"

@@ -169,17 +169,46 @@ def _check_segments(df: pd.DataFrame, problems: list[str]) -> None:
             problems.append(f"segment end ≤ start in row(s) {_examples(bad)}")
 
 
-def load_manifest(path: str | Path, require_audio: bool = True) -> Manifest:
-    """Read a CSV or Parquet manifest; relative audio paths resolve against its folder."""
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """A text file decoded strictly: an undecodable byte is an error naming its line, never a '�'."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        bad = sum(1 for ln in raw.splitlines() if _undecodable(ln, encoding))
+        raise DataError(f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}); {bad} line(s) "
+                        f"cannot be decoded — set the file's encoding (data.encoding in the spec, e.g. latin-1) or "
+                        "save it as UTF-8") from None
+    except LookupError:
+        raise DataError(f"{path}: unknown encoding '{encoding}'") from None
+
+
+def _undecodable(line: bytes, encoding: str) -> bool:
+    try:
+        line.decode(encoding)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def load_manifest(path: str | Path, require_audio: bool = True, encoding: str = "utf-8") -> Manifest:
+    """Read a CSV or Parquet manifest; relative audio paths resolve against its folder.
+
+    CSV text is decoded strictly with ``encoding`` (UTF-8 by default).
+    """
+    import io
+
     path = Path(path)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
-                             encoding_errors="replace")
+            df = pd.read_csv(io.StringIO(read_text(path, encoding)), dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise DataError(f"{path}: manifest not found") from None
+    except DataError:
+        raise
     except Exception as exc:  # noqa: BLE001 — pandas raises many parser errors
         raise DataError(f"{path}: cannot read manifest ({exc})") from None
     for col in ("start", "end"):

@@ -8,13 +8,20 @@ from ..spec import DataSpec
 from .manifest import Manifest, load_manifest
 
 
-def load_data(data: DataSpec, registry: Any, base_dir: str | Path | None = None) -> Manifest:
-    """Load the corpus or manifest a spec names, keeping only ``classes`` when given."""
+def load_data(data: DataSpec, registry: Any, base_dir: str | Path | None = None,
+              workdir: str | Path | None = None) -> Manifest:
+    """Load the corpus or manifest a spec names, keeping only ``classes`` when given.
+
+    ``workdir`` is where a corpus that generates or unpacks data keeps it (the demo corpus).
+    """
     if data.corpus is not None:
-        manifest = registry.create(data.corpus.name, data.corpus.params, kind="corpus").load()
+        corpus = registry.create(data.corpus.name, data.corpus.params, kind="corpus")
+        if workdir is not None:
+            corpus.workdir = Path(workdir)
+        manifest = corpus.load()
     else:
         path = Path(data.manifest)  # type: ignore[arg-type]
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
-        manifest = load_manifest(path, require_audio=False)
+        manifest = load_manifest(path, require_audio=False, encoding=data.encoding)
     return manifest.keep_classes(data.classes) if data.classes else manifest

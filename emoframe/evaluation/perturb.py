@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio import AudioError, load_audio
+from ..data.digest import audio_digest
 from ..data.manifest import Manifest
 from ..spec.models import Condition
 
@@ -69,10 +70,12 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, out_dir: Path, 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, row in enumerate(frame.itertuples()):
-        rng = _rng(seed, condition.name, row.id)
-        target = folder / f"{hashlib.sha256(f'{row.audio}|{seed}'.encode()).hexdigest()[:20]}.wav"
+        start, end = manifest.segment(i)
+        # keyed by what is perturbed: the audio's content and the segment (two segments of one file differ)
+        source = f"{audio_digest(row.audio)}|{start}|{end}|{seed}"
+        rng = _rng(seed, condition.name, source)
+        target = folder / f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.wav"
         if not target.exists():
-            start, end = manifest.segment(i)
             x = load_audio(row.audio, SR, start, end)
             noise = (rng.normal(0, 1, len(x)).astype(np.float32) if condition.kind == "white"
                      else babble(manifest, row.speaker, 5, len(x), rng))

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data.digest import DigestMemo, audio_digest, file_digest  # noqa: F401 — re-exported
 from ..errors import EmoframeError
 from ..ownership import marker, mark, remove_files
 from ..workdir import workdir
@@ -33,33 +34,6 @@ SUFFIX = ".efc"
 ROOT_KIND = "feature-cache"
 FOLDER_KIND = "feature-cache.extractor"
 _ENTRY = re.compile(r"^[0-9a-f]{2}/([0-9a-f]{64}\.efc|\.tmp-[^/]*)$")
-
-
-def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-class DigestMemo:
-    """Content hashes memoised by (path, size, mtime), so a warm run does not re-read audio."""
-
-    def __init__(self) -> None:
-        self._memo: dict[tuple[str, int, int], str] = {}
-
-    def __call__(self, path: str | Path) -> str:
-        st = os.stat(path)
-        key = (str(path), st.st_size, st.st_mtime_ns)
-        if key not in self._memo:
-            self._memo[key] = file_digest(path)
-        return self._memo[key]
-
-
-#: one memo per process: extraction, run keys and perturbation keys all hash audio through it
-audio_digest = DigestMemo()
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,10 @@ every other sample is still extracted and cached.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import multiprocessing as mp
 import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +19,7 @@ from ..components import FeatureExtractor
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
 from ..errors import ComponentError
+from ..workers import Done, Limits, Started, limit_threads, note, supervise
 from .cache import ExtractorKey, FeatureCache, audio_digest
 
 Progress = Callable[[int, int], None]
@@ -85,13 +83,9 @@ def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(module: str, qualname: str, params: dict[str, Any], cache_root: str | None) -> None:
-    if "torch" in sys.modules:  # one intra-op thread per worker: no oversubscription, no OpenMP state from the parent
-        sys.modules["torch"].set_num_threads(1)
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    extractor = obj(params)
+def _init_worker(extractor: FeatureExtractor, cache_root: str | None, threads: int) -> None:
+    """Once per worker process: thread budget, the extractor warmed up (models loaded), the cache."""
+    limit_threads(threads)
     extractor.warmup()
     _worker["extractor"] = extractor
     _worker["cache"] = FeatureCache(cache_root) if cache_root else None
@@ -109,6 +103,7 @@ def _worker_chunk(tasks: list[Task]) -> tuple[list[Outcome], str | None]:
 def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCache | None) -> list[Outcome]:
     out = []
     for index, audio, text, start, end, key in tasks:
+        note(f"{extractor.name} extracting {audio or repr(text[:40])}")
         try:
             value = extract_one(extractor, audio, text, start, end)
         except Exception as exc:  # noqa: BLE001 — one bad sample must not stop the others
@@ -120,22 +115,48 @@ def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCac
     return out
 
 
-def _mp_context() -> mp.context.BaseContext:
-    """fork on Linux (cheap, keeps warm imports, never re-runs the user's script; as torch's DataLoader).
-
-    Elsewhere spawn: scripts that extract in parallel need the ``if __name__ == "__main__":`` guard.
-    """
-    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
+def _supervised(extractor: FeatureExtractor, chunks: list[list[Task]], jobs: int, cache: FeatureCache | None,
+                limits: Limits, values: list[Any], failures: dict[int, str], write_errors: list[str],
+                report: Callable[[int | None], None]) -> None:
+    """Chunks in supervised workers. A chunk whose worker died or hung is retried one sample at a
+    time, so only the samples that kill a worker are lost, each with the reason."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(chunks))))
+    init = (extractor, str(cache.root) if cache is not None else None, threads)
+    done, retry = 0, []
+    for rnd in range(2):
+        todo = chunks if rnd == 0 else [[t] for chunk in retry for t in chunk]
+        for r in supervise(_worker_chunk, todo, jobs=jobs, limits=limits, initializer=_init_worker, initargs=init):
+            if isinstance(r, Started):
+                continue
+            chunk = todo[r.index]
+            if isinstance(r, Done):
+                outcomes, write_error = r.value
+                _collect(outcomes, values, failures)
+                if write_error:
+                    write_errors.append(write_error)
+            elif rnd == 0 and len(chunk) > 1 and r.kind in ("died", "timeout"):
+                retry.append(chunk)
+                continue
+            else:
+                for t in chunk:
+                    failures[t[0]] = f"{extractor.name}: {r.message}"
+            done += len(chunk)
+            report(done)
+        if not retry:
+            break
 
 
 # -- parent side --------------------------------------------------------------------------
 def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int | None = None,
-                     cache: FeatureCache | None = None, progress: Progress | bool = False) -> ExtractionResult:
+                     cache: FeatureCache | None = None, progress: Progress | bool = False,
+                     limits: Limits | None = None) -> ExtractionResult:
     """Extract a stateless extractor's features for every row of ``manifest``.
 
-    Cached entries are read, the rest computed over ``jobs`` processes (default: all cores;
-    1 runs in this process) and cached. ``progress`` is a callback ``(done, total)`` or True
-    for a progress bar on the terminal.
+    Cached entries are read, the rest computed and cached: in ``jobs`` supervised worker
+    processes (default: all cores) when ``limits`` is given or jobs > 1, so an extractor that
+    crashes or hangs costs only the samples it was on; in this process when jobs is 1 and no
+    limits are given (inside a worker already). ``progress`` is a callback ``(done, total)`` or
+    True for a progress bar on the terminal.
     """
     if not extractor.stateless:
         raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
@@ -185,7 +206,7 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
     hits = n - len(tasks) - len(failures)
     report = _progress_reporter(progress, extractor.name, len(tasks))
     if tasks:
-        if jobs == 1 or len(tasks) == 1:
+        if jobs == 1 and limits is None:
             extractor.warmup()
             size = 8
             for s in range(0, len(tasks), size):
@@ -194,20 +215,7 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
         else:
             size = max(1, min(16, len(tasks) // (jobs * 4) or 1))
             chunks = [tasks[s:s + size] for s in range(0, len(tasks), size)]
-            cls = type(extractor)
-            init = (cls.__module__, cls.__qualname__, extractor.params.model_dump(),
-                    str(cache.root) if cache is not None else None)
-            done = 0
-            with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_mp_context(),
-                                     initializer=_init_worker, initargs=init) as pool:
-                futures = {pool.submit(_worker_chunk, chunk): len(chunk) for chunk in chunks}
-                for fut in as_completed(futures):
-                    outcomes, write_error = fut.result()
-                    _collect(outcomes, values, failures)
-                    if write_error:
-                        write_errors.append(write_error)
-                    done += futures[fut]
-                    report(done)
+            _supervised(extractor, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
     report(None)
     ids = frame["id"].tolist()
     ok = [i for i in range(n) if values[i] is not None]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_serializer,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator,
+                      model_serializer, model_validator)
 
 
 SEED_MAX = 2**32 - 1  # numpy's seeds
@@ -72,6 +72,18 @@ class DataSpec(BaseModel):
     corpus: ComponentRef | None = None
     manifest: str | None = None
     classes: list[str] | None = Field(None, description="keep only these labels (e.g. the 4-class setup)")
+    encoding: str = Field("utf-8", description="text encoding of a CSV manifest (undecodable rows are reported)")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown text encoding '{value}' (e.g. utf-8, latin-1, cp1252)") from None
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -127,14 +139,40 @@ class BranchGrid(BaseModel):
     normalise: Normalise = Field("none", description=NORMALISE_HELP)
 
 
+class ExecutionSpec(BaseModel):
+    """How a run is executed: limits that protect it from a misbehaving plugin. Not part of what a
+    result means, so not part of a run's key."""
+
+    model_config = ConfigDict(extra="forbid")
+    timeout: float | None = Field(7200.0, gt=0, le=7 * 24 * 3600, description="seconds one fold task (or one "
+                                  "extraction chunk) may run before its worker is stopped; null: no limit")
+    worker_max_tasks: int | None = Field(50, ge=1, description="tasks after which a worker process is replaced; "
+                                         "null: never")
+    worker_max_memory_mb: float | None = Field(None, gt=0, description="resident memory above which a worker "
+                                               "process is replaced after its task; null: no ceiling")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _none_words(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (None if isinstance(v, str) and v.strip().lower() in ("none", "null", "off") else v)
+                    for k, v in value.items()}
+        return value
+
+
 class _SpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     data: DataSpec
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="per-task timeout and worker "
+                                     "recycling (not part of the results)")
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        d = self.model_dump(mode="json", exclude_none=True)
+        if self.execution == ExecutionSpec():
+            d.pop("execution", None)
+        return d
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
@@ -143,6 +181,7 @@ class _SpecBase(BaseModel):
         """Stable short hash of the content (names excluded), for caches and result keys."""
         d = self.to_dict()
         d.pop("name", None)
+        d.pop("execution", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -67,7 +67,7 @@ class DemoCorpus(Corpus):
     def folder(self) -> Path:
         p = self.params
         return Path(p.root).expanduser() if p.root else \
-            workdir() / "corpora" / f"demo-s{p.seed}-{p.speakers}x{p.per_class}"
+            (self.workdir or workdir()) / "corpora" / f"demo-s{p.seed}-{p.speakers}x{p.per_class}"
 
     def load(self) -> Manifest:
         p = self.params

@@ -17,8 +17,10 @@ class ManifestCorpus(Corpus):
     class Params(Params):
         path: str = Field("", description="CSV or Parquet manifest; audio paths relative to its folder")
         require_audio: bool = Field(True, description="False for a text-only corpus")
+        encoding: str = Field("utf-8", description="text encoding of a CSV manifest")
 
     def load(self) -> Manifest:
         if not self.params.path:
             raise DataError("manifest: set params.path to the manifest file")
-        return load_manifest(self.params.path, require_audio=self.params.require_audio)
+        return load_manifest(self.params.path, require_audio=self.params.require_audio,
+                             encoding=self.params.encoding)

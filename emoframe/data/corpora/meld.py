@@ -1,6 +1,7 @@
 """MELD (Multimodal EmotionLines Dataset): its CSVs, plus audio the user extracted to wav."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +9,7 @@ from pydantic import Field
 
 from ...components import Corpus, Params
 from ...errors import DataError
-from ..manifest import Manifest
+from ..manifest import Manifest, read_text
 
 EMOTIONS = {"neutral": "neutral", "joy": "happy", "surprise": "surprised", "anger": "angry",
             "sadness": "sad", "disgust": "disgust", "fear": "fearful"}
@@ -44,7 +45,7 @@ class Meld(Corpus):
             path = root / SPLIT_FILES[split]
             if not path.is_file():
                 raise DataError(f"meld: {path} not found; params.root must hold {SPLIT_FILES[split]}")
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="replace")
+            df = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
             missing = {"Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID"} - set(df.columns)
             if missing:
                 raise DataError(f"{path}: missing column(s) {', '.join(sorted(missing))}")

@@ -13,7 +13,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, RichLog
 
-from ...bench.runner import BenchmarkCancelled, pipeline_id, run_benchmark
+from ...bench import events as ev
+from ...bench.events import BenchmarkCancelled
+from ...bench.runner import pipeline_id, run_benchmark
 from ...errors import EmoframeError
 from ...spec import load_spec, pipelines_of
 
@@ -105,10 +107,10 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="benchmark")
     def run_spec(self, spec: Any, base_dir: Path, jobs: int) -> None:
-        def events(kind: str, **info: Any) -> None:
+        def events(event: ev.Event) -> None:
             if self.cancel_flag.is_set():
                 raise BenchmarkCancelled()
-            self.app.call_from_thread(self.show_progress, kind, info)
+            self.app.call_from_thread(self.show_progress, event)
 
         try:
             outcome = run_benchmark(spec, self.registry, self.app.workdir, jobs=jobs,  # type: ignore[attr-defined]
@@ -122,34 +124,31 @@ class RunScreen(Screen):
             return
         self.app.call_from_thread(self.finished, outcome, None)
 
-    def show_progress(self, kind: str, info: dict[str, Any]) -> None:
+    def show_progress(self, event: ev.Event) -> None:
         bar = self.query_one("#run-progress", ProgressBar)
         table = self.query_one("#run-pipelines", DataTable)
         log = self.query_one("#run-log", RichLog)
-        if kind == "plan":
-            bar.update(total=max(1, info["pending"]), progress=0)
-            self.folds = info["folds"]
-            log.write(f"{info['pipelines']} pipelines × {info['folds']} folds: {info['pending']} to run, "
-                      f"{info['skipped']} already stored")
+        if isinstance(event, ev.RunPlanned):
+            bar.update(total=max(1, event.pending), progress=0)
+            self.folds = event.folds
+            log.write(Text(f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                           f"{event.skipped} already stored"))
             for pid, row in self.rows.items():
-                row["done"] = info["done"].get(pid, 0)
+                row["done"] = event.done.get(pid, 0)
                 table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
                 table.update_cell(pid, "status", "queued")
-        elif kind == "pipeline_start":
-            table.update_cell(info["pipeline"], "status", f"fold {info['fold']}…")
-        elif kind == "pipeline_done":
+        elif isinstance(event, ev.FoldStarted):
+            for pid in event.pipelines:
+                table.update_cell(pid, "status", f"fold {event.fold}…")
+        elif isinstance(event, ev.PipelineFoldFinished):
             bar.advance(1)
-            self._advance(info["pipeline"])
-        elif kind == "fold_done":
-            if self.jobs > 1:  # pooled workers report whole fold tasks
-                bar.advance(len(info["finished"]) + len(info["failed"]))
-                for pid in info["finished"]:
-                    self._advance(pid)
-            for pid in info["failed"]:
-                table.update_cell(pid, "status", "[red]failed[/red]")
-                log.write(f"[red]failed[/red] {escape(str(table.get_row(pid)[2]))} in fold {info['fold']}")
-        elif kind == "perturb":
-            log.write(f"preparing perturbed test data: {info['condition']}")
+            if event.ok:
+                self._advance(event.pipeline)
+            else:
+                table.update_cell(event.pipeline, "status", "[red]failed[/red]")
+                log.write(Text.assemble(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
+        elif isinstance(event, ev.PerturbationStarted):
+            log.write(Text(f"preparing perturbed test data: {event.condition}"))
 
     def _advance(self, pid: str) -> None:
         row = self.rows[pid]
@@ -171,8 +170,10 @@ class RunScreen(Screen):
         for pid in self.rows:
             failed = any(e["pipeline_id"] == pid for e in outcome.errors)
             self.query_one("#run-pipelines", DataTable).update_cell(pid, "status", "[red]failed[/red]" if failed else "done")
+        names = {pid: ps.display_name for pid, ps in outcome.pipelines}
         for e in outcome.errors:
-            log.write(f"[red]{escape(e['pipeline_id'])} fold {e['fold']}:[/red] {escape(e['message'])}")
+            log.write(Text.assemble((f"{names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: ", "red"),
+                                    e["message"]))
         status.update(f"done: {outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused, "
                       f"{len(outcome.errors)} failed — open Results (F4)")
         self.app.last_run = outcome.run_id  # type: ignore[attr-defined]
