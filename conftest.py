@@ -1,4 +1,5 @@
 """Tests never reach a model hub: everything they load is built locally or shipped in a package."""
+
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

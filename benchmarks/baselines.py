@@ -7,6 +7,7 @@ eGeMAPS → standardise → RBF SVC (scikit-learn defaults), with and without pe
 z-normalisation; TF-IDF (1–2-grams) → linear SVC on the transcripts. Speaker-independent:
 leave-one-speaker-out for ≤ 12 speakers, else 5-fold stratified group k-fold.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,13 +58,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         params = {"root": args.root or f"{tmp}/demo"}
         manifest = reg.create(args.corpus, params, kind="corpus").load()
-        feats = extract_features(reg.create("opensmile.egemaps"), manifest, jobs=args.jobs,
-                                 cache=FeatureCache(f"{tmp}/cache"))
+        feats = extract_features(
+            reg.create("opensmile.egemaps"), manifest, jobs=args.jobs, cache=FeatureCache(f"{tmp}/cache")
+        )
     keep = manifest.frame["id"].isin(feats.ids).to_numpy()
     y, groups = manifest.labels[keep], manifest.speakers[keep]
     X = feats.matrix()
-    print(f"{manifest.name}: {len(y)} utterances, {len(np.unique(groups))} speakers, "
-          f"{len(np.unique(y))} classes (chance UAR {1 / len(np.unique(y)):.3f})")
+    print(
+        f"{manifest.name}: {len(y)} utterances, {len(np.unique(groups))} speakers, "
+        f"{len(np.unique(y))} classes (chance UAR {1 / len(np.unique(y)):.3f})"
+    )
     svc = lambda: make_pipeline(StandardScaler(), SVC())  # noqa: E731
     for label, data in (("eGeMAPS → SVC", X), ("eGeMAPS → SVC, per-speaker z-norm", speaker_z(X, groups))):
         uar, sd = cross_validate(svc, data, y, groups)

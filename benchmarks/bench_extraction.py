@@ -7,6 +7,7 @@
 
     python benchmarks/bench_extraction.py [--repeats 3] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ def bare_opensmile(files: list[str]) -> float:
     import opensmile
 
     t0 = time.perf_counter()
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                            feature_level=opensmile.FeatureLevel.Functionals)
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals
+    )
     for f in files:
         smile.process_file(f)
     return time.perf_counter() - t0
@@ -64,7 +66,9 @@ def main() -> None:
             runs["two"].append(emoframe_run(manifest, 2, tmp / f"cache-two-{r}"))
     med = {k: statistics.median(v) for k, v in runs.items()}
     result = {
-        "files": len(files), "repeats": args.repeats, "demo_generation_s": round(synth_s, 2),
+        "files": len(files),
+        "repeats": args.repeats,
+        "demo_generation_s": round(synth_s, 2),
         "seconds_median": {k: round(v, 3) for k, v in med.items()},
         "a_overhead_vs_bare": round(med["one"] / med["bare"] - 1, 3),
         "b_two_vs_one_speedup": round(med["one"] / med["two"], 2),

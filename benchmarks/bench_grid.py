@@ -7,6 +7,7 @@ and gated). Features are extracted and cached before timing, so only training is
 
     python benchmarks/bench_grid.py [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ from emoframe.data.synth import generate
 from emoframe.registry import get_registry
 from emoframe.spec import parse_spec
 
-BRANCHES = {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc"},
-            "text": {"extractor": "sklearn.tfidf", "model": "sklearn.svc"}}
+BRANCHES = {
+    "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc"},
+    "text": {"extractor": "sklearn.tfidf", "model": "sklearn.svc"},
+}
 LEARNED = {"name": "fusion.late", "params": {"weights": "learned"}}
 
 
@@ -40,25 +43,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         generate(tmp / "demo")
-        base = {"data": {"manifest": str(tmp / "demo" / "manifest.csv")},
-                "evaluation": {"protocol": "speaker_kfold", "folds": 5, "bootstrap": 0}, "branches": BRANCHES,
-                "baselines": False}
+        base = {
+            "data": {"manifest": str(tmp / "demo" / "manifest.csv")},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 5, "bootstrap": 0},
+            "branches": BRANCHES,
+            "baselines": False,
+        }
         one = {**base, "kind": "benchmark", "fusion": [LEARNED]}
         equal = {**base, "kind": "benchmark", "fusion": ["fusion.late"]}
         grid = {**base, "kind": "benchmark", "fusion": [LEARNED, "fusion.vote", "fusion.stacking", "fusion.gated"]}
         timed(one, tmp / "warm")  # extract and cache the features once, outside the timings
         runs = {"one_learned": [], "one_equal": [], "grid4": []}
-        for r in range(args.repeats):
+        for _ in range(args.repeats):
             runs["one_learned"].append(timed(one, tmp / "wd"))
             runs["one_equal"].append(timed(equal, tmp / "wd"))
             runs["grid4"].append(timed(grid, tmp / "wd"))
     med = {k: statistics.median(v) for k, v in runs.items()}
-    result = {"seconds_median": {k: round(v, 2) for k, v in med.items()},
-              "grid4_vs_one_learned_late": round(med["grid4"] / med["one_learned"], 2),
-              "grid4_vs_one_equal_late": round(med["grid4"] / med["one_equal"], 2)}
+    result = {
+        "seconds_median": {k: round(v, 2) for k, v in med.items()},
+        "grid4_vs_one_learned_late": round(med["grid4"] / med["one_learned"], 2),
+        "grid4_vs_one_equal_late": round(med["grid4"] / med["one_equal"], 2),
+    }
     print(json.dumps(result, indent=2))
-    print(f"grid of 4 late-kind fusions vs one learned late fusion: {result['grid4_vs_one_learned_late']:.2f}× "
-          "(target < 2×)")
+    print(
+        f"grid of 4 late-kind fusions vs one learned late fusion: {result['grid4_vs_one_learned_late']:.2f}× "
+        "(target < 2×)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ Everything a plugin author needs is importable from here (and listed in ``__all_
 the component base classes and ``Params``, ``hookimpl``, the error classes, and the
 speaker-aware helpers that first-party plugins use for inner splits and scores.
 """
+
 from __future__ import annotations
 
-from .components import (Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model,
-                         Params)
+from .components import Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model, Params
 from .errors import ComponentError, DataError, EmoframeError, ParamsError, SpecError, UnknownComponentError
 from .evaluation.metrics import balanced_accuracy
 from .evaluation.splits import inner_folds, inner_split
@@ -16,7 +16,25 @@ from .registry import Registry, get_registry
 
 __version__ = "0.1.0"
 __all__ = [
-    "Component", "ComponentError", "Corpus", "DataError", "EarlyFusion", "EmoframeError", "FeatureExtractor",
-    "Fusion", "LateFusion", "Model", "Params", "ParamsError", "Registry", "SpecError", "UnknownComponentError",
-    "__version__", "balanced_accuracy", "get_registry", "hookimpl", "inner_folds", "inner_split",
+    "Component",
+    "ComponentError",
+    "Corpus",
+    "DataError",
+    "EarlyFusion",
+    "EmoframeError",
+    "FeatureExtractor",
+    "Fusion",
+    "LateFusion",
+    "Model",
+    "Params",
+    "ParamsError",
+    "Registry",
+    "SpecError",
+    "UnknownComponentError",
+    "__version__",
+    "balanced_accuracy",
+    "get_registry",
+    "hookimpl",
+    "inner_folds",
+    "inner_split",
 ]

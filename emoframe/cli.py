@@ -2,6 +2,7 @@
 
 Exit codes: 0 ok, 1 finished with failures, 2 bad input (DESIGN.md §7).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,15 +12,24 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import EmoframeError, SpecError
+from .evaluation.stats import OUTCOME_STYLE, fusion_outcome
 
-# wide enough for the leaderboard when piped or logged (a terminal keeps its own width)
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
-err_console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
+# wide enough for the leaderboard when piped or logged (a terminal keeps its own width). markup=False:
+# user text (names, paths, labels, messages) is data, never markup; colour comes from Text styles.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180, markup=False, highlight=False)
+err_console = Console(
+    stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180, markup=False, highlight=False
+)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Plain text with styled pieces: ``styled(("error: ", "red"), message)`` — never parsed as markup."""
+    return Text.assemble(*parts)
 
 
 class EmoframeGroup(click.Group):
@@ -32,22 +42,43 @@ class EmoframeGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             problems = getattr(exc, "problems", None)
-            lines = [f"{exc.source}: {p}" if getattr(exc, "source", None) else str(p) for p in problems] \
-                if problems else str(exc).splitlines()
+            lines = (
+                [f"{getattr(exc, 'source', None)}: {p}" if getattr(exc, "source", None) else str(p) for p in problems]
+                if problems
+                else str(exc).splitlines()
+            )
             for line in lines:
-                err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+                err_console.print(styled(("error: ", "red"), line))
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a full disk, a read-only folder: name the file and what to do
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+            err_console.print(
+                styled(
+                    ("error: ", "red"),
+                    f"cannot write or read{where}: {exc.strerror or exc} — "
+                    "free disk space or choose a writable folder (--workdir, --out)",
+                )
+            )
+            ctx.exit(1)
         except KeyboardInterrupt:
-            err_console.print("interrupted: workers stopped; every finished fold is stored — rerun the same "
-                              "command to resume", highlight=False, markup=False)
+            err_console.print(
+                "interrupted: workers stopped; every finished fold is stored — rerun the same command to resume",
+                highlight=False,
+                markup=False,
+            )
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 — last resort: one line, not a traceback
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
-                              "(rerun with --debug for the traceback)", highlight=False, soft_wrap=True)
+            err_console.print(
+                styled(
+                    ("internal error: ", "red"), f"{type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+                )
+            )
             ctx.exit(1)
 
 
@@ -88,22 +119,18 @@ def plugins(as_json: bool, show: str | None) -> None:
         _show_component(info)
         return
     if as_json:
-        click.echo(json.dumps({"plugins": [p.to_dict() for p in reg.plugins],
-                               "components": [c.to_dict() for c in reg.components()]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"plugins": [p.to_dict() for p in reg.plugins], "components": [c.to_dict() for c in reg.components()]},
+                indent=2,
+            )
+        )
         return
     table = Table(title="emoframe components", title_justify="left")
     for col in ("name", "kind", "in → out", "plugin", "version", "what it is"):
         table.add_column(col, overflow="fold")
     for c in reg.components():
-        if c.kind == "extractor":
-            io = f"{c.modality} → {c.output}" + ("" if c.stateless else " (fitted)")
-        elif c.kind == "model":
-            io = "/".join(c.accepts) + " → probabilities"
-        elif c.kind == "fusion":
-            io = c.fusion_kind
-        else:
-            io = "manifest"
-        table.add_row(c.name, c.kind, io, c.distribution, c.version, c.summary)
+        table.add_row(c.name, c.kind, c.io_text, c.distribution, c.version, c.summary)
     console.print(table)
     broken = reg.broken
     if broken:
@@ -116,22 +143,22 @@ def plugins(as_json: bool, show: str | None) -> None:
 
 
 def _show_component(info: Any) -> None:
-    console.print(f"[bold]{info.name}[/bold]  {info.kind}  v{info.version}  ({info.distribution})")
+    console.print(
+        styled(
+            (info.name, "bold"),
+            f"  {info.kind} · {info.io_text} · v{info.version}  ({info.distribution} {info.distribution_version})",
+        )
+    )
     console.print(info.doc or "(no documentation)")
-    schema = info.params_schema()
-    props = schema.get("properties", {})
-    if not props:
+    rows = info.param_rows()
+    if not rows:
         console.print("no parameters")
         return
     table = Table(title="parameters", title_justify="left")
-    for col in ("name", "type", "default", "description"):
+    for col in ("name", "type", "default", "allowed", "description"):
         table.add_column(col, overflow="fold")
-    for name, prop in props.items():
-        kind = prop.get("type") or " | ".join(
-            str(a.get("type") or a.get("enum") or a.get("const") or "object") for a in prop.get("anyOf", []))
-        if "enum" in prop:
-            kind = " | ".join(map(str, prop["enum"]))
-        table.add_row(name, str(kind), json.dumps(prop.get("default")), prop.get("description", ""))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
@@ -145,21 +172,24 @@ def validate(spec_path: Path, expand: bool) -> None:
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
     if isinstance(spec, PipelineSpec):
-        console.print(f"[green]ok[/green] pipeline: {escape(spec.display_name)}", highlight=False)
+        console.print(styled(("ok", "green"), f" pipeline: {spec.display_name}"))
         return
     pipelines = pipelines_of(spec, reg)
     fused = sum(p.is_fused for p in pipelines)
-    console.print(f"[green]ok[/green] benchmark{' ' + spec.name if spec.name else ''}: "
-                  f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)",
-                  highlight=False)
+    console.print(
+        styled(
+            ("ok", "green"),
+            f" benchmark{' ' + spec.name if spec.name else ''}: "
+            f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)",
+        )
+    )
     if expand:
         for p in pipelines:
             console.print(f"  {p.label()}", highlight=False, markup=False)
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["pipeline", "benchmark", "all"]), default="all",
-              show_default=True)
+@click.option("--kind", type=click.Choice(["pipeline", "benchmark", "all"]), default="all", show_default=True)
 def schema(kind: str) -> None:
     """Print the JSON Schema of the spec files."""
     from .spec import json_schemas
@@ -175,8 +205,13 @@ def corpus() -> None:
 
 
 @corpus.command("synth")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write: new, empty, or a corpus folder emoframe generated (then replaced).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write: new, empty, or a corpus folder emoframe generated (then replaced).",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--speakers", default=12, show_default=True, type=click.IntRange(2, 200))
 @click.option("--per-class", default=10, show_default=True, type=click.IntRange(1, 500))
@@ -189,8 +224,11 @@ def corpus_synth(out: Path, seed: int, speakers: int, per_class: int) -> None:
     t0 = time.perf_counter()
     generate(out, seed=seed, speakers=speakers, per_class=per_class)
     n = speakers * per_class * len(CLASSES)
-    console.print(f"wrote {n} synthetic utterances ({speakers} speakers, {', '.join(CLASSES)}) to {out} "
-                  f"in {time.perf_counter() - t0:.1f} s — synthetic speech, not a real corpus", highlight=False)
+    console.print(
+        f"wrote {n} synthetic utterances ({speakers} speakers, {', '.join(CLASSES)}) to {out} "
+        f"in {time.perf_counter() - t0:.1f} s — synthetic speech, not a real corpus",
+        highlight=False,
+    )
 
 
 def _load_corpus(name: str | None, manifest: Path | None, params: tuple[str, ...], wd: Path | None = None) -> Any:
@@ -229,14 +267,17 @@ def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]
     """Load a corpus, validate it, and show its size, classes and speakers."""
     m = _load_corpus(name, manifest, params)
     frame = m.frame
-    console.print(f"{m.name}: {len(m)} utterances, {frame['speaker'].nunique()} speakers, "
-                  f"audio: {'yes' if m.has_audio else 'no (text-only)'}", highlight=False)
+    console.print(
+        f"{m.name}: {len(m)} utterances, {frame['speaker'].nunique()} speakers, "
+        f"audio: {'yes' if m.has_audio else 'no (text-only)'}",
+        highlight=False,
+    )
     table = Table("label", "utterances", "speakers")
     for label, group in frame.groupby("label"):
         table.add_row(str(label), str(len(group)), str(group["speaker"].nunique()))
     console.print(table)
     for w in m.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+        err_console.print(styled(("warning: ", "yellow"), w))
 
 
 @main.command()
@@ -247,8 +288,15 @@ def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes [default: cores].")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
-def extract(extractor: str, corpus_name: str | None, manifest: Path | None, params: tuple[str, ...],
-            jobs: int | None, no_cache: bool, workdir: Path | None) -> None:
+def extract(
+    extractor: str,
+    corpus_name: str | None,
+    manifest: Path | None,
+    params: tuple[str, ...],
+    jobs: int | None,
+    no_cache: bool,
+    workdir: Path | None,
+) -> None:
     """Extract (and cache) a stateless extractor's features for a corpus."""
     from .features import FeatureCache, extract_features
 
@@ -260,11 +308,19 @@ def extract(extractor: str, corpus_name: str | None, manifest: Path | None, para
     cache = None if no_cache else FeatureCache(wd / "cache")
     result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty(), limits=Limits())
     shape = result.features[0].shape if result.features else ()
-    console.print(f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
-                  f"in {result.seconds:.1f} s; feature shape {shape}", highlight=False, markup=False)
+    console.print(
+        f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
+        f"in {result.seconds:.1f} s; feature shape {shape}",
+        highlight=False,
+        markup=False,
+    )
     if result.corrupt:
-        err_console.print(f"warning: {result.corrupt} damaged cache entr{'y' if result.corrupt == 1 else 'ies'} "
-                          "found; recomputed and rewritten", highlight=False, markup=False)
+        err_console.print(
+            f"warning: {result.corrupt} damaged cache entr{'y' if result.corrupt == 1 else 'ies'} "
+            "found; recomputed and rewritten",
+            highlight=False,
+            markup=False,
+        )
     if result.cache_warning:
         err_console.print(f"warning: {result.cache_warning}", highlight=False, markup=False)
     _report_failures(result.failures)
@@ -274,7 +330,7 @@ def extract(extractor: str, corpus_name: str | None, manifest: Path | None, para
 
 def _report_failures(failures: dict[str, str]) -> None:
     for sample_id, reason in failures.items():
-        err_console.print(f"[yellow]skipped[/yellow] {sample_id}: {reason}", highlight=False, soft_wrap=True)
+        err_console.print(styled(("skipped ", "yellow"), f"{sample_id}: {reason}"))
     if failures:
         err_console.print(f"{len(failures)} sample(s) skipped; the rest was processed and saved", highlight=False)
 
@@ -286,13 +342,14 @@ def _report_failures(failures: dict[str, str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option("--timeout", metavar="SECONDS|none", help="Stop an extraction chunk after this long [7200].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
-def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool, timeout: str | None,
-                 no_cache: bool) -> None:
+def run_pipeline(
+    spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool, timeout: str | None, no_cache: bool
+) -> None:
     """Evaluate one pipeline spec under its protocol; print metrics with CIs and store the result."""
     import time
 
-    from .data.source import load_data
     from .bench.evaluate import evaluate
+    from .data.source import load_data
     from .features import FeatureCache
     from .pipeline import FeatureProvider
     from .spec import PipelineSpec, load_spec
@@ -301,12 +358,20 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
     if not isinstance(spec, PipelineSpec):
-        raise SpecError([], source=f"{spec_path}: a benchmark spec (it lists alternatives); "
-                                   "validate it with `emoframe validate --expand` and run one pipeline at a time")
-    provider = FeatureProvider(reg, cache=None if no_cache else FeatureCache(wd / "cache"), jobs=jobs,
-                               progress=sys.stderr.isatty(), limits=_limits(spec, timeout))
+        raise SpecError(
+            [],
+            source=f"{spec_path}: a benchmark spec (it lists alternatives); "
+            "validate it with `emoframe validate --expand` and run one pipeline at a time",
+        )
+    provider = FeatureProvider(
+        reg,
+        cache=None if no_cache else FeatureCache(wd / "cache"),
+        jobs=jobs,
+        progress=sys.stderr.isatty(),
+        limits=_limits(spec, timeout),
+    )
     manifest = load_data(spec.data, reg, base_dir=spec_path.parent, workdir=wd)
-    say = (lambda msg: err_console.print(f"[dim]{msg}[/dim]", highlight=False)) if sys.stderr.isatty() else None
+    say = (lambda msg: err_console.print(styled((msg, "dim")))) if sys.stderr.isatty() else None
     result = evaluate(spec, reg, manifest=manifest, provider=provider, progress=say)
     runs = wd / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -316,7 +381,7 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
         click.echo(json.dumps(result.to_dict(), indent=1))
     else:
         _print_result(result)
-        console.print(f"[dim]stored {out}[/dim]", highlight=False)
+        console.print(styled((f"stored {out}", "dim")))
     _report_failures(result.failures)
     if result.failures:
         sys.exit(1)
@@ -324,17 +389,22 @@ def run_pipeline(spec_path: Path, jobs: int | None, workdir: Path | None, as_jso
 
 def _print_result(r: Any) -> None:
     lo, hi = r.uar_ci
-    console.print(f"[bold]{escape(r.pipeline)}[/bold]  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)",
-                  highlight=False)
-    console.print(f"UAR {r.uar_mean:.3f} ± {r.uar_std:.3f} over folds, 95% CI {lo:.3f}–{hi:.3f} (pooled bootstrap) · "
-                  f"WA {r.metrics['wa']:.3f} · macro-F1 {r.metrics['macro_f1']:.3f} · "
-                  f"weighted-F1 {r.metrics['weighted_f1']:.3f}", highlight=False)
-    console.print(f"generalisation gap (train − test UAR) {r.gap_mean:+.3f} ± {r.gap_std:.3f} · "
-                  f"fit {r.fit_s:.1f} s · predict {r.predict_s:.1f} s", highlight=False)
+    console.print(styled((r.pipeline, "bold"), f"  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)"))
+    console.print(
+        f"UAR {r.uar_mean:.3f} ± {r.uar_std:.3f} over folds, 95% CI {lo:.3f}–{hi:.3f} (pooled bootstrap) · "
+        f"WA {r.metrics['wa']:.3f} · macro-F1 {r.metrics['macro_f1']:.3f} · "
+        f"weighted-F1 {r.metrics['weighted_f1']:.3f}",
+        highlight=False,
+    )
+    console.print(
+        f"generalisation gap (train − test UAR) {r.gap_mean:+.3f} ± {r.gap_std:.3f} · "
+        f"fit {r.fit_s:.1f} s · predict {r.predict_s:.1f} s",
+        highlight=False,
+    )
     if r.verdict:
-        colour = "green" if r.fusion_gain["helped"] else ("red" if r.fusion_gain["hurt"] else "yellow")
+        colour = OUTCOME_STYLE[fusion_outcome(*r.fusion_gain["ci"])]
         parts = ", ".join(f"{k} {v:.3f}" for k, v in r.fusion_gain["part_uar"].items())
-        console.print(f"[{colour}]{escape(r.verdict)}[/{colour}] (unimodal UAR: {parts})", highlight=False)
+        console.print(styled((r.verdict, colour), f" (unimodal UAR: {parts})"))
     recall = Table("class", "recall", title="per-class recall", title_justify="left")
     for c, v in r.metrics["recall"].items():
         recall.add_row(c, "—" if v is None else f"{v:.3f}")
@@ -344,7 +414,7 @@ def _print_result(r: Any) -> None:
         cm.add_row(c, *[str(v) for v in row])
     console.print(cm)
     for w in r.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+        err_console.print(styled(("warning: ", "yellow"), w))
 
 
 def _limits(spec: Any, timeout: str | None) -> Any:
@@ -360,20 +430,29 @@ def _limits(spec: Any, timeout: str | None) -> Any:
             try:
                 seconds = float(timeout)
             except ValueError:
-                raise click.BadParameter(f"'{timeout}' is not a number of seconds or 'none'",
-                                         param_hint="--timeout") from None
+                raise click.BadParameter(
+                    f"'{timeout}' is not a number of seconds or 'none'", param_hint="--timeout"
+                ) from None
             if not seconds > 0:
                 raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
     return Limits(timeout=seconds, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
 
 
-def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
-           fresh: bool, report_dir: Path | None, timeout: str | None = None, no_cache: bool = False) -> None:
+def _bench(
+    spec_path: Path,
+    jobs: int | None,
+    workdir: Path | None,
+    executor: str,
+    scheduler: str | None,
+    fresh: bool,
+    report_dir: Path | None,
+    timeout: str | None = None,
+    no_cache: bool = False,
+) -> None:
     """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.text import Text
 
     from .bench import events as ev
     from .bench.runner import run_benchmark
@@ -386,8 +465,15 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
     t0 = time.perf_counter()
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=err_console, transient=True, disable=not sys.stderr.isatty())
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
     tasks: dict[str, Any] = {}
 
     def events(event: ev.Event) -> None:
@@ -398,52 +484,72 @@ def _bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: st
             bar.update(tasks[key], completed=event.done, total=event.total)
         elif isinstance(event, ev.RunPlanned):
             tasks["all"] = bar.add_task("pipeline × fold", total=event.pending)
-            err_console.print(f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
-                              f"{event.skipped} already in the store", highlight=False, markup=False)
+            err_console.print(
+                f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                f"{event.skipped} already in the store",
+                highlight=False,
+                markup=False,
+            )
         elif isinstance(event, ev.PerturbationStarted):
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
             bar.advance(tasks["all"])
             if not event.ok:
-                err_console.print(Text.assemble(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"),
-                                  highlight=False)
+                err_console.print(styled(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
 
     limits = _limits(spec, timeout)
     with bar:
-        outcome = run_benchmark(spec, reg, wd, jobs, executor, scheduler, fresh, base_dir=spec_path.parent,
-                                events=events, limits=limits, use_cache=not no_cache)
+        outcome = run_benchmark(
+            spec,
+            reg,
+            wd,
+            jobs,
+            "dask" if executor == "dask" else "local",
+            scheduler,
+            fresh,
+            base_dir=spec_path.parent,
+            events=events,
+            limits=limits,
+            use_cache=not no_cache,
+        )
     for w in outcome.warnings:
-        err_console.print(Text.assemble(("warning: ", "yellow"), w), highlight=False)
-    store = ResultsStore(wd / "results.db")
+        err_console.print(styled(("warning: ", "yellow"), w))
+    store = ResultsStore(wd / "results.db", readonly=True)
     try:
         rows = leaderboard(store, outcome.run_id)
         _print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
         _print_robustness(rows)
         for r in rows:
             if r.get("verdict"):
-                colour = "green" if "helped" in r["verdict"] else ("red" if "hurt" in r["verdict"] else "yellow")
-                console.print(f"[{colour}]{escape(r['verdict'])}[/{colour}] — {escape(r['pipeline'])}", highlight=False)
+                colour = OUTCOME_STYLE[fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])]
+                console.print(styled((r["verdict"], colour), f" — {r['pipeline']}"))
         run = store.run(outcome.run_id)
         for w in run["warnings"]:
-            err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+            err_console.print(styled(("warning: ", "yellow"), w))
         seen = set()
         for r in rows:
             for w in r.get("warnings", []):
                 if w not in seen and w not in run["warnings"]:
                     seen.add(w)
-                    err_console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
+                    err_console.print(styled(("warning: ", "yellow"), w))
         report = write_report(store, outcome.run_id, report_dir or wd / "reports" / outcome.run_id[:12])
     finally:
         store.close()
-    console.print(f"{outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused from the store, "
-                  f"{outcome.shared_hits} shared branch fit(s) in {time.perf_counter() - t0:.1f} s · "
-                  f"report: {report}", highlight=False)
+    console.print(
+        f"{outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused from the store, "
+        f"{outcome.shared_hits} shared branch fit(s) in {time.perf_counter() - t0:.1f} s · "
+        f"report: {report}",
+        highlight=False,
+    )
     if outcome.errors:
-        err_console.print(f"[red]{len(outcome.errors)} pipeline-fold(s) failed:[/red]", highlight=False)
+        err_console.print(styled((f"{len(outcome.errors)} pipeline-fold(s) failed:", "red")))
         names = {pid: ps.display_name for pid, ps in outcome.pipelines}
         for e in outcome.errors:
-            err_console.print(f"  {names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: {e['message']}",
-                              highlight=False, markup=False)
+            err_console.print(
+                f"  {names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: {e['message']}",
+                highlight=False,
+                markup=False,
+            )
         err_console.print("every other pipeline completed and is stored; fix the cause and rerun to fill the gaps")
         sys.exit(1)
 
@@ -456,12 +562,20 @@ def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         if r.get("uar") is None:
-            table.add_row(escape(r["pipeline"]), r["status"], "", "", "", "", "", "", r["folds"])
+            table.add_row(r["pipeline"], r["status"], "", "", "", "", "", "", r["folds"])
             continue
         gain = gain_text(r)
-        table.add_row(escape(r["pipeline"]), f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
-                      f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}", f"{r['wa']:.3f}", f"{r['macro_f1']:.3f}", gain,
-                      f"{r['gap']:+.3f}", f"{r['fit_s']:.1f}", r["folds"])
+        table.add_row(
+            r["pipeline"],
+            f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
+            f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}",
+            f"{r['wa']:.3f}",
+            f"{r['macro_f1']:.3f}",
+            gain,
+            f"{r['gap']:+.3f}",
+            f"{r['fit_s']:.1f}",
+            r["folds"],
+        )
     console.print(table)
 
 
@@ -473,7 +587,7 @@ def _print_robustness(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         rob = r.get("robustness") or {}
         if rob:
-            table.add_row(escape(r["pipeline"]), *[f"{rob[n]['delta'] * 100:+.1f}" if n in rob else "" for n in names])
+            table.add_row(r["pipeline"], *[f"{rob[n]['delta'] * 100:+.1f}" if n in rob else "" for n in names])
     console.print(table)
 
 
@@ -483,10 +597,17 @@ _BENCH_OPTIONS = [
     click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True),
     click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:port); default: a LocalCluster."),
     click.option("--fresh", is_flag=True, help="Drop this benchmark's stored results and rerun everything."),
-    click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
-                 help="Folder of the HTML report [<workdir>/reports/<run>]."),
-    click.option("--timeout", metavar="SECONDS|none", help="Stop a fold task after this long and record it as "
-                 "timed out [spec's execution.timeout: 7200]."),
+    click.option(
+        "--report",
+        "report_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of the HTML report [<workdir>/reports/<run>].",
+    ),
+    click.option(
+        "--timeout",
+        metavar="SECONDS|none",
+        help="Stop a fold task after this long and record it as timed out [spec's execution.timeout: 7200].",
+    ),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache."),
 ]
 
@@ -500,31 +621,54 @@ def _bench_options(fn: Any) -> Any:
 @main.command()
 @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
 @_bench_options
-def bench(spec_path: Path, jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None,
-          fresh: bool, report_dir: Path | None, timeout: str | None, no_cache: bool) -> None:
+def bench(
+    spec_path: Path,
+    jobs: int | None,
+    workdir: Path | None,
+    executor: str,
+    scheduler: str | None,
+    fresh: bool,
+    report_dir: Path | None,
+    timeout: str | None,
+    no_cache: bool,
+) -> None:
     """Run (or resume) a benchmark spec; print the leaderboard and fusion verdicts; write the report."""
     _bench(spec_path, jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
 
 
 @main.command()
 @_bench_options
-def demo(jobs: int | None, workdir: Path | None, executor: str, scheduler: str | None, fresh: bool,
-         report_dir: Path | None, timeout: str | None, no_cache: bool) -> None:
+def demo(
+    jobs: int | None,
+    workdir: Path | None,
+    executor: str,
+    scheduler: str | None,
+    fresh: bool,
+    report_dir: Path | None,
+    timeout: str | None,
+    no_cache: bool,
+) -> None:
     """The default benchmark on the built-in synthetic corpus (generated on first use)."""
     from importlib.resources import as_file, files
 
-    err_console.print("emoframe demo: the synthetic demo corpus (not real speech), speaker-independent 5-fold",
-                      highlight=False)
+    err_console.print(
+        "emoframe demo: the synthetic demo corpus (not real speech), speaker-independent 5-fold", highlight=False
+    )
     with as_file(files("emoframe.bench") / "demo.yaml") as spec_path:
         _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
 
 
 @main.command()
 @click.option("--run", "run_id", help="Run id (prefix) or name; default: the latest run.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
-              show_default=True)
-@click.option("--sort", type=click.Choice(["uar", "wa", "macro_f1", "gain", "gap", "fit", "name"]), default="uar",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["uar", "wa", "macro_f1", "gain", "gap", "fit", "name"]),
+    default="uar",
+    show_default=True,
+)
 @click.option("--ascending", is_flag=True, help="Sort ascending.")
 @click.option("--fused", "only_fused", is_flag=True, help="Only fused pipelines.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
@@ -536,7 +680,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
     wd = _use_workdir(workdir)
     if not (wd / "results.db").exists():
         raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
-    store = ResultsStore(wd / "results.db")
+    store = ResultsStore(wd / "results.db", readonly=True)
     try:
         runs = store.runs()
         if not runs:
@@ -569,7 +713,7 @@ def report(run_id: str | None, out: Path, workdir: Path | None) -> None:
     wd = _use_workdir(workdir)
     if not (wd / "results.db").exists():
         raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
-    store = ResultsStore(wd / "results.db")
+    store = ResultsStore(wd / "results.db", readonly=True)
     try:
         target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
         path = write_report(store, target, out)
@@ -619,8 +763,9 @@ def cache_clear(extractor: str | None, workdir: Path | None) -> None:
     console.print(f"removed {removed} cached entr{'y' if removed == 1 else 'ies'}", highlight=False)
     if fc.left_in_place:
         shown = ", ".join(str(p) for p in fc.left_in_place[:3])
-        err_console.print(f"[yellow]warning:[/yellow] left {len(fc.left_in_place)} file(s) emoframe did not write: "
-                          f"{escape(shown)}", highlight=False)
+        err_console.print(
+            styled(("warning: ", "yellow"), f"left {len(fc.left_in_place)} file(s) emoframe did not write: {shown}")
+        )
 
 
 __all__ = ["main", "SpecError"]

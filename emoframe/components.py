@@ -5,11 +5,11 @@ A component is a class with a dotted ``name``, a ``version``, a docstring and a 
 attributes without instantiating anything, so plugins stay cheap to list: import heavy
 dependencies (torch, transformers, opensmile) inside methods, never at module import.
 """
+
 from __future__ import annotations
 
-from pathlib import Path
-
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -62,15 +62,20 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> list[tupl
     return out
 
 
+BaseParams = Params  # the base under another name: inside components ``Params`` is the class attribute
+Labels = Sequence[Any] | np.ndarray  # labels or speakers: a list or a numpy array
+
+
 class Component:
     """Common base: name, version, Params and the validated ``params`` of an instance."""
 
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
     version: ClassVar[str] = "0"
-    Params: ClassVar[type[Params]] = Params
+    Params: ClassVar[type[BaseParams]] = BaseParams
+    params: Any  # an instance of the component's own Params
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, params: BaseParams | Mapping[str, Any] | None = None, **kwargs: Any):
         if isinstance(params, self.Params) and not kwargs:
             self.params = params
             return
@@ -107,16 +112,16 @@ class FeatureExtractor(Component):
     stateless: ClassVar[bool] = True
     sample_rate: ClassVar[int] = 16000
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, params: BaseParams | Mapping[str, Any] | None = None, **kwargs: Any):
         super().__init__(params, **kwargs)
         self.output = self.output_for(self.params)
 
     @classmethod
-    def output_for(cls, params: Params) -> FeatureKind:
+    def output_for(cls, params: Any) -> FeatureKind:
         """The output kind these params give (override when a parameter switches it)."""
         return cls.output
 
-    def fit(self, inputs: Sequence[Any], y: Sequence[Any] | None = None) -> FeatureExtractor:
+    def fit(self, inputs: Sequence[Any], y: Labels | None = None) -> FeatureExtractor:
         return self
 
     def warmup(self) -> None:
@@ -148,7 +153,7 @@ class Model(Component):
     #: set by the runner: called as progress(step, total, message) during long fits
     progress: Any = None
 
-    def fit(self, X: Any, y: Sequence[Any], groups: Sequence[Any] | None = None) -> Model:
+    def fit(self, X: Any, y: Labels, groups: Labels | None = None) -> Model:
         """Train. ``groups`` are the speakers of the rows, for inner validation splits by speaker."""
         raise NotImplementedError
 
@@ -173,7 +178,7 @@ class EarlyFusion(Fusion):
 
     fusion_kind = "early"
 
-    def fit(self, blocks: Mapping[str, np.ndarray], y: Sequence[Any] | None = None) -> EarlyFusion:
+    def fit(self, blocks: Mapping[str, np.ndarray], y: Labels | None = None) -> EarlyFusion:
         raise NotImplementedError
 
     def transform(self, blocks: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -195,7 +200,7 @@ class LateFusion(Fusion):
         """True when ``fit`` learns from the probabilities (then the runner computes them out of fold)."""
         return True
 
-    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> LateFusion:
+    def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> LateFusion:
         self.classes_ = np.asarray(classes)
         return self
 

@@ -1,4 +1,5 @@
 """emoframe's own components, registered through its own entry point like any plugin."""
+
 from __future__ import annotations
 
 from .hookspecs import hookimpl

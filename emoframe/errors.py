@@ -2,9 +2,20 @@
 
 Exit codes follow DESIGN.md §7: 0 ok, 1 run finished with failures, 2 bad input.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message (at file:line)`` — where an exception (often a plugin's) was raised."""
+    import os
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 class EmoframeError(Exception):

@@ -4,6 +4,7 @@ Each hook receives ``register``, a callable taking a component class. A plugin i
 with ``@emoframe.hookimpl`` functions, listed under the ``emoframe`` entry-point group of
 its distribution; emoframe's own built-ins are registered the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

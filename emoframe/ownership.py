@@ -5,6 +5,7 @@ folder carries the marker ``.emoframe-owned`` written when emoframe created it, 
 expected kind, and then only the files the marker (or the owner's own naming rule) says
 emoframe wrote. Anything else found there is left in place and reported. No ``rmtree``.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,9 @@ def remove_files(folder: str | Path, kind: str, belongs: Callable[[Path], bool])
     """
     folder = Path(folder)
     if not owns(folder, kind):
-        raise OwnershipError(f"refusing to delete anything in {folder}: emoframe did not create it "
-                             f"(no {MARKER} marker of kind '{kind}')")
+        raise OwnershipError(
+            f"refusing to delete anything in {folder}: emoframe did not create it (no {MARKER} marker of kind '{kind}')"
+        )
     removed, foreign = 0, []
     for dirpath, dirnames, filenames in os.walk(folder, topdown=False, followlinks=False):
         here = Path(dirpath)

@@ -8,6 +8,7 @@ shared between folds and pipelines); fitted extractors (TF-IDF) and every model 
 passed to ``fit`` only. Learned late fusions are fitted on out-of-fold probabilities that the
 branches give on training speakers held out in inner folds.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,17 @@ from .errors import ComponentError, EmoframeError
 from .evaluation.splits import inner_folds
 from .features import FeatureCache, extract_features
 from .registry import Registry, get_registry
+from .spec import (
+    BenchmarkSpec,
+    BranchSpec,
+    ComponentRef,
+    PipelineSpec,
+    branch_modality,
+    load_spec,
+    parse_spec,
+    validate,
+)
 from .workers import Limits
-from .spec import BranchSpec, ComponentRef, PipelineSpec, branch_modality, load_spec, parse_spec, validate
 
 Progress = Callable[[str], None]
 
@@ -43,8 +53,14 @@ class FeatureProvider:
     ``progress`` is True (a terminal bar) or a callback ``(extractor name, done, total)``.
     """
 
-    def __init__(self, registry: Registry | None = None, cache: FeatureCache | None = None, jobs: int | None = None,
-                 progress: bool | Callable[[str, int, int], None] = False, limits: Limits | None = None):
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        cache: FeatureCache | None = None,
+        jobs: int | None = None,
+        progress: bool | Callable[[str, int, int], None] = False,
+        limits: Limits | None = None,
+    ):
         self.registry = registry or get_registry()
         self.cache, self.jobs, self.progress, self.limits = cache, jobs, progress, limits
         self._values: dict[str, dict[str, np.ndarray]] = {}
@@ -55,14 +71,16 @@ class FeatureProvider:
         """What the user should know about this provider's cache: damaged entries, a cache not written."""
         out = []
         if self.corrupt:
-            out.append(f"{self.corrupt} damaged feature-cache entr{'y' if self.corrupt == 1 else 'ies'} found; "
-                       "recomputed and rewritten")
+            out.append(
+                f"{self.corrupt} damaged feature-cache entr{'y' if self.corrupt == 1 else 'ies'} found; "
+                "recomputed and rewritten"
+            )
         if self.cache is not None and self.cache.write_error:
             out.append(self.cache.write_error)
         return out
 
     def extractor(self, ref: ComponentRef) -> FeatureExtractor:
-        return self.registry.create(ref.name, ref.params, kind="extractor")  # type: ignore[return-value]
+        return self.registry.create(ref.name, ref.params, kind="extractor")
 
     def prepare(self, ref: ComponentRef, manifest: Manifest) -> None:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""
@@ -73,11 +91,15 @@ class FeatureProvider:
         if len(todo) == 0:
             return
         progress: Any = self.progress
-        if callable(progress):
-            name = ref.name
-            progress = (lambda done, total: self.progress(name, done, total))  # type: ignore[operator]
-        result = extract_features(self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress,
-                                  limits=self.limits)
+        if callable(self.progress):
+            report, name = self.progress, ref.name
+
+            def progress(done: int, total: int) -> None:
+                report(name, done, total)
+
+        result = extract_features(
+            self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress, limits=self.limits
+        )
         known.update(result.as_dict())
         failed.update(result.failures)
         self.corrupt += result.corrupt
@@ -89,8 +111,10 @@ class FeatureProvider:
         if missing:
             reasons = self.failures.get(ref.name, {})
             detail = "; ".join(f"{i}: {reasons.get(i, 'not extracted')}" for i in missing[:3])
-            raise ComponentError(f"{ref.name}: no features for {len(missing)} sample(s) ({detail}); "
-                                 "drop them from the manifest (evaluation does this and reports them)")
+            raise ComponentError(
+                f"{ref.name}: no features for {len(missing)} sample(s) ({detail}); "
+                "drop them from the manifest (evaluation does this and reports them)"
+            )
         return [known[i] for i in manifest.ids]
 
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
@@ -159,8 +183,10 @@ class Branch:
         self.model_ref = model_ref if model_ref is not None else spec.model
         self.modality = branch_modality(key, spec.modality) or "text"
         self.extractor: FeatureExtractor | None = (
-            registry.create(spec.extractor.name, spec.extractor.params, kind="extractor")  # type: ignore[assignment]
-            if spec.extractor is not None else None)
+            registry.create(spec.extractor.name, spec.extractor.params, kind="extractor")
+            if spec.extractor is not None
+            else None
+        )
         self.model: Model | None = None
 
     @property
@@ -171,15 +197,23 @@ class Branch:
         """What the model (or early fusion) receives for these rows."""
         ext = self.extractor
         if ext is None:
-            X: Any = (manifest.texts if self.modality == "text" else
-                      [load_audio(p, 16000, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])])
+            X: Any = (
+                manifest.texts
+                if self.modality == "text"
+                else [load_audio(p, 16000, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])]
+            )
             return X
         if ext.stateless:
             values = provider.get(self.extractor_ref, manifest)  # type: ignore[arg-type]
             X = np.vstack([v.reshape(1, -1) for v in values]) if ext.output == "vector" else values
         else:
-            raw = manifest.texts if ext.modality == "text" else [
-                load_audio(p, ext.sample_rate, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])]
+            raw = (
+                manifest.texts
+                if ext.modality == "text"
+                else [
+                    load_audio(p, ext.sample_rate, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])
+                ]
+            )
             if fit:
                 ext.fit(raw, manifest.labels)
             X = ext.transform(raw)
@@ -194,7 +228,7 @@ class Branch:
             raise ComponentError(f"branch '{self.key}' has no model to fit")
         t0 = time.perf_counter()
         X = self.inputs(manifest, provider, fit=True)
-        self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")  # type: ignore[assignment]
+        self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")
         if progress is not None:
             self.model.progress = lambda step, total, msg="": progress(f"{self.key}: {msg or f'{step}/{total}'}")
         self.model.fit(X, manifest.labels, manifest.speakers)
@@ -202,7 +236,7 @@ class Branch:
         return self
 
     def predict_proba(self, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
-        if self.model is None:
+        if self.model is None or self.model_ref is None:
             raise ComponentError(f"branch '{self.key}' is not fitted")
         X = self.inputs(manifest, provider, fit=False)
         return align_proba(self.model.predict_proba(X), np.asarray(self.model.classes_), classes, self.model_ref.name)
@@ -222,11 +256,21 @@ class FoldWork:
 
     @staticmethod
     def key(branch_key: str, spec: BranchSpec, model_ref: ComponentRef | None, extra: Any = None) -> str:
-        return json.dumps([branch_key, spec.model_dump(mode="json"),
-                           model_ref.model_dump(mode="json") if model_ref else None, extra], sort_keys=True)
+        return json.dumps(
+            [branch_key, spec.model_dump(mode="json"), model_ref.model_dump(mode="json") if model_ref else None, extra],
+            sort_keys=True,
+        )
 
-    def branch(self, key: str, spec: BranchSpec, registry: Registry, train: Manifest, provider: FeatureProvider,
-               progress: Progress | None = None, model_ref: ComponentRef | None = None) -> Branch:
+    def branch(
+        self,
+        key: str,
+        spec: BranchSpec,
+        registry: Registry,
+        train: Manifest,
+        provider: FeatureProvider,
+        progress: Progress | None = None,
+        model_ref: ComponentRef | None = None,
+    ) -> Branch:
         k = self.key(key, spec, model_ref, sorted(train.ids))
         if k in self._branches:
             self.hits += 1
@@ -237,8 +281,18 @@ class FoldWork:
     def oof_key(self, key: str, spec: BranchSpec, train: Manifest, classes: np.ndarray, inner: int, seed: int) -> str:
         return self.key(key, spec, None, [sorted(train.ids), inner, seed, classes.tolist()])
 
-    def oof(self, key: str, spec: BranchSpec, registry: Registry, train: Manifest, provider: FeatureProvider,
-            classes: np.ndarray, inner: int, seed: int, progress: Progress | None = None) -> np.ndarray:
+    def oof(
+        self,
+        key: str,
+        spec: BranchSpec,
+        registry: Registry,
+        train: Manifest,
+        provider: FeatureProvider,
+        classes: np.ndarray,
+        inner: int,
+        seed: int,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
         k = self.oof_key(key, spec, train, classes, inner, seed)
         if k in self._oof:
             self.hits += 1
@@ -271,8 +325,11 @@ class Pipeline:
     def __init__(self, spec: PipelineSpec, registry: Registry | None = None):
         self.spec = spec
         self.registry = registry or get_registry()
-        self.fusion: Any = (self.registry.create(spec.fusion.name, spec.fusion.params, kind="fusion")
-                            if spec.fusion is not None else None)
+        self.fusion: Any = (
+            self.registry.create(spec.fusion.name, spec.fusion.params, kind="fusion")
+            if spec.fusion is not None
+            else None
+        )
         self.branches = {k: Branch(k, b, self.registry) for k, b in sorted(spec.branches.items())}
         self.model: Model | None = None
         self.fit_rows_: set[str] = set()
@@ -281,17 +338,20 @@ class Pipeline:
     def from_spec(cls, spec: PipelineSpec | str | Path | dict[str, Any], registry: Registry | None = None) -> Pipeline:
         """Build from a spec object, a YAML/JSON path, or a dict; validated against the registry."""
         registry = registry or get_registry()
+        parsed: PipelineSpec | BenchmarkSpec
         if isinstance(spec, (str, Path)):
-            spec = load_spec(spec, registry)
+            parsed = load_spec(spec, registry)
         elif isinstance(spec, dict):
-            spec = parse_spec(spec)
-            validate(spec, registry)
+            parsed = parse_spec(spec)
+            validate(parsed, registry)
         else:
-            validate(spec, registry)
-        if not isinstance(spec, PipelineSpec):
-            raise EmoframeError("this is a benchmark spec (it lists alternatives); run it with `emoframe bench`, "
-                                "or pick one pipeline")
-        return cls(spec, registry)
+            parsed = spec
+            validate(parsed, registry)
+        if not isinstance(parsed, PipelineSpec):
+            raise EmoframeError(
+                "this is a benchmark spec (it lists alternatives); run it with `emoframe bench`, or pick one pipeline"
+            )
+        return cls(parsed, registry)
 
     @property
     def early(self) -> bool:
@@ -300,8 +360,13 @@ class Pipeline:
     def stateless_refs(self) -> list[ComponentRef]:
         return [b.stateless_ref for b in self.branches.values() if b.stateless_ref is not None]
 
-    def fit(self, manifest: Manifest, provider: FeatureProvider | None = None,
-            progress: Progress | None = None, work: FoldWork | None = None) -> Pipeline:
+    def fit(
+        self,
+        manifest: Manifest,
+        provider: FeatureProvider | None = None,
+        progress: Progress | None = None,
+        work: FoldWork | None = None,
+    ) -> Pipeline:
         """Fit on these rows; ``work`` shares fitted branches with other pipelines of the same fold."""
         provider = provider or FeatureProvider(self.registry)
         self.work = work or FoldWork()
@@ -316,19 +381,26 @@ class Pipeline:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=True)) for k, b in self.branches.items()}
             Z = self.fusion.fit(blocks, manifest.labels).transform(blocks)
             ref = self.spec.model
-            self.model = self.registry.create(ref.name, ref.params, kind="model")  # type: ignore[union-attr,assignment]
+            assert ref is not None  # validation: early fusion has a model
+            self.model = self.registry.create(ref.name, ref.params, kind="model")
             self.model.fit(Z, manifest.labels, manifest.speakers)
             self.fit_seconds = time.perf_counter() - t0
             return self
-        self.branches = {k: self.work.branch(k, b.spec, self.registry, manifest, provider, progress)
-                         for k, b in self.branches.items()}
+        self.branches = {
+            k: self.work.branch(k, b.spec, self.registry, manifest, provider, progress)
+            for k, b in self.branches.items()
+        }
         shared = sum(b.fit_seconds for b in self.branches.values())
         if self.fusion is not None:
             if self.fusion.needs_heldout:
                 probas = self.out_of_fold(manifest, provider, progress)
                 ev = self.spec.evaluation
-                shared += sum(self.work.oof_seconds[self.work.oof_key(
-                    k, b.spec, manifest, self.classes_, ev.inner_folds, ev.seed)] for k, b in self.branches.items())
+                shared += sum(
+                    self.work.oof_seconds[
+                        self.work.oof_key(k, b.spec, manifest, self.classes_, ev.inner_folds, ev.seed)
+                    ]
+                    for k, b in self.branches.items()
+                )
             else:
                 probas = self.branch_probas(manifest, provider)
             t1 = time.perf_counter()
@@ -338,12 +410,17 @@ class Pipeline:
         self.fit_seconds = shared
         return self
 
-    def out_of_fold(self, manifest: Manifest, provider: FeatureProvider,
-                    progress: Progress | None = None) -> dict[str, np.ndarray]:
+    def out_of_fold(
+        self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None = None
+    ) -> dict[str, np.ndarray]:
         """Each branch's probabilities on training rows, from fits on the other inner folds (by speaker)."""
         ev = self.spec.evaluation
-        return {k: self.work.oof(k, b.spec, self.registry, manifest, provider, self.classes_, ev.inner_folds, ev.seed,
-                                 progress) for k, b in self.branches.items()}
+        return {
+            k: self.work.oof(
+                k, b.spec, self.registry, manifest, provider, self.classes_, ev.inner_folds, ev.seed, progress
+            )
+            for k, b in self.branches.items()
+        }
 
     def branch_probas(self, manifest: Manifest, provider: FeatureProvider | None = None) -> dict[str, np.ndarray]:
         """Each fitted branch's own probabilities (late fusion and single-branch pipelines)."""
@@ -359,14 +436,16 @@ class Pipeline:
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=False)) for k, b in self.branches.items()}
             Z = self.fusion.transform(blocks)
-            return align_proba(self.model.predict_proba(Z), np.asarray(self.model.classes_), self.classes_,  # type: ignore[union-attr]
-                               self.spec.model.name)  # type: ignore[union-attr]
+            if self.model is None or self.spec.model is None:
+                raise ComponentError("predict_proba called before fit")
+            return align_proba(
+                self.model.predict_proba(Z), np.asarray(self.model.classes_), self.classes_, self.spec.model.name
+            )
         probas = self.branch_probas(manifest, provider)
         if self.fusion is None:
             return next(iter(probas.values()))
         P = np.asarray(self.fusion.predict_proba(probas), dtype=np.float64)
-        return align_proba(P, np.asarray(self.fusion.classes_), self.classes_, self.spec.fusion.name)  # type: ignore[union-attr]
+        return align_proba(P, np.asarray(self.fusion.classes_), self.classes_, self.fusion.name)
 
     def predict(self, manifest: Manifest, provider: FeatureProvider | None = None) -> np.ndarray:
         return self.classes_[self.predict_proba(manifest, provider).argmax(1)]
-

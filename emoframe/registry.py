@@ -7,25 +7,25 @@ and notebooks add plugins directly with :meth:`Registry.add_plugin`.
 ``EMOFRAME_PLUGINS`` (comma-separated entry-point names) limits which third-party plugins
 load; emoframe's own built-ins always do.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib.metadata as md
 import os
 import re
-import traceback
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal, overload
 
 import pluggy
 from pydantic import BaseModel
 
 from . import hookspecs
-from .components import BASES, KINDS, Component
-from .errors import PluginError, UnknownComponentError
+from .components import BASES, KINDS, Component, Corpus, FeatureExtractor, Fusion, Model
+from .errors import PluginError, UnknownComponentError, describe_exception
 
 ENTRY_POINT_GROUP = "emoframe"
 ALLOW_ENV = "EMOFRAME_PLUGINS"
@@ -75,7 +75,7 @@ class ComponentInfo:
 
     @property
     def accepts(self) -> list[str] | None:
-        return sorted(self.cls.accepts) if self.kind == "model" else None
+        return sorted(getattr(self.cls, "accepts", ())) if self.kind == "model" else None
 
     @property
     def fusion_kind(self) -> str | None:
@@ -84,13 +84,52 @@ class ComponentInfo:
     def params_schema(self) -> dict[str, Any]:
         return self.params_model.model_json_schema()
 
-    def create(self, params: dict[str, Any] | BaseModel | None = None) -> Component:
-        return self.cls(params)
+    @property
+    def io_text(self) -> str:
+        """What goes in and comes out, e.g. 'audio → vector', 'vector/sequence → probabilities'."""
+        if self.kind == "extractor":
+            return f"{self.modality} → {self.output}" + ("" if self.stateless else " (fitted per fold)")
+        if self.kind == "model":
+            return "/".join(self.accepts or []) + " → probabilities"
+        if self.kind == "fusion":
+            return f"{self.fusion_kind} fusion"
+        return "→ manifest"
+
+    def param_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(name, type, default, allowed range, description) of every parameter, for tables."""
+        import json
+
+        rows = []
+        for name, prop in self.params_schema().get("properties", {}).items():
+            alts = prop.get("anyOf", [prop])
+            if "enum" in prop:
+                kind = " | ".join(map(str, prop["enum"]))
+            else:
+                kind = " | ".join(str(a.get("type") or a.get("enum") or a.get("const") or "object") for a in alts)
+            bounds = []
+            for a in alts:
+                for key, sign in (
+                    ("minimum", "≥"),
+                    ("exclusiveMinimum", ">"),
+                    ("maximum", "≤"),
+                    ("exclusiveMaximum", "<"),
+                ):
+                    if key in a:
+                        bounds.append(f"{sign} {a[key]:g}" if isinstance(a[key], (int, float)) else f"{sign} {a[key]}")
+            rows.append((name, kind, json.dumps(prop.get("default")), ", ".join(bounds), prop.get("description", "")))
+        return rows
+
+    def create(self, params: Mapping[str, Any] | BaseModel | None = None) -> Component:
+        return self.cls(params)  # type: ignore[arg-type]  # any Params subclass instance is accepted
 
     def to_dict(self) -> dict[str, Any]:
         d = {
-            "name": self.name, "kind": self.kind, "plugin": self.plugin,
-            "distribution": self.distribution, "version": self.version, "summary": self.summary,
+            "name": self.name,
+            "kind": self.kind,
+            "plugin": self.plugin,
+            "distribution": self.distribution,
+            "version": self.version,
+            "summary": self.summary,
         }
         for key in ("modality", "output", "stateless", "accepts", "fusion_kind"):
             value = getattr(self, key)
@@ -117,14 +156,14 @@ class PluginInfo:
         return "partial" if self.components else "broken"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "distribution": self.distribution, "version": self.version,
-                "status": self.status, "components": self.components, "problems": self.problems}
-
-
-def _short_error(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "components": self.components,
+            "problems": self.problems,
+        }
 
 
 class Registry:
@@ -146,8 +185,11 @@ class Registry:
         """What rebuilds this registry in another process: entry points loaded (and the allow-list),
         and the importable modules added with :meth:`add_plugin`."""
         loaded, allow = self._entry_points
-        return {"entry_points": loaded, "allow": list(allow) if allow is not None else None,
-                "added": [list(a) for a in self._added]}
+        return {
+            "entry_points": loaded,
+            "allow": list(allow) if allow is not None else None,
+            "added": [list(a) for a in self._added],
+        }
 
     @classmethod
     def from_recipe(cls, recipe: dict[str, Any]) -> Registry:
@@ -159,12 +201,13 @@ class Registry:
         if key not in _REBUILT:
             reg = cls()
             if recipe["entry_points"]:
-                reg.load_entry_points(recipe["allow"] if recipe["allow"] is not None else None,
-                                      honour_env=False)
+                reg.load_entry_points(recipe["allow"] if recipe["allow"] is not None else None, honour_env=False)
             for module, name, dist, version in recipe["added"]:
                 if module is None:
-                    raise PluginError(f"plugin '{name}' was added as an object, not a module: worker processes "
-                                      "cannot rebuild it; register a module (or run with one job)")
+                    raise PluginError(
+                        f"plugin '{name}' was added as an object, not a module: worker processes "
+                        "cannot rebuild it; register a module (or run with one job)"
+                    )
                 reg.add_plugin(importlib.import_module(module), name=name, distribution=dist, version=version)
             _REBUILT[key] = reg
         return _REBUILT[key]
@@ -202,27 +245,32 @@ class Registry:
                 module = ep.load()
             except Exception as exc:  # noqa: BLE001 — any import failure is the plugin's, reported
                 self._plugins[ep.name] = PluginInfo(
-                    ep.name, dist, version,
-                    problems=[f"import of '{ep.value}' failed: {_short_error(exc)}; "
-                              f"reinstall {dist} or remove it"])
+                    ep.name,
+                    dist,
+                    version,
+                    problems=[
+                        f"import of '{ep.value}' failed: {describe_exception(exc)}; reinstall {dist} or remove it"
+                    ],
+                )
                 continue
             self._add(module, name=ep.name, distribution=dist, version=version)
 
-    def add_plugin(self, plugin: ModuleType | object, name: str | None = None,
-                   distribution: str | None = None, version: str = "") -> PluginInfo:
+    def add_plugin(
+        self, plugin: ModuleType | object, name: str | None = None, distribution: str | None = None, version: str = ""
+    ) -> PluginInfo:
         """Register a plugin object (a module or any object with hookimpls) and run its hooks."""
         info = self._add(plugin, name, distribution, version)
         module = plugin.__name__ if isinstance(plugin, ModuleType) else None
         self._added.append((module, info.name, info.distribution, info.version))
         return info
 
-    def _add(self, plugin: ModuleType | object, name: str | None = None,
-                   distribution: str | None = None, version: str = "") -> PluginInfo:
+    def _add(
+        self, plugin: ModuleType | object, name: str | None = None, distribution: str | None = None, version: str = ""
+    ) -> PluginInfo:
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         info = PluginInfo(name, distribution or name, version)
         if name in self._plugins:
-            info.problems.append(f"a plugin named '{name}' is already loaded "
-                                 f"(from {self._plugins[name].distribution})")
+            info.problems.append(f"a plugin named '{name}' is already loaded (from {self._plugins[name].distribution})")
             self._plugins[f"{name}#{len(self._plugins)}"] = info
             return info
         self._plugins[name] = info
@@ -246,11 +294,11 @@ class Registry:
 
     def _run_hook(self, info: PluginInfo, hook_name: str, kind: str, impl: Any) -> None:
         """Call one plugin's hook; keep what it registered only if the whole hook succeeded."""
-        staged: list[type] = []
+        staged: list[Any] = []
         try:
             impl.function(*[{"register": staged.append}[a] for a in impl.argnames])
         except Exception as exc:  # noqa: BLE001 — a raising hook breaks that plugin only
-            info.problems.append(f"hook {hook_name} raised {_short_error(exc)}")
+            info.problems.append(f"hook {hook_name} raised {describe_exception(exc)}")
             return
         for cls in staged:
             problem = self._check_component(cls, kind)
@@ -262,21 +310,21 @@ class Registry:
                 info.problems.append(
                     f"duplicate component '{cls.name}': already registered by plugin "
                     f"'{existing.plugin}' ({existing.distribution}); this one is ignored — "
-                    f"rename it or uninstall one of the two")
+                    f"rename it or uninstall one of the two"
+                )
                 continue
             self._components[cls.name] = ComponentInfo(cls.name, kind, cls, info.name, info.distribution, info.version)
             info.components.append(cls.name)
 
     @staticmethod
-    def _check_component(cls: Any, kind: str) -> str | None:
+    def _check_component(cls: Any, kind: str) -> str | None:  # cls is anything a plugin passed
         base = BASES[kind]
         label = getattr(cls, "__qualname__", repr(cls))
         if not (isinstance(cls, type) and issubclass(cls, base)):
             return f"{label} was registered as {kind} but is not a {base.__name__} subclass"
         pattern = _CORPUS_NAME_RE if kind == "corpus" else _NAME_RE
         if not isinstance(cls.name, str) or not pattern.match(cls.name):
-            return (f"{label} has invalid name {cls.name!r}: use a dotted lower-case name "
-                    f"such as 'myplugin.{kind}'")
+            return f"{label} has invalid name {cls.name!r}: use a dotted lower-case name such as 'myplugin.{kind}'"
         try:
             cls.Params()
         except Exception as exc:  # noqa: BLE001
@@ -286,7 +334,7 @@ class Registry:
                 return f"{cls.name}: modality must be 'audio' or 'text'"
             if getattr(cls, "output", None) not in ("vector", "sequence", "raw"):
                 return f"{cls.name}: output must be 'vector', 'sequence' or 'raw'"
-        if kind == "model" and not set(cls.accepts) <= {"vector", "sequence", "raw"}:
+        if kind == "model" and not set(getattr(cls, "accepts", ())) <= {"vector", "sequence", "raw"}:
             return f"{cls.name}: accepts must be a subset of vector, sequence, raw"
         if kind == "fusion" and getattr(cls, "fusion_kind", None) not in ("early", "late"):
             return f"{cls.name}: subclass EarlyFusion or LateFusion"
@@ -330,9 +378,22 @@ class Registry:
             raise UnknownComponentError(name, kind, self.suggest(name, kind))
         return info
 
-    def create(self, name: str, params: dict[str, Any] | None = None, kind: str | None = None) -> Component:
-        """Instantiate a component with validated params (ParamsError names the field)."""
-        return self.get(name, kind).create(params)
+    @overload
+    def create(
+        self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["extractor"]
+    ) -> FeatureExtractor: ...
+    @overload
+    def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["model"]) -> Model: ...
+    @overload
+    def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["fusion"]) -> Fusion: ...
+    @overload
+    def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["corpus"]) -> Corpus: ...
+    @overload
+    def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: str | None = None) -> Component: ...
+
+    def create(self, name: str, params: Mapping[str, Any] | None = None, *, kind: str | None = None) -> Component:
+        """Instantiate a component with validated params (ParamsError names the field); typed by ``kind``."""
+        return self.get(name, kind).create(dict(params) if params is not None else None)
 
 
 _default: Registry | None = None

@@ -6,6 +6,7 @@
 
 Each check raises AssertionError with a message naming the broken rule.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -13,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .components import FeatureExtractor
 from .registry import Registry
 
 
 def synthetic_utterance(seconds: float = 1.5, sr: int = 16000, seed: int = 0) -> np.ndarray:
     """A short voiced utterance from emoframe's source-filter synthesiser (real speech-like input)."""
-    from .data.synth import SR, make_speakers, synthesise
     from .data.audio import resample
+    from .data.synth import SR, make_speakers, synthesise
 
     rng = np.random.default_rng(seed)
     speaker = make_speakers(1, seed)[0]
@@ -30,7 +30,7 @@ def synthetic_utterance(seconds: float = 1.5, sr: int = 16000, seed: int = 0) ->
     return resample(x[: int(seconds * SR)], SR, sr)
 
 
-def check_registrable(cls: type) -> None:
+def check_registrable(cls: type[Any]) -> None:
     """The class passes the registry's checks (name, Params defaults, kind attributes)."""
     reg = Registry()
     import types
@@ -49,7 +49,7 @@ def check_registrable(cls: type) -> None:
     assert not info.problems, f"{cls.__name__} is not registrable: {info.problems}"
 
 
-def check_extractor(cls: type[FeatureExtractor], params: dict[str, Any] | None = None) -> None:
+def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     """Output kind and shape as declared, finite, deterministic, picklable for worker processes."""
     check_registrable(cls)
     ext = cls(params)
@@ -67,9 +67,13 @@ def check_extractor(cls: type[FeatureExtractor], params: dict[str, Any] | None =
         out = [ext.extract(x) for x in inputs]
         again = [ext.extract(x) for x in inputs]
         clone = pickle.loads(pickle.dumps(ext))
-        np.testing.assert_allclose(np.asarray(clone.extract(inputs[0]), dtype=float),
-                                   np.asarray(out[0], dtype=float), rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features")
+        np.testing.assert_allclose(
+            np.asarray(clone.extract(inputs[0]), dtype=float),
+            np.asarray(out[0], dtype=float),
+            rtol=1e-5,
+            atol=1e-6,
+            err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features",
+        )
     if hasattr(out, "toarray"):
         out, again = out.toarray(), again.toarray()
     rows = list(out)
@@ -86,8 +90,9 @@ def check_extractor(cls: type[FeatureExtractor], params: dict[str, Any] | None =
         assert np.all(np.isfinite(arr)), f"{cls.name}: output has NaN or inf"
     assert len(dims) <= 1, f"{cls.name}: feature dimension varies between samples: {sorted(dims)}"
     for a, b in zip(rows, again):
-        np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-6,
-                                   err_msg=f"{cls.name}: not deterministic")
+        np.testing.assert_allclose(
+            np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-6, err_msg=f"{cls.name}: not deterministic"
+        )
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -95,7 +100,9 @@ CLASSES = np.array(["angry", "happy", "neutral", "sad"])
 WORDS = {"angry": "furious outrageous", "happy": "glad wonderful", "neutral": "table noon", "sad": "lonely crying"}
 
 
-def toy_data(kind: str, n_per_class: int = 12, seed: int = 0, requires: tuple[str, ...] = ()) -> tuple[Any, np.ndarray, np.ndarray]:
+def toy_data(
+    kind: str, n_per_class: int = 12, seed: int = 0, requires: tuple[str, ...] = ()
+) -> tuple[Any, np.ndarray, np.ndarray]:
     """(X, y, speakers) with a learnable class signal, in the input kind a model accepts."""
     rng = np.random.default_rng(seed)
     y = np.repeat(CLASSES, n_per_class)
@@ -134,7 +141,7 @@ def _must_raise(call: Any, message: str) -> None:
     raise AssertionError(message)
 
 
-def check_model(cls: type, params: dict[str, Any] | None = None) -> None:
+def check_model(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     """fit/predict_proba shapes, probabilities in [0, 1] summing to 1, seeded determinism, bad input → EmoframeError."""
     check_registrable(cls)
     kind = "raw" if cls.accepts == {"raw"} else sorted(cls.accepts)[-1]  # vector before sequence when both
@@ -145,18 +152,24 @@ def check_model(cls: type, params: dict[str, Any] | None = None) -> None:
     assert list(model.classes_) == sorted(set(y)), f"{cls.name}: classes_ must be the sorted labels"
     P = np.asarray(model.predict_proba(X))
     assert P.shape == (len(y), len(model.classes_)), f"{cls.name}: predict_proba shape {P.shape}"
-    assert np.all(np.isfinite(P)) and P.min() >= -1e-9 and P.max() <= 1 + 1e-9, f"{cls.name}: probabilities out of [0, 1]"
+    assert np.all(np.isfinite(P)) and P.min() >= -1e-9 and P.max() <= 1 + 1e-9, (
+        f"{cls.name}: probabilities out of [0, 1]"
+    )
     np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5, err_msg=f"{cls.name}: rows must sum to 1")
     assert set(model.predict(X)) <= set(model.classes_)
     again = cls(params).fit(X, y, groups).predict_proba(X)
     np.testing.assert_allclose(P, again, atol=1e-6, err_msg=f"{cls.name}: not deterministic for a fixed seed")
-    _must_raise(lambda: model.predict_proba(_wrong_input(kind, X)),
-                f"{cls.name}: input of the wrong shape must raise an EmoframeError")
-    _must_raise(lambda: cls(params).fit(X, np.full(len(y), "happy"), groups),
-                f"{cls.name}: fitting a single class must raise an EmoframeError")
+    _must_raise(
+        lambda: model.predict_proba(_wrong_input(kind, X)),
+        f"{cls.name}: input of the wrong shape must raise an EmoframeError",
+    )
+    _must_raise(
+        lambda: cls(params).fit(X, np.full(len(y), "happy"), groups),
+        f"{cls.name}: fitting a single class must raise an EmoframeError",
+    )
 
 
-def check_fusion(cls: type, params: dict[str, Any] | None = None) -> None:
+def check_fusion(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     """Late: combined probabilities valid and deterministic; early: one matrix; bad input → EmoframeError."""
     check_registrable(cls)
     rng = np.random.default_rng(0)
@@ -170,13 +183,16 @@ def check_fusion(cls: type, params: dict[str, Any] | None = None) -> None:
         np.testing.assert_allclose(Z, cls(params).fit(blocks, y).transform(blocks), atol=1e-6)
         bad_inputs = [{"audio": blocks["audio"]}, {"audio": blocks["audio"][:, :5], "text": blocks["text"]}]
     else:
+
         def probs(strength: float) -> np.ndarray:
             logits = rng.normal(0, 1, (len(y), 4)) + strength * np.eye(4)[idx]
             e = np.exp(logits - logits.max(1, keepdims=True))
             return e / e.sum(1, keepdims=True)
 
         probas = {"audio": probs(2.0), "text": probs(0.5)}
-        _must_raise(lambda: fusion.predict_proba(probas), f"{cls.name}: predict_proba before fit must raise an EmoframeError")
+        _must_raise(
+            lambda: fusion.predict_proba(probas), f"{cls.name}: predict_proba before fit must raise an EmoframeError"
+        )
         fusion.fit(probas, y, CLASSES)
         P = fusion.predict_proba(probas)
         assert P.shape == (len(y), 4) and np.all(np.isfinite(P)), f"{cls.name}: bad combined probabilities"
@@ -185,5 +201,7 @@ def check_fusion(cls: type, params: dict[str, Any] | None = None) -> None:
         nan = dict(probas, text=np.full_like(probas["text"], np.nan))
         bad_inputs = [{"audio": probas["audio"]}, nan, {"audio": probas["audio"][:, :3], "text": probas["text"][:, :3]}]
     for bad in bad_inputs:
-        _must_raise(lambda bad=bad: fusion.transform(bad) if cls.fusion_kind == "early" else fusion.predict_proba(bad),
-                    f"{cls.name}: bad input {sorted(bad)} must raise an EmoframeError")
+        _must_raise(
+            lambda bad=bad: fusion.transform(bad) if cls.fusion_kind == "early" else fusion.predict_proba(bad),
+            f"{cls.name}: bad input {sorted(bad)} must raise an EmoframeError",
+        )

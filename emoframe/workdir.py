@@ -1,4 +1,5 @@
 """Where emoframe keeps its state: cache, results, generated corpora (DESIGN.md §6)."""
+
 from __future__ import annotations
 
 import os

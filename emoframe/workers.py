@@ -15,6 +15,7 @@ and yields what happened to each, in completion order:
 Workers are forked on Linux (cheap, inherit imports and programmatic plugins) and spawned
 elsewhere. The module is infrastructure: it knows nothing of emoframe's components.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -23,12 +24,13 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from .errors import describe_exception
 
 DEFAULT_TIMEOUT = 7200.0  # seconds per task: long enough for a CPU fine-tune fold, short of "forever"
 
@@ -40,6 +42,9 @@ class Limits:
     timeout: float | None = DEFAULT_TIMEOUT
     max_tasks: int | None = 50
     max_memory_mb: float | None = None
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class Failed:
 Report = Started | Done | Failed
 
 
-def mp_context() -> mp.context.BaseContext:
+def mp_context() -> Any:  # a fork or spawn context (typeshed lacks their common base)
     """fork on Linux (keeps warm imports, never re-runs the user's script); spawn elsewhere."""
     return mp.get_context("fork" if sys.platform == "linux" else "spawn")
 
@@ -141,8 +146,14 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _worker_main(conn: Connection, fn: Callable[[Any], Any], limits: Limits, parent: int,
-                 initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _worker_main(
+    conn: Connection,
+    fn: Callable[[Any], Any],
+    limits: Limits,
+    parent: int,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     import faulthandler
 
@@ -169,23 +180,25 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any], limits: Limits, par
         try:
             conn.send(("ok", index, fn(item), rss_mb()))
         except BaseException as exc:  # noqa: BLE001 — the item failed; the worker carries on
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
-            try:
-                conn.send(("error", index, f"{type(exc).__name__}: {exc}{where}", rss_mb()))
-            except Exception:  # noqa: BLE001 — e.g. an unpicklable exception
-                conn.send(("error", index, f"{type(exc).__name__} (unpicklable){where}", rss_mb()))
+            conn.send(("error", index, describe_exception(exc), rss_mb()))
 
 
 class _Worker:
-    def __init__(self, ctx: mp.context.BaseContext, fn: Callable[[Any], Any], limits: Limits,
-                 initializer: Callable[..., None] | None, initargs: tuple[Any, ...]):
+    def __init__(
+        self,
+        ctx: Any,
+        fn: Callable[[Any], Any],
+        limits: Limits,
+        initializer: Callable[..., None] | None,
+        initargs: tuple[Any, ...],
+    ):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, fn, limits, os.getpid(), initializer, initargs),
-                                   daemon=False)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, fn, limits, os.getpid(), initializer, initargs), daemon=False
+        )
         self.process.start()
         child.close()
-        self.index: int | None = None
+        self.index: int | None = None  # the task it holds
         self.since = 0.0
         self.done = 0
         self.doing = ""  # the last note() of the task it holds
@@ -210,8 +223,14 @@ class _Worker:
         self.conn.close()
 
 
-def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, limits: Limits = Limits(),
-              initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> Iterator[Report]:
+def supervise(
+    fn: Callable[[Any], Any],
+    items: Iterable[Any],
+    jobs: int = 1,
+    limits: Limits = DEFAULT_LIMITS,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[Report]:
     """Run ``fn`` over ``items`` in ``jobs`` supervised workers; yield Started/Done/Failed reports."""
     queue = deque(enumerate(items))
     ctx = mp_context()
@@ -234,28 +253,31 @@ def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, lim
             busy = [w for w in workers if w.index is not None]
             if not busy:
                 continue
-            deadline = min((w.since + limits.timeout for w in busy), default=None) \
-                if limits.timeout is not None else None
+            deadline = (
+                min((w.since + limits.timeout for w in busy), default=None) if limits.timeout is not None else None
+            )
             wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_s)
             for w in list(busy):
                 if w.conn in ready:
                     try:
-                        kind, index, payload, memory = w.conn.recv()
+                        kind, received, payload, memory = w.conn.recv()
                     except (EOFError, OSError):
-                        kind, index, payload, memory = "eof", w.index, None, 0.0
+                        kind, received, payload, memory = "eof", w.index, None, 0.0
                     if kind == "note":
                         w.doing = str(payload)
                         continue
                     if kind in ("ok", "error"):
-                        index = w.index if index == -2 else index
+                        finished = w.index if received == -2 else received
+                        assert finished is not None
                         w.index = None
                         w.done += 1
-                        if (limits.max_tasks is not None and w.done >= limits.max_tasks) or \
-                                (limits.max_memory_mb is not None and memory > limits.max_memory_mb):
+                        if (limits.max_tasks is not None and w.done >= limits.max_tasks) or (
+                            limits.max_memory_mb is not None and memory > limits.max_memory_mb
+                        ):
                             w.stop()  # recycled: a fresh worker takes the next task
                             workers.remove(w)
-                        yield Done(index, payload) if kind == "ok" else Failed(index, "error", payload)
+                        yield Done(finished, payload) if kind == "ok" else Failed(finished, "error", payload)
                         continue
                     if kind == "init-error":
                         held, w.index = w.index, None
@@ -273,13 +295,14 @@ def supervise(fn: Callable[[Any], Any], items: Iterable[Any], jobs: int = 1, lim
                         doing = f" while {w.doing}" if w.doing else ""
                         yield Failed(held, "died", f"the worker process {describe_exit(code)}{doing}")
                     continue
-                if limits.timeout is not None and w.index is not None and \
-                        time.monotonic() - w.since > limits.timeout:
+                if limits.timeout is not None and w.index is not None and time.monotonic() - w.since > limits.timeout:
                     held, w.index = w.index, None
                     w.stop(kill=True)
                     workers.remove(w)
                     doing = f" while {w.doing}" if w.doing else ""
-                    yield Failed(held, "timeout", f"timed out after {limits.timeout:g} s{doing} (the worker was stopped)")
+                    yield Failed(
+                        held, "timeout", f"timed out after {limits.timeout:g} s{doing} (the worker was stopped)"
+                    )
     finally:
         for w in workers:
             w.stop(kill=w.index is not None)

@@ -1,4 +1,5 @@
 """Helpers that write small real audio files for tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

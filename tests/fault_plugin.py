@@ -3,6 +3,7 @@
 ``fault.text`` extracts tiny text features and misbehaves on transcripts containing
 ``trigger``; ``fault.model`` is a nearest-centroid model that misbehaves in ``fit``.
 """
+
 from __future__ import annotations
 
 import os

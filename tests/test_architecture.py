@@ -4,6 +4,7 @@ Every import of an ``emoframe`` module (absolute or relative, at module level or
 function) is read from the source with ``ast``; an import that points up fails the test
 with the file, the line and both layers.
 """
+
 from __future__ import annotations
 
 import ast
@@ -45,7 +46,7 @@ def imported(module: Path) -> list[tuple[int, str]]:
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = pkg_parts[:len(pkg_parts) - node.level + 1]
+                base = pkg_parts[: len(pkg_parts) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
                 names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
             elif node.module:
@@ -70,8 +71,10 @@ def test_no_module_imports_a_layer_above_its_own():
             continue
         for line, target in imported(module):
             if target in LEVEL and LEVEL[target] > LEVEL[source]:
-                violations.append(f"{module.relative_to(ROOT)}:{line}: {source} (layer {LEVEL[source]}) imports "
-                                  f"{target} (layer {LEVEL[target]})")
+                violations.append(
+                    f"{module.relative_to(ROOT)}:{line}: {source} (layer {LEVEL[source]}) imports "
+                    f"{target} (layer {LEVEL[target]})"
+                )
     assert not violations, "\n".join(violations)
 
 
@@ -100,9 +103,15 @@ def test_plugins_use_only_the_public_api():
                 if node.module not in ("emoframe", "emoframe.testing"):
                     bad.append(f"{module.relative_to(ROOT)}:{node.lineno}: from {node.module} import ...")
                 elif node.module == "emoframe":
-                    bad += [f"{module.relative_to(ROOT)}:{node.lineno}: {a.name} is not in emoframe.__all__"
-                            for a in node.names if a.name not in emoframe.__all__]
+                    bad += [
+                        f"{module.relative_to(ROOT)}:{node.lineno}: {a.name} is not in emoframe.__all__"
+                        for a in node.names
+                        if a.name not in emoframe.__all__
+                    ]
             elif isinstance(node, ast.Import):
-                bad += [f"{module.relative_to(ROOT)}:{node.lineno}: import {a.name}" for a in node.names
-                        if a.name.startswith("emoframe.") and a.name != "emoframe.testing"]
+                bad += [
+                    f"{module.relative_to(ROOT)}:{node.lineno}: import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("emoframe.") and a.name != "emoframe.testing"
+                ]
     assert not bad, "\n".join(bad)

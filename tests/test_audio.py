@@ -42,14 +42,17 @@ def test_segment_is_honoured(tmp_path):
         load_audio(path, 16000, start=5.0, end=6.0)
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk"), "unreadable or corrupt audio"),
-    (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
-    (lambda p: sf.write(p, np.zeros(0, dtype=np.float32), 16000), "no samples"),
-    (lambda p: sf.write(p, np.zeros(8000, dtype=np.float32), 16000), "silent"),
-    (lambda p: sf.write(p, np.full(8000, np.nan, dtype=np.float32), 16000, subtype="FLOAT"), "NaN/inf samples"),
-    (lambda p: None, "file not found"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: p.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk"), "unreadable or corrupt audio"),
+        (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
+        (lambda p: sf.write(p, np.zeros(0, dtype=np.float32), 16000), "no samples"),
+        (lambda p: sf.write(p, np.zeros(8000, dtype=np.float32), 16000), "silent"),
+        (lambda p: sf.write(p, np.full(8000, np.nan, dtype=np.float32), 16000, subtype="FLOAT"), "NaN/inf samples"),
+        (lambda p: None, "file not found"),
+    ],
+)
 def test_bad_audio_is_an_audio_error_naming_the_file(tmp_path, make, reason):
     path = tmp_path / "bad.wav"
     make(path)

@@ -1,8 +1,8 @@
 """The benchmark runner: resumable and loss-free, failures recorded, executors agree, work shared."""
+
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -40,11 +40,16 @@ def corpus(tmp_path_factory):
 
 
 def bench_doc(manifest: Path, protocol: str = "loso") -> dict:
-    return {"name": "mini", "data": {"manifest": str(manifest)},
-            "evaluation": {"protocol": protocol, "folds": 3, "bootstrap": 100},
-            "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
-                         "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"}},
-            "fusion": ["fusion.late", "fusion.vote", {"name": "fusion.late", "params": {"weights": "learned"}}]}
+    return {
+        "name": "mini",
+        "data": {"manifest": str(manifest)},
+        "evaluation": {"protocol": protocol, "folds": 3, "bootstrap": 100},
+        "branches": {
+            "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
+            "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+        },
+        "fusion": ["fusion.late", "fusion.vote", {"name": "fusion.late", "params": {"weights": "learned"}}],
+    }
 
 
 def fold_rows(db: Path) -> dict[tuple[str, int], dict]:
@@ -152,8 +157,13 @@ def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
 
     monkeypatch.setattr(Branch, "fit", counting)
     doc = bench_doc(corpus, "speaker_kfold")
-    doc["fusion"] = ["fusion.late", {"name": "fusion.late", "params": {"weights": "learned"}}, "fusion.stacking",
-                     "fusion.gated", "fusion.vote"]
+    doc["fusion"] = [
+        "fusion.late",
+        {"name": "fusion.late", "params": {"weights": "learned"}},
+        "fusion.stacking",
+        "fusion.gated",
+        "fusion.vote",
+    ]
     outcome = run_benchmark(parse_spec(doc), Registry.from_entry_points(), tmp_path, jobs=1)
     assert not outcome.errors
     fits = log.read_text().split()

@@ -18,8 +18,15 @@ def corpus(tmp_path, n=6):
     rows = []
     for i in range(n):
         path = write_wav(tmp_path / "wav" / f"u{i}.wav", tone(0.4 + 0.1 * i, freq=150 + 40 * i))
-        rows.append({"id": f"u{i}", "audio": str(path), "text": f"text {i}", "label": "a" if i % 2 else "b",
-                     "speaker": f"s{i % 3}"})
+        rows.append(
+            {
+                "id": f"u{i}",
+                "audio": str(path),
+                "text": f"text {i}",
+                "label": "a" if i % 2 else "b",
+                "speaker": f"s{i % 3}",
+            }
+        )
     return Manifest.from_frame(pd.DataFrame(rows))
 
 

@@ -1,4 +1,5 @@
 """Every registered model, fusion and extractor goes through the same conformance checks."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,6 +27,7 @@ def tiny_roberta(tmp_path_factory):
     from tiny import make_tiny_roberta
 
     from emoframe.testing import WORDS
+
     return make_tiny_roberta(tmp_path_factory.mktemp("roberta"), [" ".join(WORDS.values()) + " today again now"])
 
 
@@ -42,12 +44,15 @@ def test_fusion_contract(name):
     check_fusion(REGISTRY.get(name).cls)
 
 
-@pytest.mark.parametrize("name", [n for n in REGISTRY.names("extractor")
-                                  if not n.startswith(("opensmile.", "librosa."))])  # those: plugin tests
+@pytest.mark.parametrize(
+    "name", [n for n in REGISTRY.names("extractor") if not n.startswith(("opensmile.", "librosa."))]
+)  # those: plugin tests
 def test_text_extractor_contract(name):
     check_extractor(REGISTRY.get(name).cls)
 
 
 def test_every_first_party_plugin_loaded():
     assert not REGISTRY.broken
-    assert {"sklearn.svc", "torch.cnn", "torch.lstm", "vader.rules", "transformers.classifier"} <= set(REGISTRY.names("model"))
+    assert {"sklearn.svc", "torch.cnn", "torch.lstm", "vader.rules", "transformers.classifier"} <= set(
+        REGISTRY.names("model")
+    )

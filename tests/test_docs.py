@@ -1,4 +1,5 @@
 """Every hook and every built-in component is documented (datasette's test_docs idea)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Every combination the models issue names runs end to end from a YAML spec on the demo corpus."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from emoframe.cli import main
 from emoframe.bench.evaluate import evaluate
+from emoframe.cli import main
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider, Pipeline
 from emoframe.registry import Registry
@@ -25,22 +26,49 @@ TEXT_SVC = {"extractor": "sklearn.tfidf", "model": "sklearn.svc"}
 
 PIPELINES = {
     "egemaps-svc": {"branches": {"audio": AUDIO_SVC}},
-    "lld-cnn": {"branches": {"audio": {"extractor": "opensmile.egemaps_lld", "model": {"name": "torch.cnn", "params": FAST_CNN}}}},
-    "lld-lstm": {"branches": {"audio": {"extractor": "opensmile.egemaps_lld", "model": {"name": "torch.lstm", "params": FAST_LSTM}}}},
-    "logmel-cnn2d": {"branches": {"audio": {"extractor": "librosa.logmel",
-                                            "model": {"name": "torch.cnn", "params": {**FAST_CNN, "dims": "2d"}}}}},
+    "lld-cnn": {
+        "branches": {
+            "audio": {"extractor": "opensmile.egemaps_lld", "model": {"name": "torch.cnn", "params": FAST_CNN}}
+        }
+    },
+    "lld-lstm": {
+        "branches": {
+            "audio": {"extractor": "opensmile.egemaps_lld", "model": {"name": "torch.lstm", "params": FAST_LSTM}}
+        }
+    },
+    "logmel-cnn2d": {
+        "branches": {
+            "audio": {
+                "extractor": "librosa.logmel",
+                "model": {"name": "torch.cnn", "params": {**FAST_CNN, "dims": "2d"}},
+            }
+        }
+    },
     "tfidf-svc": {"branches": {"text": TEXT_SVC}},
     "vader-rules": {"branches": {"text": {"extractor": "vader.scores", "model": "vader.rules"}}},
     "minilm-logreg": {"branches": {"text": {"extractor": "transformers.embed", "model": "sklearn.logreg"}}},
-    "roberta-finetune": {"branches": {"text": {"model": {"name": "transformers.classifier",
-                                                        "params": {"model": "TINY", "epochs": 2, "lr": 0.001}}}}},
-    "early": {"branches": {"audio": {"extractor": "opensmile.egemaps"}, "text": {"extractor": "sklearn.tfidf"}},
-              "fusion": "fusion.early", "model": "sklearn.svc"},
-    "late": {"branches": {"audio": AUDIO_SVC, "text": TEXT_SVC}, "fusion": {"name": "fusion.late", "params": {"weights": "learned"}}},
+    "roberta-finetune": {
+        "branches": {
+            "text": {
+                "model": {"name": "transformers.classifier", "params": {"model": "TINY", "epochs": 2, "lr": 0.001}}
+            }
+        }
+    },
+    "early": {
+        "branches": {"audio": {"extractor": "opensmile.egemaps"}, "text": {"extractor": "sklearn.tfidf"}},
+        "fusion": "fusion.early",
+        "model": "sklearn.svc",
+    },
+    "late": {
+        "branches": {"audio": AUDIO_SVC, "text": TEXT_SVC},
+        "fusion": {"name": "fusion.late", "params": {"weights": "learned"}},
+    },
     "vote": {"branches": {"audio": AUDIO_SVC, "text": TEXT_SVC}, "fusion": "fusion.vote"},
     "stacking": {"branches": {"audio": AUDIO_SVC, "text": TEXT_SVC}, "fusion": "fusion.stacking"},
-    "gated": {"branches": {"audio": AUDIO_SVC, "text": {"extractor": "vader.scores", "model": "vader.rules"}},
-              "fusion": "fusion.gated"},
+    "gated": {
+        "branches": {"audio": AUDIO_SVC, "text": {"extractor": "vader.scores", "model": "vader.rules"}},
+        "fusion": "fusion.gated",
+    },
 }
 
 
@@ -54,6 +82,7 @@ def setup(tmp_path_factory):
 
     generate(root / "demo", seed=1, speakers=6, per_class=3)
     import pandas as pd
+
     texts = pd.read_csv(root / "demo" / "manifest.csv")["text"].tolist()
     tiny = make_tiny_roberta(root / "tiny-roberta", texts)
     registry = Registry.from_entry_points()
@@ -63,8 +92,12 @@ def setup(tmp_path_factory):
 
 def write_spec(root: Path, name: str, tiny: Path) -> Path:
     doc = json.loads(json.dumps(PIPELINES[name]).replace('"TINY"', json.dumps(str(tiny))))
-    doc = {"name": name, "data": {"manifest": "demo/manifest.csv"},
-           "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 200}, **doc}
+    doc = {
+        "name": name,
+        "data": {"manifest": "demo/manifest.csv"},
+        "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 200},
+        **doc,
+    }
     path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path

@@ -1,4 +1,5 @@
 """The specs we ship (examples/ and the demo's) validate against the installed plugins."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,16 @@ def test_shipped_spec_is_valid(path):
 def test_demo_covers_the_seed_combinations():
     registry = Registry.from_entry_points()
     labels = " ".join(p.label() for p in pipelines_of(load_spec(SPECS[-1], registry), registry))
-    for part in ("opensmile.egemaps→sklearn.svc", "opensmile.egemaps_lld→torch.cnn", "opensmile.egemaps_lld→torch.lstm",
-                 "sklearn.tfidf→sklearn.svc", "vader.scores→vader.rules", "transformers.embed→sklearn.logreg",
-                 "fusion.early", "fusion.late", "fusion.stacking", "fusion.gated"):
+    for part in (
+        "opensmile.egemaps→sklearn.svc",
+        "opensmile.egemaps_lld→torch.cnn",
+        "opensmile.egemaps_lld→torch.lstm",
+        "sklearn.tfidf→sklearn.svc",
+        "vader.scores→vader.rules",
+        "transformers.embed→sklearn.logreg",
+        "fusion.early",
+        "fusion.late",
+        "fusion.stacking",
+        "fusion.gated",
+    ):
         assert part in labels, part

@@ -20,9 +20,11 @@ def test_bad_files_are_recorded_and_the_rest_is_extracted_and_cached(tmp_path):
     sf.write(nan, np.full(800, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
     vanishing = write_wav(tmp_path / "gone.wav")
     paths = [*good[:2], corrupt, silent, nan, vanishing, *good[2:]]
-    m = Manifest.from_frame(pd.DataFrame({
-        "id": [p.stem for p in paths], "audio": [str(p) for p in paths], "text": "t", "label": "x",
-        "speaker": "s"}))
+    m = Manifest.from_frame(
+        pd.DataFrame(
+            {"id": [p.stem for p in paths], "audio": [str(p) for p in paths], "text": "t", "label": "x", "speaker": "s"}
+        )
+    )
     vanishing.unlink()  # disappears after the manifest was validated
     cache = FeatureCache(tmp_path / "cache")
     for jobs in (1, 2):
@@ -36,8 +38,11 @@ def test_bad_files_are_recorded_and_the_rest_is_extracted_and_cached(tmp_path):
 
 def test_parallel_equals_serial_and_reports_progress(tmp_path):
     paths = [write_wav(tmp_path / f"u{i}.wav", tone(0.3 + 0.05 * i, freq=120 + 30 * i)) for i in range(12)]
-    m = Manifest.from_frame(pd.DataFrame({"id": [p.stem for p in paths], "audio": [str(p) for p in paths],
-                                          "text": "t", "label": "x", "speaker": "s"}))
+    m = Manifest.from_frame(
+        pd.DataFrame(
+            {"id": [p.stem for p in paths], "audio": [str(p) for p in paths], "text": "t", "label": "x", "speaker": "s"}
+        )
+    )
     calls = []
     serial = extract_features(toy_plugin.Frames(), m, jobs=1)
     parallel = extract_features(toy_plugin.Frames(), m, jobs=2, progress=lambda d, t: calls.append((d, t)))
@@ -60,15 +65,20 @@ class Exploding(toy_plugin.Energy):
 
 def test_a_raising_extractor_loses_only_that_sample(tmp_path):
     paths = [write_wav(tmp_path / "long.wav", tone(0.5)), write_wav(tmp_path / "short.wav", tone(0.2))]
-    m = Manifest.from_frame(pd.DataFrame({"id": ["long", "short"], "audio": [str(p) for p in paths],
-                                          "text": "t", "label": "x", "speaker": "s"}))
+    m = Manifest.from_frame(
+        pd.DataFrame(
+            {"id": ["long", "short"], "audio": [str(p) for p in paths], "text": "t", "label": "x", "speaker": "s"}
+        )
+    )
     result = extract_features(Exploding(), m, jobs=1)
     assert result.ids == ["long"]
     assert result.failures == {"short": "toy.exploding raised ValueError: too short for me"}
 
 
 def test_text_only_rows_fail_audio_extraction_with_a_reason(tmp_path):
-    m = Manifest.from_frame(pd.DataFrame({"id": ["a"], "audio": [""], "text": ["hi"], "label": ["x"],
-                                          "speaker": ["s"]}), require_audio=False)
+    m = Manifest.from_frame(
+        pd.DataFrame({"id": ["a"], "audio": [""], "text": ["hi"], "label": ["x"], "speaker": ["s"]}),
+        require_audio=False,
+    )
     result = extract_features(toy_plugin.Energy(), m, jobs=1)
     assert result.ids == [] and "no audio file" in result.failures["a"]

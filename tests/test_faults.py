@@ -1,6 +1,7 @@
 """Fault injection (issue 9 §3, §5): a plugin that raises, hangs, leaks or kills its process in fit
 or in extract costs its own pipeline's folds (or its own samples) and nothing else, under
 -j1, -j2 and the Dask executor; Ctrl-C stops promptly with exit 130 and no orphan."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,7 @@ def manifest(tmp_path_factory) -> Path:
                 text = " ".join(words.split()[k:] + words.split()[:k])
                 if (s, label, k) in ((0, "happy", 0), (2, "sad", 1)):
                     text += " boom"
-                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label,
-                             "speaker": f"s{s}"})
+                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label, "speaker": f"s{s}"})
     path = tmp_path_factory.mktemp("faults") / "manifest.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
@@ -60,15 +60,24 @@ def spec_with(manifest: Path, model: dict | None = None, extractor: dict | None 
     branches = {"text": {"extractor": "toy.words", "model": models}}
     if extractor is not None:
         branches = {"text": [branches["text"], {"extractor": extractor, "model": "toy.centroid"}]}
-    return parse_spec({"name": "faults", "data": {"manifest": str(manifest)},
-                       "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
-                       "branches": branches, "kind": "benchmark"})
+    return parse_spec(
+        {
+            "name": "faults",
+            "data": {"manifest": str(manifest)},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
+            "branches": branches,
+            "kind": "benchmark",
+        }
+    )
 
 
 def predictions(workdir: Path, run_id: str, name: str) -> dict[int, list[str]]:
     con = sqlite3.connect(workdir / "results.db")
-    rows = con.execute("SELECT f.fold, f.result FROM folds f JOIN pipelines p ON p.id = f.pipeline_id AND "
-                       "p.run_id = f.run_id WHERE f.run_id = ? AND p.name = ?", (run_id, name)).fetchall()
+    rows = con.execute(
+        "SELECT f.fold, f.result FROM folds f JOIN pipelines p ON p.id = f.pipeline_id AND "
+        "p.run_id = f.run_id WHERE f.run_id = ? AND p.name = ?",
+        (run_id, name),
+    ).fetchall()
     con.close()
     return {fold: json.loads(result)["y_pred"] for fold, result in rows}
 
@@ -86,10 +95,15 @@ def reference(manifest, tmp_path_factory):
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-@pytest.mark.parametrize("mode, expect", [("raise", "RuntimeError: deliberate failure"),
-                                          ("exit", "exited with code 3"),
-                                          ("segv", "SIGSEGV"),
-                                          ("hang", "timed out after 3 s")])
+@pytest.mark.parametrize(
+    "mode, expect",
+    [
+        ("raise", "RuntimeError: deliberate failure"),
+        ("exit", "exited with code 3"),
+        ("segv", "SIGSEGV"),
+        ("hang", "timed out after 3 s"),
+    ],
+)
 def test_a_faulty_model_fails_its_own_pipeline_only(manifest, reg, reference, tmp_path, jobs, mode, expect):
     spec = spec_with(manifest, model={"name": "fault.model", "params": {"mode": mode}})
     out = run_benchmark(spec, reg, tmp_path, jobs=jobs, limits=Limits(timeout=3))
@@ -143,8 +157,9 @@ def test_event_sequence(manifest, reg, tmp_path, executor, jobs):
     started = {e.fold: i for i, e in enumerate(seen) if isinstance(e, ev.FoldStarted)}
     for i, e in enumerate(seen):
         if isinstance(e, ev.PipelineFoldFinished):
-            assert any(isinstance(s, ev.FoldStarted) and s.fold == e.fold and e.pipeline in s.pipelines
-                       for s in seen[:i])
+            assert any(
+                isinstance(s, ev.FoldStarted) and s.fold == e.fold and e.pipeline in s.pipelines for s in seen[:i]
+            )
     if executor == "local" and jobs == 1:  # strictly sequential: started, its pipelines finished, next
         assert kinds == ["RunPlanned"] + ["FoldStarted", "PipelineFoldFinished"] * 4 + ["RunFinished"]
     assert started and out.ran == 2
@@ -167,10 +182,16 @@ def plugin_env(tmp_path: Path) -> dict[str, str]:
 
 def test_cli_exit_code_1_names_the_failed_pipeline(manifest, tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(spec_with(manifest, model={"name": "fault.model", "params": {"mode": "exit"}})
-                                   .to_dict()))
-    run = subprocess.run([sys.executable, "-m", "emoframe", "bench", str(spec), "-j", "1", "--workdir",
-                          str(tmp_path / "wd")], capture_output=True, text=True, env=plugin_env(tmp_path), timeout=300)
+    spec.write_text(
+        yaml.safe_dump(spec_with(manifest, model={"name": "fault.model", "params": {"mode": "exit"}}).to_dict())
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "emoframe", "bench", str(spec), "-j", "1", "--workdir", str(tmp_path / "wd")],
+        capture_output=True,
+        text=True,
+        env=plugin_env(tmp_path),
+        timeout=300,
+    )
     assert run.returncode == 1, run.stderr
     assert "fault.model" in run.stderr and "exited with code 3" in run.stderr
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
@@ -179,11 +200,27 @@ def test_cli_exit_code_1_names_the_failed_pipeline(manifest, tmp_path):
 
 def test_ctrl_c_stops_promptly_with_130_and_leaves_no_worker(manifest, tmp_path):
     spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(spec_with(manifest, model={"name": "fault.model", "params": {"mode": "hang"}})
-                                   .to_dict()))
-    proc = subprocess.Popen([sys.executable, "-m", "emoframe", "bench", str(spec), "-j", "2", "--timeout", "none",
-                             "--workdir", str(tmp_path / "wd")], stderr=subprocess.PIPE, text=True,
-                            env=plugin_env(tmp_path))
+    spec.write_text(
+        yaml.safe_dump(spec_with(manifest, model={"name": "fault.model", "params": {"mode": "hang"}}).to_dict())
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "emoframe",
+            "bench",
+            str(spec),
+            "-j",
+            "2",
+            "--timeout",
+            "none",
+            "--workdir",
+            str(tmp_path / "wd"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=plugin_env(tmp_path),
+    )
     line = ""
     deadline = time.monotonic() + 120
     while "to run" not in line and time.monotonic() < deadline:

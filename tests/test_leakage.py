@@ -1,4 +1,5 @@
 """Nothing fitted ever sees a test row; no speaker is on both sides. Spies record what they saw."""
+
 from __future__ import annotations
 
 import types
@@ -8,9 +9,9 @@ import pandas as pd
 import pytest
 
 import emoframe
-from emoframe.data.manifest import Manifest
 from emoframe.bench import evaluate as runner
 from emoframe.bench.evaluate import evaluate
+from emoframe.data.manifest import Manifest
 from emoframe.evaluation.splits import LeakageError
 from emoframe.fusion.early import ConcatFusion
 from emoframe.pipeline import FeatureProvider
@@ -72,7 +73,11 @@ def spy_registry(registry):
     def register_fusions(register):
         register(SpyConcat)
 
-    mod.register_extractors, mod.register_models, mod.register_fusions = register_extractors, register_models, register_fusions
+    mod.register_extractors, mod.register_models, mod.register_fusions = (
+        register_extractors,
+        register_models,
+        register_fusions,
+    )
     registry.add_plugin(mod, name="spy")
     for v in SEEN.values():
         v.clear()
@@ -86,8 +91,15 @@ def corpus(tmp_path):
     for i in range(48):
         label = classes[i % 4]
         path = write_wav(tmp_path / f"u{i}.wav", tone(0.3, freq=150 + 60 * (i % 4), amp=0.1 + 0.05 * (i % 4)))
-        rows.append({"id": f"u{i}", "audio": str(path), "text": f"row{i} {label} words", "label": label,
-                     "speaker": f"s{i // 8}"})
+        rows.append(
+            {
+                "id": f"u{i}",
+                "audio": str(path),
+                "text": f"row{i} {label} words",
+                "label": label,
+                "speaker": f"s{i // 8}",
+            }
+        )
     return Manifest.from_frame(pd.DataFrame(rows))
 
 
@@ -99,19 +111,32 @@ def check_no_test_rows(result, seen):
 
 
 def test_early_fusion_extractor_scaler_and_model_see_training_rows_only(spy_registry, corpus):
-    spec = parse_spec({"data": {"corpus": "toy.corpus"}, "evaluation": {"protocol": "speaker_kfold", "folds": 3},
-                       "branches": {"audio": {"extractor": "toy.energy"}, "text": {"extractor": "spy.rowid"}},
-                       "fusion": "spy.concat", "model": "spy.model"})
+    spec = parse_spec(
+        {
+            "data": {"corpus": "toy.corpus"},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 3},
+            "branches": {"audio": {"extractor": "toy.energy"}, "text": {"extractor": "spy.rowid"}},
+            "fusion": "spy.concat",
+            "model": "spy.model",
+        }
+    )
     result = evaluate(spec, spy_registry, manifest=corpus, provider=FeatureProvider(spy_registry))
     for kind in ("extractor", "fusion", "model"):
         check_no_test_rows(result, SEEN[kind])
 
 
 def test_learned_late_fusion_inner_fits_see_training_rows_only(spy_registry, corpus):
-    spec = parse_spec({"data": {"corpus": "toy.corpus"}, "evaluation": {"protocol": "speaker_kfold", "folds": 3},
-                       "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"},
-                                    "text": {"extractor": "spy.rowid", "model": "spy.model"}},
-                       "fusion": {"name": "fusion.late", "params": {"weights": "learned"}}})
+    spec = parse_spec(
+        {
+            "data": {"corpus": "toy.corpus"},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 3},
+            "branches": {
+                "audio": {"extractor": "toy.energy", "model": "toy.centroid"},
+                "text": {"extractor": "spy.rowid", "model": "spy.model"},
+            },
+            "fusion": {"name": "fusion.late", "params": {"weights": "learned"}},
+        }
+    )
     result = evaluate(spec, spy_registry, manifest=corpus, provider=FeatureProvider(spy_registry))
     assert len(SEEN["model"]) == 3 * (1 + 3)  # per fold: the branch fit plus 3 inner out-of-fold fits
     check_no_test_rows(result, SEEN["model"])
@@ -120,8 +145,9 @@ def test_learned_late_fusion_inner_fits_see_training_rows_only(spy_registry, cor
 
 def test_the_spy_would_catch_a_leak(spy_registry, corpus):
     """Fitting on everything must fail the same check (the test can fail)."""
-    result = types.SimpleNamespace(folds=[types.SimpleNamespace(test_ids=[f"u{i}" for i in range(k, 48, 3)])
-                                          for k in range(3)])
+    result = types.SimpleNamespace(
+        folds=[types.SimpleNamespace(test_ids=[f"u{i}" for i in range(k, 48, 3)]) for k in range(3)]
+    )
     with pytest.raises(AssertionError, match="fitted on test rows"):
         check_no_test_rows(result, [set(range(48))])
 
@@ -131,7 +157,8 @@ def test_a_split_sharing_a_speaker_is_refused(spy_registry, corpus, monkeypatch)
         yield np.arange(0, 30), np.arange(28, 48)  # rows 28, 29 (speaker s3) on both sides
 
     monkeypatch.setattr(runner, "outer_folds", leaky)
-    spec = parse_spec({"data": {"corpus": "toy.corpus"},
-                       "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"}}})
+    spec = parse_spec(
+        {"data": {"corpus": "toy.corpus"}, "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"}}}
+    )
     with pytest.raises(LeakageError, match="s3"):
         evaluate(spec, spy_registry, manifest=corpus, provider=FeatureProvider(spy_registry))

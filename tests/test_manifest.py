@@ -37,19 +37,28 @@ def test_parquet_manifest(tmp_path):
 
 
 def test_every_problem_is_reported_at_once(tmp_path):
-    root = make_corpus(tmp_path, rows=[
-        {"id": "a", "audio": "wav/a.wav", "text": "x", "label": "happy", "speaker": "s1", "start": 1, "end": 0.5},
-        {"id": "a", "audio": "wav/b.wav", "text": "x", "label": "", "speaker": "s1"},
-        {"id": "c", "audio": "wav/missing.wav", "text": "x", "label": "sad", "speaker": ""},
-        {"id": "d", "audio": "../../etc/passwd", "text": "x", "label": "sad", "speaker": "s3"},
-    ])
+    root = make_corpus(
+        tmp_path,
+        rows=[
+            {"id": "a", "audio": "wav/a.wav", "text": "x", "label": "happy", "speaker": "s1", "start": 1, "end": 0.5},
+            {"id": "a", "audio": "wav/b.wav", "text": "x", "label": "", "speaker": "s1"},
+            {"id": "c", "audio": "wav/missing.wav", "text": "x", "label": "sad", "speaker": ""},
+            {"id": "d", "audio": "../../etc/passwd", "text": "x", "label": "sad", "speaker": "s3"},
+        ],
+    )
     with pytest.raises(DataError) as e:
         load_manifest(root / "manifest.csv")
     msg = str(e.value)
     assert str(root / "manifest.csv") in msg
-    for expected in ("duplicate id(s): a", "empty label in 1 row(s): a", "empty speaker in 1 row(s): c",
-                     "audio file not found for 1 row(s)", "missing.wav", "escapes the corpus folder",
-                     "segment end ≤ start in row(s) a"):
+    for expected in (
+        "duplicate id(s): a",
+        "empty label in 1 row(s): a",
+        "empty speaker in 1 row(s): c",
+        "audio file not found for 1 row(s)",
+        "missing.wav",
+        "escapes the corpus folder",
+        "segment end ≤ start in row(s) a",
+    ):
         assert expected in msg, expected
 
 

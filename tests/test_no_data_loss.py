@@ -1,4 +1,5 @@
 """Issue 9 §1 and §5: emoframe deletes only what it created; no command touches a user's file."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,16 +34,21 @@ def plant(folder: Path, n: int = 3) -> dict[str, str]:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_demo_root_pointing_at_a_user_folder_is_refused_by_validate_and_run(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     user = tmp_path / "precious"
     before = plant(user)
-    spec = {"data": {"corpus": {"name": "demo", "params": {"root": str(user), "speakers": 2, "per_class": 1}}},
-            "branches": {"text": {"extractor": "toy.words", "model": "toy.centroid"}}}
+    spec = {
+        "data": {"corpus": {"name": "demo", "params": {"root": str(user), "speakers": 2, "per_class": 1}}},
+        "branches": {"text": {"extractor": "toy.words", "model": "toy.centroid"}},
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
     checked = cli("validate", "spec.yaml")
     assert checked.exit_code == 2, checked.output
@@ -130,18 +136,26 @@ def test_no_command_touches_a_sentinel_in_the_workdir_or_the_cwd(cli, tmp_path, 
     sentinels_wd = plant(wd)
     corpus = generate(tmp_path / "corpus", seed=0, speakers=3, per_class=1)
     monkeypatch.chdir(cwd)
-    spec = {"name": "tiny", "data": {"manifest": str(corpus / "manifest.csv")},
-            "evaluation": {"protocol": "loso", "bootstrap": 20},
-            "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"},
-                         "text": {"extractor": "toy.words", "model": "toy.centroid"}},
-            "fusion": "fusion.late"}
+    spec = {
+        "name": "tiny",
+        "data": {"manifest": str(corpus / "manifest.csv")},
+        "evaluation": {"protocol": "loso", "bootstrap": 20},
+        "branches": {
+            "audio": {"extractor": "toy.energy", "model": "toy.centroid"},
+            "text": {"extractor": "toy.words", "model": "toy.centroid"},
+        },
+        "fusion": "fusion.late",
+    }
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
     bench = {**spec, "fusion": ["fusion.late", "fusion.vote"]}
     bench_path = tmp_path / "bench.yaml"
     bench_path.write_text(yaml.safe_dump(bench))
     commands = [
-        ("plugins",), ("schema",), ("validate", spec_path), ("validate", "--expand", bench_path),
+        ("plugins",),
+        ("schema",),
+        ("validate", spec_path),
+        ("validate", "--expand", bench_path),
         ("corpus", "info", "--manifest", corpus / "manifest.csv"),
         ("corpus", "synth", "--out", tmp_path / "synth", "--speakers", "2", "--per-class", "1"),
         ("corpus", "synth", "--out", cwd, "--speakers", "2", "--per-class", "1"),  # refused
@@ -150,7 +164,8 @@ def test_no_command_touches_a_sentinel_in_the_workdir_or_the_cwd(cli, tmp_path, 
         ("run", spec_path, "-j", "1", "--workdir", wd),
         ("bench", bench_path, "-j", "1", "--workdir", wd, "--report", tmp_path / "report"),
         ("bench", bench_path, "-j", "1", "--workdir", wd, "--fresh", "--report", tmp_path / "report"),
-        ("results", "--workdir", wd), ("results", "--format", "csv", "--workdir", wd),
+        ("results", "--workdir", wd),
+        ("results", "--format", "csv", "--workdir", wd),
         ("report", "--out", tmp_path / "report2", "--workdir", wd),
         ("cache", "clear", "--extractor", "toy.energy", "--workdir", wd),
         ("cache", "clear", "--extractor", cwd, "--workdir", wd),  # refused

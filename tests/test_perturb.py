@@ -31,8 +31,16 @@ def test_text_corruption_rates_and_determinism():
 
 
 def test_perturbed_manifest_keeps_ids_and_is_deterministic(tmp_path):
-    rows = [{"id": f"u{i}", "audio": str(write_wav(tmp_path / f"u{i}.wav", tone(0.5, freq=150 + 50 * i))),
-             "text": "one two three four", "label": "a", "speaker": f"s{i}"} for i in range(4)]
+    rows = [
+        {
+            "id": f"u{i}",
+            "audio": str(write_wav(tmp_path / f"u{i}.wav", tone(0.5, freq=150 + 50 * i))),
+            "text": "one two three four",
+            "label": "a",
+            "speaker": f"s{i}",
+        }
+        for i in range(4)
+    ]
     m = Manifest.from_frame(pd.DataFrame(rows))
     white = perturbed_manifest(m, Condition("audio", "white", 0.0), tmp_path / "p", seed=3)
     babble = perturbed_manifest(m, Condition("audio", "babble", 10.0), tmp_path / "p", seed=3)

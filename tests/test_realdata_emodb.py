@@ -1,4 +1,5 @@
 """On the real EmoDB copy: emoframe gives the figures a bare scikit-learn script gives (within one point)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,12 +14,14 @@ from emoframe.spec import parse_spec
 from .conftest import SHARED_DATA
 
 EMODB = SHARED_DATA / "emodb"
-pytestmark = [pytest.mark.realdata, pytest.mark.slow,
-              pytest.mark.skipif(not (EMODB / "wav").is_dir(), reason="../shared/data/emodb absent")]
+pytestmark = [
+    pytest.mark.realdata,
+    pytest.mark.slow,
+    pytest.mark.skipif(not (EMODB / "wav").is_dir(), reason="../shared/data/emodb absent"),
+]
 
 
 def bare_sklearn_uar(X, y, speakers, speaker_norm):
-    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import LeaveOneGroupOut
     from sklearn.pipeline import make_pipeline
@@ -40,10 +43,13 @@ def bare_sklearn_uar(X, y, speakers, speaker_norm):
 def test_emoframe_matches_a_bare_script_on_emodb(tmp_path, normalise):
     registry = Registry.from_entry_points()
     provider = FeatureProvider(registry, cache=FeatureCache(tmp_path), jobs=2)
-    spec = parse_spec({"data": {"corpus": {"name": "emodb", "params": {"root": str(EMODB)}}},
-                       "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc",
-                                              "normalise": normalise}},
-                       "evaluation": {"protocol": "loso", "bootstrap": 200}})
+    spec = parse_spec(
+        {
+            "data": {"corpus": {"name": "emodb", "params": {"root": str(EMODB)}}},
+            "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc", "normalise": normalise}},
+            "evaluation": {"protocol": "loso", "bootstrap": 200},
+        }
+    )
     result = evaluate(spec, registry, provider=provider)
     assert len(result.folds) == 10 and not result.failures
     manifest = registry.create("emodb", {"root": str(EMODB)}, kind="corpus").load()

@@ -66,7 +66,12 @@ def test_import_error_is_reported_and_others_load(make_dist):
 
 def test_duplicate_name_is_reported_with_both_distributions(make_dist):
     make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
-    make_dist("zz-copycat", "zz_copycat", (textwrap.dedent(GOOD_PLUGIN) + textwrap.dedent("""
+    make_dist(
+        "zz-copycat",
+        "zz_copycat",
+        (
+            textwrap.dedent(GOOD_PLUGIN)
+            + textwrap.dedent("""
         class Other(emoframe.FeatureExtractor):
             '''Another, not a duplicate: it still loads.'''
             name = "zz.other"
@@ -76,7 +81,9 @@ def test_duplicate_name_is_reported_with_both_distributions(make_dist):
         @emoframe.hookimpl
         def register_corpora(register):
             pass
-        """)).replace("    register(Loud)", "    register(Loud)\n    register(Other)"))
+        """)
+        ).replace("    register(Loud)", "    register(Loud)\n    register(Other)"),
+    )
     reg = Registry.from_entry_points()
     assert reg.get("acme.loud").distribution == "acme-emo"  # first one wins, deterministic order
     (bad,) = reg.broken
@@ -87,8 +94,13 @@ def test_duplicate_name_is_reported_with_both_distributions(make_dist):
 
 def test_raising_hook_breaks_only_that_plugin_and_registers_nothing_of_it(make_dist):
     make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
-    make_dist("raiser-emo", "raiser_emo", GOOD_PLUGIN.replace("acme.loud", "raiser.loud").replace(
-        "        register(Loud)", "        register(Loud)\n        raise RuntimeError('no licence file')"))
+    make_dist(
+        "raiser-emo",
+        "raiser_emo",
+        GOOD_PLUGIN.replace("acme.loud", "raiser.loud").replace(
+            "        register(Loud)", "        register(Loud)\n        raise RuntimeError('no licence file')"
+        ),
+    )
     reg = Registry.from_entry_points()
     assert "acme.loud" in reg
     assert "raiser.loud" not in reg  # staged registrations of a failed hook are dropped
@@ -96,19 +108,30 @@ def test_raising_hook_breaks_only_that_plugin_and_registers_nothing_of_it(make_d
     assert bad.name == "raiser_emo" and "RuntimeError: no licence file" in bad.problems[0]
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("class X:\n    name = 'a.b'\n", "not a FeatureExtractor subclass"),
-    ("class X(emoframe.FeatureExtractor):\n    name = 'NoDots'\n    modality = 'audio'\n    output = 'vector'\n",
-     "invalid name 'NoDots'"),
-    ("class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'video'\n    output = 'vector'\n",
-     "modality must be 'audio' or 'text'"),
-    ("class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'audio'\n    output = 'vector'\n"
-     "    class Params(emoframe.Params):\n        n: int\n", "Params must give every field a default"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("class X:\n    name = 'a.b'\n", "not a FeatureExtractor subclass"),
+        (
+            "class X(emoframe.FeatureExtractor):\n    name = 'NoDots'\n    modality = 'audio'\n    output = 'vector'\n",
+            "invalid name 'NoDots'",
+        ),
+        (
+            "class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'video'\n    output = 'vector'\n",
+            "modality must be 'audio' or 'text'",
+        ),
+        (
+            "class X(emoframe.FeatureExtractor):\n    name = 'a.b'\n    modality = 'audio'\n    output = 'vector'\n"
+            "    class Params(emoframe.Params):\n        n: int\n",
+            "Params must give every field a default",
+        ),
+    ],
+)
 def test_invalid_component_is_rejected_with_reason(registry, body, expected):
     import types
 
     import emoframe
+
     mod = types.ModuleType("badmod")
     exec("import emoframe\n" + body, mod.__dict__)
 
@@ -125,6 +148,7 @@ def test_misspelt_hook_is_reported(registry):
     import types
 
     import emoframe
+
     mod = types.ModuleType("typo")
 
     @emoframe.hookimpl
@@ -158,8 +182,9 @@ def test_cli_lists_third_party_and_broken_plugins_as_json(make_dist):
     site = make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
     make_dist("broken-emo", "broken_emo", "raise ImportError('needs libfoo')\n")
     env = dict(os.environ, PYTHONPATH=str(site))
-    out = subprocess.run([sys.executable, "-m", "emoframe", "plugins", "--json"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "emoframe", "plugins", "--json"], env=env, capture_output=True, text=True, check=True
+    )
     data = json.loads(out.stdout)
     names = {c["name"] for c in data["components"]}
     assert {"acme.loud", "fusion.late"} <= names

@@ -6,8 +6,16 @@ import pytest
 import yaml
 
 from emoframe.errors import SpecError
-from emoframe.spec import (BenchmarkSpec, PipelineSpec, check, json_schemas, load_spec, parse_spec,
-                           pipelines_of, validate)
+from emoframe.spec import (
+    BenchmarkSpec,
+    PipelineSpec,
+    check,
+    json_schemas,
+    load_spec,
+    parse_spec,
+    pipelines_of,
+    validate,
+)
 
 VALID = {
     "name": "energy+words",
@@ -60,11 +68,14 @@ def test_bad_param_type_names_the_field_and_value(registry):
 
 
 def test_param_out_of_bounds_and_unknown_param(registry):
-    doc = with_changes(branches__audio__extractor={"name": "toy.energy", "params": {"frame": 2}},
-                       branches__text__model={"name": "toy.centroid", "params": {"tempreture": 1}})
+    doc = with_changes(
+        branches__audio__extractor={"name": "toy.energy", "params": {"frame": 2}},
+        branches__text__model={"name": "toy.centroid", "params": {"tempreture": 1}},
+    )
     ps = problems(doc, registry)
-    assert any(p.startswith("branches.audio.extractor.params.frame: Input should be greater than or equal to 16")
-               for p in ps)
+    assert any(
+        p.startswith("branches.audio.extractor.params.frame: Input should be greater than or equal to 16") for p in ps
+    )
     assert any(p.startswith("branches.text.model.params.tempreture: unknown parameter") for p in ps)
 
 
@@ -101,8 +112,12 @@ def test_early_fusion_without_a_model(registry):
 
 
 def test_early_fusion_of_sequences_is_refused(registry):
-    doc = with_changes(fusion="fusion.early", model="toy.centroid", branches__audio={"extractor": "toy.frames"},
-                       branches__text__model=None)
+    doc = with_changes(
+        fusion="fusion.early",
+        model="toy.centroid",
+        branches__audio={"extractor": "toy.frames"},
+        branches__text__model=None,
+    )
     (p,) = problems(doc, registry)
     assert p.startswith("branches.audio.extractor: early fusion concatenates vectors but 'toy.frames'")
 
@@ -118,12 +133,21 @@ def test_two_branches_need_a_fusion(registry):
 
 
 def test_every_problem_is_reported_at_once(registry):
-    doc = with_changes(branches__audio__extractor="toy.enrgy", branches__text__extractor="toy.energy",
-                       branches__text__model={"name": "toy.centroid", "params": {"temperature": -1}},
-                       fusion="fusion.lat", data={"corpus": "toy.corpsu"})
+    doc = with_changes(
+        branches__audio__extractor="toy.enrgy",
+        branches__text__extractor="toy.energy",
+        branches__text__model={"name": "toy.centroid", "params": {"temperature": -1}},
+        fusion="fusion.lat",
+        data={"corpus": "toy.corpsu"},
+    )
     paths = sorted(p.split(":")[0] for p in problems(doc, registry))
-    assert paths == ["branches.audio.extractor", "branches.text.extractor",
-                     "branches.text.model.params.temperature", "data.corpus", "fusion"]
+    assert paths == [
+        "branches.audio.extractor",
+        "branches.text.extractor",
+        "branches.text.model.params.temperature",
+        "data.corpus",
+        "fusion",
+    ]
 
 
 def test_structural_errors_are_all_reported_with_paths():
@@ -181,8 +205,10 @@ BENCH = {
     "name": "grid",
     "data": {"corpus": "toy.corpus"},
     "branches": {
-        "audio": {"extractor": ["toy.energy", {"name": "toy.energy", "params": {"frame": 800}}],
-                  "model": "toy.centroid"},
+        "audio": {
+            "extractor": ["toy.energy", {"name": "toy.energy", "params": {"frame": 800}}],
+            "model": "toy.centroid",
+        },
         "text": {"extractor": "toy.words", "model": "toy.centroid"},
     },
     "fusion": ["fusion.late", {"name": "fusion.late", "params": {"weights": "learned"}}, "fusion.early"],

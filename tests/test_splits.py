@@ -53,7 +53,9 @@ def test_assert_disjoint_raises_on_shared_speakers():
 
 
 def test_transcript_overlap():
-    hits, total = transcript_overlap(["Kids are talking by the door.", "x"], ["kids are talking by the door", "new", ""])
+    hits, total = transcript_overlap(
+        ["Kids are talking by the door.", "x"], ["kids are talking by the door", "new", ""]
+    )
     assert (hits, total) == (1, 2)
     assert "1 of 2 test transcripts (50%)" in overlap_warning(hits, total)
     assert overlap_warning(0, 10) is None

@@ -1,4 +1,5 @@
 """Issue 9 §2: a figure is never reused when the data under it changed; the old run stays readable."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -26,11 +27,18 @@ def corpus(tmp_path):
 
 
 def spec(manifest):
-    return parse_spec({"name": "stale", "data": {"manifest": str(manifest)},
-                       "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
-                       "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"},
-                                    "text": {"extractor": "toy.words", "model": "toy.centroid"}},
-                       "fusion": ["fusion.late", "fusion.vote"]})
+    return parse_spec(
+        {
+            "name": "stale",
+            "data": {"manifest": str(manifest)},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
+            "branches": {
+                "audio": {"extractor": "toy.energy", "model": "toy.centroid"},
+                "text": {"extractor": "toy.words", "model": "toy.centroid"},
+            },
+            "fusion": ["fusion.late", "fusion.vote"],
+        }
+    )
 
 
 def edit(manifest, column, row, value):
@@ -75,8 +83,7 @@ def test_results_and_report_read_every_run_after_a_label_change(corpus, registry
     for run in (first.run_id, second.run_id):
         shown = runner.invoke(main, ["results", "--run", run, "--workdir", str(tmp_path / "wd")])
         assert shown.exit_code == 0, shown.output
-        written = runner.invoke(main, ["report", run, "--out", str(tmp_path / run), "--workdir",
-                                       str(tmp_path / "wd")])
+        written = runner.invoke(main, ["report", run, "--out", str(tmp_path / run), "--workdir", str(tmp_path / "wd")])
         assert written.exit_code == 0, written.output
 
 

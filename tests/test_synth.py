@@ -57,5 +57,5 @@ def test_emotions_move_the_acoustic_correlates(tmp_path):
     rms = {}
     for label in CLASSES:
         xs = [sf.read(p)[0] for p in m.frame[m.frame.label == label]["audio"]]
-        rms[label] = np.mean([np.sqrt(np.mean(x ** 2)) for x in xs])
+        rms[label] = np.mean([np.sqrt(np.mean(x**2)) for x in xs])
     assert rms["angry"] > rms["neutral"] > rms["sad"] and rms["happy"] > rms["sad"]

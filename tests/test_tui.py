@@ -1,9 +1,7 @@
 """The TUI driven by pilots: build a spec from nothing, see errors come and go, save it for the CLI,
 run a tiny benchmark to completion and open its results."""
-from __future__ import annotations
 
-import asyncio
-import json
+from __future__ import annotations
 
 import pytest
 import yaml
@@ -89,10 +87,21 @@ async def test_builder_from_nothing_to_a_saved_spec_the_cli_accepts(tmp_path, mo
 
 async def test_builder_loads_a_spec(tmp_path):
     path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "loaded", "data": {"corpus": "demo"}, "evaluation": {"protocol": "loso"},
-        "branches": {"audio": {"extractor": "opensmile.egemaps_lld",
-                               "model": {"name": "torch.cnn", "params": {"epochs": 3}}}}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "loaded",
+                "data": {"corpus": "demo"},
+                "evaluation": {"protocol": "loso"},
+                "branches": {
+                    "audio": {
+                        "extractor": "opensmile.egemaps_lld",
+                        "model": {"name": "torch.cnn", "params": {"epochs": 3}},
+                    }
+                },
+            }
+        )
+    )
     app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -104,10 +113,15 @@ async def test_builder_loads_a_spec(tmp_path):
 
 async def test_builder_keeps_parameters_per_slot(tmp_path):
     """Issue 10 §6: the same model in two branches with different params survives load → save."""
-    doc = {"name": "two-svcs", "data": {"corpus": "demo"},
-           "branches": {"audio": {"extractor": "opensmile.egemaps", "model": {"name": "sklearn.svc", "params": {"C": 2.0}}},
-                        "text": {"extractor": "sklearn.tfidf", "model": {"name": "sklearn.svc", "params": {"C": 5.0}}}},
-           "fusion": "fusion.late"}
+    doc = {
+        "name": "two-svcs",
+        "data": {"corpus": "demo"},
+        "branches": {
+            "audio": {"extractor": "opensmile.egemaps", "model": {"name": "sklearn.svc", "params": {"C": 2.0}}},
+            "text": {"extractor": "sklearn.tfidf", "model": {"name": "sklearn.svc", "params": {"C": 5.0}}},
+        },
+        "fusion": "fusion.late",
+    }
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(doc))
     app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
@@ -130,12 +144,20 @@ def tiny_spec(tmp_path_factory):
     root = tmp_path_factory.mktemp("tui")
     generate(root / "demo", seed=3, speakers=4, per_class=2)
     path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "tiny", "data": {"manifest": "demo/manifest.csv"},
-        "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 50},
-        "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
-                     "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"}},
-        "fusion": ["fusion.late", "fusion.vote"]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "data": {"manifest": "demo/manifest.csv"},
+                "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 50},
+                "branches": {
+                    "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
+                    "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+                },
+                "fusion": ["fusion.late", "fusion.vote"],
+            }
+        )
+    )
     return path
 
 
@@ -159,6 +181,8 @@ async def test_run_a_tiny_benchmark_to_completion_and_open_its_results(tiny_spec
         assert [table.get_row(k)[0] for k in screen.rows] == ["done"] * 4
         assert [str(table.get_row(k)[1]) for k in screen.rows] == ["██████████ 2/2"] * 4  # per-pipeline bars
         await pilot.press("f4")
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # the store is read off the UI thread
         await pilot.pause()
         results = app.screen
         assert isinstance(results, ResultsScreen)

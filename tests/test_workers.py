@@ -1,4 +1,5 @@
 """Supervised workers (issue 9 §3): a dying, hanging or leaking task costs that task only."""
+
 from __future__ import annotations
 
 import os
@@ -98,14 +99,16 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_killing_the_parent_leaves_no_orphan(tmp_path):
     script = tmp_path / "parent.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
         from emoframe.workers import supervise
         from tests.test_workers import work
         for report in supervise(work, [("hang", 0), ("hang", 1)], jobs=2):
             print(type(report).__name__, flush=True)
-    """))
+    """)
+    )
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert parent.stdout.readline().strip() == "Started" and parent.stdout.readline().strip() == "Started"
     children = _children(parent.pid)

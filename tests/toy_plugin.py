@@ -1,4 +1,5 @@
 """A throwaway plugin with tiny but real components, registered by tests (llm's conftest style)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,7 @@ class Energy(FeatureExtractor):
         x = np.asarray(x, dtype=np.float32)
         n = max(1, len(x) // self.params.frame)
         frames = x[: n * self.params.frame].reshape(n, -1) if len(x) >= self.params.frame else x.reshape(1, -1)
-        e = np.sqrt((frames ** 2).mean(axis=1))
+        e = np.sqrt((frames**2).mean(axis=1))
         zcr = np.mean(np.abs(np.diff(np.sign(x)))) / 2 if len(x) > 1 else 0.0
         return np.array([e.mean(), e.std(), e.max(), zcr], dtype=np.float32)
 
@@ -40,7 +41,7 @@ class Frames(FeatureExtractor):
         x = np.asarray(x, dtype=np.float32)
         n = max(1, len(x) // 400)
         frames = x[: n * 400].reshape(n, -1) if len(x) >= 400 else x.reshape(1, -1)
-        return np.log1p((frames ** 2).mean(axis=1, keepdims=True))
+        return np.log1p((frames**2).mean(axis=1, keepdims=True))
 
 
 class Words(FeatureExtractor):

@@ -3,6 +3,7 @@
 The orchestration of pipelines over folds lives here, above the pipeline layer; the pure
 pieces it uses (splits, metrics, statistics, pooling) live in ``emoframe.evaluation``.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,8 +38,14 @@ class Plan:
     failures: dict[str, str]
 
 
-def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs: list[Any],
-         manifest: Manifest | None = None, test_manifest: Manifest | None = None) -> Plan:
+def plan(
+    spec: PipelineSpec,
+    registry: Registry,
+    provider: FeatureProvider,
+    refs: list[Any],
+    manifest: Manifest | None = None,
+    test_manifest: Manifest | None = None,
+) -> Plan:
     """Load the data, keep the rows every extractor in ``refs`` could process, and cut the folds."""
     ev = spec.evaluation
     manifest = manifest if manifest is not None else load_data(spec.data, registry)
@@ -48,18 +55,35 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
         warnings += test_manifest.warnings
         common = sorted(set(manifest.labels) & set(test_manifest.labels))
         if len(common) < 2:
-            raise DataError(f"cross_corpus: the corpora share {len(common)} label(s) ({', '.join(common)}); "
-                            "map both to the common vocabulary or keep shared classes with data.classes")
+            raise DataError(
+                f"cross_corpus: the corpora share {len(common)} label(s) ({', '.join(common)}); "
+                "map both to the common vocabulary or keep shared classes with data.classes"
+            )
         manifest, test_manifest = manifest.keep_classes(common), test_manifest.keep_classes(common)
         # two corpora may use the same ids (and features are memoised by id): keep the test side apart
-        test_manifest = Manifest(test_manifest.frame.assign(id="test:" + test_manifest.frame["id"].astype(str)),
-                                 test_manifest.name, test_manifest.root, test_manifest.warnings)
+        test_manifest = Manifest(
+            test_manifest.frame.assign(id="test:" + test_manifest.frame["id"].astype(str)),
+            test_manifest.name,
+            test_manifest.root,
+            test_manifest.warnings,
+        )
     usable = provider.usable(refs, manifest)
+    present = np.unique(usable.labels)
+    if len(present) < 2:
+        raise DataError(
+            f"{manifest.name}: the usable rows hold {len(present)} class(es) "
+            f"({', '.join(map(str, present))}); emotion recognition needs at least two — check the "
+            "labels, data.classes, or why rows were left out"
+        )
 
     def reasons(m: Manifest, kept: Manifest) -> dict[str, str]:
-        return {i: "; ".join(f"{r.name}: {provider.failures[r.name][i]}" for r in refs
-                             if i in provider.failures.get(r.name, {})) or "not extracted"
-                for i in sorted(set(m.ids) - set(kept.ids))}
+        return {
+            i: "; ".join(
+                f"{r.name}: {provider.failures[r.name][i]}" for r in refs if i in provider.failures.get(r.name, {})
+            )
+            or "not extracted"
+            for i in sorted(set(m.ids) - set(kept.ids))
+        }
 
     failures = reasons(manifest, usable)
     if ev.protocol == "cross_corpus":
@@ -69,8 +93,10 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
     else:
         split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
-        splits = [(usable.take(tr), usable.take(te))
-                  for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)]
+        splits = [
+            (usable.take(tr), usable.take(te))
+            for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)
+        ]
         classes = np.unique(usable.labels)
     if failures:
         warnings.append(f"{len(failures)} utterance(s) left out: no features (see failures)")
@@ -85,10 +111,20 @@ def plan(spec: PipelineSpec, registry: Registry, provider: FeatureProvider, refs
 Conditions = dict[str, tuple[str, Manifest, FeatureProvider]]  # name → (modality, perturbed test rows, provider)
 
 
-def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, classes: list[str], registry: Registry,
-             provider: FeatureProvider, work: FoldWork | None = None, progress: Progress | None = None,
-             conditions: Conditions | None = None) -> FoldResult:
-    """Fit on ``train``, predict ``test`` (and its perturbed copies); with its unimodal parts' predictions when fused."""
+def run_fold(
+    spec: PipelineSpec,
+    fold: int,
+    train: Manifest,
+    test: Manifest,
+    classes: list[str],
+    registry: Registry,
+    provider: FeatureProvider,
+    work: FoldWork | None = None,
+    progress: Progress | None = None,
+    conditions: Conditions | None = None,
+) -> FoldResult:
+    """Fit on ``train``, predict ``test`` (and its perturbed copies); with its unimodal parts' predictions
+    when fused."""
     work = work or FoldWork()
     cls = np.asarray(classes)
     pipe = Pipeline(spec, registry).fit(train, provider, progress, work)
@@ -119,18 +155,32 @@ def run_fold(spec: PipelineSpec, fold: int, train: Manifest, test: Manifest, cla
         Pc = pipe.predict_proba(rows, cond_provider)
         robustness[name] = {"ids": [str(i) for i in rows.ids], "y_pred": [str(v) for v in pipe.classes_[Pc.argmax(1)]]}
     return FoldResult(
-        fold=fold, test_ids=[str(i) for i in test.ids], y_true=[str(v) for v in test.labels], y_pred=y_pred,
+        fold=fold,
+        test_ids=[str(i) for i in test.ids],
+        y_true=[str(v) for v in test.labels],
+        y_pred=y_pred,
         proba=np.round(align_proba(P, pipe.classes_, cls, spec.display_name), 5).tolist(),
         train_uar=uar(confusion([str(v) for v in train.labels], train_pred, classes)),
         test_uar=uar(confusion([str(v) for v in test.labels], y_pred, classes)),
-        fit_s=fit_s, predict_s=predict_s, parts=part_preds, n_train=len(train),
-        train_speakers=sorted(set(map(str, train.speakers))), test_speakers=sorted(set(map(str, test.speakers))),
-        overlap=[hits, total], robustness=robustness)
+        fit_s=fit_s,
+        predict_s=predict_s,
+        parts=part_preds,
+        n_train=len(train),
+        train_speakers=sorted(set(map(str, train.speakers))),
+        test_speakers=sorted(set(map(str, test.speakers))),
+        overlap=[hits, total],
+        robustness=robustness,
+    )
 
 
-def evaluate(spec: PipelineSpec, registry: Registry | None = None, manifest: Manifest | None = None,
-             provider: FeatureProvider | None = None, progress: Progress | None = None,
-             test_manifest: Manifest | None = None) -> EvaluationResult:
+def evaluate(
+    spec: PipelineSpec,
+    registry: Registry | None = None,
+    manifest: Manifest | None = None,
+    provider: FeatureProvider | None = None,
+    progress: Progress | None = None,
+    test_manifest: Manifest | None = None,
+) -> EvaluationResult:
     """Cross-validate ``spec`` under its protocol; nothing fitted ever sees a test row."""
     registry = registry or get_registry()
     provider = provider or FeatureProvider(registry)

@@ -12,6 +12,7 @@ The CLI's bars, the TUI's Run screen and the tests all consume these and nothing
 A handler may raise :class:`BenchmarkCancelled` to stop the run between folds; every
 finished fold is already stored.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

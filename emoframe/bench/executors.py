@@ -3,6 +3,7 @@
 Both yield the workers module's reports (Started / Done / Failed, by task index), so the
 runner treats a dead worker, a timeout and a raising plugin the same way on either.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,15 @@ from ..errors import EmoframeError
 from ..workers import Done, Failed, Limits, Report, Started, limit_threads, supervise
 from .tasks import FoldOutcome, FoldTask, run_task
 
+DEFAULT_LIMITS = Limits()
+
 
 def _threaded_task(task: FoldTask, threads: int) -> FoldOutcome:
     limit_threads(threads)
     return run_task(task)
 
 
-def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = Limits()) -> Iterator[Report]:
+def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = DEFAULT_LIMITS) -> Iterator[Report]:
     """In ``jobs`` supervised worker processes (one with every core when jobs is 1)."""
     threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(tasks) or 1)))
     yield from supervise(partial(_threaded_task, threads=threads), tasks, jobs=jobs, limits=limits)
@@ -29,18 +32,22 @@ def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = Limits()) -> It
 def _isolated(task: FoldTask, timeout: float | None) -> FoldOutcome:
     """On a Dask worker: the task in a supervised child, so a crash or hang costs this task only."""
     try:
-        reports = list(supervise(partial(_threaded_task, threads=1), [task], jobs=1,
-                                 limits=Limits(timeout=timeout, max_tasks=1)))
+        reports = list(
+            supervise(partial(_threaded_task, threads=1), [task], jobs=1, limits=Limits(timeout=timeout, max_tasks=1))
+        )
     except AssertionError:  # a daemonic Dask worker may not fork children: run in the worker itself
         return _threaded_task(task, 1)
     final = reports[-1]
     if isinstance(final, Done):
-        return final.value  # type: ignore[no-any-return]
+        outcome: FoldOutcome = final.value
+        return outcome
     message = final.message if isinstance(final, Failed) else "no result"
     return FoldOutcome(task.fold, [], [(pid, task.fold, message) for pid, _ in task.pipelines], 0)
 
 
-def run_dask(tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Limits = Limits()) -> Iterator[Report]:
+def run_dask(
+    tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Report]:
     """On a Dask cluster at ``scheduler`` (tcp://host:port), or a LocalCluster of ``jobs`` processes."""
     try:
         import dask
@@ -51,8 +58,9 @@ def run_dask(tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Li
     cluster: Any = None
     if scheduler in (None, "", "local"):
         with dask.config.set({"distributed.worker.daemon": False}):  # lets tasks run in supervised children
-            cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=max(1, jobs), threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            )
         client = Client(cluster)
     else:
         try:

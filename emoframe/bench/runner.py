@@ -5,6 +5,7 @@ the content of the data it read (manifest rows and audio bytes) and the versions
 components it uses. Edit a transcript, a label or an audio file, or upgrade a plugin, and
 the next run is a new run; the old one stays in the store, readable.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +24,19 @@ from ..registry import Registry, get_registry
 from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, PipelineSpec, pipelines_of
 from ..workdir import workdir as default_workdir
-from ..workers import Done, Failed, Limits, Started
+from ..workers import Done, Limits, Started
 from .evaluate import Plan, plan
-from .events import (BenchmarkCancelled, EventHandler, ExtractionProgress, FoldStarted, PerturbationStarted,
-                     PipelineFoldFinished, RunFinished, RunPlanned, ignore)
+from .events import (
+    BenchmarkCancelled,
+    EventHandler,
+    ExtractionProgress,
+    FoldStarted,
+    PerturbationStarted,
+    PipelineFoldFinished,
+    RunFinished,
+    RunPlanned,
+    ignore,
+)
 from .executors import run_dask, run_local
 from .tasks import FoldOutcome, FoldTask
 
@@ -46,9 +56,17 @@ class BenchmarkOutcome:
     warnings: list[str] = field(default_factory=list)  # about this call (cache, damaged entries), not the data
 
 
-def perturbed_sets(spec: BenchmarkSpec | PipelineSpec, p: Plan, registry: Registry, cache: FeatureCache | None,
-                   jobs: int, wd: Path, refs: list[Any], emit: EventHandler,
-                   limits: Limits) -> list[tuple[Any, Any]]:
+def perturbed_sets(
+    spec: BenchmarkSpec | PipelineSpec,
+    p: Plan,
+    registry: Registry,
+    cache: FeatureCache | None,
+    jobs: int,
+    wd: Path,
+    refs: list[Any],
+    emit: EventHandler,
+    limits: Limits,
+) -> list[tuple[Any, Any]]:
     """The robustness conditions with their perturbed copies of every test row, features extracted (cached)."""
     robustness = getattr(spec, "robustness", None)
     if robustness is None:
@@ -63,7 +81,8 @@ def perturbed_sets(spec: BenchmarkSpec | PipelineSpec, p: Plan, registry: Regist
         emit(PerturbationStarted(condition.name))
         m = perturbed_manifest(tested, condition, wd / "perturbed", robustness.seed)
         FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits).usable(
-            [r for r in refs if registry.get(r.name).modality == condition.modality], m)
+            [r for r in refs if registry.get(r.name).modality == condition.modality], m
+        )
         out.append((condition, m))
     return out
 
@@ -77,8 +96,10 @@ def branch_keys(spec: PipelineSpec) -> set[str]:
     keys = set()
     for key, b in spec.branches.items():
         model = b.model if b.model is not None else spec.model
-        keys.add(f"{key}|{b.extractor.model_dump_json() if b.extractor else ''}|{b.normalise}|"
-                 f"{model.model_dump_json() if model else ''}")
+        keys.add(
+            f"{key}|{b.extractor.model_dump_json() if b.extractor else ''}|{b.normalise}|"
+            f"{model.model_dump_json() if model else ''}"
+        )
     return keys
 
 
@@ -118,19 +139,34 @@ def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dic
     return dict(sorted(out.items()))
 
 
-def run_key(spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec],
-            registry: Registry) -> str:
+def run_key(
+    spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec], registry: Registry
+) -> str:
     """The run id: spec content + data content + component versions (16 hex characters)."""
-    blob = json.dumps({"spec": spec.digest(), "data": [manifest_fingerprint(m) for m in manifests],
-                       "components": component_versions(pipelines, registry)}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "spec": spec.digest(),
+            "data": [manifest_fingerprint(m) for m in manifests],
+            "components": component_versions(pipelines, registry),
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None = None,
-                  workdir: str | Path | None = None, jobs: int | None = None,
-                  executor: Literal["local", "dask"] = "local", scheduler: str | None = None, fresh: bool = False,
-                  base_dir: str | Path | None = None, events: EventHandler | None = None,
-                  limits: Limits | None = None, use_cache: bool = True) -> BenchmarkOutcome:
+def run_benchmark(
+    spec: BenchmarkSpec | PipelineSpec,
+    registry: Registry | None = None,
+    workdir: str | Path | None = None,
+    jobs: int | None = None,
+    executor: Literal["local", "dask"] = "local",
+    scheduler: str | None = None,
+    fresh: bool = False,
+    base_dir: str | Path | None = None,
+    events: EventHandler | None = None,
+    limits: Limits | None = None,
+    use_cache: bool = True,
+) -> BenchmarkOutcome:
     """Run (or resume) a benchmark; results go to ``<workdir>/results.db``, one transaction per fold.
 
     ``events`` receives the typed events of :mod:`emoframe.bench.events`. ``limits`` (default:
@@ -145,19 +181,31 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
     pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
     first = pipelines[0][1]
     manifest = load_data(first.data, registry, base_dir, workdir=wd)
-    test_manifest = (load_data(first.evaluation.test, registry, base_dir, workdir=wd)  # type: ignore[arg-type]
-                     if first.evaluation.protocol == "cross_corpus" else None)
-    run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines],
-                     registry)
+    test_manifest = (
+        load_data(first.evaluation.test, registry, base_dir, workdir=wd)  # type: ignore[arg-type]
+        if first.evaluation.protocol == "cross_corpus"
+        else None
+    )
+    run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
     name = spec.name or (pipelines[0][1].display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
     names = {pid: ps.display_name for pid, ps in pipelines}
     store = ResultsStore(wd / "results.db")
     try:
-        store.begin_run(run_id, name, spec.to_dict(), [(pid, p.display_name, p.to_dict(), p.is_fused)
-                                                       for pid, p in pipelines], fresh=fresh)
+        store.begin_run(
+            run_id,
+            name,
+            spec.to_dict(),
+            [(pid, p.display_name, p.to_dict(), p.is_fused) for pid, p in pipelines],
+            fresh=fresh,
+        )
         cache = FeatureCache(wd / "cache") if use_cache else None
-        provider = FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits,
-                                   progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)))
+        provider = FeatureProvider(
+            registry,
+            cache=cache,
+            jobs=jobs,
+            limits=limits,
+            progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)),
+        )
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits))
@@ -173,23 +221,47 @@ def run_benchmark(spec: BenchmarkSpec | PipelineSpec, registry: Registry | None 
                 members = [(pid, d) for pid, d in pending if pid in group]
                 if members:
                     test_ids = set(test.ids)
-                    cond = [(c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
-                            for c, m in conditions]
-                    tasks.append(FoldTask(f, members, train.frame.to_dict("records"), test.frame.to_dict("records"),
-                                          p.classes, str(cache.root) if cache is not None else None, registry,
-                                          cond, {pid: names[pid] for pid, _ in members}))
-        emit(RunPlanned(run_id, name, len(pipelines), len(p.splits), sum(len(t.pipelines) for t in tasks),
-                        outcome.skipped, names,
-                        {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines}))
-        stream = (run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits))
+                    cond = [
+                        (c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
+                        for c, m in conditions
+                    ]
+                    tasks.append(
+                        FoldTask(
+                            f,
+                            members,
+                            train.frame.to_dict("records"),
+                            test.frame.to_dict("records"),
+                            p.classes,
+                            str(cache.root) if cache is not None else None,
+                            registry,
+                            cond,
+                            {pid: names[pid] for pid, _ in members},
+                        )
+                    )
+        emit(
+            RunPlanned(
+                run_id,
+                name,
+                len(pipelines),
+                len(p.splits),
+                sum(len(t.pipelines) for t in tasks),
+                outcome.skipped,
+                names,
+                {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines},
+            )
+        )
+        stream = run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits)
         try:
             for report in stream:
                 task = tasks[report.index]
                 if isinstance(report, Started):
                     emit(FoldStarted(task.fold, tuple(pid for pid, _ in task.pipelines)))
                     continue
-                result = report.value if isinstance(report, Done) else FoldOutcome(
-                    task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
+                result = (
+                    report.value
+                    if isinstance(report, Done)
+                    else FoldOutcome(task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
+                )
                 store.save_fold(run_id, result.results, result.errors)
                 outcome.ran += len(result.results)
                 outcome.shared_hits += result.shared_hits

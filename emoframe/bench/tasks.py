@@ -6,6 +6,7 @@ reported with its error; the others in the fold still run. A task carries everyt
 needs, the registry included (pickled as its recipe), so it runs the same in this process,
 a forked or spawned worker, or on a Dask worker.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..data.manifest import Manifest
+from ..errors import describe_exception
 from ..evaluation.records import FoldResult
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork
@@ -51,26 +53,27 @@ def run_task(task: FoldTask) -> FoldOutcome:
     test = Manifest.from_frame(pd.DataFrame(task.test), require_audio=False)
     work = FoldWork()
     conditions = {
-        name: (modality, Manifest.from_frame(pd.DataFrame(rows), require_audio=False),
-               FeatureProvider(registry, cache=provider.cache, jobs=1))
-        for name, modality, rows in task.conditions}
+        name: (
+            modality,
+            Manifest.from_frame(pd.DataFrame(rows), require_audio=False),
+            FeatureProvider(registry, cache=provider.cache, jobs=1),
+        )
+        for name, modality, rows in task.conditions
+    }
     results, errors = [], []
     for pid, spec_dict in task.pipelines:
         spec = PipelineSpec.model_validate(spec_dict)
         label = task.names.get(pid, spec.display_name)
         note(f"running {label} in fold {task.fold}")
         try:
-            results.append((pid, run_fold(spec, task.fold, train, test, task.classes, registry, provider, work,
-                                          conditions=conditions)))
+            results.append(
+                (
+                    pid,
+                    run_fold(
+                        spec, task.fold, train, test, task.classes, registry, provider, work, conditions=conditions
+                    ),
+                )
+            )
         except Exception as exc:  # noqa: BLE001 — a failing pipeline is recorded, the rest goes on
-            errors.append((pid, task.fold, error_text(exc)))
+            errors.append((pid, task.fold, describe_exception(exc)))
     return FoldOutcome(task.fold, results, errors, work.hits)
-
-
-def error_text(exc: BaseException) -> str:
-    """``Type: message (at file:line)``: where a plugin's exception was raised."""
-    import traceback
-
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
-    return f"{type(exc).__name__}: {exc}{where}"

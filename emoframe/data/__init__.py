@@ -1,4 +1,5 @@
 """Manifests, audio I/O, corpus loaders and the synthetic demo corpus."""
+
 from .audio import AudioError, load_audio
 from .manifest import Manifest, load_manifest
 

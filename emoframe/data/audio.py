@@ -3,6 +3,7 @@
 Every unusable file raises :class:`AudioError` naming the path and the reason, so a run can
 record it and go on without it.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -33,17 +34,6 @@ def resample(signal: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(signal, frac.numerator, frac.denominator).astype(np.float32)
 
 
-def audio_info(path: str | Path) -> tuple[int, int]:
-    """(sample rate, frames) of a file, or AudioError."""
-    import soundfile as sf
-
-    try:
-        info = sf.info(str(path))
-    except Exception as exc:  # noqa: BLE001 — soundfile raises several types for bad files
-        raise AudioError(path, _reason(path, exc)) from None
-    return info.samplerate, info.frames
-
-
 def _reason(path: str | Path, exc: Exception) -> str:
     if not Path(path).exists():
         return "file not found"
@@ -52,8 +42,7 @@ def _reason(path: str | Path, exc: Exception) -> str:
     return f"unreadable or corrupt audio ({str(exc).strip() or type(exc).__name__}); re-export it as WAV/FLAC"
 
 
-def load_audio(path: str | Path, sr: int = 16000, start: float | None = None,
-               end: float | None = None) -> np.ndarray:
+def load_audio(path: str | Path, sr: int = 16000, start: float | None = None, end: float | None = None) -> np.ndarray:
     """Mono float32 signal of ``path`` (or its [start, end) segment in seconds) at ``sr`` Hz."""
     import soundfile as sf
 
@@ -63,8 +52,7 @@ def load_audio(path: str | Path, sr: int = 16000, start: float | None = None,
             first = int(round((start or 0.0) * native))
             last = f.frames if end is None else min(f.frames, int(round(end * native)))
             if start is not None and first >= f.frames:
-                raise AudioError(path, f"segment starts at {start:.3f} s but the file lasts "
-                                       f"{f.frames / native:.3f} s")
+                raise AudioError(path, f"segment starts at {start:.3f} s but the file lasts {f.frames / native:.3f} s")
             f.seek(first)
             data = f.read(max(0, last - first), dtype="float32", always_2d=True)
     except AudioError:

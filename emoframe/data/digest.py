@@ -4,6 +4,7 @@ The feature cache keys entries by them, the runner keys runs by them, and the ro
 sweep keys its perturbations by them: what decides a result is what the data *is*, not
 where it lies.
 """
+
 from __future__ import annotations
 
 import hashlib

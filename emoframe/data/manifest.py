@@ -4,6 +4,7 @@ Loading validates it and reports every problem at once, naming the file: missing
 duplicate ids, empty labels or speakers, missing audio files, paths escaping the corpus
 folder, bad segments. Relative audio paths resolve against the manifest's folder.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -38,15 +39,18 @@ class Manifest:
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame, name: str = "manifest", root: str | Path | None = None,
-                   require_audio: bool = True) -> Manifest:
+    def from_frame(
+        cls, df: pd.DataFrame, name: str = "manifest", root: str | Path | None = None, require_audio: bool = True
+    ) -> Manifest:
         """Validate and normalise a DataFrame; DataError lists every problem found."""
         root = Path(root).resolve() if root is not None else None
         problems: list[str] = []
         missing = [c for c in REQUIRED if c not in df.columns and not (c == "audio" and not require_audio)]
         if missing:
-            raise DataError(f"{name}: missing column(s) {', '.join(missing)}; a manifest needs "
-                            f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})")
+            raise DataError(
+                f"{name}: missing column(s) {', '.join(missing)}; a manifest needs "
+                f"{', '.join(REQUIRED)} (optional: {', '.join(OPTIONAL)})"
+            )
         df = df.copy()
         if "audio" not in df.columns:
             df["audio"] = ""
@@ -60,8 +64,9 @@ class Manifest:
         for col in ("label", "speaker"):
             empty = df["id"][df[col] == ""]
             if len(empty):
-                problems.append(f"empty {col} in {len(empty)} row(s): {_examples(empty)}; "
-                                f"every utterance needs a {col}")
+                problems.append(
+                    f"empty {col} in {len(empty)} row(s): {_examples(empty)}; every utterance needs a {col}"
+                )
         df["audio"] = [_resolve(p, root, problems, i) for i, p in zip(df["id"], df["audio"])]
         if require_audio:
             no_audio = df["id"][df["audio"] == ""]
@@ -69,17 +74,23 @@ class Manifest:
                 problems.append(f"no audio path in {len(no_audio)} row(s): {_examples(no_audio)}")
             absent = df["id"][(df["audio"] != "") & ~df["audio"].map(lambda p: Path(p).is_file())]
             if len(absent):
-                problems.append(f"audio file not found for {len(absent)} row(s): "
-                                f"{_examples(df.set_index('id').loc[absent, 'audio'])}")
+                problems.append(
+                    f"audio file not found for {len(absent)} row(s): "
+                    f"{_examples(df.set_index('id').loc[absent, 'audio'])}"
+                )
         _check_segments(df, problems)
         if problems:
-            raise DataError(f"{name}: " + "; ".join(problems) if len(problems) == 1
-                            else f"{name}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems))
+            raise DataError(
+                f"{name}: " + "; ".join(problems)
+                if len(problems) == 1
+                else f"{name}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
         warnings = []
         empty_text = int((df["text"].str.strip() == "").sum())
         if empty_text:
-            warnings.append(f"{name}: {empty_text} utterance(s) with an empty transcript; text branches "
-                            "see them as empty strings")
+            warnings.append(
+                f"{name}: {empty_text} utterance(s) with an empty transcript; text branches see them as empty strings"
+            )
         columns = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
         extra = [c for c in df.columns if c not in columns]
         return cls(df[columns + extra].reset_index(drop=True), name=name, root=root, warnings=warnings)
@@ -112,8 +123,10 @@ class Manifest:
         row = self.frame.iloc[i]
         start = row.get("start") if "start" in self.frame else None
         end = row.get("end") if "end" in self.frame else None
-        return (None if start is None or pd.isna(start) else float(start),
-                None if end is None or pd.isna(end) else float(end))
+        return (
+            None if start is None or pd.isna(start) else float(start),
+            None if end is None or pd.isna(end) else float(end),
+        )
 
     def subset(self, mask: np.ndarray | list[bool] | pd.Series) -> Manifest:
         return Manifest(self.frame[np.asarray(mask)].reset_index(drop=True), self.name, self.root, self.warnings)
@@ -130,12 +143,10 @@ class Manifest:
         present = set(self.frame["label"])
         absent = [c for c in classes if c not in present]
         if absent:
-            raise DataError(f"{self.name}: class(es) {', '.join(absent)} not in the corpus; it has "
-                            f"{', '.join(sorted(present))}")
+            raise DataError(
+                f"{self.name}: class(es) {', '.join(absent)} not in the corpus; it has {', '.join(sorted(present))}"
+            )
         return self.subset(self.frame["label"].isin(classes))
-
-    def drop_ids(self, ids: Iterable[str]) -> Manifest:
-        return self.subset(~self.frame["id"].isin(set(ids)))
 
     def to_csv(self, path: str | Path) -> None:
         self.frame.to_csv(path, index=False)
@@ -149,8 +160,10 @@ def _resolve(path: str, root: Path | None, problems: list[str], row_id: str) -> 
         return str(p)
     full = (root / p).resolve()
     if not full.is_relative_to(root):
-        problems.append(f"row {row_id}: audio path '{path}' escapes the corpus folder {root}; "
-                        "keep audio inside the manifest's folder or use an absolute path")
+        problems.append(
+            f"row {row_id}: audio path '{path}' escapes the corpus folder {root}; "
+            "keep audio inside the manifest's folder or use an absolute path"
+        )
         return ""
     return str(full)
 
@@ -175,11 +188,13 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         bad = sum(1 for ln in raw.splitlines() if _undecodable(ln, encoding))
-        raise DataError(f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}); {bad} line(s) "
-                        f"cannot be decoded — set the file's encoding (data.encoding in the spec, e.g. latin-1) or "
-                        "save it as UTF-8") from None
+        raise DataError(
+            f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}); {bad} line(s) "
+            f"cannot be decoded — set the file's encoding (data.encoding in the spec, e.g. latin-1) or "
+            "save it as UTF-8"
+        ) from None
     except LookupError:
         raise DataError(f"{path}: unknown encoding '{encoding}'") from None
 

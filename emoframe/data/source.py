@@ -1,4 +1,5 @@
 """Turn a spec's ``data`` block into a validated manifest."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,9 @@ from ..spec import DataSpec
 from .manifest import Manifest, load_manifest
 
 
-def load_data(data: DataSpec, registry: Any, base_dir: str | Path | None = None,
-              workdir: str | Path | None = None) -> Manifest:
+def load_data(
+    data: DataSpec, registry: Any, base_dir: str | Path | None = None, workdir: str | Path | None = None
+) -> Manifest:
     """Load the corpus or manifest a spec names, keeping only ``classes`` when given.
 
     ``workdir`` is where a corpus that generates or unpacks data keeps it (the demo corpus).

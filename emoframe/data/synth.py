@@ -14,6 +14,7 @@ for every class, some are ambiguous and some contradict the voice (sarcasm), so 
 modality alone is perfect. THIS CORPUS IS SYNTHETIC: it exercises the framework; figures
 on it say nothing about real speech.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,13 +34,14 @@ CLASSES = ("neutral", "happy", "sad", "angry")
 PROSODY = {
     #          F0 ×   range st  level dB  rate syl/s  tilt dB  breath  jitter  open q.  slope st
     "neutral": (1.00, 2.5, 0.0, 4.3, 0.0, 0.10, 0.006, 0.60, -1.5),
-    "happy":   (1.22, 6.0, 3.0, 4.9, 2.0, 0.08, 0.008, 0.55, 1.0),
-    "sad":     (0.90, 1.3, -5.0, 3.3, -4.0, 0.28, 0.014, 0.70, -2.5),
-    "angry":   (1.18, 4.5, 5.0, 5.2, 5.0, 0.04, 0.010, 0.45, -3.0),
+    "happy": (1.22, 6.0, 3.0, 4.9, 2.0, 0.08, 0.008, 0.55, 1.0),
+    "sad": (0.90, 1.3, -5.0, 3.3, -4.0, 0.28, 0.014, 0.70, -2.5),
+    "angry": (1.18, 4.5, 5.0, 5.2, 5.0, 0.04, 0.010, 0.45, -3.0),
 }
 FIELDS = ("f0", "range", "level", "rate", "tilt", "breath", "jitter", "oq", "slope")
-VOWELS = np.array([(730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410),
-                   (300, 870, 2240)], dtype=float)  # a e i o u (adult male, Peterson & Barney)
+VOWELS = np.array(
+    [(730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410), (300, 870, 2240)], dtype=float
+)  # a e i o u (adult male, Peterson & Barney)
 FRICATIVES = ((4000, 7500), (2000, 5000), (1200, 6500))  # s, sh, f-like bands
 
 
@@ -62,14 +64,20 @@ def make_speakers(n: int, seed: int) -> list[Speaker]:
     out = []
     for i in range(n):
         female = i % 2 == 1
-        out.append(Speaker(
-            id=f"spk{i + 1:02d}", gender="f" if female else "m",
-            f0=float(rng.uniform(175, 235) if female else rng.uniform(95, 135)),
-            formant_scale=float(rng.uniform(1.08, 1.18) if female else rng.uniform(0.92, 1.0)),
-            tilt=float(rng.uniform(-2.5, 2.5)), breath=float(rng.uniform(0.0, 0.12)),
-            rate=float(rng.uniform(0.88, 1.12)), level=float(rng.uniform(-3, 3)),
-            expressiveness=float(rng.uniform(0.35, 1.0)), snr=float(rng.uniform(18, 35)),
-        ))
+        out.append(
+            Speaker(
+                id=f"spk{i + 1:02d}",
+                gender="f" if female else "m",
+                f0=float(rng.uniform(175, 235) if female else rng.uniform(95, 135)),
+                formant_scale=float(rng.uniform(1.08, 1.18) if female else rng.uniform(0.92, 1.0)),
+                tilt=float(rng.uniform(-2.5, 2.5)),
+                breath=float(rng.uniform(0.0, 0.12)),
+                rate=float(rng.uniform(0.88, 1.12)),
+                level=float(rng.uniform(-3, 3)),
+                expressiveness=float(rng.uniform(0.35, 1.0)),
+                snr=float(rng.uniform(18, 35)),
+            )
+        )
     return out
 
 
@@ -120,7 +128,7 @@ def synthesise(speaker: Speaker, emotion: str, rng: np.random.Generator) -> np.n
     if emotion == "happy":
         accents = np.abs(accents)
     for k in range(n_syll):
-        st[pos:pos + syll_len[k]] = accents[k]
+        st[pos : pos + syll_len[k]] = accents[k]
         pos += syll_len[k]
     kernel = np.hanning(int(0.08 * SR))
     st = np.convolve(st, kernel / kernel.sum(), mode="same")
@@ -134,8 +142,11 @@ def synthesise(speaker: Speaker, emotion: str, rng: np.random.Generator) -> np.n
     frac = phase % 1.0
     oq = float(np.clip(t["oq"], 0.3, 0.8))
     tp, tn = 0.6 * oq, 0.4 * oq
-    g = np.where(frac < tp, 0.5 * (1 - np.cos(np.pi * frac / tp)),
-                 np.where(frac < tp + tn, np.cos(np.pi * (frac - tp) / (2 * tn)), 0.0))
+    g = np.where(
+        frac < tp,
+        0.5 * (1 - np.cos(np.pi * frac / tp)),
+        np.where(frac < tp + tn, np.cos(np.pi * (frac - tp) / (2 * tn)), 0.0),
+    )
     shimmer = 1 + rng.normal(0, 0.04 + t["jitter"] * 3, int(phase[-1]) + 2)
     source = np.diff(g, prepend=0.0) * shimmer[phase.astype(int)]
     source += t["breath"] * 0.15 * rng.normal(0, 1, n) * (0.3 + g)
@@ -167,7 +178,7 @@ def synthesise(speaker: Speaker, emotion: str, rng: np.random.Generator) -> np.n
             lo, hi = FRICATIVES[rng.integers(len(FRICATIVES))]
             bb, ab = butter(2, [lo / (SR / 2), min(hi, 7900) / (SR / 2)], btype="band")
             noise = lfilter(bb, ab, rng.normal(0, 1, cons)) * np.hanning(cons)
-            out[pos:pos + cons] += noise * 0.02 * (1 + max(0.0, t["tilt"]) / 10)
+            out[pos : pos + cons] += noise * 0.02 * (1 + max(0.0, t["tilt"]) / 10)
         pos += L
 
     # spectral tilt: split at 1 kHz, scale the high band
@@ -178,52 +189,88 @@ def synthesise(speaker: Speaker, emotion: str, rng: np.random.Generator) -> np.n
     speech_rms = np.sqrt(np.mean(out[voiced > 0.5] ** 2)) if (voiced > 0.5).any() else 1e-3
     bn, an = butter(1, 2000 / (SR / 2), btype="low")
     noise = lfilter(bn, an, rng.normal(0, 1, n))
-    noise *= speech_rms / (np.sqrt(np.mean(noise ** 2)) + 1e-12) * 10 ** (-speaker.snr / 20)
+    noise *= speech_rms / (np.sqrt(np.mean(noise**2)) + 1e-12) * 10 ** (-speaker.snr / 20)
     signal = (out + noise) * 0.5  # one global gain: loudness differences are kept, not normalised
     return np.clip(signal, -0.99, 0.99).astype(np.float32)
 
 
 # -- transcripts --------------------------------------------------------------------------
 CUES = {
-    "happy": ["I'm so {glad} we finally {did} it!", "This is the {best} news I've heard all year.",
-              "Wow, I {love} it, thank you so much!", "We won, I can't stop smiling.",
-              "What a {wonderful} surprise, I'm {glad} you came."],
-    "sad": ["I miss her so much, it still hurts.", "Nothing feels right since he left.",
-            "I'm so {sorry}, I really tried my best.", "It's over, and I feel so {alone}.",
-            "I can't stop crying about what happened."],
-    "angry": ["This is {outrageous}, who did this?", "I told you a hundred times, stop it now!",
-              "I'm {furious}, you broke your promise again.", "Get out of my way, I've had enough!",
-              "That's the {worst} excuse I've ever heard."],
-    "neutral": ["The report is due on {day}.", "I'll take the {thing} to the office.",
-                "The train usually leaves at {time}.", "Please check the numbers in the table.",
-                "We need two more chairs for the {thing}."],
+    "happy": [
+        "I'm so {glad} we finally {did} it!",
+        "This is the {best} news I've heard all year.",
+        "Wow, I {love} it, thank you so much!",
+        "We won, I can't stop smiling.",
+        "What a {wonderful} surprise, I'm {glad} you came.",
+    ],
+    "sad": [
+        "I miss her so much, it still hurts.",
+        "Nothing feels right since he left.",
+        "I'm so {sorry}, I really tried my best.",
+        "It's over, and I feel so {alone}.",
+        "I can't stop crying about what happened.",
+    ],
+    "angry": [
+        "This is {outrageous}, who did this?",
+        "I told you a hundred times, stop it now!",
+        "I'm {furious}, you broke your promise again.",
+        "Get out of my way, I've had enough!",
+        "That's the {worst} excuse I've ever heard.",
+    ],
+    "neutral": [
+        "The report is due on {day}.",
+        "I'll take the {thing} to the office.",
+        "The train usually leaves at {time}.",
+        "Please check the numbers in the table.",
+        "We need two more chairs for the {thing}.",
+    ],
 }
-NEUTRAL_CONTENT = ["The meeting moved to {day} at {time}.", "I put the {thing} next to the door.",
-                   "She said the bus comes at {time}.", "Can you pass me the {thing}, please?",
-                   "We are going to the store on {day}.", "The {thing} is on the second shelf."]
-AMBIGUOUS = ["I can't believe this is happening.", "Are you serious right now?",
-             "Oh my god, look at that.", "I really didn't expect this today."]
-SARCASM = {"angry": ["Oh {great}, just {wonderful}, exactly what I needed.", "Fantastic, thanks a lot."],
-           "happy": ["I {hate} how much I {love} this.", "Stop it, you're killing me!"],
-           "sad": ["Great, just great.", "Well, that's just {wonderful}."],
-           "neutral": ["I'm {thrilled}, truly.", "This is the {best} day ever, obviously."]}
-FILL = {"glad": ["glad", "happy", "thrilled", "delighted"], "did": ["did", "made", "finished"],
-        "best": ["best", "greatest", "nicest"], "love": ["love", "adore"],
-        "wonderful": ["wonderful", "lovely", "great"], "sorry": ["sorry", "sad", "heartbroken"],
-        "alone": ["alone", "empty", "lost"], "outrageous": ["outrageous", "ridiculous", "unacceptable"],
-        "furious": ["furious", "angry", "livid"], "worst": ["worst", "stupidest", "lamest"],
-        "day": ["Monday", "Tuesday", "Thursday", "Friday"], "thing": ["box", "laptop", "folder", "lamp"],
-        "time": ["nine", "half past ten", "noon", "four"], "great": ["great", "perfect", "lovely"],
-        "hate": ["hate", "resent"], "thrilled": ["thrilled", "overjoyed", "ecstatic"]}
+NEUTRAL_CONTENT = [
+    "The meeting moved to {day} at {time}.",
+    "I put the {thing} next to the door.",
+    "She said the bus comes at {time}.",
+    "Can you pass me the {thing}, please?",
+    "We are going to the store on {day}.",
+    "The {thing} is on the second shelf.",
+]
+AMBIGUOUS = [
+    "I can't believe this is happening.",
+    "Are you serious right now?",
+    "Oh my god, look at that.",
+    "I really didn't expect this today.",
+]
+SARCASM = {
+    "angry": ["Oh {great}, just {wonderful}, exactly what I needed.", "Fantastic, thanks a lot."],
+    "happy": ["I {hate} how much I {love} this.", "Stop it, you're killing me!"],
+    "sad": ["Great, just great.", "Well, that's just {wonderful}."],
+    "neutral": ["I'm {thrilled}, truly.", "This is the {best} day ever, obviously."],
+}
+FILL = {
+    "glad": ["glad", "happy", "thrilled", "delighted"],
+    "did": ["did", "made", "finished"],
+    "best": ["best", "greatest", "nicest"],
+    "love": ["love", "adore"],
+    "wonderful": ["wonderful", "lovely", "great"],
+    "sorry": ["sorry", "sad", "heartbroken"],
+    "alone": ["alone", "empty", "lost"],
+    "outrageous": ["outrageous", "ridiculous", "unacceptable"],
+    "furious": ["furious", "angry", "livid"],
+    "worst": ["worst", "stupidest", "lamest"],
+    "day": ["Monday", "Tuesday", "Thursday", "Friday"],
+    "thing": ["box", "laptop", "folder", "lamp"],
+    "time": ["nine", "half past ten", "noon", "four"],
+    "great": ["great", "perfect", "lovely"],
+    "hate": ["hate", "resent"],
+    "thrilled": ["thrilled", "overjoyed", "ecstatic"],
+}
 TEXT_MIX = (("cue", 0.45), ("neutral", 0.30), ("ambiguous", 0.13), ("sarcasm", 0.12))
 
 
 def transcript(emotion: str, rng: np.random.Generator) -> tuple[str, str]:
     """(text, how it relates to the label: cue | neutral | ambiguous | sarcasm)."""
-    kinds, probs = zip(*TEXT_MIX)
+    kinds, probs = [k for k, _ in TEXT_MIX], [p for _, p in TEXT_MIX]
     kind = str(rng.choice(kinds, p=probs))
-    pool = {"cue": CUES[emotion], "neutral": NEUTRAL_CONTENT, "ambiguous": AMBIGUOUS,
-            "sarcasm": SARCASM[emotion]}[kind]
+    pool = {"cue": CUES[emotion], "neutral": NEUTRAL_CONTENT, "ambiguous": AMBIGUOUS, "sarcasm": SARCASM[emotion]}[kind]
     text = str(rng.choice(pool))
     for slot, options in FILL.items():
         while "{" + slot + "}" in text:
@@ -236,10 +283,12 @@ GENERATOR = "1"  # bump when the generator's output changes: folders of another 
 
 
 def readme(seed: int, speakers: int, per_class: int) -> str:
-    return (f"# emoframe synthetic demo corpus (seed {seed})\n\n"
-            f"{speakers} synthetic speakers × {len(CLASSES)} classes × {per_class} utterances, 16 kHz.\n"
-            "Generated by a source-filter voice model (emoframe.data.synth); NOT real speech.\n"
-            "Transcripts are templated: cue, neutral, ambiguous or sarcastic (column text_kind).\n")
+    return (
+        f"# emoframe synthetic demo corpus (seed {seed})\n\n"
+        f"{speakers} synthetic speakers × {len(CLASSES)} classes × {per_class} utterances, 16 kHz.\n"
+        "Generated by a source-filter voice model (emoframe.data.synth); NOT real speech.\n"
+        "Transcripts are templated: cue, neutral, ambiguous or sarcastic (column text_kind).\n"
+    )
 
 
 def check_target(out: str | Path) -> None:
@@ -255,15 +304,22 @@ def check_target(out: str | Path) -> None:
         return
     m = marker(out)
     if m is None or m.get("kind") != SYNTH_KIND:
-        raise OwnershipError(f"refusing to write the synthetic corpus into {out}: the folder is not empty and "
-                             "emoframe did not create it; choose a new or empty folder")
+        raise OwnershipError(
+            f"refusing to write the synthetic corpus into {out}: the folder is not empty and "
+            "emoframe did not create it; choose a new or empty folder"
+        )
     ours = set(m.get("files", []))
-    foreign = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                     if not p.is_dir() and p.name != MARKER and p.relative_to(out).as_posix() not in ours)
+    foreign = sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if not p.is_dir() and p.name != MARKER and p.relative_to(out).as_posix() not in ours
+    )
     if foreign:
-        raise OwnershipError(f"refusing to replace the synthetic corpus in {out}: it holds files emoframe did not "
-                             f"write ({', '.join(foreign[:3])}{' …' if len(foreign) > 3 else ''}); move them "
-                             "or choose another folder")
+        raise OwnershipError(
+            f"refusing to replace the synthetic corpus in {out}: it holds files emoframe did not "
+            f"write ({', '.join(foreign[:3])}{' …' if len(foreign) > 3 else ''}); move them "
+            "or choose another folder"
+        )
 
 
 def generate(out: str | Path, seed: int = 0, speakers: int = 12, per_class: int = 10) -> Path:
@@ -290,8 +346,17 @@ def generate(out: str | Path, seed: int = 0, speakers: int = 12, per_class: int 
                     text, kind = transcript(emotion, rng)
                     uid = f"{spk.id}_{emotion}_{k:02d}"
                     sf.write(tmp / "wav" / f"{uid}.wav", audio, SR, subtype="PCM_16")
-                    rows.append({"id": uid, "audio": f"wav/{uid}.wav", "text": text, "label": emotion,
-                                 "speaker": spk.id, "gender": spk.gender, "text_kind": kind})
+                    rows.append(
+                        {
+                            "id": uid,
+                            "audio": f"wav/{uid}.wav",
+                            "text": text,
+                            "label": emotion,
+                            "speaker": spk.id,
+                            "gender": spk.gender,
+                            "text_kind": kind,
+                        }
+                    )
         pd.DataFrame(rows).to_csv(tmp / "manifest.csv", index=False)
         (tmp / "README.md").write_text(readme(seed, speakers, per_class))
         files = sorted(["manifest.csv", "README.md", *(r["audio"] for r in rows)])

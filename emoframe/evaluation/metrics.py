@@ -1,4 +1,5 @@
 """Classification metrics, in numpy so bootstrap resampling stays fast (checked against scikit-learn)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,10 +30,10 @@ def uar(cm: np.ndarray) -> float:
     return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
 
 
-def balanced_accuracy(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
+def balanced_accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray) -> float:
     """UAR straight from label arrays: mean recall over the classes present in ``y_true``."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    return float(np.mean([np.mean(p[t == c] == c) for c in np.unique(t)]))
 
 
 def wa(cm: np.ndarray) -> float:
@@ -63,6 +64,11 @@ def weighted_f1(cm: np.ndarray) -> float:
 
 def all_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:
     cm = confusion(y_true, y_pred, classes)
-    return {"uar": uar(cm), "wa": wa(cm), "macro_f1": macro_f1(cm), "weighted_f1": weighted_f1(cm),
-            "recall": {str(c): (None if np.isnan(r) else float(r)) for c, r in zip(classes, recalls(cm))},
-            "confusion": cm.tolist()}
+    return {
+        "uar": uar(cm),
+        "wa": wa(cm),
+        "macro_f1": macro_f1(cm),
+        "weighted_f1": weighted_f1(cm),
+        "recall": {str(c): (None if np.isnan(r) else float(r)) for c, r in zip(classes, recalls(cm))},
+        "confusion": cm.tolist(),
+    }

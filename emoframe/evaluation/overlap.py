@@ -1,4 +1,5 @@
 """Transcript-overlap check: scripted corpora repeat sentences across splits."""
+
 from __future__ import annotations
 
 import re
@@ -21,6 +22,8 @@ def transcript_overlap(train_texts: Sequence[str], test_texts: Sequence[str]) ->
 def overlap_warning(hits: int, total: int, threshold: float = 0.05) -> str | None:
     if total == 0 or hits / total <= threshold:
         return None
-    return (f"transcript overlap: {hits} of {total} test transcripts ({hits / total:.0%}) occur verbatim in "
-            "training; a text model can learn the script instead of the emotion (scripted corpora such as "
-            "EmoDB, RAVDESS and CREMA-D repeat sentences across speakers)")
+    return (
+        f"transcript overlap: {hits} of {total} test transcripts ({hits / total:.0%}) occur verbatim in "
+        "training; a text model can learn the script instead of the emotion (scripted corpora such as "
+        "EmoDB, RAVDESS and CREMA-D repeat sentences across speakers)"
+    )

@@ -3,6 +3,7 @@
 Deterministic: the same seed, condition and utterance give the same perturbation. Noisy audio
 is written once to ``<workdir>/perturbed/<condition>/`` so its features are cached like any other.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,8 +64,10 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, out_dir: Path, 
     frame = manifest.frame.copy()
     if condition.modality == "text":
         vocab = sorted({w for t in manifest.texts for w in t.split()})
-        frame["text"] = [corrupt_text(t, condition.kind, condition.level, vocab, _rng(seed, condition.name, i))
-                         for i, t in zip(frame["id"], frame["text"])]
+        frame["text"] = [
+            corrupt_text(t, condition.kind, condition.level, vocab, _rng(seed, condition.name, i))
+            for i, t in zip(frame["id"], frame["text"])
+        ]
         return Manifest(frame, manifest.name, manifest.root, list(manifest.warnings))
     folder = out_dir / condition.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,8 +80,11 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, out_dir: Path, 
         target = folder / f"{hashlib.sha256(source.encode()).hexdigest()[:24]}.wav"
         if not target.exists():
             x = load_audio(row.audio, SR, start, end)
-            noise = (rng.normal(0, 1, len(x)).astype(np.float32) if condition.kind == "white"
-                     else babble(manifest, row.speaker, 5, len(x), rng))
+            noise = (
+                rng.normal(0, 1, len(x)).astype(np.float32)
+                if condition.kind == "white"
+                else babble(manifest, row.speaker, 5, len(x), rng)
+            )
             tmp = target.with_suffix(".tmp.wav")
             sf.write(tmp, add_noise(x, noise, condition.level), SR, subtype="FLOAT")
             tmp.replace(target)

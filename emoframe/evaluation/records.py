@@ -3,6 +3,7 @@
 Plain dataclasses with no behaviour beyond serialisation: the results store, the runner,
 the CLI and the TUI all read and write these, and none of them needs the pipeline stack.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

@@ -1,4 +1,5 @@
 """Speaker-independent splits: outer folds by protocol, inner validation from training speakers."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,16 +21,19 @@ def assert_disjoint(train_speakers: np.ndarray, test_speakers: np.ndarray, what:
         raise LeakageError(f"{what}: speaker(s) {sorted(shared)[:5]} in both train and test")
 
 
-def outer_folds(protocol: str, labels: np.ndarray, speakers: np.ndarray, splits: np.ndarray | None,
-                folds: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def outer_folds(
+    protocol: str, labels: np.ndarray, speakers: np.ndarray, splits: np.ndarray | None, folds: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(train indices, test indices) per fold; speakers never cross for speaker_kfold and loso."""
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
 
     n_speakers = len(np.unique(speakers))
     if protocol == "speaker_kfold":
         if n_speakers < folds:
-            raise DataError(f"speaker_kfold with {folds} folds needs at least {folds} speakers, the corpus has "
-                            f"{n_speakers}; lower evaluation.folds or use protocol loso")
+            raise DataError(
+                f"speaker_kfold with {folds} folds needs at least {folds} speakers, the corpus has "
+                f"{n_speakers}; lower evaluation.folds or use protocol loso"
+            )
         cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         for tr, te in cv.split(np.zeros(len(labels)), labels, speakers):
             assert_disjoint(speakers[tr], speakers[te])
@@ -53,15 +57,17 @@ def outer_folds(protocol: str, labels: np.ndarray, speakers: np.ndarray, splits:
         raise DataError(f"protocol {protocol!r} is not a single-corpus protocol")
 
 
-def inner_split(labels: np.ndarray, speakers: np.ndarray | None, fraction: float, seed: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def inner_split(
+    labels: np.ndarray, speakers: np.ndarray | None, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Hold out about ``fraction`` of the *training speakers* for validation (early stopping)."""
     from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 
     n = len(labels)
     if speakers is not None and len(np.unique(speakers)) >= 2:
-        tr, va = next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-                      .split(np.zeros(n), labels, speakers))
+        tr, va = next(
+            GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(np.zeros(n), labels, speakers)
+        )
         assert_disjoint(speakers[tr], speakers[va], "inner validation split")
         return tr, va
     counts = np.unique(labels, return_counts=True)[1]
@@ -73,14 +79,17 @@ def inner_split(labels: np.ndarray, speakers: np.ndarray | None, fraction: float
     return perm[k:], perm[:k]
 
 
-def inner_folds(labels: np.ndarray, speakers: np.ndarray | None, k: int, seed: int
-                ) -> list[tuple[np.ndarray, np.ndarray]]:
+def inner_folds(
+    labels: np.ndarray, speakers: np.ndarray | None, k: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """k folds over the training part, by speaker when there are enough, for out-of-fold predictions."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     n = len(labels)
     if speakers is not None and len(np.unique(speakers)) >= k:
-        out = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n), labels, speakers))
+        out = list(
+            StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n), labels, speakers)
+        )
         for tr, va in out:
             assert_disjoint(speakers[tr], speakers[va], "inner fold")
         return out

@@ -2,6 +2,7 @@
 
 Pure: takes records and a spec, touches no data, fits nothing.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,13 +21,21 @@ def part_specs(spec: PipelineSpec) -> dict[str, PipelineSpec]:
     parts = {}
     for key, branch in spec.branches.items():
         model = spec.model if branch.model is None else branch.model
-        parts[key] = PipelineSpec(data=spec.data, evaluation=spec.evaluation,
-                                  branches={key: BranchSpec(**{**branch.model_dump(), "model": model})})
+        parts[key] = PipelineSpec(
+            data=spec.data,
+            evaluation=spec.evaluation,
+            branches={key: BranchSpec(**{**branch.model_dump(), "model": model})},
+        )
     return parts
 
 
-def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], warnings: list[str] | None = None,
-              failures: dict[str, str] | None = None) -> EvaluationResult:
+def summarise(
+    spec: PipelineSpec,
+    folds: list[FoldResult],
+    classes: list[str],
+    warnings: list[str] | None = None,
+    failures: dict[str, str] | None = None,
+) -> EvaluationResult:
     """Pool the folds: metrics, spread, CI, fusion gain and verdict, gap, overlap warning."""
     ev = spec.evaluation
     folds = sorted(folds, key=lambda f: f.fold)
@@ -40,19 +49,38 @@ def summarise(spec: PipelineSpec, folds: list[FoldResult], classes: list[str], w
     gain = None
     parts = sorted(folds[0].parts) if folds and folds[0].parts else []
     if parts:
-        gain = paired_gain(y_true, y_pred, {k: [v for fr in folds for v in fr.parts[k]] for k in parts}, classes,
-                           n=ev.bootstrap, seed=ev.seed)
+        gain = paired_gain(
+            y_true,
+            y_pred,
+            {k: [v for fr in folds for v in fr.parts[k]] for k in parts},
+            classes,
+            n=ev.bootstrap,
+            seed=ev.seed,
+        )
     warnings = list(warnings or [])
     warn = overlap_warning(sum(fr.overlap[0] for fr in folds), sum(fr.overlap[1] for fr in folds))
     if warn:
         warnings.append(warn)
     return EvaluationResult(
         robustness=robustness_summary(folds, classes),
-        pipeline=spec.display_name, spec=spec.to_dict(), protocol=ev.protocol, classes=list(classes), folds=folds,
-        metrics=metrics, uar_mean=uar_mean, uar_std=uar_std,
-        uar_ci=bootstrap_ci(y_true, y_pred, classes, n=ev.bootstrap, seed=ev.seed), gap_mean=gap_mean,
-        gap_std=gap_std, fit_s=sum(fr.fit_s for fr in folds), predict_s=sum(fr.predict_s for fr in folds),
-        fusion_gain=gain, verdict=verdict(gain) if gain else None, warnings=warnings, failures=dict(failures or {}))
+        pipeline=spec.display_name,
+        spec=spec.to_dict(),
+        protocol=ev.protocol,
+        classes=list(classes),
+        folds=folds,
+        metrics=metrics,
+        uar_mean=uar_mean,
+        uar_std=uar_std,
+        uar_ci=bootstrap_ci(y_true, y_pred, classes, n=ev.bootstrap, seed=ev.seed),
+        gap_mean=gap_mean,
+        gap_std=gap_std,
+        fit_s=sum(fr.fit_s for fr in folds),
+        predict_s=sum(fr.predict_s for fr in folds),
+        fusion_gain=gain,
+        verdict=verdict(gain) if gain else None,
+        warnings=warnings,
+        failures=dict(failures or {}),
+    )
 
 
 def robustness_summary(folds: list[FoldResult], classes: list[str]) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
 """Content-addressed feature cache and parallel extraction."""
+
 from .cache import FeatureCache
 from .extract import ExtractionResult, extract_features
 

@@ -10,6 +10,7 @@ concurrent writers of the same key never leave a torn or duplicate entry.
 Every folder the cache creates carries emoframe's ownership marker; ``clear`` deletes only
 entry files inside marked folders of extractors the cache knows, never a path a user typed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..data.digest import DigestMemo, audio_digest, file_digest  # noqa: F401 — re-exported
 from ..errors import EmoframeError
-from ..ownership import marker, mark, remove_files
+from ..ownership import mark, marker, remove_files
 from ..workdir import workdir
 
 MAGIC = b"EFC1\n"
@@ -60,10 +61,10 @@ def encode_entry(value: np.ndarray) -> bytes:
 def decode_entry(blob: bytes) -> np.ndarray | None:
     """The array of an entry, or None when the entry is damaged (bad magic, checksum, or npy)."""
     head = len(MAGIC) + 65
-    if len(blob) < head or not blob.startswith(MAGIC) or blob[head - 1:head] != b"\n":
+    if len(blob) < head or not blob.startswith(MAGIC) or blob[head - 1 : head] != b"\n":
         return None
     payload = blob[head:]
-    if hashlib.sha256(payload).hexdigest().encode() != blob[len(MAGIC):head - 1]:
+    if hashlib.sha256(payload).hexdigest().encode() != blob[len(MAGIC) : head - 1]:
         return None
     try:
         return np.load(io.BytesIO(payload), allow_pickle=False)
@@ -86,14 +87,15 @@ class FeatureCache:
         self.left_in_place: list[Path] = []
 
     @staticmethod
-    def key(extractor: ExtractorKey, audio_digest: str, start: float | None, end: float | None) -> str:
-        blob = json.dumps([extractor.digest(), audio_digest, start, end])
+    def key(extractor: ExtractorKey, content_digest: str, start: float | None, end: float | None) -> str:
+        blob = json.dumps([extractor.digest(), content_digest, start, end])
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def folder(self, extractor_name: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", extractor_name) or ".." in extractor_name:
-            raise EmoframeError(f"'{extractor_name}' is not a component name; the cache keeps one folder per "
-                                "extractor name")
+            raise EmoframeError(
+                f"'{extractor_name}' is not a component name; the cache keeps one folder per extractor name"
+            )
         return self.root / extractor_name
 
     def path(self, extractor_name: str, key: str) -> Path:
@@ -141,8 +143,9 @@ class FeatureCache:
         except OSError as exc:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
-            self.write_error = f"cannot write the feature cache {self.root} ({exc.strerror or exc}); " \
-                               "running without caching"
+            self.write_error = (
+                f"cannot write the feature cache {self.root} ({exc.strerror or exc}); running without caching"
+            )
             return False
 
     def extractors(self) -> dict[str, Path]:
@@ -172,8 +175,10 @@ class FeatureCache:
         known = self.extractors()
         if extractor_name is not None and extractor_name not in known:
             listed = ", ".join(known) or "none"
-            raise EmoframeError(f"no cached features of '{extractor_name}' in {self.root}; cached extractors: "
-                                f"{listed} (`emoframe cache info` lists them)")
+            raise EmoframeError(
+                f"no cached features of '{extractor_name}' in {self.root}; cached extractors: "
+                f"{listed} (`emoframe cache info` lists them)"
+            )
         targets = [known[extractor_name]] if extractor_name is not None else list(known.values())
         removed = 0
         self.left_in_place = []

@@ -3,11 +3,11 @@
 A sample that cannot be read or that makes the extractor raise is recorded with its reason;
 every other sample is still extracted and cached.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,15 +52,17 @@ def _check_output(extractor: FeatureExtractor, value: Any) -> np.ndarray:
     if extractor.output == "vector" and arr.ndim != 1:
         arr = arr.reshape(-1)
     if extractor.output == "sequence" and (arr.ndim != 2 or arr.shape[0] == 0):
-        raise ComponentError(f"{extractor.name} returned shape {arr.shape}; a sequence is (frames × dims) "
-                             "with at least one frame")
+        raise ComponentError(
+            f"{extractor.name} returned shape {arr.shape}; a sequence is (frames × dims) with at least one frame"
+        )
     if not np.all(np.isfinite(arr)):
         raise ComponentError(f"{extractor.name} returned NaN or inf values")
     return arr
 
 
-def extract_one(extractor: FeatureExtractor, audio: str, text: str, start: float | None,
-                end: float | None) -> np.ndarray:
+def extract_one(
+    extractor: FeatureExtractor, audio: str, text: str, start: float | None, end: float | None
+) -> np.ndarray:
     """Features of one sample: loads audio (resampled, segment honoured) or takes the text."""
     if extractor.modality == "audio":
         if not audio:
@@ -101,7 +103,7 @@ def _worker_chunk(tasks: list[Task]) -> tuple[list[Outcome], str | None]:
 
 
 def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCache | None) -> list[Outcome]:
-    out = []
+    out: list[Outcome] = []
     for index, audio, text, start, end, key in tasks:
         note(f"{extractor.name} extracting {audio or repr(text[:40])}")
         try:
@@ -115,14 +117,22 @@ def _run_chunk(tasks: list[Task], extractor: FeatureExtractor, cache: FeatureCac
     return out
 
 
-def _supervised(extractor: FeatureExtractor, chunks: list[list[Task]], jobs: int, cache: FeatureCache | None,
-                limits: Limits, values: list[Any], failures: dict[int, str], write_errors: list[str],
-                report: Callable[[int | None], None]) -> None:
+def _supervised(
+    extractor: FeatureExtractor,
+    chunks: list[list[Task]],
+    jobs: int,
+    cache: FeatureCache | None,
+    limits: Limits,
+    values: list[Any],
+    failures: dict[int, str],
+    write_errors: list[str],
+    report: Callable[[int | None], None],
+) -> None:
     """Chunks in supervised workers. A chunk whose worker died or hung is retried one sample at a
     time, so only the samples that kill a worker are lost, each with the reason."""
     threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(chunks))))
     init = (extractor, str(cache.root) if cache is not None else None, threads)
-    done, retry = 0, []
+    done, retry = 0, list[list[Task]]()
     for rnd in range(2):
         todo = chunks if rnd == 0 else [[t] for chunk in retry for t in chunk]
         for r in supervise(_worker_chunk, todo, jobs=jobs, limits=limits, initializer=_init_worker, initargs=init):
@@ -147,9 +157,14 @@ def _supervised(extractor: FeatureExtractor, chunks: list[list[Task]], jobs: int
 
 
 # -- parent side --------------------------------------------------------------------------
-def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int | None = None,
-                     cache: FeatureCache | None = None, progress: Progress | bool = False,
-                     limits: Limits | None = None) -> ExtractionResult:
+def extract_features(
+    extractor: FeatureExtractor,
+    manifest: Manifest,
+    jobs: int | None = None,
+    cache: FeatureCache | None = None,
+    progress: Progress | bool = False,
+    limits: Limits | None = None,
+) -> ExtractionResult:
     """Extract a stateless extractor's features for every row of ``manifest``.
 
     Cached entries are read, the rest computed and cached: in ``jobs`` supervised worker
@@ -162,8 +177,12 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
         raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
     t0 = time.perf_counter()
     jobs = max(1, jobs or os.cpu_count() or 1)
-    ekey = ExtractorKey(extractor.name, str(extractor.version), extractor.params.model_dump(mode="json"),
-                        extractor.sample_rate if extractor.modality == "audio" else 0)
+    ekey = ExtractorKey(
+        extractor.name,
+        str(extractor.version),
+        extractor.params.model_dump(mode="json"),
+        extractor.sample_rate if extractor.modality == "audio" else 0,
+    )
     frame = manifest.frame
     n = len(frame)
     values: list[np.ndarray | None] = [None] * n
@@ -210,11 +229,11 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
             extractor.warmup()
             size = 8
             for s in range(0, len(tasks), size):
-                _collect(_run_chunk(tasks[s:s + size], extractor, cache), values, failures)
+                _collect(_run_chunk(tasks[s : s + size], extractor, cache), values, failures)
                 report(min(s + size, len(tasks)))
         else:
             size = max(1, min(16, len(tasks) // (jobs * 4) or 1))
-            chunks = [tasks[s:s + size] for s in range(0, len(tasks), size)]
+            chunks = [tasks[s : s + size] for s in range(0, len(tasks), size)]
             _supervised(extractor, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
     report(None)
     ids = frame["id"].tolist()
@@ -222,11 +241,17 @@ def extract_features(extractor: FeatureExtractor, manifest: Manifest, jobs: int 
     warning = (cache.write_error if cache is not None else None) or (write_errors[0] if write_errors else None)
     if warning and cache is not None:
         cache.write_error = warning  # later extractions in this process skip writing at once
-    return ExtractionResult(extractor.name, [ids[i] for i in ok], [values[i] for i in ok],  # type: ignore[misc]
-                            {ids[i]: r for i, r in sorted(failures.items())}, hits=hits, misses=len(tasks),
-                            seconds=time.perf_counter() - t0,
-                            corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
-                            cache_warning=warning)
+    return ExtractionResult(
+        extractor.name,
+        [ids[i] for i in ok],
+        [values[i] for i in ok],  # type: ignore[misc]
+        {ids[i]: r for i, r in sorted(failures.items())},
+        hits=hits,
+        misses=len(tasks),
+        seconds=time.perf_counter() - t0,
+        corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
+        cache_warning=warning,
+    )
 
 
 def _verified(extractor: FeatureExtractor, value: np.ndarray | None, cache: FeatureCache) -> np.ndarray | None:
@@ -252,8 +277,7 @@ def _odd_shapes(extractor: FeatureExtractor, values: list[np.ndarray | None]) ->
     return sorted(i for group in shapes.values() if group is not common for i in group)
 
 
-def _collect(results: list[Outcome], values: list[Any],
-             failures: dict[int, str]) -> None:
+def _collect(results: list[Outcome], values: list[Any], failures: dict[int, str]) -> None:
     for index, value, error in results:
         if error is not None:
             failures[index] = error
@@ -266,10 +290,16 @@ def _progress_reporter(progress: Progress | bool, name: str, total: int) -> Call
         return lambda done: progress(total if done is None else done, total)
     if not progress or total == 0:
         return lambda done: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
-    bar = Bar("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-              TimeRemainingColumn(), transient=True)
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     bar.start()
     task = bar.add_task(f"extracting {name}", total=total)
 

@@ -1,4 +1,5 @@
 """Early fusion: concatenate per-branch feature blocks into one matrix for one model."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..components import EarlyFusion, Params
+from ..components import BaseParams, EarlyFusion
 from ..errors import ComponentError
 
 
@@ -23,12 +24,13 @@ class ConcatFusion(EarlyFusion):
     name = "fusion.early"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         standardise: bool = Field(True, description="z-score each feature on the training fold")
         balance: bool = Field(True, description="divide each block by sqrt(width): equal weight per block")
         reduce: int | None = Field(None, ge=1, description="PCA each block to at most this many dims")
-        weights: dict[str, float] = Field(default_factory=dict,
-                                          description="extra multiplier per branch name (default 1)")
+        weights: dict[str, float] = Field(
+            default_factory=dict, description="extra multiplier per branch name (default 1)"
+        )
 
     def fit(self, blocks: Mapping[str, np.ndarray], y: Any = None) -> ConcatFusion:
         from sklearn.decomposition import PCA
@@ -69,9 +71,12 @@ class ConcatFusion(EarlyFusion):
     def _check(self, key: str, X: Any) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
-            raise ComponentError(f"{self.name}: block '{key}' must be a 2-D (samples × dims) array, "
-                                 f"got shape {X.shape}; early fusion takes vector features")
+            raise ComponentError(
+                f"{self.name}: block '{key}' must be a 2-D (samples × dims) array, "
+                f"got shape {X.shape}; early fusion takes vector features"
+            )
         if hasattr(self, "stats_") and key in self.stats_ and X.shape[1] != self.stats_[key][0].shape[0]:
-            raise ComponentError(f"{self.name}: block '{key}' has {X.shape[1]} dims, "
-                                 f"fitted on {self.stats_[key][0].shape[0]}")
+            raise ComponentError(
+                f"{self.name}: block '{key}' has {X.shape[1]} dims, fitted on {self.stats_[key][0].shape[0]}"
+            )
         return X

@@ -1,14 +1,13 @@
 """Confidence-gated fusion: per-sample branch weights from each branch's (calibrated) entropy."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field
 
-from ..components import LateFusion, Params
-from ..errors import ComponentError
+from ..components import Labels, LateFusion, Params
 from ..evaluation.metrics import balanced_accuracy
 from .late import check_probas, fitted_probas
 
@@ -43,7 +42,7 @@ class GatedFusion(LateFusion):
         sharpness: float | None = Field(None, ge=0, description="fixed gate sharpness; null: learned")
         calibrate: bool = Field(True, description="temperature-scale each branch before gating")
 
-    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> GatedFusion:
+    def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> GatedFusion:
         self.classes_ = np.asarray(classes)
         probas = check_probas(self.name, probas, len(self.classes_))
         self.order_ = sorted(probas)
@@ -55,8 +54,9 @@ class GatedFusion(LateFusion):
             if not self.params.calibrate:
                 self.temperature_[k] = 1.0
                 continue
-            losses = [-np.mean(np.log(np.clip(_temper(probas[k], t)[np.arange(len(yi)), yi], 1e-12, 1)))
-                      for t in TEMPERATURES]
+            losses = [
+                -np.mean(np.log(np.clip(_temper(probas[k], t)[np.arange(len(yi)), yi], 1e-12, 1))) for t in TEMPERATURES
+            ]
             self.temperature_[k] = float(TEMPERATURES[int(np.argmin(losses))])
         if self.params.sharpness is not None:
             self.sharpness_ = float(self.params.sharpness)

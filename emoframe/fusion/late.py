@@ -1,14 +1,15 @@
 """Late fusion: a weighted average of branch probabilities."""
+
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from ..components import LateFusion, Params
+from ..components import Labels, LateFusion, Params
 from ..errors import ComponentError
 from ..evaluation.metrics import balanced_accuracy
 
@@ -22,8 +23,10 @@ def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | N
     for key, P in probas.items():
         P = np.asarray(P, dtype=np.float64)
         if P.ndim != 2 or (n_classes is not None and P.shape[1] != n_classes):
-            raise ComponentError(f"{name}: branch '{key}' probabilities must be (samples × "
-                                 f"{n_classes or 'classes'}), got shape {P.shape}")
+            raise ComponentError(
+                f"{name}: branch '{key}' probabilities must be (samples × "
+                f"{n_classes or 'classes'}), got shape {P.shape}"
+            )
         if not np.all(np.isfinite(P)):
             raise ComponentError(f"{name}: branch '{key}' probabilities contain NaN or inf")
         if rows is not None and P.shape[0] != rows:
@@ -57,14 +60,15 @@ class WeightedAverageFusion(LateFusion):
 
     class Params(Params):
         weights: Literal["equal", "learned"] | dict[str, float] = Field(
-            "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}")
+            "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}"
+        )
         step: float = Field(0.1, gt=0, le=0.5, description="grid step of the learned weights")
 
     @property
     def needs_heldout(self) -> bool:
         return self.params.weights == "learned"
 
-    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> WeightedAverageFusion:
+    def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> WeightedAverageFusion:
         self.classes_ = np.asarray(classes)
         probas = check_probas(self.name, probas, len(self.classes_))
         self.order_ = sorted(probas)
@@ -76,8 +80,9 @@ class WeightedAverageFusion(LateFusion):
         else:
             unknown = set(w) - set(self.order_)
             if unknown:
-                raise ComponentError(f"{self.name}: weights name unknown branch(es) {sorted(unknown)}; "
-                                     f"branches are {self.order_}")
+                raise ComponentError(
+                    f"{self.name}: weights name unknown branch(es) {sorted(unknown)}; branches are {self.order_}"
+                )
             total = sum(w.get(k, 0.0) for k in self.order_)
             if total <= 0:
                 raise ComponentError(f"{self.name}: weights must sum to a positive number")
@@ -87,12 +92,13 @@ class WeightedAverageFusion(LateFusion):
     def _learn(self, probas: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
         steps = int(round(1 / self.params.step))
         equal = np.full(len(self.order_), 1 / len(self.order_))
-        best, best_key = None, None
+        best: np.ndarray = equal
+        best_key: tuple[float, float] | None = None
         for combo in itertools.product(range(steps + 1), repeat=len(self.order_)):
             if sum(combo) != steps:
                 continue
             wv = np.asarray(combo, dtype=float) / steps
-            P = sum(wv[i] * probas[k] for i, k in enumerate(self.order_))
+            P: np.ndarray = np.sum([wv[i] * probas[k] for i, k in enumerate(self.order_)], axis=0)
             score = balanced_accuracy(y, self.classes_[np.argmax(P, axis=1)])
             key = (round(score, 9), -float(np.abs(wv - equal).sum()))
             if best_key is None or key > best_key:
@@ -101,5 +107,5 @@ class WeightedAverageFusion(LateFusion):
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         probas = fitted_probas(self, probas)
-        P = sum(self.weights_[k] * probas[k] for k in self.order_)
+        P: np.ndarray = np.sum([self.weights_[k] * probas[k] for k in self.order_], axis=0)
         return P / P.sum(axis=1, keepdims=True)

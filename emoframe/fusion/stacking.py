@@ -1,13 +1,13 @@
 """Stacking: a meta-learner on the branches' out-of-fold probabilities."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 from pydantic import Field
 
-from ..components import LateFusion, Params
+from ..components import BaseParams, Labels, LateFusion
 from ..errors import ComponentError
 from .late import check_probas, fitted_probas
 
@@ -22,11 +22,11 @@ class Stacking(LateFusion):
     name = "fusion.stacking"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         C: float = Field(1.0, gt=0, description="inverse regularisation of the meta-learner")
         class_weight: str | None = Field("balanced", description="'balanced' or null")
 
-    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> Stacking:
+    def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> Stacking:
         from sklearn.linear_model import LogisticRegression
 
         self.classes_ = np.asarray(classes)

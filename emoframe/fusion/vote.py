@@ -1,12 +1,12 @@
 """Hard majority vote of the branches' decisions."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..components import LateFusion
+from ..components import Labels, LateFusion
 from .late import fitted_probas
 
 
@@ -24,7 +24,7 @@ class MajorityVote(LateFusion):
     def needs_heldout(self) -> bool:
         return False
 
-    def fit(self, probas: Mapping[str, np.ndarray], y: Sequence[Any], classes: Sequence[Any]) -> MajorityVote:
+    def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> MajorityVote:
         self.classes_ = np.asarray(classes)
         self.order_ = sorted(probas)
         return self

@@ -1,4 +1,5 @@
 """The leaderboard of a run: one row per pipeline, every figure with its spread; exports."""
+
 from __future__ import annotations
 
 import csv
@@ -11,10 +12,32 @@ from ..evaluation.summary import summarise
 from ..spec import PipelineSpec
 from .store import ResultsStore
 
-COLUMNS = ("pipeline", "uar", "uar_std", "uar_ci_low", "uar_ci_high", "wa", "macro_f1", "fusion_gain",
-           "gain_ci_low", "gain_ci_high", "gap", "fit_s", "predict_s", "folds", "status")
-SORT_KEYS = {"uar": "uar", "wa": "wa", "macro_f1": "macro_f1", "gain": "fusion_gain", "gap": "gap",
-             "fit": "fit_s", "name": "pipeline"}
+COLUMNS = (
+    "pipeline",
+    "uar",
+    "uar_std",
+    "uar_ci_low",
+    "uar_ci_high",
+    "wa",
+    "macro_f1",
+    "fusion_gain",
+    "gain_ci_low",
+    "gain_ci_high",
+    "gap",
+    "fit_s",
+    "predict_s",
+    "folds",
+    "status",
+)
+SORT_KEYS = {
+    "uar": "uar",
+    "wa": "wa",
+    "macro_f1": "macro_f1",
+    "gain": "fusion_gain",
+    "gap": "gap",
+    "fit": "fit_s",
+    "name": "pipeline",
+}
 
 
 def results_of(store: ResultsStore, run_id: str) -> list[tuple[dict[str, Any], EvaluationResult | None, list[dict]]]:
@@ -37,17 +60,38 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
         n = run["n_folds"] or 0
         done = len(r.folds) if r else 0
         status = "failed" if errs and done < n else ("done" if done == n else f"{done}/{n} folds")
-        row: dict[str, Any] = {"pipeline": p["name"], "id": p["id"], "fused": p["fused"], "folds": f"{done}/{n}",
-                               "status": status, "errors": [e["message"] for e in errs]}
+        row: dict[str, Any] = {
+            "pipeline": p["name"],
+            "id": p["id"],
+            "fused": p["fused"],
+            "folds": f"{done}/{n}",
+            "status": status,
+            "errors": [e["message"] for e in errs],
+        }
         if r is not None:
             g = r.fusion_gain or {}
-            row.update(uar=r.uar_mean, uar_std=r.uar_std, uar_ci_low=r.uar_ci[0], uar_ci_high=r.uar_ci[1],
-                       uar_pooled=r.metrics["uar"], wa=r.metrics["wa"], macro_f1=r.metrics["macro_f1"],
-                       weighted_f1=r.metrics["weighted_f1"], fusion_gain=g.get("gain"),
-                       gain_ci_low=(g.get("ci") or [None])[0], gain_ci_high=(g.get("ci") or [None, None])[1],
-                       verdict=r.verdict, gap=r.gap_mean, gap_std=r.gap_std, fit_s=r.fit_s, predict_s=r.predict_s,
-                       recall=r.metrics["recall"], confusion=r.metrics["confusion"], warnings=r.warnings,
-                       robustness=r.robustness)
+            row.update(
+                uar=r.uar_mean,
+                uar_std=r.uar_std,
+                uar_ci_low=r.uar_ci[0],
+                uar_ci_high=r.uar_ci[1],
+                uar_pooled=r.metrics["uar"],
+                wa=r.metrics["wa"],
+                macro_f1=r.metrics["macro_f1"],
+                weighted_f1=r.metrics["weighted_f1"],
+                fusion_gain=g.get("gain"),
+                gain_ci_low=(g.get("ci") or [None])[0],
+                gain_ci_high=(g.get("ci") or [None, None])[1],
+                verdict=r.verdict,
+                gap=r.gap_mean,
+                gap_std=r.gap_std,
+                fit_s=r.fit_s,
+                predict_s=r.predict_s,
+                recall=r.metrics["recall"],
+                confusion=r.metrics["confusion"],
+                warnings=r.warnings,
+                robustness=r.robustness,
+            )
         rows.append(row)
     return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
 
@@ -80,11 +124,16 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [head, "|" + "---|" * 9]
     for r in rows:
         ci = f"{_fmt(r.get('uar_ci_low'))}–{_fmt(r.get('uar_ci_high'))}" if r.get("uar") is not None else "—"
-        gain = (f"{_fmt(r['fusion_gain'], True)} [{_fmt(r['gain_ci_low'], True)}, {_fmt(r['gain_ci_high'], True)}]"
-                if r.get("fusion_gain") is not None else "—")
+        gain = (
+            f"{_fmt(r['fusion_gain'], True)} [{_fmt(r['gain_ci_low'], True)}, {_fmt(r['gain_ci_high'], True)}]"
+            if r.get("fusion_gain") is not None
+            else "—"
+        )
         uar = f"{_fmt(r.get('uar'))} ± {_fmt(r.get('uar_std'))}" if r.get("uar") is not None else r["status"]
-        lines.append(f"| {r['pipeline']} | {uar} | {ci} | {_fmt(r.get('wa'))} | {_fmt(r.get('macro_f1'))} | {gain} | "
-                     f"{_fmt(r.get('gap'), True)} | {_fmt(r.get('fit_s'))} | {r['folds']} |")
+        lines.append(
+            f"| {r['pipeline']} | {uar} | {ci} | {_fmt(r.get('wa'))} | {_fmt(r.get('macro_f1'))} | {gain} | "
+            f"{_fmt(r.get('gap'), True)} | {_fmt(r.get('fit_s'))} | {r['folds']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

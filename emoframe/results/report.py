@@ -1,4 +1,5 @@
 """A self-contained HTML report of a run: leaderboard, UAR with CIs, fusion gains, confusion matrices."""
+
 from __future__ import annotations
 
 import base64
@@ -9,13 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluation.stats import fusion_outcome
 from .leaderboard import gain_text, leaderboard
 from .store import ResultsStore
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;width:100%} th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right}
 th:first-child,td:first-child{text-align:left} .helped{color:#1a7f37} .hurt{color:#c62828} .none{color:#8a6d00}
 .warn{background:#fff8e1;padding:.5rem;border-left:3px solid #f0b400;font-size:.85rem}
 .grid{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0} figcaption{font-size:.75rem;max-width:320px}
@@ -27,42 +30,48 @@ def short(label: str, width: int = 72) -> str:
     if len(label) <= width:
         return label
     keep = (width - 1) // 2
-    return label[:keep] + "…" + label[-(width - 1 - keep):]
+    return label[:keep] + "…" + label[-(width - 1 - keep) :]
+
+
+def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure and its axes, without pyplot: no global backend or figure registry is touched."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def plain(text: str) -> str:
+    """User text for a chart, shown as written: '$' would start matplotlib's mathtext."""
+    return str(text).replace("$", r"\$")
 
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _uar_chart(rows: list[dict[str, Any]]) -> str:
-    import matplotlib.pyplot as plt
-
     rows = [r for r in rows if r.get("uar") is not None][::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.2))
+    fig, ax = _figure((9, 0.35 * len(rows) + 1.2))
     y = np.arange(len(rows))
     pooled = np.array([r["uar_pooled"] for r in rows])
     lo = pooled - np.array([r["uar_ci_low"] for r in rows])
     hi = np.array([r["uar_ci_high"] for r in rows]) - pooled
     colors = ["#4a78c2" if r["fused"] else "#9aa5b1" for r in rows]
     ax.barh(y, pooled, xerr=[lo, hi], color=colors, capsize=3)
-    ax.set_yticks(y, [short(r["pipeline"]) for r in rows], fontsize=7)
+    ax.set_yticks(y, [plain(short(r["pipeline"])) for r in rows], fontsize=7)
     ax.set_xlabel("UAR (pooled) with bootstrap 95% CI; blue = fused")
     ax.set_xlim(0, 1)
     return _png(fig)
 
 
 def _gain_chart(rows: list[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
     rows = [r for r in rows if r.get("fusion_gain") is not None][::-1]
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(9, 0.4 * len(rows) + 1.2))
+    fig, ax = _figure((9, 0.4 * len(rows) + 1.2))
     y = np.arange(len(rows))
     g = np.array([r["fusion_gain"] for r in rows]) * 100
     lo = g - np.array([r["gain_ci_low"] for r in rows]) * 100
@@ -71,24 +80,29 @@ def _gain_chart(rows: list[dict[str, Any]]) -> str | None:
     ax.errorbar(g, y, xerr=[lo, hi], fmt="none", ecolor="#555", capsize=3)
     ax.scatter(g, y, c=colors, zorder=3)
     ax.axvline(0, color="#333", lw=1)
-    ax.set_yticks(y, [short(r["pipeline"]) for r in rows], fontsize=7)
+    ax.set_yticks(y, [plain(short(r["pipeline"])) for r in rows], fontsize=7)
     ax.set_xlabel("fusion gain: fused UAR − best own unimodal branch (points), paired bootstrap 95% CI")
     return _png(fig)
 
 
 def _confusion(row: dict[str, Any], classes: list[str]) -> str:
-    import matplotlib.pyplot as plt
-
     cm = np.asarray(row["confusion"], dtype=float)
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(3.2, 2.9))
+    fig, ax = _figure((3.2, 2.9))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, fontsize=7)
-    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_xticks(range(len(classes)), [plain(c) for c in classes], rotation=45, fontsize=7)
+    ax.set_yticks(range(len(classes)), [plain(c) for c in classes], fontsize=7)
     for i in range(len(classes)):
         for j in range(len(classes)):
-            ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                int(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.6 else "black",
+            )
     ax.set_xlabel("predicted", fontsize=7)
     ax.set_ylabel("true", fontsize=7)
     return _png(fig)
@@ -100,22 +114,22 @@ def _parse(name: str) -> tuple[str, float]:
 
 
 def _robustness_chart(rows: list[dict[str, Any]], modality: str) -> str | None:
-    import matplotlib.pyplot as plt
-
     kinds = ("white", "babble") if modality == "audio" else ("dropout", "substitution")
     series = []
     for r in rows:
         for kind in kinds:
-            pts = sorted((_parse(n)[1], v["uar"]) for n, v in (r.get("robustness") or {}).items() if _parse(n)[0] == kind)
+            pts = sorted(
+                (_parse(n)[1], v["uar"]) for n, v in (r.get("robustness") or {}).items() if _parse(n)[0] == kind
+            )
             if pts:
                 series.append((r, kind, pts))
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = _figure((9, 4))
     for r, kind, pts in series:
         xs, ys = zip(*pts)
         style = "-" if kind in ("white", "dropout") else "--"
-        ax.plot(xs, ys, style, marker="o", label=f"{short(r['pipeline'], 50)} · {kind}")
+        ax.plot(xs, ys, style, marker="o", label=plain(f"{short(r['pipeline'], 50)} · {kind}"))
     if modality == "audio":
         ax.set_xlabel("SNR (dB): lower is noisier")
         ax.invert_xaxis()
@@ -132,9 +146,12 @@ def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
     if not names:
         return ["<h2>Robustness</h2><p>No robustness sweep in this run.</p>"]
     e = html.escape
-    parts = ["<h2>Robustness</h2><p>UAR change under test-time perturbation (points; models trained on clean "
-             "data; blank: the perturbation does not touch this pipeline's input).</p><table><tr><th>pipeline</th>"
-             + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>"]
+    parts = [
+        "<h2>Robustness</h2><p>UAR change under test-time perturbation (points; models trained on clean "
+        "data; blank: the perturbation does not touch this pipeline's input).</p><table><tr><th>pipeline</th>"
+        + "".join(f"<th>{e(n)}</th>" for n in names)
+        + "</tr>"
+    ]
     for r in rows:
         rob = r.get("robustness") or {}
         if not rob:
@@ -151,40 +168,46 @@ def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
 
 def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
     """Write ``out/index.html`` (images embedded, no other files needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     run = store.run(run_id)
     rows = leaderboard(store, run["id"])
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>emoframe — {e(run['name'])}</title>"
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>emoframe benchmark: {e(run['name'])}</h1>",
-             f"<p>run <code>{e(run['id'])}</code> · protocol <b>{e(str(run['spec'].get('evaluation', {}).get('protocol', 'speaker_kfold')))}</b>"
-             f" · {run['n_folds']} fold(s) · classes {e(', '.join(run['classes']))}</p>"]
+    protocol = str(run["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"))
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>emoframe — {e(run['name'])}</title>"
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>emoframe benchmark: {e(run['name'])}</h1>",
+        f"<p>run <code>{e(run['id'])}</code> · protocol <b>{e(protocol)}</b>"
+        f" · {run['n_folds']} fold(s) · classes {e(', '.join(run['classes']))}</p>",
+    ]
     for w in run["warnings"]:
         parts.append(f"<p class='warn'>{e(w)}</p>")
-    parts.append("<h2>Leaderboard</h2><table><tr><th>pipeline</th><th>UAR ± std</th><th>95% CI</th><th>WA</th>"
-                 "<th>macro-F1</th><th>fusion gain [95% CI]</th><th>gap</th><th>fit s</th><th>folds</th></tr>")
+    parts.append(
+        "<h2>Leaderboard</h2><table><tr><th>pipeline</th><th>UAR ± std</th><th>95% CI</th><th>WA</th>"
+        "<th>macro-F1</th><th>fusion gain [95% CI]</th><th>gap</th><th>fit s</th><th>folds</th></tr>"
+    )
     for r in rows:
         if r.get("uar") is None:
-            parts.append(f"<tr><td>{e(r['pipeline'])}</td><td colspan='8'>{e(r['status'])}: "
-                         f"{e('; '.join(r['errors'])[:300])}</td></tr>")
+            parts.append(
+                f"<tr><td>{e(r['pipeline'])}</td><td colspan='8'>{e(r['status'])}: "
+                f"{e('; '.join(r['errors'])[:300])}</td></tr>"
+            )
             continue
         gain = "—"
         if r.get("fusion_gain") is not None:
-            cls = "helped" if r["gain_ci_low"] > 0 else ("hurt" if r["gain_ci_high"] < 0 else "none")
+            cls = fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])
             gain = f"<span class='{cls}'>{gain_text(r)}</span>"
-        parts.append(f"<tr><td>{e(r['pipeline'])}</td><td>{r['uar']:.3f} ± {r['uar_std']:.3f}</td>"
-                     f"<td>{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}</td><td>{r['wa']:.3f}</td>"
-                     f"<td>{r['macro_f1']:.3f}</td><td>{gain}</td><td>{r['gap']:+.3f}</td><td>{r['fit_s']:.1f}</td>"
-                     f"<td>{e(r['folds'])}</td></tr>")
+        parts.append(
+            f"<tr><td>{e(r['pipeline'])}</td><td>{r['uar']:.3f} ± {r['uar_std']:.3f}</td>"
+            f"<td>{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}</td><td>{r['wa']:.3f}</td>"
+            f"<td>{r['macro_f1']:.3f}</td><td>{gain}</td><td>{r['gap']:+.3f}</td><td>{r['fit_s']:.1f}</td>"
+            f"<td>{e(r['folds'])}</td></tr>"
+        )
     parts.append("</table>")
     verdicts = [r for r in rows if r.get("verdict")]
     if verdicts:
         parts.append("<h2>Did fusion help?</h2><ul>")
         for r in verdicts:
-            cls = "helped" if "helped" in r["verdict"] else ("hurt" if "hurt" in r["verdict"] else "none")
+            cls = fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])
             parts.append(f"<li><b>{e(r['pipeline'])}</b>: <span class='{cls}'>{e(r['verdict'])}</span></li>")
         parts.append("</ul>")
     if any(r.get("uar") is not None for r in rows):
@@ -195,9 +218,11 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
     parts.append("<h2>Confusion matrices</h2><div class='grid'>")
     for r in rows:
         if r.get("confusion") is not None:
-            parts.append(f"<figure><img alt='confusion matrix of {e(r['pipeline'])}' "
-                         f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r['pipeline'])} "
-                         f"(UAR {r['uar_pooled']:.3f})</figcaption></figure>")
+            parts.append(
+                f"<figure><img alt='confusion matrix of {e(r['pipeline'])}' "
+                f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r['pipeline'])} "
+                f"(UAR {r['uar_pooled']:.3f})</figcaption></figure>"
+            )
     parts.append("</div>")
     parts.extend(_robustness_html(rows))
     if run["failures"]:
@@ -205,8 +230,10 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
         for sid, why in list(run["failures"].items())[:50]:
             parts.append(f"<li><code>{e(sid)}</code>: {e(why)}</li>")
         parts.append("</ul>")
-    parts.append("<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "
-                 "say nothing about real speech.</p></body></html>")
+    parts.append(
+        "<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "
+        "say nothing about real speech.</p></body></html>"
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "index.html").write_text("\n".join(parts), encoding="utf-8")

@@ -5,17 +5,59 @@ interrupted benchmark (Ctrl-C, kill) leaves a consistent store and a rerun resum
 stopped: a (pipeline, fold) is either fully there or not at all. WAL mode lets a reader (the
 TUI, `emoframe results`) look while a benchmark writes.
 """
+
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from ..errors import EmoframeError
 from ..evaluation.records import FoldResult
+
+
+class StoreError(EmoframeError):
+    """The results store cannot be used: damaged, unwritable, or the disk is full."""
+
+    exit_code = 1
+
+
+def store_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    text = str(exc)
+    if "full" in text:
+        return StoreError(
+            f"the disk holding the results store {path} is full ({text}); free space and rerun "
+            "— every fold stored before is kept"
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(
+            f"the results store {path} is damaged ({text}); move it aside (emoframe does not delete "
+            "it) and rerun to start a new store"
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(f"cannot write the results store {path} ({text}); use a writable --workdir")
+    return StoreError(f"results store {path}: {text}")
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """Open without writing: read-only mode, else immutable (a read-only folder cannot hold WAL files)."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM runs").fetchone()
+        return db
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            raise
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, isolation_level=None)
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,10 +72,6 @@ CREATE TABLE IF NOT EXISTS folds (
     run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, result TEXT NOT NULL,
     test_uar REAL NOT NULL, finished REAL NOT NULL, PRIMARY KEY (run_id, pipeline_id, fold)
 );
-CREATE TABLE IF NOT EXISTS predictions (
-    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, sample_id TEXT NOT NULL,
-    y_true TEXT NOT NULL, y_pred TEXT NOT NULL, PRIMARY KEY (run_id, pipeline_id, sample_id)
-);
 CREATE TABLE IF NOT EXISTS errors (
     run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
 );
@@ -41,63 +79,102 @@ CREATE TABLE IF NOT EXISTS errors (
 
 
 class ResultsStore:
-    """Runs, pipelines, folds and predictions of benchmarks."""
+    """Runs, pipelines, folds and predictions of benchmarks.
 
-    def __init__(self, path: str | Path):
+    ``readonly=True`` (results, report, the TUI's Results screen) opens an existing store
+    without writing anything, so a read-only workdir can still be read. A damaged file or a
+    full disk is a :class:`StoreError` that names the file and what to do.
+    """
+
+    def __init__(self, path: str | Path, readonly: bool = False):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        self.readonly = readonly
+        try:
+            if readonly:
+                if not self.path.is_file():
+                    raise StoreError(
+                        f"no results store at {self.path}; run `emoframe bench SPEC` or `emoframe demo` first"
+                    )
+                self.db = _open_readonly(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+            self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise store_error(self.path, exc) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the results store {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise store_error(self.path, exc) from None
 
     # -- writing ---------------------------------------------------------------------
-    def begin_run(self, run_id: str, name: str, spec: dict[str, Any], pipelines: list[tuple[str, str, dict, bool]],
-                  fresh: bool = False) -> None:
+    def begin_run(
+        self,
+        run_id: str,
+        name: str,
+        spec: dict[str, Any],
+        pipelines: list[tuple[str, str, dict, bool]],
+        fresh: bool = False,
+    ) -> None:
         """Create (or reopen) a run and its pipelines; ``fresh`` drops what an earlier run stored."""
         now = time.time()
         with self.transaction() as db:
             if fresh:
-                for table in ("folds", "predictions", "errors"):
+                for table in ("folds", "errors"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-            db.execute("INSERT INTO runs (id, name, spec, created, updated) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name",
-                       (run_id, name, json.dumps(spec, sort_keys=True), now, now))
+            db.execute(
+                "INSERT INTO runs (id, name, spec, created, updated) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name",
+                (run_id, name, json.dumps(spec, sort_keys=True), now, now),
+            )
             for position, (pid, pname, pspec, fused) in enumerate(pipelines):
-                db.execute("INSERT INTO pipelines (run_id, id, position, name, spec, fused) VALUES (?, ?, ?, ?, ?, ?) "
-                           "ON CONFLICT(run_id, id) DO UPDATE SET position = excluded.position, name = excluded.name",
-                           (run_id, pid, position, pname, json.dumps(pspec, sort_keys=True), int(fused)))
+                db.execute(
+                    "INSERT INTO pipelines (run_id, id, position, name, spec, fused) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(run_id, id) DO UPDATE SET position = excluded.position, name = excluded.name",
+                    (run_id, pid, position, pname, json.dumps(pspec, sort_keys=True), int(fused)),
+                )
 
-    def set_plan(self, run_id: str, classes: list[str], warnings: list[str], failures: dict[str, str], n_folds: int) -> None:
+    def set_plan(
+        self, run_id: str, classes: list[str], warnings: list[str], failures: dict[str, str], n_folds: int
+    ) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE runs SET classes = ?, warnings = ?, failures = ?, n_folds = ? WHERE id = ?",
-                       (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, run_id))
+            db.execute(
+                "UPDATE runs SET classes = ?, warnings = ?, failures = ?, n_folds = ? WHERE id = ?",
+                (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, run_id),
+            )
 
     def save_fold(self, run_id: str, results: list[tuple[str, FoldResult]], errors: list[tuple[str, int, str]]) -> None:
         """One finished fold task: its pipelines' results and errors, in one transaction."""
         now = time.time()
         with self.transaction() as db:
             for pid, fr in results:
-                db.execute("INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now))
-                db.executemany("INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
-                               [(run_id, pid, fr.fold, s, t, p) for s, t, p in zip(fr.test_ids, fr.y_true, fr.y_pred)])
-                db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold))
+                db.execute(
+                    "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now),
+                )
+                db.execute(
+                    "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold)
+                )
             for pid, fold, message in errors:
                 db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
                 db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
@@ -108,37 +185,48 @@ class ResultsStore:
         return {(p, f) for p, f in self.db.execute("SELECT pipeline_id, fold FROM folds WHERE run_id = ?", (run_id,))}
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, name, created, updated, n_folds, (SELECT COUNT(*) FROM pipelines p "
-                               "WHERE p.run_id = runs.id), (SELECT COUNT(*) FROM folds f WHERE f.run_id = runs.id), "
-                               "(SELECT COUNT(*) FROM errors e WHERE e.run_id = runs.id) FROM runs ORDER BY updated DESC")
+        rows = self.db.execute(
+            "SELECT id, name, created, updated, n_folds, (SELECT COUNT(*) FROM pipelines p "
+            "WHERE p.run_id = runs.id), (SELECT COUNT(*) FROM folds f WHERE f.run_id = runs.id), "
+            "(SELECT COUNT(*) FROM errors e WHERE e.run_id = runs.id) FROM runs ORDER BY updated DESC"
+        )
         keys = ("id", "name", "created", "updated", "n_folds", "pipelines", "folds_done", "errors")
         return [dict(zip(keys, r)) for r in rows]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix (or name)."""
-        rows = self.db.execute("SELECT id, name, spec, classes, warnings, failures, n_folds FROM runs "
-                               "WHERE id LIKE ? OR name = ? ORDER BY updated DESC", (run_id + "%", run_id)).fetchall()
+        rows = self.db.execute(
+            "SELECT id, name, spec, classes, warnings, failures, n_folds FROM runs "
+            "WHERE id LIKE ? OR name = ? ORDER BY updated DESC",
+            (run_id + "%", run_id),
+        ).fetchall()
         if not rows:
-            from ..errors import EmoframeError
             raise EmoframeError(f"no run '{run_id}' in {self.path}; `emoframe results` lists the runs")
         r = rows[0]
-        return {"id": r[0], "name": r[1], "spec": json.loads(r[2]), "classes": json.loads(r[3] or "[]"),
-                "warnings": json.loads(r[4] or "[]"), "failures": json.loads(r[5] or "{}"), "n_folds": r[6]}
+        return {
+            "id": r[0],
+            "name": r[1],
+            "spec": json.loads(r[2]),
+            "classes": json.loads(r[3] or "[]"),
+            "warnings": json.loads(r[4] or "[]"),
+            "failures": json.loads(r[5] or "{}"),
+            "n_folds": r[6],
+        }
 
     def pipelines(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, name, spec, fused FROM pipelines WHERE run_id = ? ORDER BY position", (run_id,))
+        rows = self.db.execute(
+            "SELECT id, name, spec, fused FROM pipelines WHERE run_id = ? ORDER BY position", (run_id,)
+        )
         return [{"id": i, "name": n, "spec": json.loads(s), "fused": bool(f)} for i, n, s, f in rows]
 
     def fold_results(self, run_id: str, pipeline_id: str) -> list[FoldResult]:
-        rows = self.db.execute("SELECT result FROM folds WHERE run_id = ? AND pipeline_id = ? ORDER BY fold",
-                               (run_id, pipeline_id))
+        rows = self.db.execute(
+            "SELECT result FROM folds WHERE run_id = ? AND pipeline_id = ? ORDER BY fold", (run_id, pipeline_id)
+        )
         return [FoldResult(**json.loads(r[0])) for r in rows]
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT pipeline_id, fold, message FROM errors WHERE run_id = ? ORDER BY pipeline_id, fold",
-                               (run_id,))
+        rows = self.db.execute(
+            "SELECT pipeline_id, fold, message FROM errors WHERE run_id = ? ORDER BY pipeline_id, fold", (run_id,)
+        )
         return [{"pipeline_id": p, "fold": f, "message": m} for p, f, m in rows]
-
-    def predictions(self, run_id: str) -> list[tuple[str, str, int, str, str, str]]:
-        return self.db.execute("SELECT run_id, pipeline_id, fold, sample_id, y_true, y_pred FROM predictions "
-                               "WHERE run_id = ? ORDER BY pipeline_id, sample_id", (run_id,)).fetchall()

@@ -4,16 +4,57 @@
 a file becomes a spec (bounded and strict), ``validation`` which rules a spec must meet
 against the installed plugins.
 """
+
 from .grid import expand, is_grid, pipelines_of
 from .io import json_schemas, load_spec, parse_spec, read_document
-from .models import (MODALITIES, NORMALISE_HELP, PROTOCOLS, SEED_MAX, Alternatives, BenchmarkSpec, BranchGrid,
-                     BranchSpec, ComponentRef, Condition, DataSpec, EvaluationSpec, ExecutionSpec, GridPart, Normalise,
-                     PipelineSpec, RobustnessSpec)
+from .models import (
+    MODALITIES,
+    NORMALISE_HELP,
+    PROTOCOLS,
+    SEED_MAX,
+    Alternatives,
+    BenchmarkSpec,
+    BranchGrid,
+    BranchSpec,
+    ComponentRef,
+    Condition,
+    DataSpec,
+    EvaluationSpec,
+    ExecutionSpec,
+    GridPart,
+    Normalise,
+    PipelineSpec,
+    RobustnessSpec,
+)
 from .validation import article, branch_modality, check, validate
 
 __all__ = [
-    "MODALITIES", "NORMALISE_HELP", "PROTOCOLS", "SEED_MAX", "Alternatives", "BenchmarkSpec", "BranchGrid",
-    "BranchSpec", "ComponentRef", "Condition", "DataSpec", "EvaluationSpec", "ExecutionSpec", "GridPart", "Normalise", "PipelineSpec",
-    "RobustnessSpec", "article", "branch_modality", "check", "expand", "is_grid", "json_schemas", "load_spec",
-    "parse_spec", "pipelines_of", "read_document", "validate",
+    "MODALITIES",
+    "NORMALISE_HELP",
+    "PROTOCOLS",
+    "SEED_MAX",
+    "Alternatives",
+    "BenchmarkSpec",
+    "BranchGrid",
+    "BranchSpec",
+    "ComponentRef",
+    "Condition",
+    "DataSpec",
+    "EvaluationSpec",
+    "ExecutionSpec",
+    "GridPart",
+    "Normalise",
+    "PipelineSpec",
+    "RobustnessSpec",
+    "article",
+    "branch_modality",
+    "check",
+    "expand",
+    "is_grid",
+    "json_schemas",
+    "load_spec",
+    "parse_spec",
+    "pipelines_of",
+    "read_document",
+    "validate",
 ]

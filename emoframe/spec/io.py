@@ -4,6 +4,7 @@ A spec is data from a user, possibly hostile: the file size, nesting depth and t
 the document once YAML aliases are expanded are bounded; duplicate keys are an error (not
 last-wins); bytes that are not UTF-8 are reported with their line.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,11 +40,13 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
         try:
             first = seen.get(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
-                                                    key_node.start_mark) from None
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
         if first is not None:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}' (first at line {first + 1})", key_node.start_mark)
+                None, None, f"duplicate key '{key}' (first at line {first + 1})", key_node.start_mark
+            )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 
@@ -90,28 +93,36 @@ def read_document(path: str | Path) -> dict[str, Any]:
     source = str(path)
     try:
         if p.is_file() and p.stat().st_size > MAX_BYTES:
-            raise _problem(f"the file is {p.stat().st_size:,} bytes; a spec may have at most {MAX_BYTES:,}",
-                           "a spec names data and components; keep data in a manifest", source)
+            raise _problem(
+                f"the file is {p.stat().st_size:,} bytes; a spec may have at most {MAX_BYTES:,}",
+                "a spec names data and components; keep data in a manifest",
+                source,
+            )
         raw = p.read_bytes()
     except OSError as exc:
         raise _problem(f"cannot read spec file: {exc.strerror or exc}", "check the path", source) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise _problem(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}",
-                       "save the file as UTF-8", source) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _problem(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}", "save the file as UTF-8", source
+        ) from None
     is_json = p.suffix.lower() == ".json"
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicate_pairs) if is_json \
-            else yaml.load(text, Loader=_StrictLoader)  # noqa: S506 — a SafeLoader subclass
+        doc = (
+            json.loads(text, object_pairs_hook=_no_duplicate_pairs)
+            if is_json
+            else yaml.load(text, Loader=_StrictLoader)
+        )  # noqa: S506 — a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise _problem(f"not valid YAML{where}: {exc.problem or exc.context}", "fix the syntax", source) from None
     except json.JSONDecodeError as exc:
-        raise _problem(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "fix the syntax",
-                       source) from None
+        raise _problem(
+            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", "fix the syntax", source
+        ) from None
     except (yaml.YAMLError, ValueError) as exc:
         raise _problem(f"not valid {'JSON' if is_json else 'YAML'}: {exc}", "fix the syntax", source) from None
     except RecursionError:
@@ -122,8 +133,11 @@ def read_document(path: str | Path) -> dict[str, Any]:
     if depth > MAX_DEPTH:
         raise _problem(f"nested too deeply (more than {MAX_DEPTH} levels)", "flatten the document", source)
     if nodes > MAX_NODES:
-        raise _problem(f"the document expands to more than {MAX_NODES:,} values (YAML aliases counted in full)",
-                       "write the alternatives out instead of repeating aliases", source)
+        raise _problem(
+            f"the document expands to more than {MAX_NODES:,} values (YAML aliases counted in full)",
+            "write the alternatives out instead of repeating aliases",
+            source,
+        )
     return doc
 
 
@@ -136,8 +150,10 @@ def parse_spec(doc: dict[str, Any], source: str | None = None) -> PipelineSpec |
         problems = [SpecProblem(path, msg) for path, msg in format_validation_error(err)]
         raise SpecError(problems, source=source) from None
     except RecursionError:
-        raise SpecError([SpecProblem("", f"nested too deeply (more than {MAX_DEPTH} levels)",
-                                     "flatten the document")], source=source) from None
+        raise SpecError(
+            [SpecProblem("", f"nested too deeply (more than {MAX_DEPTH} levels)", "flatten the document")],
+            source=source,
+        ) from None
 
 
 def load_spec(path: str | Path, registry: Any | None = None) -> PipelineSpec | BenchmarkSpec:

@@ -4,6 +4,7 @@ A :class:`PipelineSpec` is one path through the flow (DESIGN.md §1); a :class:`
 has the same shape where any component slot may hold a list of alternatives. These models
 check structure and ranges only; the registry-aware rules live in ``validation``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator,
-                      model_serializer, model_validator)
-
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 SEED_MAX = 2**32 - 1  # numpy's seeds
 PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus")
@@ -61,8 +69,9 @@ def _scalar_if_single(value: list[Any]) -> Any:
 
 
 #: A benchmark slot: one component or a list of alternatives (stored as a list).
-Alternatives = Annotated[list[ComponentRef], BeforeValidator(_as_list), Field(min_length=1),
-                         PlainSerializer(_scalar_if_single)]
+Alternatives = Annotated[
+    list[ComponentRef], BeforeValidator(_as_list), Field(min_length=1), PlainSerializer(_scalar_if_single)
+]
 
 
 class DataSpec(BaseModel):
@@ -98,8 +107,13 @@ class EvaluationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     protocol: Literal["speaker_kfold", "loso", "predefined", "cross_corpus"] = "speaker_kfold"
     folds: int = Field(5, ge=2, le=100, description="folds of speaker_kfold")
-    inner_folds: int = Field(3, ge=2, le=20, description="inner folds (training speakers) for out-of-fold "
-                             "probabilities that learned late fusions are fitted on")
+    inner_folds: int = Field(
+        3,
+        ge=2,
+        le=20,
+        description="inner folds (training speakers) for out-of-fold "
+        "probabilities that learned late fusions are fitted on",
+    )
     seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of the folds, inner folds and bootstrap")
     bootstrap: int = Field(1000, ge=0, le=100_000, description="bootstrap resamples for confidence intervals")
     test: DataSpec | None = Field(None, description="test corpus of the cross_corpus protocol")
@@ -114,8 +128,10 @@ class EvaluationSpec(BaseModel):
 
 
 Normalise = Literal["none", "speaker"]
-NORMALISE_HELP = ("speaker: z-normalise each speaker's features by that speaker's own statistics "
-                  "(unsupervised, standard in speech emotion work); none: leave them")
+NORMALISE_HELP = (
+    "speaker: z-normalise each speaker's features by that speaker's own statistics "
+    "(unsupervised, standard in speech emotion work); none: leave them"
+)
 
 
 class BranchSpec(BaseModel):
@@ -123,7 +139,8 @@ class BranchSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     modality: Literal["audio", "text"] | None = Field(
-        None, description="audio or text; inferred from a branch named audio*/text*")
+        None, description="audio or text; inferred from a branch named audio*/text*"
+    )
     extractor: ComponentRef | None = None
     model: ComponentRef | None = None
     normalise: Normalise = Field("none", description=NORMALISE_HELP)
@@ -144,19 +161,30 @@ class ExecutionSpec(BaseModel):
     result means, so not part of a run's key."""
 
     model_config = ConfigDict(extra="forbid")
-    timeout: float | None = Field(7200.0, gt=0, le=7 * 24 * 3600, description="seconds one fold task (or one "
-                                  "extraction chunk) may run before its worker is stopped; null: no limit")
-    worker_max_tasks: int | None = Field(50, ge=1, description="tasks after which a worker process is replaced; "
-                                         "null: never")
-    worker_max_memory_mb: float | None = Field(None, gt=0, description="resident memory above which a worker "
-                                               "process is replaced after its task; null: no ceiling")
+    timeout: float | None = Field(
+        7200.0,
+        gt=0,
+        le=7 * 24 * 3600,
+        description="seconds one fold task (or one "
+        "extraction chunk) may run before its worker is stopped; null: no limit",
+    )
+    worker_max_tasks: int | None = Field(
+        50, ge=1, description="tasks after which a worker process is replaced; null: never"
+    )
+    worker_max_memory_mb: float | None = Field(
+        None,
+        gt=0,
+        description="resident memory above which a worker process is replaced after its task; null: no ceiling",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _none_words(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: (None if isinstance(v, str) and v.strip().lower() in ("none", "null", "off") else v)
-                    for k, v in value.items()}
+            return {
+                k: (None if isinstance(v, str) and v.strip().lower() in ("none", "null", "off") else v)
+                for k, v in value.items()
+            }
         return value
 
 
@@ -165,8 +193,9 @@ class _SpecBase(BaseModel):
     name: str | None = None
     data: DataSpec
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
-    execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="per-task timeout and worker "
-                                     "recycling (not part of the results)")
+    execution: ExecutionSpec = Field(
+        default_factory=ExecutionSpec, description="per-task timeout and worker recycling (not part of the results)"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         d = self.model_dump(mode="json", exclude_none=True)
@@ -216,9 +245,14 @@ class PipelineSpec(_SpecBase):
         return self.fusion is not None
 
 
+Noise = Literal["white", "babble"]
+NOISES: tuple[Noise, ...] = ("white", "babble")
+
+
 @dataclass(frozen=True)
 class Condition:
-    """One perturbation: ``modality`` audio (white/babble noise at ``level`` dB SNR) or text (dropout/substitution rate)."""
+    """One perturbation: ``modality`` audio (white/babble noise at ``level`` dB SNR) or text
+    (dropout/substitution rate)."""
 
     modality: str
     kind: str
@@ -233,12 +267,16 @@ class RobustnessSpec(BaseModel):
     """Test-time perturbations: models train on clean folds, test rows are perturbed."""
 
     model_config = ConfigDict(extra="forbid")
-    snr_db: list[Annotated[float, Field(ge=-30, le=100, allow_inf_nan=False)]] = Field(default_factory=list, description="audio noise levels (dB SNR), e.g. [20, 10, 0]")
-    noise: list[Literal["white", "babble"]] = Field(default_factory=lambda: ["white", "babble"],
-                                                    description="noise kinds; babble is made from other speakers")
+    snr_db: list[Annotated[float, Field(ge=-30, le=100, allow_inf_nan=False)]] = Field(
+        default_factory=list, description="audio noise levels (dB SNR), e.g. [20, 10, 0]"
+    )
+    noise: list[Noise] = Field(
+        default_factory=lambda: list(NOISES), description="noise kinds; babble is made from other speakers"
+    )
     word_dropout: list[float] = Field(default_factory=list, description="rates of dropping each transcript word")
-    word_substitution: list[float] = Field(default_factory=list,
-                                           description="rates of replacing each word by a random corpus word")
+    word_substitution: list[float] = Field(
+        default_factory=list, description="rates of replacing each word by a random corpus word"
+    )
     seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of every perturbation")
 
     @model_validator(mode="after")
@@ -279,8 +317,13 @@ class BenchmarkSpec(_SpecBase):
         """(path prefix, single-grid benchmark) for the main grid and each ``also`` grid."""
         out = [("", self.model_copy(update={"also": [], "robustness": None}))]
         for i, part in enumerate(self.also):
-            fields = {"branches": part.branches, "fusion": part.fusion, "model": part.model, "also": [],
-                      "robustness": None}
+            fields = {
+                "branches": part.branches,
+                "fusion": part.fusion,
+                "model": part.model,
+                "also": [],
+                "robustness": None,
+            }
             out.append((f"also[{i}].", self.model_copy(update=fields)))
         return out
 

@@ -4,6 +4,7 @@ Every problem names its dotted path in the spec, what is wrong, and a fix (close
 unknown names, the components that would fit a mismatched input). ``check`` runs every rule
 and returns all problems at once; ``validate`` raises them as one SpecError.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -62,7 +63,7 @@ class Ctx:
 
     def output_of(self, slot: Slot) -> str:
         """An extractor's output kind for these params (its default when they are invalid)."""
-        info = slot.info
+        info: Any = slot.info
         try:
             return str(info.cls.output_for(info.params_model.model_validate(slot.ref.params)))
         except ValidationError:
@@ -84,8 +85,11 @@ def _component_problems(c: Ctx, path: str, ref: ComponentRef, kind: str) -> Prob
     info = c.reg.get(ref.name)
     if info.kind != kind:
         close = c.reg.names(kind)[:5]
-        yield SpecProblem(path, f"'{ref.name}' is {article(info.kind)}, not {article(kind)}",
-                          f"use {article(kind)} here, e.g. {', '.join(close)}" if close else "")
+        yield SpecProblem(
+            path,
+            f"'{ref.name}' is {article(info.kind)}, not {article(kind)}",
+            f"use {article(kind)} here, e.g. {', '.join(close)}" if close else "",
+        )
         return
     try:
         info.params_model.model_validate(ref.params)
@@ -111,8 +115,11 @@ def data_rules(c: Ctx, path: str, data: DataSpec) -> Problems:
         if not target.is_absolute():
             target = c.base_dir / target
         if not target.exists():
-            yield SpecProblem(f"{path}.manifest", f"manifest file not found: {data.manifest}",
-                              "paths are relative to the spec's folder; check the file exists")
+            yield SpecProblem(
+                f"{path}.manifest",
+                f"manifest file not found: {data.manifest}",
+                "paths are relative to the spec's folder; check the file exists",
+            )
 
 
 # -- the pipeline as a whole ---------------------------------------------------------------
@@ -132,8 +139,11 @@ class Shape:
 
 def fusion_rules(c: Ctx, s: Shape) -> Problems:
     if s.n_branches > 1 and not s.fusions:
-        yield SpecProblem("fusion", f"{s.n_branches} branches ({', '.join(s.branch_keys)}) need a fusion strategy",
-                          f"add e.g. fusion: {', '.join(c.fitting('fusion')[:3]) or 'fusion.late'}")
+        yield SpecProblem(
+            "fusion",
+            f"{s.n_branches} branches ({', '.join(s.branch_keys)}) need a fusion strategy",
+            f"add e.g. fusion: {', '.join(c.fitting('fusion')[:3]) or 'fusion.late'}",
+        )
     if s.n_branches == 1 and s.fusions:
         yield SpecProblem("fusion", "a fusion needs at least two branches", "remove 'fusion' or add a branch")
 
@@ -142,18 +152,29 @@ def top_model_rules(c: Ctx, s: Shape) -> Problems:
     vector_models = ", ".join(c.fitting("model", accepts=["vector"])[:3])
     if "early" in s.kinds and not s.models:
         early = [x.ref.name for x in s.fusions if x.info is not None and x.info.fusion_kind == "early"]
-        yield SpecProblem("model", f"early fusion '{early[0]}' needs a model to train on the fused features",
-                          f"add a top-level model, e.g. model: {vector_models or 'sklearn.svc'}")
+        yield SpecProblem(
+            "model",
+            f"early fusion '{early[0]}' needs a model to train on the fused features",
+            f"add a top-level model, e.g. model: {vector_models or 'sklearn.svc'}",
+        )
     if s.models and s.fusions and "early" not in s.kinds:
-        yield SpecProblem("model", "a top-level model is only used by early fusion",
-                          "move it into each branch (late fusion) or use an early fusion")
+        yield SpecProblem(
+            "model",
+            "a top-level model is only used by early fusion",
+            "move it into each branch (late fusion) or use an early fusion",
+        )
     if s.models and not s.fusions and s.n_branches > 1:
-        yield SpecProblem("model", "a top-level model needs an early fusion of the branches",
-                          "add fusion: fusion.early")
+        yield SpecProblem(
+            "model", "a top-level model needs an early fusion of the branches", "add fusion: fusion.early"
+        )
     for m in s.models:
         if m.info is not None and s.kinds == {"early"} and "vector" not in m.info.cls.accepts:
-            yield SpecProblem(m.path, f"'{m.ref.name}' takes {'/'.join(sorted(m.info.cls.accepts))} input but "
-                                      "early fusion gives one vector per sample", f"use a vector model, e.g. {vector_models}")
+            yield SpecProblem(
+                m.path,
+                f"'{m.ref.name}' takes {'/'.join(sorted(m.info.cls.accepts))} input but "
+                "early fusion gives one vector per sample",
+                f"use a vector model, e.g. {vector_models}",
+            )
 
 
 # -- one branch -----------------------------------------------------------------------------
@@ -173,35 +194,55 @@ class BranchCtx:
 
 def modality_rules(c: Ctx, b: BranchCtx) -> Problems:
     if b.modality is None:
-        yield SpecProblem(f"{b.path}.modality", f"cannot tell the modality of branch '{b.key}'",
-                          "name the branch audio/text (or audio_*/text_*), or set modality: audio|text")
+        yield SpecProblem(
+            f"{b.path}.modality",
+            f"cannot tell the modality of branch '{b.key}'",
+            "name the branch audio/text (or audio_*/text_*), or set modality: audio|text",
+        )
     for e in b.extractors:
         if e.info is not None and b.modality and e.info.modality != b.modality:
             fits = c.fitting("extractor", modality=b.modality)
-            yield SpecProblem(e.path, f"'{e.ref.name}' is {article(e.info.modality)} extractor but branch "
-                                      f"'{b.key}' is {b.modality}",
-                              f"use {article(b.modality)} extractor: {', '.join(fits)}" if fits
-                              else f"install a plugin with {b.modality} extractors")
+            yield SpecProblem(
+                e.path,
+                f"'{e.ref.name}' is {article(e.info.modality)} extractor but branch '{b.key}' is {b.modality}",
+                f"use {article(b.modality)} extractor: {', '.join(fits)}"
+                if fits
+                else f"install a plugin with {b.modality} extractors",
+            )
 
 
 def presence_rules(c: Ctx, b: BranchCtx) -> Problems:
     kinds = b.shape.kinds
     if not b.extractors and not b.models:
-        yield SpecProblem(b.path, "a branch needs an extractor and/or a model",
-                          f"add an extractor, e.g. {', '.join(c.fitting('extractor', modality=b.modality)[:3])}")
+        yield SpecProblem(
+            b.path,
+            "a branch needs an extractor and/or a model",
+            f"add an extractor, e.g. {', '.join(c.fitting('extractor', modality=b.modality)[:3])}",
+        )
     if "late" in kinds and not b.models:
-        yield SpecProblem(f"{b.path}.model", f"late fusion combines each branch's probabilities but branch "
-                                             f"'{b.key}' has no model",
-                          f"add a model to the branch, e.g. {', '.join(c.fitting('model')[:3])}")
+        yield SpecProblem(
+            f"{b.path}.model",
+            f"late fusion combines each branch's probabilities but branch '{b.key}' has no model",
+            f"add a model to the branch, e.g. {', '.join(c.fitting('model')[:3])}",
+        )
     if kinds == {"early"} and b.models and not b.grid:
-        yield SpecProblem(f"{b.path}.model", "a branch model is not used under early fusion (one top-level model "
-                                             "is trained on the fused features)", "remove it, or use a late fusion")
+        yield SpecProblem(
+            f"{b.path}.model",
+            "a branch model is not used under early fusion (one top-level model is trained on the fused features)",
+            "remove it, or use a late fusion",
+        )
     if not kinds and b.shape.n_branches == 1 and not b.models:
-        yield SpecProblem(f"{b.path}.model", "a single-branch pipeline needs a model",
-                          f"add e.g. model: {', '.join(c.fitting('model')[:3])}")
+        yield SpecProblem(
+            f"{b.path}.model",
+            "a single-branch pipeline needs a model",
+            f"add e.g. model: {', '.join(c.fitting('model')[:3])}",
+        )
     if "speaker" in b.normalise and not b.extractors:
-        yield SpecProblem(f"{b.path}.normalise", "speaker normalisation needs features; this branch has no extractor",
-                          "add an extractor or set normalise: none")
+        yield SpecProblem(
+            f"{b.path}.normalise",
+            "speaker normalisation needs features; this branch has no extractor",
+            "add an extractor or set normalise: none",
+        )
 
 
 def early_fusion_rules(c: Ctx, b: BranchCtx) -> Problems:
@@ -210,9 +251,11 @@ def early_fusion_rules(c: Ctx, b: BranchCtx) -> Problems:
     for e in b.extractors:
         if e.info is not None and c.output_of(e) != "vector":
             fits = c.fitting("extractor", modality=e.info.modality, output="vector")
-            yield SpecProblem(e.path, f"early fusion concatenates vectors but '{e.ref.name}' gives "
-                                      f"{c.output_of(e)} features",
-                              f"use a vector extractor: {', '.join(fits)}" if fits else "use late fusion")
+            yield SpecProblem(
+                e.path,
+                f"early fusion concatenates vectors but '{e.ref.name}' gives {c.output_of(e)} features",
+                f"use a vector extractor: {', '.join(fits)}" if fits else "use late fusion",
+            )
 
 
 def input_rules(c: Ctx, b: BranchCtx) -> Problems:
@@ -230,19 +273,34 @@ def input_rules(c: Ctx, b: BranchCtx) -> Problems:
 
 
 def _input_problems(c: Ctx, b: BranchCtx, m: Slot, e: Slot | None) -> Problems:
-    accepts = set(m.info.cls.accepts)
-    needs = getattr(m.info.cls, "requires", ())
+    info: Any = m.info
+    accepts = set(info.cls.accepts)
+    needs = getattr(info.cls, "requires", ())
     if needs and (e is None or e.ref.name not in needs):
-        yield SpecProblem(m.path, f"'{m.ref.name}' works on the output of {' or '.join(needs)} only",
-                          f"set the branch extractor to {needs[0]}")
+        yield SpecProblem(
+            m.path,
+            f"'{m.ref.name}' works on the output of {' or '.join(needs)} only",
+            f"set the branch extractor to {needs[0]}",
+        )
         return
     given = c.output_of(e) if e is not None else "raw"
     if given in accepts:
         return
-    what = (f"'{e.ref.name}' ({e.path}) gives {given}" if e is not None
-            else f"branch '{b.key}' has no extractor, so the model gets raw {b.modality or 'input'}")
-    fits = [n for kind_ in sorted(accepts) if kind_ != "raw"
-            for n in c.fitting("extractor", modality=b.modality, output=kind_)] if b.modality else []
+    what = (
+        f"'{e.ref.name}' ({e.path}) gives {given}"
+        if e is not None
+        else f"branch '{b.key}' has no extractor, so the model gets raw {b.modality or 'input'}"
+    )
+    fits = (
+        [
+            n
+            for kind_ in sorted(accepts)
+            if kind_ != "raw"
+            for n in c.fitting("extractor", modality=b.modality, output=kind_)
+        ]
+        if b.modality
+        else []
+    )
     if "raw" in accepts:
         fix = "remove the extractor: this model takes the raw input"
     elif fits:
@@ -254,7 +312,11 @@ def _input_problems(c: Ctx, b: BranchCtx, m: Slot, e: Slot | None) -> Problems:
 
 
 BRANCH_RULES: list[Callable[[Ctx, BranchCtx], Problems]] = [
-    modality_rules, presence_rules, early_fusion_rules, input_rules]
+    modality_rules,
+    presence_rules,
+    early_fusion_rules,
+    input_rules,
+]
 
 
 def _branches(spec: PipelineSpec | BenchmarkSpec) -> Iterator[tuple[str, str, Any]]:
@@ -266,15 +328,17 @@ def _branches(spec: PipelineSpec | BenchmarkSpec) -> Iterator[tuple[str, str, An
             yield key, f"branches.{key}", spec.branches[key]
 
 
-def check(spec: PipelineSpec | BenchmarkSpec, registry: Any,
-          base_dir: Path | str | None = None) -> list[SpecProblem]:
+def check(spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | str | None = None) -> list[SpecProblem]:
     """Every problem of a spec against the registry (empty list: valid)."""
     if isinstance(spec, BenchmarkSpec) and spec.also:
         problems: list[SpecProblem] = []
         for prefix, part in spec.parts():
             for p in check(part, registry, base_dir):
-                q = p if not prefix or p.path.startswith(("data", "evaluation")) else \
-                    SpecProblem(prefix + p.path, p.message, p.fix)
+                q = (
+                    p
+                    if not prefix or p.path.startswith(("data", "evaluation"))
+                    else SpecProblem(prefix + p.path, p.message, p.fix)
+                )
                 if q not in problems:
                     problems.append(q)
         return problems
@@ -282,24 +346,34 @@ def check(spec: PipelineSpec | BenchmarkSpec, registry: Any,
     c.add(data_rules(c, "data", spec.data))
     if spec.evaluation.test is not None:
         c.add(data_rules(c, "evaluation.test", spec.evaluation.test))
-    shape = Shape([c.resolve(p, r, "fusion") for p, r in _alternatives("fusion", spec.fusion)],
-                  [c.resolve(p, r, "model") for p, r in _alternatives("model", spec.model)],
-                  len(spec.branches), sorted(spec.branches))
+    shape = Shape(
+        [c.resolve(p, r, "fusion") for p, r in _alternatives("fusion", spec.fusion)],
+        [c.resolve(p, r, "model") for p, r in _alternatives("model", spec.model)],
+        len(spec.branches),
+        sorted(spec.branches),
+    )
     c.add(fusion_rules(c, shape))
     c.add(top_model_rules(c, shape))
     for key, path, branch in _branches(spec):
         normalise = branch.normalise if isinstance(branch.normalise, list) else [branch.normalise]
-        b = BranchCtx(key, path, branch_modality(key, branch.modality),
-                      [c.resolve(p, r, "extractor") for p, r in _alternatives(f"{path}.extractor", branch.extractor)],
-                      [c.resolve(p, r, "model") for p, r in _alternatives(f"{path}.model", branch.model)],
-                      normalise, shape, isinstance(spec, BenchmarkSpec))
+        b = BranchCtx(
+            key,
+            path,
+            branch_modality(key, branch.modality),
+            [c.resolve(p, r, "extractor") for p, r in _alternatives(f"{path}.extractor", branch.extractor)],
+            [c.resolve(p, r, "model") for p, r in _alternatives(f"{path}.model", branch.model)],
+            normalise,
+            shape,
+            isinstance(spec, BenchmarkSpec),
+        )
         for rule in BRANCH_RULES:
             c.add(rule(c, b))
     return c.problems
 
 
-def validate(spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | str | None = None,
-             source: str | None = None) -> None:
+def validate(
+    spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | str | None = None, source: str | None = None
+) -> None:
     """Check a spec against the registry; raise SpecError listing every problem found."""
     problems = check(spec, registry, base_dir)
     if problems:

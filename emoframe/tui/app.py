@@ -1,7 +1,9 @@
 """The emoframe TUI: Plugins (F1), Builder (F2), Run (F3), Results (F4)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,12 @@ from .screens.plugins import PluginsScreen
 from .screens.results import ResultsScreen
 from .screens.run import RunScreen
 
-SCREENS = {"plugins": ("Plugins", "Browse installed components and broken plugins"),
-           "builder": ("Builder", "Assemble a pipeline or a benchmark grid"),
-           "run": ("Run", "Run a benchmark with progress and cancel"),
-           "results": ("Results", "Leaderboard, details, comparison, export")}
+SCREENS = {
+    "plugins": ("Plugins", "Browse installed components and broken plugins"),
+    "builder": ("Builder", "Assemble a pipeline or a benchmark grid"),
+    "run": ("Run", "Run a benchmark with progress and cancel"),
+    "results": ("Results", "Leaderboard, details, comparison, export"),
+}
 
 
 class EmoframeApp(App):
@@ -27,24 +31,39 @@ class EmoframeApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "emoframe"
-    BINDINGS = [Binding("f1", "switch_mode('plugins')", "Plugins"), Binding("f2", "switch_mode('builder')", "Builder"),
-                Binding("f3", "switch_mode('run')", "Run"), Binding("f4", "switch_mode('results')", "Results"),
-                # digits too, when no text field has the focus
-                Binding("1", "switch_mode('plugins')", show=False), Binding("2", "switch_mode('builder')", show=False),
-                Binding("3", "switch_mode('run')", show=False), Binding("4", "switch_mode('results')", show=False),
-                Binding("ctrl+q", "quit", "Quit")]
+    BINDINGS = [
+        Binding("f1", "switch_mode('plugins')", "Plugins"),
+        Binding("f2", "switch_mode('builder')", "Builder"),
+        Binding("f3", "switch_mode('run')", "Run"),
+        Binding("f4", "switch_mode('results')", "Results"),
+        # digits too, when no text field has the focus
+        Binding("1", "switch_mode('plugins')", show=False),
+        Binding("2", "switch_mode('builder')", show=False),
+        Binding("3", "switch_mode('run')", show=False),
+        Binding("4", "switch_mode('results')", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
 
-    def __init__(self, registry: Registry | None = None, workdir: str | Path | None = None,
-                 spec: str | Path | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        workdir: str | Path | None = None,
+        spec: str | Path | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.registry = registry or get_registry()
         self.workdir = Path(workdir) if workdir is not None else default_workdir()
         self.current_spec: Path | None = Path(spec) if spec else None
         self.last_run: str | None = None
         reg = self.registry
-        for mode, cls in (("plugins", PluginsScreen), ("builder", BuilderScreen), ("run", RunScreen),
-                          ("results", ResultsScreen)):
-            self.add_mode(mode, lambda cls=cls: cls(reg))
+        for mode, cls in (
+            ("plugins", PluginsScreen),
+            ("builder", BuilderScreen),
+            ("run", RunScreen),
+            ("results", ResultsScreen),
+        ):
+            self.add_mode(mode, partial(cls, reg))
 
     def on_mount(self) -> None:
         self.switch_mode("builder")

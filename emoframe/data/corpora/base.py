@@ -1,4 +1,5 @@
 """Shared pieces of the file-name-coded corpus loaders."""
+
 from __future__ import annotations
 
 import re
@@ -47,12 +48,12 @@ class FileCorpus(Corpus):
                 continue
             rows.append({"audio": str(path.resolve()), **row})
         if not rows:
-            raise DataError(f"{self.name}: no files named like this corpus under {root} "
-                            f"(expected e.g. {self.example})")
+            raise DataError(f"{self.name}: no files named like this corpus under {root} (expected e.g. {self.example})")
         manifest = Manifest.from_frame(pd.DataFrame(rows), name=self.name, root=root)
         if skipped:
-            manifest.warnings.append(f"{self.name}: {len(skipped)} file(s) not named like this corpus were "
-                                     f"skipped: {', '.join(skipped[:5])}")
+            manifest.warnings.append(
+                f"{self.name}: {len(skipped)} file(s) not named like this corpus were skipped: {', '.join(skipped[:5])}"
+            )
         return manifest
 
     example = ""

@@ -1,4 +1,5 @@
 """The built-in synthetic demo corpus as a corpus component (generated on first use)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,9 @@ def _adopt_legacy(folder: Path, seed: int, speakers: int, per_class: int) -> boo
     except OSError:
         return False
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
-    if "manifest.csv" not in files or any(f not in ("manifest.csv", "README.md") and
-                                          not (f.startswith("wav/") and f.endswith(".wav")) for f in files):
+    if "manifest.csv" not in files or any(
+        f not in ("manifest.csv", "README.md") and not (f.startswith("wav/") and f.endswith(".wav")) for f in files
+    ):
         return False
     mark(folder, SYNTH_KIND, files=files, seed=seed, speakers=speakers, per_class=per_class, generator=GENERATOR)
     return True
@@ -43,8 +45,11 @@ class DemoCorpus(Corpus):
     version = "1"
 
     class Params(Params):
-        root: str = Field("", description="where to keep it (a new or empty folder, or one emoframe generated); "
-                                          "default <workdir>/corpora/demo-...")
+        root: str = Field(
+            "",
+            description="where to keep it (a new or empty folder, or one emoframe generated); "
+            "default <workdir>/corpora/demo-...",
+        )
         seed: int = Field(0, ge=0, le=2**32 - 1, description="generator seed")
         speakers: int = Field(12, ge=2, le=200, description="number of synthetic speakers")
         per_class: int = Field(10, ge=1, le=500, description="utterances per speaker and class")
@@ -60,24 +65,40 @@ class DemoCorpus(Corpus):
                     except OwnershipError as exc:
                         raise ValueError(f"{exc} (root)") from None
                 elif m is not None and m.get("kind") != SYNTH_KIND:
-                    raise ValueError(f"{folder} belongs to emoframe's {m.get('kind')}, not to a demo corpus; "
-                                     "choose a new or empty folder")
+                    raise ValueError(
+                        f"{folder} belongs to emoframe's {m.get('kind')}, not to a demo corpus; "
+                        "choose a new or empty folder"
+                    )
             return self
 
     def folder(self) -> Path:
         p = self.params
-        return Path(p.root).expanduser() if p.root else \
-            (self.workdir or workdir()) / "corpora" / f"demo-s{p.seed}-{p.speakers}x{p.per_class}"
+        return (
+            Path(p.root).expanduser()
+            if p.root
+            else (self.workdir or workdir()) / "corpora" / f"demo-s{p.seed}-{p.speakers}x{p.per_class}"
+        )
 
     def load(self) -> Manifest:
         p = self.params
         folder = self.folder()
         m = marker(folder)
-        current = m is not None and m.get("kind") == SYNTH_KIND and all(
-            m.get(k) == v for k, v in (("seed", p.seed), ("speakers", p.speakers), ("per_class", p.per_class),
-                                       ("generator", GENERATOR)))
-        if not (current and (folder / "manifest.csv").is_file()) and \
-                not _adopt_legacy(folder, p.seed, p.speakers, p.per_class):
+        current = (
+            m is not None
+            and m.get("kind") == SYNTH_KIND
+            and all(
+                m.get(k) == v
+                for k, v in (
+                    ("seed", p.seed),
+                    ("speakers", p.speakers),
+                    ("per_class", p.per_class),
+                    ("generator", GENERATOR),
+                )
+            )
+        )
+        if not (current and (folder / "manifest.csv").is_file()) and not _adopt_legacy(
+            folder, p.seed, p.speakers, p.per_class
+        ):
             generate(folder, seed=p.seed, speakers=p.speakers, per_class=p.per_class)
         manifest = load_manifest(folder / "manifest.csv")
         manifest.name = "demo"
@@ -86,7 +107,10 @@ class DemoCorpus(Corpus):
 
 def _looks_like_legacy(folder: Path, seed: int, speakers: int, per_class: int) -> bool:
     try:
-        return not is_empty_dir(folder) and not (folder / MARKER).exists() and \
-            (folder / "README.md").read_text() == readme(seed, speakers, per_class)
+        return (
+            not is_empty_dir(folder)
+            and not (folder / MARKER).exists()
+            and (folder / "README.md").read_text() == readme(seed, speakers, per_class)
+        )
     except OSError:
         return False

@@ -1,4 +1,5 @@
 """EmoDB (Berlin Database of Emotional Speech): ``SSTTTEV.wav`` file names."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,7 @@ from pathlib import Path
 
 from .base import FileCorpus
 
-EMOTIONS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad",
-            "N": "neutral"}
+EMOTIONS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
 SENTENCES = {
     "a01": "Der Lappen liegt auf dem Eisschrank.",
     "a02": "Das will sie am Mittwoch abgeben.",
@@ -20,8 +20,7 @@ SENTENCES = {
     "b09": "Ich will das eben wegbringen und dann mit Karl was trinken gehen.",
     "b10": "Die wird auf dem Platz sein, wo wir sie immer hinlegen.",
 }
-GENDER = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f", "14": "f",
-          "15": "m", "16": "f"}
+GENDER = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f", "14": "f", "15": "m", "16": "f"}
 
 
 class EmoDB(FileCorpus):
@@ -39,5 +38,11 @@ class EmoDB(FileCorpus):
 
     def parse(self, m: re.Match[str], path: Path) -> dict[str, str] | None:
         speaker, text_code, emotion, version = m.groups()
-        return {"id": path.stem, "text": SENTENCES.get(text_code, ""), "label": EMOTIONS[emotion],
-                "speaker": f"emodb{speaker}", "text_code": text_code, "gender": GENDER.get(speaker, "")}
+        return {
+            "id": path.stem,
+            "text": SENTENCES.get(text_code, ""),
+            "label": EMOTIONS[emotion],
+            "speaker": f"emodb{speaker}",
+            "text_code": text_code,
+            "gender": GENDER.get(speaker, ""),
+        }

@@ -1,9 +1,10 @@
 """The generic corpus: any manifest file (CSV or Parquet)."""
+
 from __future__ import annotations
 
 from pydantic import Field
 
-from ...components import Corpus, Params
+from ...components import BaseParams, Corpus
 from ...errors import DataError
 from ..manifest import Manifest, load_manifest
 
@@ -14,7 +15,7 @@ class ManifestCorpus(Corpus):
     name = "manifest"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         path: str = Field("", description="CSV or Parquet manifest; audio paths relative to its folder")
         require_audio: bool = Field(True, description="False for a text-only corpus")
         encoding: str = Field("utf-8", description="text encoding of a CSV manifest")
@@ -22,5 +23,4 @@ class ManifestCorpus(Corpus):
     def load(self) -> Manifest:
         if not self.params.path:
             raise DataError("manifest: set params.path to the manifest file")
-        return load_manifest(self.params.path, require_audio=self.params.require_audio,
-                             encoding=self.params.encoding)
+        return load_manifest(self.params.path, require_audio=self.params.require_audio, encoding=self.params.encoding)

@@ -1,4 +1,5 @@
 """MELD (Multimodal EmotionLines Dataset): its CSVs, plus audio the user extracted to wav."""
+
 from __future__ import annotations
 
 import io
@@ -7,12 +8,19 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
-from ...components import Corpus, Params
+from ...components import BaseParams, Corpus
 from ...errors import DataError
 from ..manifest import Manifest, read_text
 
-EMOTIONS = {"neutral": "neutral", "joy": "happy", "surprise": "surprised", "anger": "angry",
-            "sadness": "sad", "disgust": "disgust", "fear": "fearful"}
+EMOTIONS = {
+    "neutral": "neutral",
+    "joy": "happy",
+    "surprise": "surprised",
+    "anger": "angry",
+    "sadness": "sad",
+    "disgust": "disgust",
+    "fear": "fearful",
+}
 SPLIT_FILES = {"train": "train_sent_emo.csv", "dev": "dev_sent_emo.csv", "test": "test_sent_emo.csv"}
 
 
@@ -28,11 +36,12 @@ class Meld(Corpus):
     name = "meld"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         root: str = Field("", description="folder with train/dev/test_sent_emo.csv")
         audio_root: str = Field("", description="folder of the extracted wavs; empty: text-only")
-        splits: list[str] = Field(default_factory=lambda: ["train", "dev", "test"],
-                                  description="which of train, dev, test to load")
+        splits: list[str] = Field(
+            default_factory=lambda: ["train", "dev", "test"], description="which of train, dev, test to load"
+        )
 
     def load(self) -> Manifest:
         if not self.params.root:
@@ -53,18 +62,21 @@ class Meld(Corpus):
             if unknown:
                 raise DataError(f"{path}: unknown emotion label(s) {', '.join(unknown)}")
             stem = "dia" + df["Dialogue_ID"].str.strip() + "_utt" + df["Utterance_ID"].str.strip()
-            out = pd.DataFrame({
-                "id": split + "_" + stem,
-                "audio": [self._audio(split, s) for s in stem],
-                "text": df["Utterance"],
-                "label": df["Emotion"].map(EMOTIONS),
-                "speaker": df["Speaker"].str.strip(),
-                "split": split,
-                "sentiment": df.get("Sentiment", ""),
-            })
+            out = pd.DataFrame(
+                {
+                    "id": split + "_" + stem,
+                    "audio": [self._audio(split, s) for s in stem],
+                    "text": df["Utterance"],
+                    "label": df["Emotion"].map(EMOTIONS),
+                    "speaker": df["Speaker"].str.strip(),
+                    "split": split,
+                    "sentiment": df.get("Sentiment", ""),
+                }
+            )
             frames.append(out)
-        return Manifest.from_frame(pd.concat(frames, ignore_index=True), name=self.name, root=root,
-                                   require_audio=bool(self.params.audio_root))
+        return Manifest.from_frame(
+            pd.concat(frames, ignore_index=True), name=self.name, root=root, require_audio=bool(self.params.audio_root)
+        )
 
     def _audio(self, split: str, stem: str) -> str:
         if not self.params.audio_root:

@@ -1,4 +1,5 @@
 """RAVDESS speech: ``MM-VV-EE-II-SS-RR-AA.wav`` file names."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,16 @@ from pathlib import Path
 
 from .base import FileCorpus
 
-EMOTIONS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry", "06": "fearful",
-            "07": "disgust", "08": "surprised"}
+EMOTIONS = {
+    "01": "neutral",
+    "02": "calm",
+    "03": "happy",
+    "04": "sad",
+    "05": "angry",
+    "06": "fearful",
+    "07": "disgust",
+    "08": "surprised",
+}
 STATEMENTS = {"01": "Kids are talking by the door.", "02": "Dogs are sitting by the door."}
 
 
@@ -26,6 +35,11 @@ class Ravdess(FileCorpus):
         modality, channel, emotion, intensity, statement, rep, actor = m.groups()
         if channel != "01" or modality == "02" or emotion not in EMOTIONS:  # song or video-only
             return None
-        return {"id": path.stem, "text": STATEMENTS.get(statement, ""), "label": EMOTIONS[emotion],
-                "speaker": f"ravdess{actor}", "intensity": "strong" if intensity == "02" else "normal",
-                "gender": "m" if int(actor) % 2 else "f"}
+        return {
+            "id": path.stem,
+            "text": STATEMENTS.get(statement, ""),
+            "label": EMOTIONS[emotion],
+            "speaker": f"ravdess{actor}",
+            "intensity": "strong" if intensity == "02" else "normal",
+            "gender": "m" if int(actor) % 2 else "f",
+        }

@@ -1,4 +1,5 @@
 """TESS (Toronto emotional speech set): ``OAF_word_emotion.wav`` file names."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,15 @@ from pathlib import Path
 
 from .base import FileCorpus
 
-EMOTIONS = {"angry": "angry", "disgust": "disgust", "fear": "fearful", "happy": "happy", "neutral": "neutral",
-            "ps": "surprised", "sad": "sad"}
+EMOTIONS = {
+    "angry": "angry",
+    "disgust": "disgust",
+    "fear": "fearful",
+    "happy": "happy",
+    "neutral": "neutral",
+    "ps": "surprised",
+    "sad": "sad",
+}
 
 
 class Tess(FileCorpus):
@@ -26,5 +34,9 @@ class Tess(FileCorpus):
         label = EMOTIONS.get(emotion.lower())
         if label is None:
             return None
-        return {"id": path.stem, "text": f"Say the word {word.lower()}.", "label": label,
-                "speaker": f"tess{speaker.upper()}"}
+        return {
+            "id": path.stem,
+            "text": f"Say the word {word.lower()}.",
+            "label": label,
+            "speaker": f"tess{speaker.upper()}",
+        }

@@ -1,4 +1,5 @@
 """Builder: choose corpus, branches, fusion and protocol; any slot may hold several alternatives."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,14 @@ from ...errors import EmoframeError, SpecError
 from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
 from ..widgets.params_form import ParamsForm
 
-SLOTS = (("audio-extractor", "extractor", "audio"), ("audio-model", "model", None),
-         ("text-extractor", "extractor", "text"), ("text-model", "model", None),
-         ("fusion", "fusion", None), ("early-model", "model", None))
+SLOTS = (
+    ("audio-extractor", "extractor", "audio"),
+    ("audio-model", "model", None),
+    ("text-extractor", "extractor", "text"),
+    ("text-model", "model", None),
+    ("fusion", "fusion", None),
+    ("early-model", "model", None),
+)
 
 
 class BuilderScreen(Screen):
@@ -47,19 +53,32 @@ class BuilderScreen(Screen):
                 yield Label("name")
                 yield Input(value="my-benchmark", placeholder="name of the spec", id="spec-name")
                 yield Label("corpus")
-                yield Select([(c.name, c.name) for c in self.registry.components("corpus")], value="demo",
-                             allow_blank=False, id="corpus")
+                yield Select(
+                    [(c.name, c.name) for c in self.registry.components("corpus")],
+                    value="demo",
+                    allow_blank=False,
+                    id="corpus",
+                )
                 yield Input(placeholder="corpus params, e.g. {root: ../shared/data/emodb}", id="corpus-params")
-                titles = {"audio-extractor": "audio extractor(s)", "audio-model": "audio model(s)",
-                          "text-extractor": "text extractor(s)", "text-model": "text model(s)",
-                          "fusion": "fusion(s)", "early-model": "model of early fusion"}
+                titles = {
+                    "audio-extractor": "audio extractor(s)",
+                    "audio-model": "audio model(s)",
+                    "text-extractor": "text extractor(s)",
+                    "text-model": "text model(s)",
+                    "fusion": "fusion(s)",
+                    "early-model": "model of early fusion",
+                }
                 for slot_id, kind, modality in SLOTS:
                     yield Label(titles[slot_id])
                     yield SelectionList(*self._choices(kind, modality), id=slot_id, classes="slot")
                 yield Label("protocol · folds")
                 with Horizontal(classes="row"):
-                    yield Select([(p, p) for p in PROTOCOLS if p != "cross_corpus"], value="speaker_kfold",
-                                 allow_blank=False, id="protocol")
+                    yield Select(
+                        [(p, p) for p in PROTOCOLS if p != "cross_corpus"],
+                        value="speaker_kfold",
+                        allow_blank=False,
+                        id="protocol",
+                    )
                     yield Input(value="5", id="folds")
             with Vertical(id="builder-side"):
                 with VerticalScroll(id="validation-pane"):  # every problem, scrollable, not only the first
@@ -101,10 +120,14 @@ class BuilderScreen(Screen):
                 params = None
             corpus = {"name": corpus, "params": params if isinstance(params, dict) else {"__invalid__": raw}}
         folds = self.query_one("#folds", Input).value.strip()
-        doc: dict[str, Any] = {"data": {"corpus": corpus},
-                               "evaluation": {"protocol": self.query_one("#protocol", Select).value,
-                                              "folds": int(folds) if folds.isdigit() else folds},
-                               "branches": {}}
+        doc: dict[str, Any] = {
+            "data": {"corpus": corpus},
+            "evaluation": {
+                "protocol": self.query_one("#protocol", Select).value,
+                "folds": int(folds) if folds.isdigit() else folds,
+            },
+            "branches": {},
+        }
         name = self.query_one("#spec-name", Input).value.strip()
         if name:
             doc = {"name": name, **doc}
@@ -139,7 +162,8 @@ class BuilderScreen(Screen):
         problems += [f"{slot} {n}: a parameter is invalid (see the form)" for slot, n in sorted(self.invalid_params)]
         if not self.doc["branches"]:
             problems = ["branches: choose at least one extractor or model"] + [
-                p for p in problems if not p.startswith("branches: Dictionary should have at least 1 item")]
+                p for p in problems if not p.startswith("branches: Dictionary should have at least 1 item")
+            ]
         self.valid = not problems
         if problems:
             lines = [f"[red]✗ {len(problems)} problem(s)[/red]"] + [f"[red]•[/red] {escape(p)}" for p in problems]
@@ -147,8 +171,10 @@ class BuilderScreen(Screen):
             pipelines = pipelines_of(spec, self.registry)  # type: ignore[arg-type]
             fused = sum(p.is_fused for p in pipelines)
             kind = "benchmark" if isinstance(spec, BenchmarkSpec) else "pipeline"
-            lines = [f"[green]✓ valid {kind}[/green] — expands to {len(pipelines)} pipeline(s) "
-                     f"({fused} fused, {len(pipelines) - fused} unimodal)"]
+            lines = [
+                f"[green]✓ valid {kind}[/green] — expands to {len(pipelines)} pipeline(s) "
+                f"({fused} fused, {len(pipelines) - fused} unimodal)"
+            ]
         panel.update("\n".join(lines))
 
     # -- events -------------------------------------------------------------------------------
@@ -165,8 +191,9 @@ class BuilderScreen(Screen):
         slot_id = str(event.selection_list.id)
         pane = self.query_one("#params-pane", VerticalScroll)
         await pane.remove_children()
-        await pane.mount(ParamsForm(self.registry.get(name), self.params.get((slot_id, name)), slot=slot_id,
-                                    id="params-form"))
+        await pane.mount(
+            ParamsForm(self.registry.get(name), self.params.get((slot_id, name)), slot=slot_id, id="params-form")
+        )
 
     def on_params_form_changed(self, event: ParamsForm.Changed) -> None:
         key = (event.slot, event.component)
@@ -217,6 +244,7 @@ class BuilderScreen(Screen):
 
     def load_spec(self, spec: Any) -> None:
         """Populate the widgets from a spec (parameters included)."""
+
         def refs(value: Any) -> list[Any]:
             return [] if value is None else (value if isinstance(value, list) else [value])
 
@@ -245,8 +273,9 @@ class BuilderScreen(Screen):
         corpus = spec.data.corpus
         if corpus is not None:
             self.query_one("#corpus", Select).value = corpus.name
-            self.query_one("#corpus-params", Input).value = yaml.safe_dump(corpus.params, default_flow_style=True).strip() \
-                if corpus.params else ""
+            self.query_one("#corpus-params", Input).value = (
+                yaml.safe_dump(corpus.params, default_flow_style=True).strip() if corpus.params else ""
+            )
         self.query_one("#protocol", Select).value = spec.evaluation.protocol
         self.query_one("#folds", Input).value = str(spec.evaluation.folds)
         self.refresh_spec()

@@ -1,11 +1,12 @@
 """Plugins: every component grouped by kind and modality, with its docs and parameters; broken plugins."""
+
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -13,12 +14,9 @@ from textual.widgets import Footer, Header, Static, Tree
 
 
 def params_table(info: Any) -> Table:
-    table = Table("parameter", "type", "default", "description", expand=True)
-    for name, prop in info.params_schema().get("properties", {}).items():
-        kind = prop.get("type") or " | ".join(str(a.get("type") or a.get("enum") or "?") for a in prop.get("anyOf", []))
-        if "enum" in prop:
-            kind = " | ".join(map(str, prop["enum"]))
-        table.add_row(name, str(kind), json.dumps(prop.get("default")), prop.get("description", ""))
+    table = Table("parameter", "type", "default", "allowed", "description", expand=True)
+    for row in info.param_rows():
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -44,8 +42,11 @@ class PluginsScreen(Screen):
         tree.root.expand()
         groups: dict[str, Any] = {}
         for info in self.registry.components():
-            group = info.kind + (f" · {info.modality}" if info.modality else "") + \
-                (f" · {info.fusion_kind}" if info.fusion_kind else "")
+            group = (
+                info.kind
+                + (f" · {info.modality}" if info.modality else "")
+                + (f" · {info.fusion_kind}" if info.fusion_kind else "")
+            )
             if group not in groups:
                 groups[group] = tree.root.add(group, expand=True)
             groups[group].add_leaf(info.name, data=info.name)
@@ -64,15 +65,19 @@ class PluginsScreen(Screen):
             return
         if key.startswith("plugin:"):
             p = next(p for p in self.registry.plugins if p.name == key[7:])
-            doc.update(f"[b red]{escape(p.name)}[/b red] from {escape(p.distribution)} {escape(p.version)}\n\n"
-                       + "\n".join(f"• {escape(x)}" for x in p.problems))
+            doc.update(
+                f"[b red]{escape(p.name)}[/b red] from {escape(p.distribution)} {escape(p.version)}\n\n"
+                + "\n".join(f"• {escape(x)}" for x in p.problems)
+            )
             return
         info = self.registry.get(key)
-        io = {"extractor": f"{info.modality} → {info.output}" + ("" if info.stateless else " (fitted per fold)"),
-              "model": "takes " + "/".join(info.accepts or []), "fusion": f"{info.fusion_kind} fusion",
-              "corpus": "corpus"}[info.kind]
-        head = (f"[b]{escape(info.name)}[/b]  v{escape(info.version)} · {escape(info.distribution)} · {io}\n\n"
-                f"{escape(info.doc)}\n")
+        head = (
+            f"[b]{escape(info.name)}[/b]  v{escape(info.version)} · {escape(info.distribution)} · "
+            f"{escape(info.io_text)}\n\n"
+            f"{escape(info.doc)}\n"
+        )
         from rich.console import Group
 
-        doc.update(Group(head, params_table(info)) if info.params_schema().get("properties") else head + "\nno parameters")
+        doc.update(
+            Group(head, params_table(info)) if info.params_schema().get("properties") else head + "\nno parameters"
+        )

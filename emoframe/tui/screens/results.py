@@ -1,22 +1,34 @@
 """Results: the leaderboard as a sortable table; details, comparison and export of rows."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
+from ...errors import EmoframeError
 from ...results.leaderboard import gain_text, leaderboard, sort_rows, to_csv
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
 
-COLUMNS = (("pipeline", "pipeline"), ("UAR", "uar"), ("± std", "uar_std"), ("CI low", "uar_ci_low"),
-           ("CI high", "uar_ci_high"), ("WA", "wa"), ("macro-F1", "macro_f1"), ("gain", "fusion_gain"),
-           ("gap", "gap"), ("fit s", "fit_s"), ("folds", "folds"))
+COLUMNS = (
+    ("pipeline", "pipeline"),
+    ("UAR", "uar"),
+    ("± std", "uar_std"),
+    ("CI low", "uar_ci_low"),
+    ("CI high", "uar_ci_high"),
+    ("WA", "wa"),
+    ("macro-F1", "macro_f1"),
+    ("gain", "fusion_gain"),
+    ("gap", "gap"),
+    ("fit s", "fit_s"),
+    ("folds", "folds"),
+)
 
 
 class ResultsScreen(Screen):
@@ -52,24 +64,51 @@ class ResultsScreen(Screen):
 
     def _store(self) -> ResultsStore | None:
         db = self.app.workdir / "results.db"  # type: ignore[attr-defined]
-        return ResultsStore(db) if db.exists() else None
+        return ResultsStore(db, readonly=True) if db.exists() else None
 
     def action_reload(self) -> None:
-        store = self._store()
-        select = self.query_one("#run-select", Select)
-        if store is None:
+        """Read the store in a worker thread: a big store or a busy machine never freezes the screen."""
+        self.query_one("#detail-a", Static).update(Text("loading results…"))
+        wanted = getattr(self.app, "last_run", None) or self.run_id
+        self.load(wanted)
+
+    @work(thread=True, exclusive=True, group="results")
+    def load(self, wanted: str | None) -> None:
+        try:
+            store = self._store()
+            if store is None:
+                self.app.call_from_thread(self._loaded, None, None, [], [])
+                return
+            try:
+                runs = store.runs()
+                target = wanted or (runs[0]["id"] if runs else None)
+                rows = leaderboard(store, target, sort=self.sort_key, descending=self.descending) if target else []
+                labels = store.run(target)["classes"] if target else []
+            finally:
+                store.close()
+        except EmoframeError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._loaded, runs, target, rows, labels)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#detail-a", Static).update(Text(message))
+
+    def _loaded(
+        self, runs: list[dict[str, Any]] | None, target: str | None, rows: list[dict[str, Any]], labels: list[str]
+    ) -> None:
+        if runs is None:
             self.query_one("#detail-a", Static).update("No results yet: run a benchmark (F3).")
             return
-        try:
-            runs = store.runs()
-        finally:
-            store.close()
-        options = [(f"{r['name']} · {r['id'][:10]} · {r['folds_done']} fold results", r["id"]) for r in runs]
-        select.set_options(options)
-        wanted = getattr(self.app, "last_run", None) or self.run_id or (runs[0]["id"] if runs else None)
-        if wanted:
-            select.value = wanted
-            self.show_run(wanted)
+        select = self.query_one("#run-select", Select)
+        with select.prevent(Select.Changed):
+            select.set_options(
+                [(f"{r['name']} · {r['id'][:10]} · {r['folds_done']} fold results", r["id"]) for r in runs]
+            )
+            if target:
+                select.value = target
+        self.rows, self.labels, self.run_id = rows, labels, target
+        self.fill()
 
     @on(Select.Changed, "#run-select")
     def _run_changed(self, event: Select.Changed) -> None:
@@ -77,16 +116,8 @@ class ResultsScreen(Screen):
             self.show_run(event.value)
 
     def show_run(self, run_id: str) -> None:
-        store = self._store()
-        if store is None:
-            return
-        try:
-            self.rows = leaderboard(store, run_id, sort=self.sort_key, descending=self.descending)
-            self.labels = store.run(run_id)["classes"]
-        finally:
-            store.close()
-        self.run_id = run_id
-        self.fill()
+        self.query_one("#detail-a", Static).update(Text("loading results…"))
+        self.load(run_id)
 
     def fill(self) -> None:
         table = self.query_one("#leaderboard", DataTable)

@@ -1,4 +1,5 @@
 """Run: a benchmark in a worker thread, overall and per-pipeline progress, failures, cancel."""
+
 from __future__ import annotations
 
 import threading
@@ -113,11 +114,18 @@ class RunScreen(Screen):
             self.app.call_from_thread(self.show_progress, event)
 
         try:
-            outcome = run_benchmark(spec, self.registry, self.app.workdir, jobs=jobs,  # type: ignore[attr-defined]
-                                    base_dir=base_dir, events=events)
+            outcome = run_benchmark(
+                spec,
+                self.registry,
+                self.app.workdir,  # type: ignore[attr-defined]
+                jobs=jobs,
+                base_dir=base_dir,
+                events=events,
+            )
         except BenchmarkCancelled:
-            self.app.call_from_thread(self.finished, None, "cancelled: every finished fold is stored; "
-                                                         "start again to resume")
+            self.app.call_from_thread(
+                self.finished, None, "cancelled: every finished fold is stored; start again to resume"
+            )
             return
         except Exception as exc:  # noqa: BLE001 — shown, not raised into the UI thread
             self.app.call_from_thread(self.finished, None, f"[red]failed:[/red] {escape(str(exc))}")
@@ -131,8 +139,12 @@ class RunScreen(Screen):
         if isinstance(event, ev.RunPlanned):
             bar.update(total=max(1, event.pending), progress=0)
             self.folds = event.folds
-            log.write(Text(f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
-                           f"{event.skipped} already stored"))
+            log.write(
+                Text(
+                    f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                    f"{event.skipped} already stored"
+                )
+            )
             for pid, row in self.rows.items():
                 row["done"] = event.done.get(pid, 0)
                 table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
@@ -169,12 +181,19 @@ class RunScreen(Screen):
             return
         for pid in self.rows:
             failed = any(e["pipeline_id"] == pid for e in outcome.errors)
-            self.query_one("#run-pipelines", DataTable).update_cell(pid, "status", "[red]failed[/red]" if failed else "done")
+            self.query_one("#run-pipelines", DataTable).update_cell(
+                pid, "status", "[red]failed[/red]" if failed else "done"
+            )
         names = {pid: ps.display_name for pid, ps in outcome.pipelines}
         for e in outcome.errors:
-            log.write(Text.assemble((f"{names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: ", "red"),
-                                    e["message"]))
-        status.update(f"done: {outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused, "
-                      f"{len(outcome.errors)} failed — open Results (F4)")
+            log.write(
+                Text.assemble(
+                    (f"{names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: ", "red"), e["message"]
+                )
+            )
+        status.update(
+            f"done: {outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused, "
+            f"{len(outcome.errors)} failed — open Results (F4)"
+        )
         self.app.last_run = outcome.run_id  # type: ignore[attr-defined]
         self.notify("benchmark finished")

@@ -1,10 +1,13 @@
 """A confusion matrix as a heat map (cell background by row-normalised share)."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+
+from ...evaluation.stats import OUTCOME_STYLE, fusion_outcome
 
 
 def confusion_table(matrix: list[list[int]], classes: list[str], title: str = "") -> Table:
@@ -27,13 +30,16 @@ def detail(row: dict[str, Any], classes: list[str]) -> Any:
     from rich.markup import escape
 
     if row.get("uar") is None:
-        return Group(f"[b]{escape(row['pipeline'])}[/b]", f"status: {row['status']}",
-                     *[Text(e) for e in row.get("errors", [])])
-    parts: list[Any] = [f"[b]{escape(row['pipeline'])}[/b]",
-                        f"UAR {row['uar']:.3f} ± {row['uar_std']:.3f} (95% CI {row['uar_ci_low']:.3f}–"
-                        f"{row['uar_ci_high']:.3f}) · gap {row['gap']:+.3f}"]
+        return Group(
+            f"[b]{escape(row['pipeline'])}[/b]", f"status: {row['status']}", *[Text(e) for e in row.get("errors", [])]
+        )
+    parts: list[Any] = [
+        f"[b]{escape(row['pipeline'])}[/b]",
+        f"UAR {row['uar']:.3f} ± {row['uar_std']:.3f} (95% CI {row['uar_ci_low']:.3f}–"
+        f"{row['uar_ci_high']:.3f}) · gap {row['gap']:+.3f}",
+    ]
     if row.get("verdict"):
-        colour = "green" if "helped" in row["verdict"] else ("red" if "hurt" in row["verdict"] else "yellow")
+        colour = OUTCOME_STYLE[fusion_outcome(row["gain_ci_low"], row["gain_ci_high"])]
         parts.append(f"[{colour}]{escape(row['verdict'])}[/{colour}]")
     parts.append(confusion_table(row["confusion"], classes, "confusion matrix"))
     recall = Table("class", "recall", title="per-class recall", title_justify="left")

@@ -1,4 +1,5 @@
 """A parameter form generated from a component's Params JSON Schema, with field-level errors."""
+
 from __future__ import annotations
 
 import json
@@ -49,11 +50,18 @@ class ParamsForm(Vertical):
             if prop.get("type") == "boolean":
                 yield Switch(value=bool(value), id=f"field-{name}")
             elif options:
-                yield Select([(str(o), json.dumps(o)) for o in options], value=json.dumps(value), allow_blank=False,
-                             id=f"field-{name}")
+                yield Select(
+                    [(str(o), json.dumps(o)) for o in options],
+                    value=json.dumps(value),
+                    allow_blank=False,
+                    id=f"field-{name}",
+                )
             else:
-                text = "" if name not in self.values else (
-                    self.values[name] if isinstance(self.values[name], str) else json.dumps(self.values[name]))
+                text = (
+                    ""
+                    if name not in self.values
+                    else (self.values[name] if isinstance(self.values[name], str) else json.dumps(self.values[name]))
+                )
                 yield Input(value=text, placeholder=f"default: {json.dumps(prop.get('default'))}", id=f"field-{name}")
             yield Label("", id=f"error-{name}", classes="field-error")
 
@@ -67,7 +75,7 @@ class ParamsForm(Vertical):
             elif isinstance(widget, Select):
                 value = json.loads(widget.value) if isinstance(widget.value, str) else default
             else:
-                raw = widget.value.strip()
+                raw = str(getattr(widget, "value", "")).strip()
                 if raw == "":
                     continue
                 try:

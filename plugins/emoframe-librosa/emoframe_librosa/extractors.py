@@ -3,6 +3,7 @@
 librosa compiles parts of itself with numba on first use in a process (about 30 s on a
 cold numba cache, about 2 s when warm); ``warmup`` pays it once per worker, not per file.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -38,7 +39,8 @@ class MFCC(_LibrosaExtractor):
         n_mfcc: int = Field(20, ge=2, le=128, description="number of cepstral coefficients")
         deltas: bool = Field(True, description="append first and second derivatives")
         pooling: Literal["stats", "frames"] = Field(
-            "stats", description="stats: mean/std/min/max/slope vector; frames: (frames × dims) sequence")
+            "stats", description="stats: mean/std/min/max/slope vector; frames: (frames × dims) sequence"
+        )
         n_fft: int = Field(512, ge=64, description="FFT size in samples (32 ms at 16 kHz)")
         hop_length: int = Field(160, ge=16, description="hop in samples (10 ms at 16 kHz)")
 
@@ -54,7 +56,9 @@ class MFCC(_LibrosaExtractor):
         if p.deltas:
             width = min(9, m.shape[1] - (1 - m.shape[1] % 2)) if m.shape[1] >= 3 else 0
             if width >= 3:
-                m = np.vstack([m, librosa.feature.delta(m, width=width), librosa.feature.delta(m, order=2, width=width)])
+                m = np.vstack(
+                    [m, librosa.feature.delta(m, width=width), librosa.feature.delta(m, order=2, width=width)]
+                )
             else:
                 m = np.vstack([m, np.zeros_like(m), np.zeros_like(m)])
         frames = m.T
@@ -78,8 +82,14 @@ class LogMel(_LibrosaExtractor):
         import librosa
 
         p = self.params
-        S = librosa.feature.melspectrogram(y=x, sr=self.sample_rate, n_fft=p.n_fft, hop_length=p.hop_length,
-                                           n_mels=p.n_mels, fmax=min(p.fmax, self.sample_rate / 2))
+        S = librosa.feature.melspectrogram(
+            y=x,
+            sr=self.sample_rate,
+            n_fft=p.n_fft,
+            hop_length=p.hop_length,
+            n_mels=p.n_mels,
+            fmax=min(p.fmax, self.sample_rate / 2),
+        )
         return librosa.power_to_db(S, ref=1.0, top_db=None).T
 
 
@@ -99,19 +109,33 @@ class Prosody(_LibrosaExtractor):
         import librosa
 
         p = self.params
-        f0, voiced, _ = librosa.pyin(x, fmin=p.fmin, fmax=p.fmax, sr=self.sample_rate,
-                                     frame_length=1024, hop_length=p.hop_length)
+        f0, voiced, _ = librosa.pyin(
+            x, fmin=p.fmin, fmax=p.fmax, sr=self.sample_rate, frame_length=1024, hop_length=p.hop_length
+        )
         rms = librosa.feature.rms(y=x, frame_length=1024, hop_length=p.hop_length)[0]
         rms_db = 20 * np.log10(rms + 1e-6)
         semitones = 12 * np.log2(f0[voiced] / 55.0) if np.any(voiced) else np.zeros(1)
         t = np.arange(len(semitones))
         slope = np.polyfit(t, semitones, 1)[0] * 100 if len(semitones) > 2 else 0.0
         pct = np.percentile(semitones, [10, 50, 90])
-        return np.array([
-            semitones.mean(), semitones.std(), pct[0], pct[1], pct[2], pct[2] - pct[0], slope,
-            np.abs(np.diff(semitones)).mean() if len(semitones) > 1 else 0.0,
-            float(np.mean(voiced)),
-            rms_db.mean(), rms_db.std(), rms_db.max(), np.percentile(rms_db, 90) - np.percentile(rms_db, 10),
-            float(np.mean(rms_db > rms_db.max() - 20)),
-            len(x) / self.sample_rate, float(np.mean(np.abs(np.diff(np.sign(x))) > 0)),
-        ], dtype=np.float32)
+        return np.array(
+            [
+                semitones.mean(),
+                semitones.std(),
+                pct[0],
+                pct[1],
+                pct[2],
+                pct[2] - pct[0],
+                slope,
+                np.abs(np.diff(semitones)).mean() if len(semitones) > 1 else 0.0,
+                float(np.mean(voiced)),
+                rms_db.mean(),
+                rms_db.std(),
+                rms_db.max(),
+                np.percentile(rms_db, 90) - np.percentile(rms_db, 10),
+                float(np.mean(rms_db > rms_db.max() - 20)),
+                len(x) / self.sample_rate,
+                float(np.mean(np.abs(np.diff(np.sign(x))) > 0)),
+            ],
+            dtype=np.float32,
+        )

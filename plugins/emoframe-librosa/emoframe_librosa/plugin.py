@@ -1,4 +1,5 @@
 """Registers the librosa extractors (librosa is imported on use: it compiles with numba)."""
+
 from __future__ import annotations
 
 import emoframe

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from emoframe_librosa.extractors import MFCC, LogMel, Prosody
 
 from emoframe.registry import Registry
 from emoframe.spec import check, parse_spec
 from emoframe.testing import check_extractor, synthetic_utterance
+from emoframe_librosa.extractors import MFCC, LogMel, Prosody
 
 
-@pytest.mark.parametrize("cls, params", [(MFCC, None), (MFCC, {"pooling": "frames"}), (LogMel, None),
-                                         (Prosody, None)])
+@pytest.mark.parametrize("cls, params", [(MFCC, None), (MFCC, {"pooling": "frames"}), (LogMel, None), (Prosody, None)])
 def test_conformance(cls, params):
     check_extractor(cls, params)
 
@@ -35,9 +34,12 @@ def test_prosody_f0_follows_pitch():
 
 def test_output_kind_follows_params_in_validation():
     reg = Registry.from_entry_points()
-    doc = {"data": {"corpus": "demo"},
-           "branches": {"audio": {"extractor": {"name": "librosa.mfcc", "params": {"pooling": "frames"}},
-                                  "model": "unknown.model"}}}
+    doc = {
+        "data": {"corpus": "demo"},
+        "branches": {
+            "audio": {"extractor": {"name": "librosa.mfcc", "params": {"pooling": "frames"}}, "model": "unknown.model"}
+        },
+    }
     spec = parse_spec(doc)
     problems = [str(p) for p in check(spec, reg)]
     assert problems and problems[0].startswith("branches.audio.model: unknown model")

@@ -1,4 +1,5 @@
 """eGeMAPS and ComParE features computed by the real openSMILE (audEERING's `opensmile` package)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,10 @@ class _SmileExtractor(FeatureExtractor):
         if getattr(self, "_smile", None) is None:
             import opensmile
 
-            self._smile = opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, self.feature_set),
-                                          feature_level=getattr(opensmile.FeatureLevel, self.level))
+            self._smile = opensmile.Smile(
+                feature_set=getattr(opensmile.FeatureSet, self.feature_set),
+                feature_level=getattr(opensmile.FeatureLevel, self.level),
+            )
         return self._smile
 
     def warmup(self) -> None:

@@ -1,4 +1,5 @@
 """Registers the openSMILE extractors (the module stays light: opensmile is imported on use)."""
+
 from __future__ import annotations
 
 import emoframe

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from emoframe_opensmile.extractors import ComParE, EGeMAPS, EGeMAPSLLD
 
 from emoframe.testing import check_extractor, synthetic_utterance
+from emoframe_opensmile.extractors import ComParE, EGeMAPS, EGeMAPSLLD
 
 
 @pytest.mark.parametrize("cls", [EGeMAPS, EGeMAPSLLD])

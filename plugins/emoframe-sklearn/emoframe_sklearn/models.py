@@ -1,4 +1,5 @@
 """scikit-learn classifiers behind emoframe's Model contract (vector input, dense or sparse)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -84,8 +85,9 @@ class SVC(_SklearnModel):
         from sklearn.model_selection import StratifiedKFold
 
         counts = np.unique(np.asarray(y), return_counts=True)[1]
-        self._cv = StratifiedKFold(n_splits=int(max(2, min(5, counts.min()))), shuffle=True,
-                                   random_state=self.params.seed)
+        self._cv = StratifiedKFold(
+            n_splits=int(max(2, min(5, counts.min()))), shuffle=True, random_state=self.params.seed
+        )
         return super().fit(X, y, groups)
 
 
@@ -125,8 +127,13 @@ class RandomForest(_SklearnModel):
         from sklearn.ensemble import RandomForestClassifier
 
         p = self.params
-        return RandomForestClassifier(n_estimators=p.n_estimators, max_depth=p.max_depth, class_weight=p.class_weight,
-                                      random_state=p.seed, n_jobs=p.n_jobs)
+        return RandomForestClassifier(
+            n_estimators=p.n_estimators,
+            max_depth=p.max_depth,
+            class_weight=p.class_weight,
+            random_state=p.seed,
+            n_jobs=p.n_jobs,
+        )
 
 
 class MLP(_SklearnModel):
@@ -147,5 +154,10 @@ class MLP(_SklearnModel):
         from sklearn.neural_network import MLPClassifier
 
         p = self.params
-        return MLPClassifier(hidden_layer_sizes=tuple(p.hidden), alpha=p.alpha, max_iter=p.max_iter,
-                             early_stopping=p.early_stopping, random_state=p.seed)
+        return MLPClassifier(
+            hidden_layer_sizes=tuple(p.hidden),
+            alpha=p.alpha,
+            max_iter=p.max_iter,
+            early_stopping=p.early_stopping,
+            random_state=p.seed,
+        )

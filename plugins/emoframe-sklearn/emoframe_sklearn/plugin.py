@@ -1,4 +1,5 @@
 """Registers the scikit-learn models and the TF-IDF text extractor."""
+
 from __future__ import annotations
 
 import emoframe

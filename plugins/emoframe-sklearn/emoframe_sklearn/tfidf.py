@@ -1,4 +1,5 @@
 """TF-IDF text features, fitted on the training fold only."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -36,9 +37,14 @@ class Tfidf(FeatureExtractor):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         p = self.params
-        self.vectorizer_ = TfidfVectorizer(analyzer=p.analyzer, ngram_range=(p.ngram_min, p.ngram_max),
-                                           min_df=p.min_df, max_features=p.max_features, sublinear_tf=p.sublinear_tf,
-                                           lowercase=p.lowercase)
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer=p.analyzer,
+            ngram_range=(p.ngram_min, p.ngram_max),
+            min_df=p.min_df,
+            max_features=p.max_features,
+            sublinear_tf=p.sublinear_tf,
+            lowercase=p.lowercase,
+        )
         texts = [str(t) for t in inputs]
         if not any(t.strip() for t in texts):
             raise ComponentError(f"{self.name}: every training transcript is empty; nothing to learn a vocabulary from")

@@ -1,4 +1,5 @@
 """torch.cnn and torch.lstm behind emoframe's Model contract (sequence input)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -38,7 +39,9 @@ class _TorchSequenceModel(Model):
         out = [np.asarray(s, dtype=np.float32) for s in X]
         dims = {s.shape[1] if s.ndim == 2 else -1 for s in out}
         if len(dims) != 1 or -1 in dims or any(len(s) == 0 for s in out):
-            raise ComponentError(f"{self.name}: every sequence must be (frames ≥ 1 × same dims), got dims {sorted(dims)}")
+            raise ComponentError(
+                f"{self.name}: every sequence must be (frames ≥ 1 × same dims), got dims {sorted(dims)}"
+            )
         if hasattr(self, "mean_") and dims != {len(self.mean_)}:
             raise ComponentError(f"{self.name}: fitted on {len(self.mean_)} dims, got {dims.pop()}")
         if not all(np.all(np.isfinite(s)) for s in out):
@@ -63,8 +66,9 @@ class _TorchSequenceModel(Model):
 
         torch.manual_seed(self.params.seed)
         module = self.build(frames.shape[1], len(self.classes_))
-        self.module_, self.training_ = train(module, self._standardise(X), yi,
-                                             None if groups is None else np.asarray(groups), self.params, self.progress)
+        self.module_, self.training_ = train(
+            module, self._standardise(X), yi, None if groups is None else np.asarray(groups), self.params, self.progress
+        )
         return self
 
     def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,4 +1,5 @@
 """The networks: temporal CNN (1-D over frames, or 2-D over frames × bands) and BiLSTM + attention."""
+
 from __future__ import annotations
 
 import torch
@@ -21,10 +22,15 @@ class TemporalCNN(nn.Module):
         self.blocks = nn.ModuleList()
         c_in = in_dim
         for i in range(layers):
-            d = 2 ** i
-            self.blocks.append(nn.Sequential(
-                nn.Conv1d(c_in, channels, kernel, padding=d * (kernel // 2), dilation=d),
-                nn.BatchNorm1d(channels), nn.ReLU(), nn.Dropout(dropout)))
+            d = 2**i
+            self.blocks.append(
+                nn.Sequential(
+                    nn.Conv1d(c_in, channels, kernel, padding=d * (kernel // 2), dilation=d),
+                    nn.BatchNorm1d(channels),
+                    nn.ReLU(),
+                    nn.Dropout(dropout),
+                )
+            )
             c_in = channels
         self.head = nn.Linear(2 * channels, n_classes)
 
@@ -44,8 +50,13 @@ class SpectrogramCNN(nn.Module):
         blocks, c_in = [], 1
         for i in range(layers):
             c_out = channels * (2 ** min(i, 2)) // 2 or 1
-            blocks += [nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2), nn.BatchNorm2d(c_out), nn.ReLU(),
-                       nn.MaxPool2d(2, ceil_mode=True), nn.Dropout(dropout)]
+            blocks += [
+                nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.MaxPool2d(2, ceil_mode=True),
+                nn.Dropout(dropout),
+            ]
             c_in = c_out
         self.conv = nn.Sequential(*blocks)
         self.layers = layers
@@ -67,8 +78,14 @@ class BiLSTMAttention(nn.Module):
 
     def __init__(self, in_dim: int, n_classes: int, hidden: int, layers: int, dropout: float):
         super().__init__()
-        self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            in_dim,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         self.attention = nn.Linear(2 * hidden, 1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(2 * hidden, n_classes)

@@ -1,4 +1,5 @@
 """Registers the torch models (torch is imported only when a model is built)."""
+
 from __future__ import annotations
 
 import emoframe

@@ -1,4 +1,5 @@
 """The shared training loop: padding and masks, class-weighted loss, early stopping on training speakers."""
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,14 @@ def pad(seqs: list[np.ndarray], max_frames: int) -> tuple[Any, Any]:
     return torch.from_numpy(x), torch.from_numpy(mask)
 
 
-def train(module: Any, X: list[np.ndarray], y: np.ndarray, groups: np.ndarray | None, p: Any,
-          progress: Callable[..., None] | None = None) -> tuple[Any, dict[str, Any]]:
+def train(
+    module: Any,
+    X: list[np.ndarray],
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    p: Any,
+    progress: Callable[..., None] | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """Train with Adam on class-weighted cross-entropy; keep the epoch with the best validation UAR."""
     import torch
 
@@ -61,7 +68,7 @@ def train(module: Any, X: list[np.ndarray], y: np.ndarray, groups: np.ndarray | 
         order = rng.permutation(tr)
         total = 0.0
         for s in range(0, len(order), p.batch_size):
-            idx = order[s: s + p.batch_size]
+            idx = order[s : s + p.batch_size]
             if len(idx) < 2 and len(order) > 1:  # batch norm needs two rows
                 continue
             xb, mb = pad([X[i] for i in idx], p.max_frames)
@@ -95,6 +102,6 @@ def predict(module: Any, X: list[np.ndarray], p: Any) -> np.ndarray:
     out = []
     with torch.no_grad():
         for s in range(0, len(X), p.batch_size):
-            xb, mb = pad(X[s: s + p.batch_size], p.max_frames)
+            xb, mb = pad(X[s : s + p.batch_size], p.max_frames)
             out.append(torch.softmax(module(xb.to(device), mb.to(device)), -1).cpu().numpy())
     return np.vstack(out) if out else np.zeros((0, 0))

@@ -1,4 +1,5 @@
 """Fine-tuning a transformer (AutoModelForSequenceClassification) on the transcripts."""
+
 from __future__ import annotations
 
 import copy
@@ -37,17 +38,20 @@ class SequenceClassifier(Model):
 
     def _texts(self, X: Any) -> list[str]:
         if isinstance(X, np.ndarray) and X.ndim == 2:
-            raise ComponentError(f"{self.name}: takes raw transcripts, not a feature matrix; remove the branch extractor")
+            raise ComponentError(
+                f"{self.name}: takes raw transcripts, not a feature matrix; remove the branch extractor"
+            )
         return [str(t) if str(t).strip() else "." for t in X]
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> SequenceClassifier:
         import torch
-        from emoframe_torch.training import pick_device
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from emoframe import balanced_accuracy
+        from emoframe_torch.training import pick_device
 
         from .loading import quiet
+
         quiet()
         texts = self._texts(X)
         y = np.asarray(y)
@@ -61,7 +65,8 @@ class SequenceClassifier(Model):
         try:
             self.tokenizer_ = AutoTokenizer.from_pretrained(path)
             model = AutoModelForSequenceClassification.from_pretrained(
-                path, num_labels=len(self.classes_), ignore_mismatched_sizes=True)
+                path, num_labels=len(self.classes_), ignore_mismatched_sizes=True
+            )
         except Exception as exc:  # noqa: BLE001
             raise load_error(path, exc) from None
         self.device_ = pick_device(p.device)
@@ -78,7 +83,7 @@ class SequenceClassifier(Model):
             model.train()
             order = rng.permutation(tr)
             for s in range(0, len(order), p.batch_size):
-                idx = order[s: s + p.batch_size]
+                idx = order[s : s + p.batch_size]
                 enc = self._encode([texts[i] for i in idx])
                 opt.zero_grad()
                 loss = loss_fn(model(**enc).logits, torch.from_numpy(yi[idx]).to(self.device_))
@@ -95,8 +100,9 @@ class SequenceClassifier(Model):
         return self
 
     def _encode(self, texts: list[str]) -> Any:
-        return self.tokenizer_(texts, padding=True, truncation=True, max_length=self.params.max_length,
-                               return_tensors="pt").to(self.device_)
+        return self.tokenizer_(
+            texts, padding=True, truncation=True, max_length=self.params.max_length, return_tensors="pt"
+        ).to(self.device_)
 
     def _proba(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -105,7 +111,7 @@ class SequenceClassifier(Model):
         out = []
         with torch.no_grad():
             for s in range(0, len(texts), 64):
-                out.append(torch.softmax(self.model_(**self._encode(texts[s: s + 64])).logits, -1).cpu().numpy())
+                out.append(torch.softmax(self.model_(**self._encode(texts[s : s + 64])).logits, -1).cpu().numpy())
         return np.vstack(out) if out else np.zeros((0, len(self.classes_)))
 
     def predict_proba(self, X: Any) -> np.ndarray:

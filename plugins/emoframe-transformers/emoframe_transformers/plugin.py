@@ -1,4 +1,5 @@
 """Registers the transformers components (transformers is imported on use)."""
+
 from __future__ import annotations
 
 import emoframe

@@ -1,4 +1,5 @@
 """VADER (Hutto & Gilbert 2014): lexicon and rule-based sentiment of a transcript."""
+
 from __future__ import annotations
 
 from typing import Any

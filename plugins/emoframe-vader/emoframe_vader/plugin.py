@@ -1,4 +1,5 @@
 """Registers VADER's sentiment scores (extractor) and the valence rule model."""
+
 from __future__ import annotations
 
 import emoframe
