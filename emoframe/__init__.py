@@ -10,6 +10,7 @@ from __future__ import annotations
 from .components import Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model, Params
 from .errors import ComponentError, DataError, EmoframeError, ParamsError, SpecError, UnknownComponentError
 from .evaluation.metrics import balanced_accuracy
+from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds, inner_split
 from .hookspecs import hookimpl
 from .registry import Registry, get_registry
@@ -32,6 +33,7 @@ __all__ = [
     "SpecError",
     "UnknownComponentError",
     "__version__",
+    "align_proba",
     "balanced_accuracy",
     "get_registry",
     "hookimpl",

@@ -23,6 +23,7 @@ from .components import FeatureExtractor, Model
 from .data.audio import load_audio
 from .data.manifest import Manifest
 from .errors import ComponentError, EmoframeError
+from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds
 from .features import FeatureCache, extract_features
 from .registry import Registry, get_registry
@@ -156,22 +157,6 @@ def speaker_normalise(X: Any, speakers: np.ndarray) -> Any:
 
 def _dense(X: Any) -> np.ndarray:
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-
-
-def align_proba(P: np.ndarray, model_classes: np.ndarray, classes: np.ndarray, name: str) -> np.ndarray:
-    """Reorder a model's probability columns to ``classes`` (zeros for classes it never saw)."""
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[1] != len(model_classes):
-        raise ComponentError(f"{name}: predict_proba returned shape {P.shape} for {len(model_classes)} classes")
-    if not np.all(np.isfinite(P)):
-        raise ComponentError(f"{name}: predict_proba returned NaN or inf")
-    out = np.zeros((P.shape[0], len(classes)))
-    index = {c: i for i, c in enumerate(classes)}
-    for j, c in enumerate(model_classes):
-        if c in index:
-            out[:, index[c]] = P[:, j]
-    total = out.sum(1, keepdims=True)
-    return np.divide(out, total, out=np.full_like(out, 1 / len(classes)), where=total > 0)
 
 
 class Branch:

@@ -32,6 +32,7 @@ from typing import Any
 
 from .errors import describe_exception
 
+START_METHOD_ENV = "EMOFRAME_START_METHOD"  # fork | spawn | forkserver: override the platform default
 DEFAULT_TIMEOUT = 7200.0  # seconds per task: long enough for a CPU fine-tune fold, short of "forever"
 
 
@@ -72,7 +73,8 @@ Report = Started | Done | Failed
 
 def mp_context() -> Any:  # a fork or spawn context (typeshed lacks their common base)
     """fork on Linux (keeps warm imports, never re-runs the user's script); spawn elsewhere."""
-    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
+    method = os.environ.get(START_METHOD_ENV) or ("fork" if sys.platform == "linux" else "spawn")
+    return mp.get_context(method)
 
 
 def limit_threads(n: int = 1) -> None:
@@ -134,13 +136,23 @@ def _die_with_parent(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:
-        os._exit(1)
+    direct = os.getppid() == parent  # fork/spawn: our parent; forkserver: a server between us
+
+    def gone() -> bool:
+        if direct:
+            return os.getppid() != parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+        return False
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent:
+            if gone():
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()

@@ -139,6 +139,16 @@ def test_dask_executor_survives_a_dying_and_a_raising_task(manifest, reg, refere
     assert len(out.errors) == 2 and all("exited with code 3" in e["message"] for e in out.errors), out.errors
 
 
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_programmatic_plugins_reach_spawned_workers(manifest, reg, reference, tmp_path, monkeypatch, method):
+    """Issue 10 §5: plugins added with add_plugin are rebuilt in workers that did not fork from us."""
+    monkeypatch.setenv("EMOFRAME_START_METHOD", method)
+    spec = spec_with(manifest, model={"name": "fault.model", "params": {"mode": "raise"}})
+    out = run_benchmark(spec, reg, tmp_path, jobs=2)
+    assert predictions(tmp_path, out.run_id, HEALTHY) == reference
+    assert len(out.errors) == 2 and all("deliberate failure" in e["message"] for e in out.errors)
+
+
 # -- events: once per fact, for every executor ----------------------------------------------
 @pytest.mark.parametrize("executor, jobs", [("local", 1), ("local", 2), ("dask", 2)])
 def test_event_sequence(manifest, reg, tmp_path, executor, jobs):

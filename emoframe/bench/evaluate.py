@@ -18,10 +18,11 @@ from ..data.source import load_data
 from ..errors import DataError
 from ..evaluation.metrics import confusion, uar
 from ..evaluation.overlap import transcript_overlap
+from ..evaluation.proba import align_proba
 from ..evaluation.records import EvaluationResult, FoldResult
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
 from ..evaluation.summary import part_specs, summarise
-from ..pipeline import FeatureProvider, FoldWork, Pipeline, align_proba
+from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..registry import Registry, get_registry
 from ..spec import PipelineSpec
 

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from ..components import BaseParams, Labels, LateFusion
 from ..errors import ComponentError
+from ..evaluation.proba import align_proba
 from .late import check_probas, fitted_probas
 
 
@@ -45,8 +46,4 @@ class Stacking(LateFusion):
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         probas = fitted_probas(self, probas)
         P = self.meta_.predict_proba(self._features(probas))
-        out = np.zeros((P.shape[0], len(self.classes_)))
-        index = {c: i for i, c in enumerate(self.classes_)}
-        for j, c in enumerate(self.meta_.classes_):
-            out[:, index[c]] = P[:, j]
-        return out / out.sum(1, keepdims=True)
+        return align_proba(P, self.meta_.classes_, self.classes_, self.name)
