@@ -323,78 +323,76 @@ def extract(
         )
     if result.cache_warning:
         err_console.print(f"warning: {result.cache_warning}", highlight=False, markup=False)
-    _report_failures(result.failures)
     if result.failures:
+        _report_left_out([{"id": i, "component": ext.name, "reason": why} for i, why in result.failures.items()])
+        err_console.print(f"{len(result.failures)} sample(s) skipped; the rest was processed and saved")
         sys.exit(1)
-
-
-def _report_failures(failures: dict[str, str]) -> None:
-    for sample_id, reason in failures.items():
-        err_console.print(styled(("skipped ", "yellow"), f"{sample_id}: {reason}"))
-    if failures:
-        err_console.print(f"{len(failures)} sample(s) skipped; the rest was processed and saved", highlight=False)
 
 
 @main.command("run")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [default: cores].")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Processes [default: cores].")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-@click.option("--timeout", metavar="SECONDS|none", help="Stop an extraction chunk after this long [7200].")
+@click.option("--fresh", is_flag=True, help="Drop this run's stored results and rerun it.")
+@click.option("--timeout", metavar="SECONDS|none", help="Stop a fold task after this long [7200].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
 def run_pipeline(
-    spec_path: Path, jobs: int | None, workdir: Path | None, as_json: bool, timeout: str | None, no_cache: bool
+    spec_path: Path,
+    jobs: int | None,
+    workdir: Path | None,
+    as_json: bool,
+    fresh: bool,
+    timeout: str | None,
+    no_cache: bool,
 ) -> None:
-    """Evaluate one pipeline spec under its protocol; print metrics with CIs and store the result."""
-    import time
-
-    from .bench.evaluate import evaluate
-    from .data.source import load_data
-    from .features import FeatureCache
-    from .pipeline import FeatureProvider
+    """Evaluate one pipeline under its protocol; store it as a run; print metrics with CIs."""
+    from .results.leaderboard import leaderboard, results_of
+    from .results.store import ResultsStore
     from .spec import PipelineSpec, load_spec
 
     wd = _use_workdir(workdir)
-    reg = _registry()
-    spec = load_spec(spec_path, registry=reg)
+    spec = load_spec(spec_path, registry=_registry())
     if not isinstance(spec, PipelineSpec):
         raise SpecError(
             [],
-            source=f"{spec_path}: a benchmark spec (it lists alternatives); "
-            "validate it with `emoframe validate --expand` and run one pipeline at a time",
+            source=f"{spec_path}: a benchmark spec (it lists alternatives); run it with `emoframe bench`, or "
+            "list its pipelines with `emoframe validate --expand`",
         )
-    provider = FeatureProvider(
-        reg,
-        cache=None if no_cache else FeatureCache(wd / "cache"),
-        jobs=jobs,
-        progress=sys.stderr.isatty(),
-        limits=_limits(spec, timeout),
+    outcome = _execute(spec, spec_path, wd, jobs, fresh=fresh, timeout=timeout, no_cache=no_cache)
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        (_, result, _), row = results_of(store, outcome.run_id)[0], leaderboard(store, outcome.run_id)[0]
+        run = store.run(outcome.run_id)
+    finally:
+        store.close()
+    if result is not None:
+        if as_json:
+            click.echo(json.dumps({"run_id": outcome.run_id, **result.to_dict()}, indent=1))
+        else:
+            _print_result(result, row)
+    console.print(
+        styled(
+            (
+                f"stored as run {outcome.run_id[:12]} in {wd / 'results.db'}: `emoframe results --run "
+                f"{outcome.run_id[:12]}`, `emoframe runs`",
+                "dim",
+            )
+        )
     )
-    manifest = load_data(spec.data, reg, base_dir=spec_path.parent, workdir=wd)
-    say = (lambda msg: err_console.print(styled((msg, "dim")))) if sys.stderr.isatty() else None
-    result = evaluate(spec, reg, manifest=manifest, provider=provider, progress=say)
-    runs = wd / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    out = runs / f"{time.strftime('%Y%m%d-%H%M%S')}-{spec.digest()}.json"
-    out.write_text(json.dumps(result.to_dict(), indent=1))
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=1))
-    else:
-        _print_result(result)
-        console.print(styled((f"stored {out}", "dim")))
-    _report_failures(result.failures)
-    if result.failures:
-        sys.exit(1)
+    _report_left_out(run["failures"])
+    _report_errors(outcome)
 
 
-def _print_result(r: Any) -> None:
+def _print_result(r: Any, row: dict[str, Any]) -> None:
+    from .results.leaderboard import coverage_text
+
     lo, hi = r.uar_ci
     console.print(styled((r.pipeline, "bold"), f"  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)"))
     console.print(
-        f"UAR {r.uar_mean:.3f} ± {r.uar_std:.3f} over folds, 95% CI {lo:.3f}–{hi:.3f} (pooled bootstrap) · "
-        f"WA {r.metrics['wa']:.3f} · macro-F1 {r.metrics['macro_f1']:.3f} · "
-        f"weighted-F1 {r.metrics['weighted_f1']:.3f}",
-        highlight=False,
+        f"UAR {r.metrics['uar']:.3f} [95% CI {lo:.3f}–{hi:.3f}] pooled over n = {coverage_text(row)} rows · "
+        f"fold mean {r.uar_mean:.3f} ± {r.uar_std:.3f} · WA {r.metrics['wa']:.3f} · "
+        f"macro-F1 {r.metrics['macro_f1']:.3f} · weighted-F1 {r.metrics['weighted_f1']:.3f}"
     )
     console.print(
         f"generalisation gap (train − test UAR) {r.gap_mean:+.3f} ± {r.gap_std:.3f} · "
@@ -438,33 +436,24 @@ def _limits(spec: Any, timeout: str | None) -> Any:
     return Limits(timeout=seconds, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
 
 
-def _bench(
+def _execute(
+    spec: Any,
     spec_path: Path,
+    wd: Path,
     jobs: int | None,
-    workdir: Path | None,
-    executor: str,
-    scheduler: str | None,
-    fresh: bool,
-    report_dir: Path | None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    fresh: bool = False,
     timeout: str | None = None,
     no_cache: bool = False,
-) -> None:
-    """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
-    import time
-
+) -> Any:
+    """Run (or resume) a spec into the store with progress bars on the terminal; the outcome."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .bench import events as ev
     from .bench.runner import run_benchmark
-    from .results.leaderboard import leaderboard
-    from .results.report import write_report
-    from .results.store import ResultsStore
-    from .spec import load_spec
 
-    wd = _use_workdir(workdir)
     reg = _registry()
-    spec = load_spec(spec_path, registry=reg)
-    t0 = time.perf_counter()
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -494,9 +483,11 @@ def _bench(
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
             bar.advance(tasks["all"])
-            if not event.ok:
+            if not event.ok and (event.name, event.error) not in said:  # once per pipeline and reason
+                said.add((event.name, event.error))
                 err_console.print(styled(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
 
+    said: set[tuple[str, str | None]] = set()
     limits = _limits(spec, timeout)
     with bar:
         outcome = run_benchmark(
@@ -514,6 +505,34 @@ def _bench(
         )
     for w in outcome.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
+    return outcome
+
+
+def _bench(
+    spec_path: Path,
+    jobs: int | None,
+    workdir: Path | None,
+    executor: str,
+    scheduler: str | None,
+    fresh: bool,
+    report_dir: Path | None,
+    timeout: str | None = None,
+    no_cache: bool = False,
+) -> None:
+    """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
+    import time
+
+    from .results.leaderboard import leaderboard
+    from .results.leaderboard import outcome as row_outcome
+    from .results.report import write_report
+    from .results.store import ResultsStore
+    from .spec import load_spec
+
+    wd = _use_workdir(workdir)
+    spec = load_spec(spec_path, registry=_registry())
+    t0 = time.perf_counter()
+    outcome = _execute(spec, spec_path, wd, jobs, executor, scheduler, fresh, timeout, no_cache)
+
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
         rows = leaderboard(store, outcome.run_id)
@@ -521,7 +540,7 @@ def _bench(
         _print_robustness(rows)
         for r in rows:
             if r.get("verdict"):
-                colour = OUTCOME_STYLE[fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])]
+                colour = OUTCOME_STYLE[row_outcome(r)]
                 console.print(styled((r["verdict"], colour), f" — {r['pipeline']}"))
         run = store.run(outcome.run_id)
         for w in run["warnings"]:
@@ -533,6 +552,7 @@ def _bench(
                     seen.add(w)
                     err_console.print(styled(("warning: ", "yellow"), w))
         report = write_report(store, outcome.run_id, report_dir or wd / "reports" / outcome.run_id[:12])
+        _report_left_out(run["failures"])
     finally:
         store.close()
     console.print(
@@ -541,41 +561,48 @@ def _bench(
         f"report: {report}",
         highlight=False,
     )
-    if outcome.errors:
-        err_console.print(styled((f"{len(outcome.errors)} pipeline-fold(s) failed:", "red")))
-        names = {pid: ps.display_name for pid, ps in outcome.pipelines}
-        for e in outcome.errors:
-            err_console.print(
-                f"  {names.get(e['pipeline_id'], e['pipeline_id'])} fold {e['fold']}: {e['message']}",
-                highlight=False,
-                markup=False,
-            )
-        err_console.print("every other pipeline completed and is stored; fix the cause and rerun to fill the gaps")
-        sys.exit(1)
+    _report_errors(outcome)
+
+
+def _report_errors(outcome: Any) -> None:
+    """Failed pipeline-folds, one line per (pipeline, message) with its folds; exit 1 if any."""
+    if not outcome.errors:
+        return
+    names = {pid: ps.display_name for pid, ps in outcome.pipelines}
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for e in outcome.errors:
+        grouped.setdefault((names.get(e["pipeline_id"], e["pipeline_id"]), e["message"]), []).append(e["fold"])
+    err_console.print(styled((f"{len(outcome.errors)} pipeline-fold(s) failed:", "red")))
+    for (name, message), folds in grouped.items():
+        err_console.print(f"  {name} (fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))}): {message}")
+    err_console.print("every other pipeline completed and is stored; fix the cause and rerun to fill the gaps")
+    sys.exit(1)
+
+
+def _report_left_out(failures: list[dict[str, Any]], shown: int = 8) -> None:
+    """Rows left out, one line per (component, reason) with the count and examples."""
+    from .evaluation.failures import group_failures
+
+    groups = group_failures(failures)
+    for g in groups[:shown]:
+        err_console.print(styled(("left out ", "yellow"), g.line()))
+    if len(groups) > shown:
+        err_console.print(f"… and {len(groups) - shown} more reason(s); `emoframe failures` lists every row")
 
 
 def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
-    from .results.leaderboard import gain_text
+    from .results.leaderboard import HEADERS, table_cells
 
-    table = Table(title=title, title_justify="left")
-    for col in ("pipeline", "UAR ± std", "95% CI", "WA", "macro-F1", "fusion gain [95% CI]", "gap", "fit s", "folds"):
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption="sorted by pooled UAR; n = rows evaluated (share of the rows the protocol evaluates)",
+        caption_justify="left",
+    )
+    for col in HEADERS:
         table.add_column(col, overflow="fold")
     for r in rows:
-        if r.get("uar") is None:
-            table.add_row(r["pipeline"], r["status"], "", "", "", "", "", "", r["folds"])
-            continue
-        gain = gain_text(r)
-        table.add_row(
-            r["pipeline"],
-            f"{r['uar']:.3f} ± {r['uar_std']:.3f}",
-            f"{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}",
-            f"{r['wa']:.3f}",
-            f"{r['macro_f1']:.3f}",
-            gain,
-            f"{r['gap']:+.3f}",
-            f"{r['fit_s']:.1f}",
-            r["folds"],
-        )
+        table.add_row(*table_cells(r))
     console.print(table)
 
 
@@ -656,6 +683,159 @@ def demo(
     )
     with as_file(files("emoframe.bench") / "demo.yaml") as spec_path:
         _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
+
+
+def _read_store(workdir: Path | None) -> Any:
+    from .results.store import ResultsStore
+
+    wd = _use_workdir(workdir)
+    if not (wd / "results.db").exists():
+        raise EmoframeError(f"no results in {wd}; run `emoframe run SPEC`, `emoframe bench SPEC` or `emoframe demo`")
+    return ResultsStore(wd / "results.db", readonly=True)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def runs(fmt: str, workdir: Path | None) -> None:
+    """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
+    import csv
+    import datetime
+    import io
+
+    store = _read_store(workdir)
+    try:
+        rows = []
+        for r in store.runs():
+            total = (r["pipelines"] or 0) * (r["n_folds"] or 0)
+            status = "complete" if total and r["folds_done"] == total else f"{r['folds_done']}/{total} folds"
+            rows.append(
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "date": datetime.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
+                    "kind": "bench" if r["spec"].get("kind") == "benchmark" else "run",
+                    "protocol": r["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"),
+                    "pipelines": r["pipelines"],
+                    "status": status,
+                    "failed": r["errors"],
+                }
+            )
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        table = Table(
+            "id",
+            "name",
+            "date",
+            "kind",
+            "protocol",
+            "pipelines",
+            "status",
+            "failed pipeline-folds",
+            title="runs (newest first)",
+            title_justify="left",
+        )
+        for r in rows:
+            table.add_row(
+                r["id"][:12],
+                r["name"],
+                r["date"],
+                r["kind"],
+                r["protocol"],
+                str(r["pipelines"]),
+                r["status"],
+                str(r["failed"]),
+            )
+        console.print(table if rows else "no runs yet")
+
+
+@main.command()
+@click.argument("run_id", metavar="[RUN]", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
+    """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
+    import csv
+    import io
+
+    store = _read_store(workdir)
+    try:
+        target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
+        run = store.run(target)
+        names = {p["id"]: p["name"] for p in store.pipelines(run["id"])}
+        records = [
+            {
+                "kind": "row",
+                "what": f["id"],
+                "component": f.get("component", "?"),
+                "fold": "",
+                "reason": f.get("reason", ""),
+            }
+            for f in run["failures"]
+        ]
+        records += [
+            {
+                "kind": "pipeline",
+                "what": names.get(e["pipeline_id"], e["pipeline_id"]),
+                "component": "",
+                "fold": str(e["fold"]),
+                "reason": e["message"],
+            }
+            for e in store.errors(run["id"])
+        ]
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=1))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=["kind", "what", "component", "fold", "reason"])
+        writer.writeheader()
+        writer.writerows(records)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        table = Table(
+            "kind",
+            "row / pipeline",
+            "component",
+            "fold",
+            "reason",
+            title=f"failures of {run['name']} — run {run['id'][:12]}",
+            title_justify="left",
+        )
+        for r in records:
+            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"])
+        console.print(table if records else f"run {run['id'][:12]} has no failures")
+
+
+@main.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
+def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
+    """Is pipeline A better than B? Paired-bootstrap UAR difference on their shared rows, with its CI.
+
+    A and B are pipeline ids (a prefix) or labels as `emoframe results` shows them.
+    """
+    from .results.leaderboard import compare_pipelines
+
+    store = _read_store(workdir)
+    try:
+        d = compare_pipelines(store, run_id, first, second)
+    finally:
+        store.close()
+    console.print(styled((d["verdict"], OUTCOME_STYLE[d["outcome"]])))
+    console.print(f"UAR {d['uar_a']:.3f} ({d['a']}) vs {d['uar_b']:.3f} ({d['b']}) on the same {d['n']} rows")
 
 
 @main.command()

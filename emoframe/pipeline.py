@@ -87,7 +87,7 @@ class FeatureProvider:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""
         key = _ref_key(ref)
         known = self._values.setdefault(key, {})
-        failed = self.failures.setdefault(ref.name, {})
+        failed = self.failures.setdefault(key, {})
         todo = manifest.subset(~manifest.frame["id"].isin(set(known) | set(failed)).to_numpy())
         if len(todo) == 0:
             return
@@ -110,13 +110,20 @@ class FeatureProvider:
         known = self._values[_ref_key(ref)]
         missing = [i for i in manifest.ids if i not in known]
         if missing:
-            reasons = self.failures.get(ref.name, {})
+            reasons = self.failures.get(_ref_key(ref), {})
             detail = "; ".join(f"{i}: {reasons.get(i, 'not extracted')}" for i in missing[:3])
             raise ComponentError(
                 f"{ref.name}: no features for {len(missing)} sample(s) ({detail}); "
                 "drop them from the manifest (evaluation does this and reports them)"
             )
         return [known[i] for i in manifest.ids]
+
+    def failed_rows(self, ref: ComponentRef, manifest: Manifest) -> dict[str, str]:
+        """Row id → reason, for the rows of ``manifest`` this extractor could not process."""
+        self.prepare(ref, manifest)
+        failed = self.failures.get(_ref_key(ref), {})
+        known = self._values[_ref_key(ref)]
+        return {str(i): failed.get(i, "not extracted") for i in manifest.ids if i not in known}
 
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
         """The rows every one of these extractors could process."""

@@ -6,16 +6,18 @@ pieces it uses (splits, metrics, statistics, pooling) live in ``emoframe.evaluat
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..data.manifest import Manifest
 from ..data.source import load_data
-from ..errors import DataError
+from ..errors import ComponentError, DataError
+from ..evaluation.failures import group_failures
 from ..evaluation.metrics import confusion, uar
 from ..evaluation.overlap import transcript_overlap
 from ..evaluation.proba import align_proba
@@ -24,7 +26,7 @@ from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
 from ..evaluation.summary import part_specs, summarise
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..registry import Registry, get_registry
-from ..spec import PipelineSpec
+from ..spec import ComponentRef, PipelineSpec
 
 Progress = Callable[[str], None]
 
@@ -36,7 +38,35 @@ class Plan:
     splits: list[tuple[Manifest, Manifest]]
     classes: list[str]
     warnings: list[str]
-    failures: dict[str, str]
+    failures: list[dict[str, str]]  # rows left out: id, component, reason
+    failed_components: dict[str, str] = field(default_factory=dict)  # ComponentRef.key() → why it failed
+    eligible: int = 0  # rows the protocol would evaluate if nothing failed
+
+
+def ref_key(ref: ComponentRef) -> str:
+    return json.dumps(ref.model_dump(mode="json"), sort_keys=True)
+
+
+def component_failures(
+    provider: FeatureProvider, refs: list[ComponentRef], sides: list[Manifest], limit: float
+) -> dict[str, str]:
+    """The extractors that failed on more than ``limit`` of the rows: a failed component, not an odd
+    bad file. Their pipelines fail with this message; their failures remove no row from anyone else."""
+    out = {}
+    for ref in refs:
+        failed = [
+            {"id": i, "component": ref.label(), "reason": why}
+            for m in sides
+            for i, why in provider.failed_rows(ref, m).items()
+        ]
+        total = sum(len(m) for m in sides)
+        if total and len(failed) / total > limit:
+            reasons = "; ".join(f"{g.reason} ×{g.count}" for g in group_failures(failed)[:3])
+            out[ref_key(ref)] = (
+                f"{ref.label()} failed on {len(failed)} of {total} rows ({len(failed) / total:.1%}, more than "
+                f"evaluation.max_failure_share {limit:.0%}): {reasons}"
+            )
+    return out
 
 
 def plan(
@@ -68,7 +98,10 @@ def plan(
             test_manifest.root,
             test_manifest.warnings,
         )
-    usable = provider.usable(refs, manifest)
+    sides = [manifest] + ([test_manifest] if test_manifest is not None else [])
+    failed_components = component_failures(provider, refs, sides, ev.max_failure_share)
+    healthy = [r for r in refs if ref_key(r) not in failed_components]
+    usable = provider.usable(healthy, manifest)
     present = np.unique(usable.labels)
     if len(present) < 2:
         raise DataError(
@@ -76,22 +109,18 @@ def plan(
             f"({', '.join(map(str, present))}); emotion recognition needs at least two — check the "
             "labels, data.classes, or why rows were left out"
         )
-
-    def reasons(m: Manifest, kept: Manifest) -> dict[str, str]:
-        return {
-            i: "; ".join(
-                f"{r.name}: {provider.failures[r.name][i]}" for r in refs if i in provider.failures.get(r.name, {})
-            )
-            or "not extracted"
-            for i in sorted(set(m.ids) - set(kept.ids))
-        }
-
-    failures = reasons(manifest, usable)
+    # the rows left out, each with every healthy component's reason
+    failures = [
+        {"id": i, "component": r.label(), "reason": why}
+        for m in sides
+        for r in healthy
+        for i, why in provider.failed_rows(r, m).items()
+    ]
     if ev.protocol == "cross_corpus":
-        test_usable = provider.usable(refs, test_manifest)  # type: ignore[arg-type]
-        failures.update(reasons(test_manifest, test_usable))  # type: ignore[arg-type]
+        test_usable = provider.usable(healthy, test_manifest)  # type: ignore[arg-type]
         splits = [(usable, test_usable)]
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
+        eligible = len(test_manifest)  # type: ignore[arg-type]
     else:
         split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
         splits = [
@@ -99,14 +128,23 @@ def plan(
             for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)
         ]
         classes = np.unique(usable.labels)
-    if failures:
-        warnings.append(f"{len(failures)} utterance(s) left out: no features (see failures)")
+        eligible = (
+            int((manifest.frame["split"].astype(str).str.strip().str.lower() == "test").sum())
+            if ev.protocol == "predefined" and "split" in manifest.frame
+            else len(manifest)
+        )
+    left_out = len({f["id"] for f in failures})
+    if left_out:
+        warnings.append(
+            f"{left_out} utterance(s) left out of every pipeline: a component could not process them "
+            "(`emoframe failures` lists them)"
+        )
     for f, (train, test) in enumerate(splits):
         if ev.protocol in ("speaker_kfold", "loso"):
             assert_disjoint(train.speakers, test.speakers, f"fold {f + 1}")
         if set(train.ids) & set(test.ids):
             raise LeakageError(f"fold {f + 1}: a sample is in both train and test")
-    return Plan(splits, [str(c) for c in classes], warnings, failures)
+    return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible)
 
 
 Conditions = dict[str, tuple[str, Manifest, FeatureProvider]]  # name → (modality, perturbed test rows, provider)
@@ -187,6 +225,8 @@ def evaluate(
     provider = provider or FeatureProvider(registry)
     say = progress or (lambda msg: None)
     p = plan(spec, registry, provider, Pipeline(spec, registry).stateless_refs(), manifest, test_manifest)
+    if p.failed_components:
+        raise ComponentError("; ".join(p.failed_components.values()))
     folds = []
     for f, (train, test) in enumerate(p.splits):
         say(f"fold {f + 1}/{len(p.splits)}: fitting on {len(train)} utterances")

@@ -25,7 +25,7 @@ from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, PipelineSpec, pipelines_of
 from ..workdir import workdir as default_workdir
 from ..workers import Done, Limits, Started
-from .evaluate import Plan, plan
+from .evaluate import Plan, plan, ref_key
 from .events import (
     BenchmarkCancelled,
     EventHandler,
@@ -208,14 +208,23 @@ def run_benchmark(
         )
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
-        store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits))
+        store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
+        blocked = {  # pipelines that use a failed component: one message each, no rows taken from others
+            pid: "; ".join(
+                msg
+                for k, msg in p.failed_components.items()
+                if k in {ref_key(r) for r in Pipeline(ps, registry).stateless_refs()}
+            )
+            for pid, ps in pipelines
+        }
+        blocked = {pid: msg for pid, msg in blocked.items() if msg}
         conditions = perturbed_sets(spec, p, registry, cache, jobs, wd, list(refs.values()), emit, limits)
         done = set() if fresh else store.finished(run_id)
         tasks = []
         outcome = BenchmarkOutcome(run_id, name, pipelines, len(p.splits), warnings=provider.warnings())
         groups = share_groups([ps for _, ps in pipelines])
         for f, (train, test) in enumerate(p.splits, start=1):
-            pending = [(pid, ps.to_dict()) for pid, ps in pipelines if (pid, f) not in done]
+            pending = [(pid, ps.to_dict()) for pid, ps in pipelines if (pid, f) not in done and pid not in blocked]
             outcome.skipped += len(pipelines) - len(pending)
             for group in groups:
                 members = [(pid, d) for pid, d in pending if pid in group]
@@ -238,18 +247,24 @@ def run_benchmark(
                             {pid: names[pid] for pid, _ in members},
                         )
                     )
+        blocked_folds = [(pid, f) for pid in blocked for f in range(1, len(p.splits) + 1) if (pid, f) not in done]
+        outcome.skipped -= len(blocked_folds)
         emit(
             RunPlanned(
                 run_id,
                 name,
                 len(pipelines),
                 len(p.splits),
-                sum(len(t.pipelines) for t in tasks),
+                sum(len(t.pipelines) for t in tasks) + len(blocked_folds),
                 outcome.skipped,
                 names,
                 {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines},
             )
         )
+        if blocked_folds:
+            store.save_fold(run_id, [], [(pid, f, blocked[pid]) for pid, f in blocked_folds])
+            for pid, f in blocked_folds:
+                emit(PipelineFoldFinished(pid, names[pid], f, False, blocked[pid]))
         stream = run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits)
         try:
             for report in stream:

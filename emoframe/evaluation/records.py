@@ -49,7 +49,7 @@ class EvaluationResult:
     fusion_gain: dict[str, Any] | None = None
     verdict: str | None = None
     warnings: list[str] = field(default_factory=list)
-    failures: dict[str, str] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)  # rows left out: id, component, reason
     robustness: dict[str, dict[str, Any]] = field(default_factory=dict)  # condition → UAR, delta vs clean, rows
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,11 +34,52 @@ def bootstrap_ci(
     if n <= 0 or len(y_true) == 0:
         return (float("nan"), float("nan"))
     t, (p,) = _encode(y_true, [y_pred], classes)
-    rng = np.random.default_rng(seed)
     k = len(classes)
-    values = np.array([_uar_idx(t[i], p[i], k) for i in rng.integers(0, len(t), size=(n, len(t)))])
+    values = np.array([_uar_idx(t[i], p[i], k) for i in _resamples(seed, n, len(t))])
     lo, hi = np.nanpercentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
+
+
+def _resamples(seed: int, n: int, size: int, chunk_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
+    """``n`` bootstrap index vectors of length ``size``, drawn in chunks of bounded memory (the same
+    draws, in the same order, as one (n × size) array would give)."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, chunk_bytes // (8 * max(1, size)))
+    for start in range(0, n, rows):
+        yield from rng.integers(0, size, size=(min(rows, n - start), size))
+
+
+def paired_difference(
+    y_true: Sequence[Any],
+    pred_a: Sequence[Any],
+    pred_b: Sequence[Any],
+    classes: Sequence[Any],
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """UAR of A − UAR of B on the same rows, with a paired bootstrap CI: each resample scores both
+    on the same indices, so the interval is that of the difference, not of two separate spreads."""
+    t, (a, b) = _encode(y_true, [pred_a, pred_b], classes)
+    k = len(classes)
+    ua, ub = _uar_idx(t, a, k), _uar_idx(t, b, k)
+    lo = hi = float("nan")
+    if n > 0 and len(t):
+        diffs = np.array([_uar_idx(t[i], a[i], k) - _uar_idx(t[i], b[i], k) for i in _resamples(seed, n, len(t))])
+        lo, hi = (float(v) for v in np.nanpercentile(diffs, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]))
+    return {"diff": float(ua - ub), "ci": [lo, hi], "uar_a": float(ua), "uar_b": float(ub), "n": int(len(t))}
+
+
+def comparison_verdict(name_a: str, name_b: str, d: dict[str, Any]) -> str:
+    """One plain line for any two pipelines, by the same rule as fusion gain."""
+    g, (lo, hi) = d["diff"] * 100, (v * 100 for v in d["ci"])
+    span = f"{g:+.1f} UAR points [{lo:+.1f}, {hi:+.1f}] on {d['n']} shared rows"
+    outcome = fusion_outcome(*d["ci"])
+    if outcome == "helped":
+        return f"{name_a} is better than {name_b}: {span}"
+    if outcome == "hurt":
+        return f"{name_a} is worse than {name_b}: {span}"
+    return f"no difference shown between {name_a} and {name_b}: {span} (the interval includes zero)"
 
 
 def paired_gain(
@@ -52,31 +93,21 @@ def paired_gain(
 ) -> dict[str, Any]:
     """Fused UAR − best part's UAR on the same samples, with a paired bootstrap CI.
 
-    The best part is chosen on all pooled predictions; each resample scores fused and that
-    part on the same indices, so the CI reflects the difference, not two separate spreads.
+    The best part is chosen on all pooled predictions; the CI is :func:`paired_difference`'s.
     """
     names = list(parts)
-    t, encoded = _encode(y_true, [fused, *[parts[n_] for n_ in names]], classes)
+    t, encoded = _encode(y_true, [*[parts[n_] for n_ in names]], classes)
     k = len(classes)
-    full = [_uar_idx(t, p, k) for p in encoded]
-    best = int(np.argmax(full[1:])) + 1
-    gain = full[0] - full[best]
-    lo = hi = float("nan")
-    if n > 0:
-        rng = np.random.default_rng(seed)
-        diffs = np.array(
-            [
-                _uar_idx(t[i], encoded[0][i], k) - _uar_idx(t[i], encoded[best][i], k)
-                for i in rng.integers(0, len(t), size=(n, len(t)))
-            ]
-        )
-        lo, hi = (float(v) for v in np.nanpercentile(diffs, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]))
+    part_uar = {n_: _uar_idx(t, p, k) for n_, p in zip(names, encoded)}
+    best = max(names, key=lambda n_: part_uar[n_])
+    d = paired_difference(y_true, fused, parts[best], classes, n=n, seed=seed, level=level)
+    lo, hi = d["ci"]
     return {
-        "gain": float(gain),
+        "gain": d["diff"],
         "ci": [lo, hi],
-        "best_part": names[best - 1],
-        "fused_uar": float(full[0]),
-        "part_uar": {n_: float(u) for n_, u in zip(names, full[1:])},
+        "best_part": best,
+        "fused_uar": d["uar_a"],
+        "part_uar": {n_: float(u) for n_, u in part_uar.items()},
         "helped": fusion_outcome(lo, hi) == "helped",
         "hurt": fusion_outcome(lo, hi) == "hurt",
     }
@@ -117,4 +148,14 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
 
 
-__all__ = ["OUTCOME_STYLE", "bootstrap_ci", "confusion", "fusion_outcome", "mean_std", "paired_gain", "verdict"]
+__all__ = [
+    "OUTCOME_STYLE",
+    "bootstrap_ci",
+    "comparison_verdict",
+    "confusion",
+    "fusion_outcome",
+    "mean_std",
+    "paired_difference",
+    "paired_gain",
+    "verdict",
+]

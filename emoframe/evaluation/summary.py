@@ -34,7 +34,7 @@ def summarise(
     folds: list[FoldResult],
     classes: list[str],
     warnings: list[str] | None = None,
-    failures: dict[str, str] | None = None,
+    failures: list[dict[str, str]] | None = None,
 ) -> EvaluationResult:
     """Pool the folds: metrics, spread, CI, fusion gain and verdict, gap, overlap warning."""
     ev = spec.evaluation
@@ -79,7 +79,7 @@ def summarise(
         fusion_gain=gain,
         verdict=verdict(gain) if gain else None,
         warnings=warnings,
-        failures=dict(failures or {}),
+        failures=list(failures or []),
     )
 
 

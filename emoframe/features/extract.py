@@ -205,7 +205,7 @@ def extract_features(
             failures[i] = exc.reason
             continue
         except FileNotFoundError:
-            failures[i] = "file not found"
+            failures[i] = f"file not found: {row['audio']}"
             continue
         except OSError as exc:
             failures[i] = f"cannot read audio file: {exc.strerror or exc}"

@@ -8,21 +8,27 @@ import json
 from typing import Any
 
 from ..evaluation.records import EvaluationResult
+from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
 from ..evaluation.summary import summarise
 from ..spec import PipelineSpec
 from .store import ResultsStore
 
+#: the exported columns. The headline ``uar`` is the pooled UAR (every test row of every fold scored
+#: once), with its bootstrap CI; the fold mean ± std sits beside it, labelled. Gains are in UAR points.
 COLUMNS = (
     "pipeline",
+    "n",
+    "coverage",
     "uar",
-    "uar_std",
     "uar_ci_low",
     "uar_ci_high",
+    "uar_fold_mean",
+    "uar_fold_std",
     "wa",
     "macro_f1",
-    "fusion_gain",
-    "gain_ci_low",
-    "gain_ci_high",
+    "gain_pts",
+    "gain_ci_low_pts",
+    "gain_ci_high_pts",
     "gap",
     "fit_s",
     "predict_s",
@@ -33,10 +39,11 @@ SORT_KEYS = {
     "uar": "uar",
     "wa": "wa",
     "macro_f1": "macro_f1",
-    "gain": "fusion_gain",
+    "gain": "gain_pts",
     "gap": "gap",
     "fit": "fit_s",
     "name": "pipeline",
+    "n": "n",
 }
 
 
@@ -70,18 +77,21 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
         }
         if r is not None:
             g = r.fusion_gain or {}
+            n_rows = sum(len(fr.test_ids) for fr in r.folds)
             row.update(
-                uar=r.uar_mean,
-                uar_std=r.uar_std,
+                n=n_rows,
+                coverage=(n_rows / run["n_rows"]) if run.get("n_rows") else None,
+                uar=r.metrics["uar"],
                 uar_ci_low=r.uar_ci[0],
                 uar_ci_high=r.uar_ci[1],
-                uar_pooled=r.metrics["uar"],
+                uar_fold_mean=r.uar_mean,
+                uar_fold_std=r.uar_std,
                 wa=r.metrics["wa"],
                 macro_f1=r.metrics["macro_f1"],
                 weighted_f1=r.metrics["weighted_f1"],
-                fusion_gain=g.get("gain"),
-                gain_ci_low=(g.get("ci") or [None])[0],
-                gain_ci_high=(g.get("ci") or [None, None])[1],
+                gain_pts=_pts(g.get("gain")),
+                gain_ci_low_pts=_pts((g.get("ci") or [None])[0]),
+                gain_ci_high_pts=_pts((g.get("ci") or [None, None])[1]),
                 verdict=r.verdict,
                 gap=r.gap_mean,
                 gap_std=r.gap_std,
@@ -96,6 +106,53 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
     return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
 
 
+def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str) -> dict[str, Any]:
+    """Pipeline A against B on the rows both were evaluated on: the paired-bootstrap UAR difference with
+    its CI and a plain verdict (the same rule as fusion gain). A and B: a pipeline id (prefix) or label."""
+    from ..errors import EmoframeError
+
+    run = store.run(run_id)
+    pipelines = store.pipelines(run["id"])
+
+    def find(key: str) -> dict[str, Any]:
+        hits = [p for p in pipelines if p["name"] == key] or [p for p in pipelines if p["id"].startswith(key)]
+        if len(hits) != 1:
+            close = ", ".join(p["name"] for p in pipelines if key.lower() in p["name"].lower())[:400]
+            hint = f"; did you mean: {close}" if close else "; `emoframe results --run RUN` lists them"
+            raise EmoframeError(
+                f"{'no' if not hits else 'more than one'} pipeline '{key}' in run {run['id'][:12]}" + hint
+            )
+        return hits[0]
+
+    a, b = find(first), find(second)
+    preds = {}
+    for p in (a, b):
+        preds[p["id"]] = {
+            i: (t, y)
+            for fr in store.fold_results(run["id"], p["id"])
+            for i, t, y in zip(fr.test_ids, fr.y_true, fr.y_pred)
+        }
+    shared = sorted(set(preds[a["id"]]) & set(preds[b["id"]]))
+    if not shared:
+        raise EmoframeError(f"'{a['name']}' and '{b['name']}' have no evaluated rows in common yet")
+    ev = run["spec"].get("evaluation", {})
+    d = paired_difference(
+        [preds[a["id"]][i][0] for i in shared],
+        [preds[a["id"]][i][1] for i in shared],
+        [preds[b["id"]][i][1] for i in shared],
+        run["classes"],
+        n=ev.get("bootstrap", 1000),
+        seed=ev.get("seed", 0),
+    )
+    return {
+        **d,
+        "a": a["name"],
+        "b": b["name"],
+        "outcome": fusion_outcome(*d["ci"]),
+        "verdict": comparison_verdict(a["name"], b["name"], d),
+    }
+
+
 def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> list[dict[str, Any]]:
     """Rows sorted by one column; rows without a value (failed, unfused) keep their order at the end."""
     present = [r for r in rows if r.get(key) is not None]
@@ -104,36 +161,67 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> 
     return present + missing
 
 
+def _pts(fraction: float | None) -> float | None:
+    """A UAR difference in points (the one unit of every gain emoframe shows)."""
+    return None if fraction is None else round(fraction * 100, 2)
+
+
 def gain_text(row: dict[str, Any]) -> str:
     """A fused row's gain and CI in UAR points, '+6.9 [+2.2, +11.7]'; '' for unimodal rows."""
-    if row.get("fusion_gain") is None:
+    if row.get("gain_pts") is None:
         return ""
-    return f"{row['fusion_gain'] * 100:+.1f} [{row['gain_ci_low'] * 100:+.1f}, {row['gain_ci_high'] * 100:+.1f}]"
+    return f"{row['gain_pts']:+.1f} [{row['gain_ci_low_pts']:+.1f}, {row['gain_ci_high_pts']:+.1f}]"
 
 
-def _fmt(v: Any, signed: bool = False) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:+.3f}" if signed else f"{v:.3f}"
-    return str(v)
+def coverage_text(row: dict[str, Any]) -> str:
+    """'480 (100%)': rows evaluated and their share of the rows the protocol would evaluate."""
+    if row.get("n") is None:
+        return ""
+    return f"{row['n']}" + (f" ({row['coverage']:.0%})" if row.get("coverage") is not None else "")
+
+
+def outcome(row: dict[str, Any]) -> str:
+    """'helped' / 'hurt' / 'none' for a fused row (the one rule, on the row's CI)."""
+    return fusion_outcome(row.get("gain_ci_low_pts"), row.get("gain_ci_high_pts"))
+
+
+#: the leaderboard's headers, shared by the terminal table, markdown and the TUI
+HEADERS = (
+    "pipeline",
+    "n (coverage)",
+    "UAR pooled [95% CI]",
+    "fold mean ± std",
+    "WA",
+    "macro-F1",
+    "fusion gain pts [95% CI]",
+    "gap",
+    "fit s",
+    "folds",
+)
+
+
+def table_cells(r: dict[str, Any]) -> list[str]:
+    """One row's cells under HEADERS (a failed or unfinished row shows its status)."""
+    if r.get("uar") is None:
+        return [r["pipeline"], "", r["status"], "", "", "", "", "", "", r["folds"]]
+    return [
+        r["pipeline"],
+        coverage_text(r),
+        f"{r['uar']:.3f} [{r['uar_ci_low']:.3f}, {r['uar_ci_high']:.3f}]",
+        f"{r['uar_fold_mean']:.3f} ± {r['uar_fold_std']:.3f}",
+        f"{r['wa']:.3f}",
+        f"{r['macro_f1']:.3f}",
+        gain_text(r),
+        f"{r['gap']:+.3f}",
+        f"{r['fit_s']:.1f}",
+        r["folds"],
+    ]
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
-    head = "| pipeline | UAR ± std | 95% CI | WA | macro-F1 | fusion gain [95% CI] | gap | fit s | folds |"
-    lines = [head, "|" + "---|" * 9]
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for r in rows:
-        ci = f"{_fmt(r.get('uar_ci_low'))}–{_fmt(r.get('uar_ci_high'))}" if r.get("uar") is not None else "—"
-        gain = (
-            f"{_fmt(r['fusion_gain'], True)} [{_fmt(r['gain_ci_low'], True)}, {_fmt(r['gain_ci_high'], True)}]"
-            if r.get("fusion_gain") is not None
-            else "—"
-        )
-        uar = f"{_fmt(r.get('uar'))} ± {_fmt(r.get('uar_std'))}" if r.get("uar") is not None else r["status"]
-        lines.append(
-            f"| {r['pipeline']} | {uar} | {ci} | {_fmt(r.get('wa'))} | {_fmt(r.get('macro_f1'))} | {gain} | "
-            f"{_fmt(r.get('gap'), True)} | {_fmt(r.get('fit_s'))} | {r['folds']} |"
-        )
+        lines.append("| " + " | ".join(c.replace("|", "\\|") or "—" for c in table_cells(r)) + " |")
     return "\n".join(lines) + "\n"
 
 

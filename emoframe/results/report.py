@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluation.stats import fusion_outcome
-from .leaderboard import gain_text, leaderboard
+from ..evaluation.failures import group_failures
+from .leaderboard import HEADERS, leaderboard, outcome, table_cells
 from .store import ResultsStore
 
 CSS = """
@@ -56,7 +56,7 @@ def _uar_chart(rows: list[dict[str, Any]]) -> str:
     rows = [r for r in rows if r.get("uar") is not None][::-1]
     fig, ax = _figure((9, 0.35 * len(rows) + 1.2))
     y = np.arange(len(rows))
-    pooled = np.array([r["uar_pooled"] for r in rows])
+    pooled = np.array([r["uar"] for r in rows])
     lo = pooled - np.array([r["uar_ci_low"] for r in rows])
     hi = np.array([r["uar_ci_high"] for r in rows]) - pooled
     colors = ["#4a78c2" if r["fused"] else "#9aa5b1" for r in rows]
@@ -68,15 +68,16 @@ def _uar_chart(rows: list[dict[str, Any]]) -> str:
 
 
 def _gain_chart(rows: list[dict[str, Any]]) -> str | None:
-    rows = [r for r in rows if r.get("fusion_gain") is not None][::-1]
+    rows = [r for r in rows if r.get("gain_pts") is not None][::-1]
     if not rows:
         return None
     fig, ax = _figure((9, 0.4 * len(rows) + 1.2))
     y = np.arange(len(rows))
-    g = np.array([r["fusion_gain"] for r in rows]) * 100
-    lo = g - np.array([r["gain_ci_low"] for r in rows]) * 100
-    hi = np.array([r["gain_ci_high"] for r in rows]) * 100 - g
-    colors = ["#1a7f37" if r["gain_ci_low"] > 0 else ("#c62828" if r["gain_ci_high"] < 0 else "#b0a060") for r in rows]
+    g = np.array([r["gain_pts"] for r in rows])
+    lo = g - np.array([r["gain_ci_low_pts"] for r in rows])
+    hi = np.array([r["gain_ci_high_pts"] for r in rows]) - g
+    palette = {"helped": "#1a7f37", "hurt": "#c62828", "none": "#b0a060"}
+    colors = [palette[outcome(r)] for r in rows]
     ax.errorbar(g, y, xerr=[lo, hi], fmt="none", ecolor="#555", capsize=3)
     ax.scatter(g, y, c=colors, zorder=3)
     ax.axvline(0, color="#333", lw=1)
@@ -182,32 +183,27 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
     for w in run["warnings"]:
         parts.append(f"<p class='warn'>{e(w)}</p>")
     parts.append(
-        "<h2>Leaderboard</h2><table><tr><th>pipeline</th><th>UAR ± std</th><th>95% CI</th><th>WA</th>"
-        "<th>macro-F1</th><th>fusion gain [95% CI]</th><th>gap</th><th>fit s</th><th>folds</th></tr>"
+        "<h2>Leaderboard</h2><p>Sorted by pooled UAR (every test row scored once) with its bootstrap 95% CI; "
+        "the fold mean ± std beside it; n = rows evaluated (share of the rows the protocol evaluates).</p>"
+        "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADERS) + "</tr>"
     )
     for r in rows:
         if r.get("uar") is None:
             parts.append(
-                f"<tr><td>{e(r['pipeline'])}</td><td colspan='8'>{e(r['status'])}: "
+                f"<tr><td>{e(r['pipeline'])}</td><td colspan='{len(HEADERS) - 1}'>{e(r['status'])}: "
                 f"{e('; '.join(r['errors'])[:300])}</td></tr>"
             )
             continue
-        gain = "—"
-        if r.get("fusion_gain") is not None:
-            cls = fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])
-            gain = f"<span class='{cls}'>{gain_text(r)}</span>"
-        parts.append(
-            f"<tr><td>{e(r['pipeline'])}</td><td>{r['uar']:.3f} ± {r['uar_std']:.3f}</td>"
-            f"<td>{r['uar_ci_low']:.3f}–{r['uar_ci_high']:.3f}</td><td>{r['wa']:.3f}</td>"
-            f"<td>{r['macro_f1']:.3f}</td><td>{gain}</td><td>{r['gap']:+.3f}</td><td>{r['fit_s']:.1f}</td>"
-            f"<td>{e(r['folds'])}</td></tr>"
-        )
+        cells = [e(c) for c in table_cells(r)]
+        if r.get("gain_pts") is not None:
+            cells[6] = f"<span class='{outcome(r)}'>{cells[6]}</span>"
+        parts.append("<tr>" + "".join(f"<td>{c or '—'}</td>" for c in cells) + "</tr>")
     parts.append("</table>")
     verdicts = [r for r in rows if r.get("verdict")]
     if verdicts:
         parts.append("<h2>Did fusion help?</h2><ul>")
         for r in verdicts:
-            cls = fusion_outcome(r["gain_ci_low"], r["gain_ci_high"])
+            cls = outcome(r)
             parts.append(f"<li><b>{e(r['pipeline'])}</b>: <span class='{cls}'>{e(r['verdict'])}</span></li>")
         parts.append("</ul>")
     if any(r.get("uar") is not None for r in rows):
@@ -221,14 +217,19 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
             parts.append(
                 f"<figure><img alt='confusion matrix of {e(r['pipeline'])}' "
                 f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r['pipeline'])} "
-                f"(UAR {r['uar_pooled']:.3f})</figcaption></figure>"
+                f"(UAR {r['uar']:.3f})</figcaption></figure>"
             )
     parts.append("</div>")
     parts.extend(_robustness_html(rows))
     if run["failures"]:
-        parts.append(f"<h2>Left out</h2><p>{len(run['failures'])} utterance(s) had no features:</p><ul>")
-        for sid, why in list(run["failures"].items())[:50]:
-            parts.append(f"<li><code>{e(sid)}</code>: {e(why)}</li>")
+        groups = group_failures(run["failures"])
+        left = len({f["id"] for f in run["failures"]})
+        parts.append(
+            f"<h2>Left out</h2><p>{left} utterance(s) were left out of every pipeline (a component "
+            "could not process them; `emoframe failures` lists all):</p><ul>"
+        )
+        for g in groups[:30]:
+            parts.append(f"<li>{e(g.line())}</li>")
         parts.append("</ul>")
     parts.append(
         "<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EmoframeError
+from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
 
 
@@ -102,11 +103,19 @@ class ResultsStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
+                self._migrate()
             self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
+            self._has_n_rows = "n_rows" in {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
         except sqlite3.DatabaseError as exc:
             raise store_error(self.path, exc) from None
         except OSError as exc:
             raise StoreError(f"cannot open the results store {self.path}: {exc.strerror or exc}") from None
+
+    def _migrate(self) -> None:
+        """Columns added since a store was created (stores stay readable by older and newer versions)."""
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        if "n_rows" not in columns:
+            self.db.execute("ALTER TABLE runs ADD COLUMN n_rows INTEGER")
 
     def close(self) -> None:
         self.db.close()
@@ -154,12 +163,19 @@ class ResultsStore:
                 )
 
     def set_plan(
-        self, run_id: str, classes: list[str], warnings: list[str], failures: dict[str, str], n_folds: int
+        self,
+        run_id: str,
+        classes: list[str],
+        warnings: list[str],
+        failures: list[dict[str, str]],
+        n_folds: int,
+        n_rows: int = 0,
     ) -> None:
+        """What the protocol decided: classes, warnings, rows left out, folds, rows it would evaluate."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE runs SET classes = ?, warnings = ?, failures = ?, n_folds = ? WHERE id = ?",
-                (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, run_id),
+                "UPDATE runs SET classes = ?, warnings = ?, failures = ?, n_folds = ?, n_rows = ? WHERE id = ?",
+                (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, n_rows, run_id),
             )
 
     def save_fold(self, run_id: str, results: list[tuple[str, FoldResult]], errors: list[tuple[str, int, str]]) -> None:
@@ -188,20 +204,24 @@ class ResultsStore:
         rows = self.db.execute(
             "SELECT id, name, created, updated, n_folds, (SELECT COUNT(*) FROM pipelines p "
             "WHERE p.run_id = runs.id), (SELECT COUNT(*) FROM folds f WHERE f.run_id = runs.id), "
-            "(SELECT COUNT(*) FROM errors e WHERE e.run_id = runs.id) FROM runs ORDER BY updated DESC"
+            "(SELECT COUNT(*) FROM errors e WHERE e.run_id = runs.id), spec FROM runs ORDER BY updated DESC"
         )
-        keys = ("id", "name", "created", "updated", "n_folds", "pipelines", "folds_done", "errors")
-        return [dict(zip(keys, r)) for r in rows]
+        keys = ("id", "name", "created", "updated", "n_folds", "pipelines", "folds_done", "errors", "spec")
+        out = [dict(zip(keys, r)) for r in rows]
+        for r in out:
+            r["spec"] = json.loads(r["spec"])
+        return out
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix (or name)."""
+        n_rows = "n_rows" if self._has_n_rows else "NULL"
         rows = self.db.execute(
-            "SELECT id, name, spec, classes, warnings, failures, n_folds FROM runs "
+            f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created FROM runs "
             "WHERE id LIKE ? OR name = ? ORDER BY updated DESC",
             (run_id + "%", run_id),
         ).fetchall()
         if not rows:
-            raise EmoframeError(f"no run '{run_id}' in {self.path}; `emoframe results` lists the runs")
+            raise EmoframeError(f"no run '{run_id}' in {self.path}; `emoframe runs` lists the runs")
         r = rows[0]
         return {
             "id": r[0],
@@ -209,8 +229,10 @@ class ResultsStore:
             "spec": json.loads(r[2]),
             "classes": json.loads(r[3] or "[]"),
             "warnings": json.loads(r[4] or "[]"),
-            "failures": json.loads(r[5] or "{}"),
+            "failures": as_records(json.loads(r[5] or "[]")),
             "n_folds": r[6],
+            "n_rows": r[7] or 0,
+            "created": r[8],
         }
 
     def pipelines(self, run_id: str) -> list[dict[str, Any]]:

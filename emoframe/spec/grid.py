@@ -23,7 +23,9 @@ def is_grid(doc: dict[str, Any]) -> bool:
     for branch in branches.values() if isinstance(branches, dict) else []:
         if isinstance(branch, list):
             return True
-        if isinstance(branch, dict) and any(isinstance(branch.get(s), list) for s in ("extractor", "model")):
+        if isinstance(branch, dict) and any(
+            isinstance(branch.get(s), list) for s in ("extractor", "model", "normalise")
+        ):
             return True
     return False
 
@@ -45,8 +47,8 @@ def expand(spec: BenchmarkSpec, registry: Any) -> list[PipelineSpec]:
         for _, grid in spec.branch_alternatives(key):
             exts: list[ComponentRef | None] = [*grid.extractor] if grid.extractor else [None]
             mods: list[ComponentRef | None] = [*grid.model] if grid.model else [None]
-            for ext, mod in itertools.product(exts, mods):
-                concrete.append(BranchSpec(modality=grid.modality, extractor=ext, model=mod, normalise=grid.normalise))
+            for ext, mod, norm in itertools.product(exts, mods, grid.normalise):
+                concrete.append(BranchSpec(modality=grid.modality, extractor=ext, model=mod, normalise=norm))
         per_branch[key] = concrete
     keys = sorted(per_branch)
     common = {"data": spec.data, "evaluation": spec.evaluation}

@@ -116,6 +116,13 @@ class EvaluationSpec(BaseModel):
     )
     seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of the folds, inner folds and bootstrap")
     bootstrap: int = Field(1000, ge=0, le=100_000, description="bootstrap resamples for confidence intervals")
+    max_failure_share: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="share of rows a component may fail on (odd bad files: those rows are left out of every "
+        "pipeline); above it the component has failed: its pipelines fail, no one else loses rows",
+    )
     test: DataSpec | None = Field(None, description="test corpus of the cross_corpus protocol")
 
     @model_validator(mode="after")
@@ -146,6 +153,10 @@ class BranchSpec(BaseModel):
     normalise: Normalise = Field("none", description=NORMALISE_HELP)
 
 
+def _no_normalisation() -> list[Normalise]:
+    return ["none"]
+
+
 class BranchGrid(BaseModel):
     """A branch of a benchmark: each slot may list alternatives."""
 
@@ -153,7 +164,9 @@ class BranchGrid(BaseModel):
     modality: Literal["audio", "text"] | None = None
     extractor: Alternatives | None = None
     model: Alternatives | None = None
-    normalise: Normalise = Field("none", description=NORMALISE_HELP)
+    normalise: Annotated[
+        list[Normalise], BeforeValidator(_as_list), Field(min_length=1), PlainSerializer(_scalar_if_single)
+    ] = Field(default_factory=_no_normalisation, description=NORMALISE_HELP + " (a list: alternatives)")
 
 
 class ExecutionSpec(BaseModel):
@@ -228,7 +241,10 @@ class PipelineSpec(_SpecBase):
         for key in sorted(self.branches):
             b = self.branches[key]
             chain = [r.label() for r in (b.extractor, b.model) if r is not None]
-            parts.append("→".join(chain))
+            if b.normalise == "speaker":  # every setting that changes results is in the label
+                chain[0] += " (speaker-norm)"
+            prefix = "" if key in MODALITIES else f"{key}: "
+            parts.append(prefix + "→".join(chain))
         text = " + ".join(parts)
         if self.fusion is not None:
             text = f"[{text}] {self.fusion.label()}"

@@ -39,6 +39,8 @@ class BuilderScreen(Screen):
         # keyed by (slot, component): the same model in the audio and the text branch has its own params
         self.params: dict[tuple[str, str], dict[str, Any]] = {}
         self.invalid_params: set[tuple[str, str]] = set()
+        # settings the form has no widget for, kept from a loaded spec so that saving loses nothing
+        self.normalise: dict[str, Any] = {}
         self.doc: dict[str, Any] = {}
         self.valid = False
 
@@ -138,6 +140,8 @@ class BuilderScreen(Screen):
                 if values:
                     branch[slot] = self._one_or_many(values)
             if branch:
+                if self.normalise.get(modality) not in (None, "none", ["none"]):
+                    branch["normalise"] = self.normalise[modality]
                 doc["branches"][modality] = branch
         fusions = self._slot("fusion")
         if fusions:
@@ -249,10 +253,13 @@ class BuilderScreen(Screen):
             return [] if value is None else (value if isinstance(value, list) else [value])
 
         self.params.clear()
+        self.normalise.clear()
         wanted: dict[str, list[str]] = {slot_id: [] for slot_id, _, _ in SLOTS}
         for key, branch in spec.branches.items():
             alternatives = branch if isinstance(branch, list) else [branch]
             modality = branch_modality(key, alternatives[0].modality) or "audio"
+            norms = [n for b in alternatives for n in (b.normalise if isinstance(b.normalise, list) else [b.normalise])]
+            self.normalise[modality] = norms[0] if len(set(norms)) == 1 else sorted(set(norms))
             for b in alternatives:
                 for slot in ("extractor", "model"):
                     for r in refs(getattr(b, slot)):

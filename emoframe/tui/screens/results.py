@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,22 +13,22 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from ...errors import EmoframeError
-from ...results.leaderboard import gain_text, leaderboard, sort_rows, to_csv
+from ...evaluation.stats import OUTCOME_STYLE
+from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
 
-COLUMNS = (
-    ("pipeline", "pipeline"),
-    ("UAR", "uar"),
-    ("± std", "uar_std"),
-    ("CI low", "uar_ci_low"),
-    ("CI high", "uar_ci_high"),
-    ("WA", "wa"),
-    ("macro-F1", "macro_f1"),
-    ("gain", "fusion_gain"),
-    ("gap", "gap"),
-    ("fit s", "fit_s"),
-    ("folds", "folds"),
+COLUMNS = (  # header, sort key: the same headers as the CLI and the report (leaderboard.HEADERS)
+    (HEADERS[0], "pipeline"),
+    (HEADERS[1], "n"),
+    (HEADERS[2], "uar"),
+    (HEADERS[3], "uar_fold_mean"),
+    (HEADERS[4], "wa"),
+    (HEADERS[5], "macro_f1"),
+    (HEADERS[6], "gain_pts"),
+    (HEADERS[7], "gap"),
+    (HEADERS[8], "fit_s"),
+    (HEADERS[9], "folds"),
 )
 
 
@@ -123,15 +124,8 @@ class ResultsScreen(Screen):
         table = self.query_one("#leaderboard", DataTable)
         table.clear()
         for i, r in enumerate(self.rows):
-            cells = []
-            for _, key in COLUMNS:
-                v = r.get(key)
-                if key == "fusion_gain" and v is not None:
-                    v = gain_text(r)
-                elif isinstance(v, float):
-                    v = f"{v:+.3f}" if key == "gap" else f"{v:.3f}"
-                cells.append(Text("—" if v is None else str(v)))  # Text: pipeline names hold [brackets]
-            table.add_row(*cells, key=str(i))
+            # Text: pipeline names hold [brackets]
+            table.add_row(*[Text(c or "—") for c in table_cells(r)], key=str(i))
         if self.rows:
             self.query_one("#detail-a", Static).update(detail(self.rows[0], self.labels))
         table.focus()
@@ -154,12 +148,28 @@ class ResultsScreen(Screen):
         return self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
 
     def action_compare(self) -> None:
+        """`c` on a row marks it; `c` on another row compares the two (paired bootstrap, as `emoframe compare`)."""
         row = self._current()
         if row is None:
             return
-        self.compare_with = row
-        self.query_one("#detail-b", Static).update(detail(row, self.labels))
-        self.notify(f"comparing with {row['pipeline']}")
+        pane = self.query_one("#detail-b", Static)
+        marked = self.compare_with
+        if marked is None or marked["id"] == row["id"] or self.run_id is None or row.get("uar") is None:
+            self.compare_with = row
+            pane.update(detail(row, self.labels))
+            self.notify(f"comparing with {row['pipeline']}; press c on another row for the difference")
+            return
+        store = self._store()
+        if store is None:
+            return
+        try:
+            d = compare_pipelines(store, self.run_id, row["id"], marked["id"])
+        except EmoframeError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        finally:
+            store.close()
+        pane.update(Group(Text(d["verdict"], style=OUTCOME_STYLE[d["outcome"]]), detail(marked, self.labels)))
 
     def action_export(self) -> None:
         if not self.rows or self.run_id is None:

@@ -7,7 +7,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ...evaluation.stats import OUTCOME_STYLE, fusion_outcome
+from ...evaluation.stats import OUTCOME_STYLE
+from ...results.leaderboard import coverage_text, outcome
 
 
 def confusion_table(matrix: list[list[int]], classes: list[str], title: str = "") -> Table:
@@ -35,11 +36,12 @@ def detail(row: dict[str, Any], classes: list[str]) -> Any:
         )
     parts: list[Any] = [
         f"[b]{escape(row['pipeline'])}[/b]",
-        f"UAR {row['uar']:.3f} ± {row['uar_std']:.3f} (95% CI {row['uar_ci_low']:.3f}–"
-        f"{row['uar_ci_high']:.3f}) · gap {row['gap']:+.3f}",
+        f"UAR {row['uar']:.3f} pooled over n = {coverage_text(row)} (95% CI {row['uar_ci_low']:.3f}–"
+        f"{row['uar_ci_high']:.3f}) · fold mean {row['uar_fold_mean']:.3f} ± {row['uar_fold_std']:.3f} · "
+        f"gap {row['gap']:+.3f}",
     ]
     if row.get("verdict"):
-        colour = OUTCOME_STYLE[fusion_outcome(row["gain_ci_low"], row["gain_ci_high"])]
+        colour = OUTCOME_STYLE[outcome(row)]
         parts.append(f"[{colour}]{escape(row['verdict'])}[/{colour}]")
     parts.append(confusion_table(row["confusion"], classes, "confusion matrix"))
     recall = Table("class", "recall", title="per-class recall", title_justify="left")

@@ -1,0 +1,268 @@
+"""Issue 11: every figure on the rows it claims, every run findable, every row labelled."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from emoframe import registry as registry_module
+from emoframe.bench.runner import run_benchmark
+from emoframe.cli import main
+from emoframe.evaluation.records import FoldResult
+from emoframe.evaluation.stats import bootstrap_ci
+from emoframe.evaluation.summary import summarise
+from emoframe.registry import Registry
+from emoframe.results.leaderboard import leaderboard, to_csv, to_json, to_markdown
+from emoframe.results.store import ResultsStore
+from emoframe.spec import load_spec, parse_spec, pipelines_of
+
+from . import fault_plugin, toy_plugin
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory) -> Path:
+    """Text-only: 6 speakers × 2 classes × 4 utterances; 'boom' in 2 of 48 rows, 'bright' in 12."""
+    rows = []
+    for s in range(6):
+        for label, words in (("happy", "sunny bright day fun"), ("sad", "rainy grey night alone")):
+            for k in range(4):
+                text = " ".join(words.split()[k:] + words.split()[:k]) + f" {k}"
+                if (s, label, k) in ((0, "happy", 0), (3, "sad", 2)):
+                    text += " boom"
+                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label, "speaker": f"s{s}"})
+    path = tmp_path_factory.mktemp("integrity") / "manifest.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def reg() -> Registry:
+    r = Registry.from_entry_points(allow=[])
+    r.add_plugin(toy_plugin, name="toy")
+    r.add_plugin(fault_plugin, name="fault")
+    return r
+
+
+def grid(manifest: Path, trigger: str | None = None, share: float = 0.02):
+    branches: dict = {"text": {"extractor": "toy.words", "model": "toy.centroid"}}
+    if trigger:
+        bad = {
+            "extractor": {"name": "fault.text", "params": {"mode": "nan", "trigger": trigger}},
+            "model": "toy.centroid",
+        }
+        branches = {"text": [branches["text"], bad]}
+    return parse_spec(
+        {
+            "name": "integrity",
+            "kind": "benchmark",
+            "data": {"manifest": str(manifest)},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 50, "max_failure_share": share},
+            "branches": branches,
+        }
+    )
+
+
+def rows_of(wd: Path, run_id: str) -> dict[str, dict]:
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        return {r["pipeline"]: r for r in leaderboard(store, run_id)}
+    finally:
+        store.close()
+
+
+HEALTHY = "toy.words→toy.centroid"
+
+
+def test_a_failed_component_takes_no_rows_from_anyone_else(manifest, reg, tmp_path):
+    alone = run_benchmark(grid(manifest), reg, tmp_path / "alone", jobs=1)
+    reference = rows_of(tmp_path / "alone", alone.run_id)[HEALTHY]
+    out = run_benchmark(grid(manifest, trigger="bright"), reg, tmp_path / "with", jobs=1)  # fails on the 24 happy rows
+    rows = rows_of(tmp_path / "with", out.run_id)
+    healthy = rows[HEALTHY]
+    for key in ("n", "uar", "uar_ci_low", "uar_ci_high", "uar_fold_mean", "wa", "macro_f1"):
+        assert healthy[key] == reference[key], key  # exactly the figures it has without the broken extractor
+    assert healthy["n"] == 48 and healthy["coverage"] == 1.0
+    failed = next(r for name, r in rows.items() if "fault.text" in name)
+    assert failed["status"] == "failed"
+    message = failed["errors"][0]
+    assert "fault.text" in message and "24 of 48 rows" in message and "NaN" in message, message
+
+
+def test_an_odd_bad_row_is_left_out_of_every_pipeline_and_counted(manifest, reg, tmp_path):
+    out = run_benchmark(grid(manifest, trigger="boom", share=0.1), reg, tmp_path, jobs=1)  # 2 of 48 < 10%
+    rows = rows_of(tmp_path, out.run_id)
+    assert {r["n"] for r in rows.values()} == {46}
+    assert {round(r["coverage"], 4) for r in rows.values()} == {round(46 / 48, 4)}
+    runner = CliRunner()
+    listed = runner.invoke(main, ["failures", "--format", "json", "--workdir", str(tmp_path)])
+    assert listed.exit_code == 0, listed.output
+    records = json.loads(listed.output)
+    assert sorted(r["what"] for r in records if r["kind"] == "row") == ["s0_happy_0", "s3_sad_2"]
+    assert all("fault.text" in r["component"] for r in records if r["kind"] == "row")
+
+
+def test_headline_interval_and_sort_key_are_one_estimand():
+    """Unbalanced folds: the fold mean can sit outside the pooled CI; the headline is the pooled UAR."""
+    classes = ["a", "b"]
+    folds = []
+    big_t = ["a"] * 100 + ["b"] * 100
+    big_p = ["a"] * 55 + ["b"] * 45 + ["b"] * 55 + ["a"] * 45  # 0.55
+    small_t, small_p = ["a", "b"] * 5, ["a", "b"] * 5  # 1.0 on 10 rows
+    for f, (t, p) in enumerate([(big_t, big_p), (small_t, small_p), (small_t, small_p)], start=1):
+        folds.append(
+            FoldResult(
+                fold=f,
+                test_ids=[f"{f}-{i}" for i in range(len(t))],
+                y_true=t,
+                y_pred=p,
+                proba=[[0.5, 0.5]] * len(t),
+                train_uar=1.0,
+                test_uar=1.0 if f > 1 else 0.55,
+                fit_s=0,
+                predict_s=0,
+            )
+        )
+    spec = parse_spec(
+        {
+            "data": {"corpus": "demo"},
+            "evaluation": {"bootstrap": 500},
+            "branches": {"text": {"extractor": "toy.words", "model": "toy.centroid"}},
+        }
+    )
+    r = summarise(spec, folds, classes)
+    lo, hi = r.uar_ci
+    assert lo <= r.metrics["uar"] <= hi  # the interval contains its headline
+    assert not lo <= r.uar_mean <= hi  # the fold mean (0.85) would not have been
+    assert (lo, hi) == bootstrap_ci(big_t + small_t * 2, big_p + small_p * 2, classes, n=500, seed=0)
+
+
+def test_run_is_recorded_in_the_store_like_bench(manifest, tmp_path, monkeypatch, registry):
+    monkeypatch.setattr(registry_module, "_default", registry)
+    pipeline = {
+        "name": "one pipeline",
+        "data": {"manifest": str(manifest)},
+        "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 20},
+        "branches": {"text": {"extractor": "toy.words", "model": "toy.centroid"}},
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(pipeline))
+    (tmp_path / "b.yaml").write_text(
+        yaml.safe_dump(
+            {
+                **pipeline,
+                "name": "a grid",
+                "branches": {
+                    "text": {
+                        "extractor": "toy.words",
+                        "model": ["toy.centroid", {"name": "toy.centroid", "params": {"temperature": 3}}],
+                    }
+                },
+            }
+        )
+    )
+    runner = CliRunner()
+    wd = str(tmp_path / "wd")
+    ran = runner.invoke(main, ["run", str(tmp_path / "p.yaml"), "-j", "1", "--workdir", wd])
+    assert ran.exit_code == 0, ran.output
+    assert "pooled over n = 48 (100%)" in ran.output and "stored as run" in ran.output
+    assert not (tmp_path / "wd" / "runs").exists()
+    assert runner.invoke(main, ["bench", str(tmp_path / "b.yaml"), "-j", "1", "--workdir", wd]).exit_code == 0
+    listed = json.loads(runner.invoke(main, ["runs", "--format", "json", "--workdir", wd]).output)
+    assert {(r["name"], r["kind"], r["status"]) for r in listed} == {
+        ("one pipeline", "run", "complete"),
+        ("a grid", "bench", "complete"),
+    }
+    for name in ("one pipeline", "a grid"):
+        shown = runner.invoke(main, ["results", "--run", name, "--workdir", wd])
+        assert shown.exit_code == 0 and "n (coverage)" in shown.output and "48 (100%)" in shown.output
+        assert runner.invoke(main, ["report", name, "--out", str(tmp_path / name), "--workdir", wd]).exit_code == 0
+    compared = runner.invoke(
+        main, ["compare", "a grid", "toy.words→toy.centroid", "toy.words→toy.centroid(temperature=3)", "--workdir", wd]
+    )
+    assert compared.exit_code == 0, compared.output
+    assert "UAR points [" in compared.output and "on 48 shared rows" in compared.output
+    missing = runner.invoke(main, ["compare", "a grid", "toy.words", "nope", "--workdir", wd])
+    assert missing.exit_code == 2 and "did you mean" in missing.output or "no pipeline 'nope'" in missing.output
+
+
+def test_gain_is_in_points_in_every_export(manifest, tmp_path, registry):
+    doc = {
+        "name": "fused",
+        "data": {"manifest": str(manifest)},
+        "kind": "benchmark",
+        "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 50},
+        "branches": {
+            "text": {"extractor": "toy.words", "model": "toy.centroid"},
+            "text_2": {
+                "modality": "text",
+                "extractor": "toy.words",
+                "model": {"name": "toy.centroid", "params": {"temperature": 4}},
+            },
+        },
+        "fusion": "fusion.late",
+    }
+    out = run_benchmark(parse_spec(doc), registry, tmp_path, jobs=1)
+    store = ResultsStore(tmp_path / "results.db", readonly=True)
+    rows = leaderboard(store, out.run_id)
+    store.close()
+    fused = next(r for r in rows if r["fused"])
+    assert fused["gain_ci_low_pts"] <= fused["gain_pts"] <= fused["gain_ci_high_pts"]
+    as_csv = next(csv.DictReader(io.StringIO(to_csv([fused]))))
+    assert "gain_pts" in as_csv and "fusion_gain" not in as_csv and float(as_csv["gain_pts"]) == fused["gain_pts"]
+    assert json.loads(to_json([fused]))[0]["gain_pts"] == fused["gain_pts"]
+    md = to_markdown([fused])
+    assert "fusion gain pts" in md and f"{fused['gain_pts']:+.1f}" in md
+
+
+def test_labels_are_unique_in_the_demo_grid_and_every_example(registry):
+    from importlib.resources import files
+
+    full = Registry.from_entry_points()
+    specs = [load_spec(Path(str(files("emoframe.bench") / "demo.yaml")))]
+    specs += [load_spec(p) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+    for spec in specs:
+        labels = [p.label() for p in pipelines_of(spec, full)]
+        assert len(labels) == len(set(labels)), [x for x in labels if labels.count(x) > 1]
+
+
+def test_normalise_is_a_slot_like_any_other_and_shows_in_the_label(registry):
+    spec = parse_spec(
+        {
+            "data": {"corpus": "demo"},
+            "branches": {
+                "audio": {"extractor": "toy.energy", "model": "toy.centroid", "normalise": ["none", "speaker"]}
+            },
+        }
+    )
+    labels = sorted(p.label() for p in pipelines_of(spec, registry))
+    assert labels == ["toy.energy (speaker-norm)→toy.centroid", "toy.energy→toy.centroid"]
+
+
+def test_one_manifest_check_for_every_command(tmp_path, monkeypatch, registry):
+    monkeypatch.setattr(registry_module, "_default", registry)
+    from emoframe.data.synth import generate
+
+    corpus = generate(tmp_path / "c", seed=1, speakers=3, per_class=1)
+    (corpus / "wav").joinpath(sorted(p.name for p in (corpus / "wav").iterdir())[0]).unlink()
+    runner = CliRunner()
+    info = runner.invoke(main, ["corpus", "info", "--manifest", str(corpus / "manifest.csv")])
+    spec = {
+        "data": {"manifest": str(corpus / "manifest.csv")},
+        "evaluation": {"protocol": "loso", "bootstrap": 20, "max_failure_share": 0.1},
+        "branches": {"audio": {"extractor": "toy.energy", "model": "toy.centroid"}},
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec))
+    ran = runner.invoke(main, ["run", str(tmp_path / "s.yaml"), "-j", "1", "--workdir", str(tmp_path / "wd")])
+    assert info.exit_code == 0 and ran.exit_code == 0, (info.output, ran.output)
+    message = next(line for line in info.output.splitlines() if "audio file not found" in line)
+    assert ".wav" in message and message in ran.output  # the same words, with the path, in both
+    assert "file not found: " in ran.output  # and the row's own reason names the file
