@@ -371,7 +371,7 @@ def run_pipeline(
             click.echo(json.dumps({"run_id": outcome.run_id, **result.to_dict()}, indent=1))
         else:
             _print_result(result, row)
-    console.print(
+    err_console.print(
         styled(
             (
                 f"stored as run {outcome.run_id[:12]} in {wd / 'results.db'}: `emoframe results --run "

@@ -144,6 +144,9 @@ def test_cli_run_prints_metrics_and_stores_the_result(setup, tmp_path):
     assert result.exit_code == 0, result.output
     assert "UAR" in result.output and "95% CI" in result.output and "confusion matrix" in result.output
     assert "fusion" in result.output and "generalisation gap" in result.output
-    (stored,) = (tmp_path / "runs").glob("*.json")
-    data = json.loads(stored.read_text())
+    assert "stored as run" in result.output
+    as_json = CliRunner().invoke(main, ["run", str(spec), "--workdir", str(tmp_path), "--jobs", "1", "--json"])
+    data, _ = json.JSONDecoder().raw_decode(as_json.output[as_json.output.index("{") :])  # resumed from the store
     assert data["fusion_gain"]["best_part"] in ("audio", "text") and len(data["folds"]) == 3
+    listed = CliRunner().invoke(main, ["runs", "--format", "json", "--workdir", str(tmp_path)])
+    assert [r["kind"] for r in json.loads(listed.output)] == ["run"]
