@@ -8,14 +8,25 @@ speaker-aware helpers that first-party plugins use for inner splits and scores.
 from __future__ import annotations
 
 from .components import Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model, Params
-from .errors import ComponentError, DataError, EmoframeError, ParamsError, SpecError, UnknownComponentError
+from .contract import PluginCallError, check_feature, check_probabilities
+from .errors import (
+    ComponentError,
+    DataError,
+    EmoframeError,
+    NameConflictError,
+    ParamsError,
+    SpecError,
+    UnknownComponentError,
+)
 from .evaluation.metrics import balanced_accuracy
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds, inner_split
+from .fusion.late import check_probas
 from .hookspecs import hookimpl
 from .registry import Registry, get_registry
 
 __version__ = "0.1.0"
+#: the public API of plugin authors; tests/test_public_api.py fails when a name disappears
 __all__ = [
     "Component",
     "ComponentError",
@@ -27,14 +38,19 @@ __all__ = [
     "Fusion",
     "LateFusion",
     "Model",
+    "NameConflictError",
     "Params",
     "ParamsError",
+    "PluginCallError",
     "Registry",
     "SpecError",
     "UnknownComponentError",
     "__version__",
     "align_proba",
     "balanced_accuracy",
+    "check_feature",
+    "check_probabilities",
+    "check_probas",
     "get_registry",
     "hookimpl",
     "inner_folds",

@@ -127,11 +127,32 @@ def plugins(as_json: bool, show: str | None) -> None:
         )
         return
     table = Table(title="emoframe components", title_justify="left")
-    for col in ("name", "kind", "in → out", "plugin", "version", "what it is"):
+    for col in ("name", "kind", "in → out", "plugin (EMOFRAME_PLUGINS)", "distribution", "version", "what it is"):
         table.add_column(col, overflow="fold")
     for c in reg.components():
-        table.add_row(c.name, c.kind, c.io_text, c.distribution, c.version, c.summary)
+        table.add_row(
+            c.name,
+            c.kind,
+            c.io_text,
+            c.plugin,
+            f"{c.distribution} {c.distribution_version}".strip(),
+            c.version,
+            c.summary,
+        )
     console.print(table)
+    if reg.conflicts:
+        ct = Table(
+            title="name conflicts (neither is used under the bare name)", title_justify="left", title_style="red"
+        )
+        for col in ("name", "registered by", "write in a spec"):
+            ct.add_column(col, overflow="fold")
+        for name, group in reg.conflicts.items():
+            ct.add_row(
+                name,
+                "\n".join(f"{c.distribution} {c.distribution_version} (plugin {c.plugin})" for c in group),
+                "\n".join(c.qualified_name for c in group),
+            )
+        console.print(ct)
     broken = reg.broken
     if broken:
         bt = Table(title="plugins with problems", title_justify="left", title_style="red")

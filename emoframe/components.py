@@ -74,6 +74,7 @@ class Component:
     version: ClassVar[str] = "0"
     Params: ClassVar[type[BaseParams]] = BaseParams
     params: Any  # an instance of the component's own Params
+    _origin: str = ""  # 'distribution version', set by the registry: errors name where a component came from
 
     def __init__(self, params: BaseParams | Mapping[str, Any] | None = None, **kwargs: Any):
         if isinstance(params, self.Params) and not kwargs:
@@ -142,11 +143,15 @@ class Model(Component):
     """A classifier with the scikit-learn shape: fit, predict_proba, classes_.
 
     ``accepts`` names the feature kinds it takes: a 2-D array for ``vector``, a list of
-    (frames × dims) arrays for ``sequence``, a list of strings/signals for ``raw``.
+    (frames × dims) arrays for ``sequence``, a list of strings/signals for ``raw``. Vector input
+    is a dense numpy array unless the model sets ``accepts_sparse = True`` (then a scipy sparse
+    matrix may arrive, e.g. from TF-IDF). ``fit(X, y)`` is enough; write ``fit(X, y, groups)`` to
+    receive the speakers of the training rows (for inner splits by speaker).
     """
 
     kind = "model"
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
+    accepts_sparse: ClassVar[bool] = False
     #: extractors whose output this model is built for (e.g. vader.rules needs vader.scores); empty: any
     requires: ClassVar[tuple[str, ...]] = ()
     classes_: np.ndarray

@@ -9,9 +9,15 @@ from dataclasses import dataclass
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``Type: message (at file:line)`` — where an exception (often a plugin's) was raised."""
+    """``Type: message (at file:line)`` — where an exception (often a plugin's) was raised.
+
+    emoframe's own errors are already written for a user: their message alone.
+    """
     import os
     import traceback
+
+    if isinstance(exc, EmoframeError):
+        return str(exc)
 
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
     where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
@@ -40,6 +46,10 @@ class UnknownComponentError(EmoframeError):
         else:
             msg += "; run `emoframe plugins` to list what is installed"
         super().__init__(msg)
+
+
+class NameConflictError(EmoframeError):
+    """Two distributions register the same component name; a spec must say which one it means."""
 
 
 class ParamsError(EmoframeError):

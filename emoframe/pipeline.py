@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .components import FeatureExtractor, Model
+from .contract import fit_model, guard, origin, predict_proba
 from .data.audio import load_audio
 from .data.manifest import Manifest
 from .errors import ComponentError, EmoframeError
@@ -207,8 +208,10 @@ class Branch:
                 ]
             )
             if fit:
-                ext.fit(raw, manifest.labels)
-            X = ext.transform(raw)
+                with guard(ext, "fit"):
+                    ext.fit(raw, manifest.labels)
+            with guard(ext, "transform"):
+                X = ext.transform(raw)
             if ext.output == "sequence" and isinstance(X, np.ndarray) and X.ndim == 3:
                 X = list(X)
         if self.spec.normalise == "speaker":
@@ -223,7 +226,7 @@ class Branch:
         self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")
         if progress is not None:
             self.model.progress = lambda step, total, msg="": progress(f"{self.key}: {msg or f'{step}/{total}'}")
-        self.model.fit(X, manifest.labels, manifest.speakers)
+        fit_model(self.model, X, manifest.labels, manifest.speakers)
         self.fit_seconds = time.perf_counter() - t0
         return self
 
@@ -231,7 +234,7 @@ class Branch:
         if self.model is None or self.model_ref is None:
             raise ComponentError(f"branch '{self.key}' is not fitted")
         X = self.inputs(manifest, provider, fit=False)
-        return align_proba(self.model.predict_proba(X), np.asarray(self.model.classes_), classes, self.model_ref.name)
+        return align_proba(predict_proba(self.model, X), np.asarray(self.model.classes_), classes, origin(self.model))
 
 
 class FoldWork:
@@ -371,11 +374,12 @@ class Pipeline:
         self.fit_rows_ = set(manifest.ids)
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=True)) for k, b in self.branches.items()}
-            Z = self.fusion.fit(blocks, manifest.labels).transform(blocks)
+            with guard(self.fusion, "fit"):
+                Z = self.fusion.fit(blocks, manifest.labels).transform(blocks)
             ref = self.spec.model
             assert ref is not None  # validation: early fusion has a model
             self.model = self.registry.create(ref.name, ref.params, kind="model")
-            self.model.fit(Z, manifest.labels, manifest.speakers)
+            fit_model(self.model, Z, manifest.labels, manifest.speakers)
             self.fit_seconds = time.perf_counter() - t0
             return self
         self.branches = {
@@ -396,7 +400,8 @@ class Pipeline:
             else:
                 probas = self.branch_probas(manifest, provider)
             t1 = time.perf_counter()
-            self.fusion.fit(probas, manifest.labels, self.classes_)
+            with guard(self.fusion, "fit"):
+                self.fusion.fit(probas, manifest.labels, self.classes_)
             shared += time.perf_counter() - t1
         # the standalone cost: every branch and inner fit it needs, whoever in the fold did the work
         self.fit_seconds = shared
@@ -427,16 +432,18 @@ class Pipeline:
         provider = provider or FeatureProvider(self.registry)
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=False)) for k, b in self.branches.items()}
-            Z = self.fusion.transform(blocks)
+            with guard(self.fusion, "transform"):
+                Z = self.fusion.transform(blocks)
             if self.model is None or self.spec.model is None:
                 raise ComponentError("predict_proba called before fit")
             return align_proba(
-                self.model.predict_proba(Z), np.asarray(self.model.classes_), self.classes_, self.spec.model.name
+                predict_proba(self.model, Z), np.asarray(self.model.classes_), self.classes_, origin(self.model)
             )
         probas = self.branch_probas(manifest, provider)
         if self.fusion is None:
             return next(iter(probas.values()))
-        P = np.asarray(self.fusion.predict_proba(probas), dtype=np.float64)
+        with guard(self.fusion, "predict_proba"):
+            P = np.asarray(self.fusion.predict_proba(probas), dtype=np.float64)
         return align_proba(P, np.asarray(self.fusion.classes_), self.classes_, self.fusion.name)
 
     def predict(self, manifest: Manifest, provider: FeatureProvider | None = None) -> np.ndarray:

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .components import BASES, KINDS, Component, Corpus, FeatureExtractor, Fusion, Model
-from .errors import PluginError, UnknownComponentError, describe_exception
+from .errors import NameConflictError, PluginError, UnknownComponentError, describe_exception
 
 ENTRY_POINT_GROUP = "emoframe"
 ALLOW_ENV = "EMOFRAME_PLUGINS"
@@ -48,6 +48,11 @@ class ComponentInfo:
     @property
     def version(self) -> str:
         return str(self.cls.version)
+
+    @property
+    def qualified_name(self) -> str:
+        """'distribution:name': how a spec picks this component when two distributions register the name."""
+        return f"{self.distribution}:{self.name}"
 
     @property
     def summary(self) -> str:
@@ -120,7 +125,9 @@ class ComponentInfo:
         return rows
 
     def create(self, params: Mapping[str, Any] | BaseModel | None = None) -> Component:
-        return self.cls(params)  # type: ignore[arg-type]  # any Params subclass instance is accepted
+        component = self.cls(params)  # type: ignore[arg-type]  # any Params subclass instance is accepted
+        component._origin = f"{self.distribution} {self.distribution_version}".strip()  # named in its errors
+        return component
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -174,6 +181,8 @@ class Registry:
         self.pm.add_hookspecs(hookspecs)
         self._components: dict[str, ComponentInfo] = {}
         self._plugins: dict[str, PluginInfo] = {}
+        self._conflicts: dict[str, list[ComponentInfo]] = {}  # a name two distributions registered
+        self._qualified: dict[str, ComponentInfo] = {}  # 'distribution:name' of every conflicting component
         # how to build this registry again in another process (see recipe())
         self._entry_points: tuple[bool, tuple[str, ...] | None] = (False, None)
         self._added: list[tuple[str | None, str, str, str]] = []  # (module or None, name, distribution, version)
@@ -286,17 +295,17 @@ class Registry:
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 info.problems.append(f"unknown hook '{attr}'{hint}")
         for hook_name, kind in hookspecs.HOOK_KINDS.items():
-            caller = getattr(self.pm.hook, hook_name)
-            for impl in caller.get_hookimpls():
-                if impl.plugin is plugin:
-                    self._run_hook(info, hook_name, kind, impl)
+            if any(impl.plugin is plugin for impl in getattr(self.pm.hook, hook_name).get_hookimpls()):
+                self._run_hook(info, plugin, hook_name, kind)
         return info
 
-    def _run_hook(self, info: PluginInfo, hook_name: str, kind: str, impl: Any) -> None:
-        """Call one plugin's hook; keep what it registered only if the whole hook succeeded."""
+    def _run_hook(self, info: PluginInfo, plugin: object, hook_name: str, kind: str) -> None:
+        """Call one plugin's hook through pluggy (its wrappers, tryfirst/trylast apply), isolated from the
+        other plugins' implementations; keep what it registered only if the whole call succeeded."""
         staged: list[Any] = []
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
         try:
-            impl.function(*[{"register": staged.append}[a] for a in impl.argnames])
+            self.pm.subset_hook_caller(hook_name, remove_plugins=others)(register=staged.append)
         except Exception as exc:  # noqa: BLE001 — a raising hook breaks that plugin only
             info.problems.append(f"hook {hook_name} raised {describe_exception(exc)}")
             return
@@ -305,16 +314,38 @@ class Registry:
             if problem:
                 info.problems.append(problem)
                 continue
-            existing = self._components.get(cls.name)
-            if existing is not None:
-                info.problems.append(
-                    f"duplicate component '{cls.name}': already registered by plugin "
-                    f"'{existing.plugin}' ({existing.distribution}); this one is ignored — "
-                    f"rename it or uninstall one of the two"
-                )
-                continue
-            self._components[cls.name] = ComponentInfo(cls.name, kind, cls, info.name, info.distribution, info.version)
-            info.components.append(cls.name)
+            self._place(ComponentInfo(cls.name, kind, cls, info.name, info.distribution, info.version), info)
+
+    def _place(self, new: ComponentInfo, info: PluginInfo) -> None:
+        """Index a component; a name two distributions register is a conflict: neither wins."""
+        name = new.name
+        rivals = self._conflicts.get(name) or ([self._components[name]] if name in self._components else [])
+        if not rivals:
+            self._components[name] = new
+            info.components.append(name)
+            return
+        if any(r.plugin == new.plugin for r in rivals):
+            info.problems.append(f"registers '{name}' twice; the second is ignored")
+            return
+        group = [*rivals, new]
+        self._components.pop(name, None)
+        self._conflicts[name] = group
+        for c in group:
+            self._qualified[c.qualified_name] = c
+        info.components.append(new.qualified_name)
+        choices = " or ".join(f"'{c.qualified_name}'" for c in group)
+        note = (
+            f"'{name}' is also registered by {', '.join(f'{c.distribution} (plugin {c.plugin})' for c in group)}"
+            f": neither is used under that name — write {choices} in a spec to choose, or limit plugins with "
+            f"{ALLOW_ENV}"
+        )
+        for c in group:
+            owner = self._plugins.get(c.plugin)
+            if owner is not None:
+                owner.problems = [p for p in owner.problems if not p.startswith(f"'{name}' is also registered")]
+                owner.problems.append(note)
+                if c is rivals[0] and len(rivals) == 1 and name in owner.components:
+                    owner.components[owner.components.index(name)] = c.qualified_name
 
     @staticmethod
     def _check_component(cls: Any, kind: str) -> str | None:  # cls is anything a plugin passed
@@ -322,6 +353,12 @@ class Registry:
         label = getattr(cls, "__qualname__", repr(cls))
         if not (isinstance(cls, type) and issubclass(cls, base)):
             return f"{label} was registered as {kind} but is not a {base.__name__} subclass"
+        if "<locals>" in cls.__qualname__:
+            return (
+                f"{label} is defined inside a function: worker processes rebuild a component by importing "
+                f"{cls.__module__}.{cls.__qualname__.split('.<locals>')[0]}…, which cannot reach it — define "
+                "the class at module level"
+            )
         pattern = _CORPUS_NAME_RE if kind == "corpus" else _NAME_RE
         if not isinstance(cls.name, str) or not pattern.match(cls.name):
             return f"{label} has invalid name {cls.name!r}: use a dotted lower-case name such as 'myplugin.{kind}'"
@@ -360,7 +397,20 @@ class Registry:
         return [c.name for c in self.components(kind)]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._components
+        return name in self._components or name in self._qualified
+
+    @property
+    def conflicts(self) -> dict[str, list[ComponentInfo]]:
+        """Names registered by more than one distribution, with every registration."""
+        return dict(self._conflicts)
+
+    def conflict_message(self, name: str) -> str:
+        group = self._conflicts[name]
+        return (
+            f"'{name}' is registered by {len(group)} distributions "
+            f"({', '.join(f'{c.distribution} {c.distribution_version}'.strip() for c in group)}); "
+            f"choose one: {' or '.join(repr(c.qualified_name) for c in group)}, or load only one with {ALLOW_ENV}"
+        )
 
     def suggest(self, name: str, kind: str | None = None, n: int = 3) -> list[str]:
         pool = self.names(kind) or self.names()
@@ -373,7 +423,9 @@ class Registry:
     def get(self, name: str, kind: str | None = None) -> ComponentInfo:
         if kind is not None and kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        info = self._components.get(name)
+        if name in self._conflicts:
+            raise NameConflictError(self.conflict_message(name))
+        info = self._components.get(name) or self._qualified.get(name)
         if info is None or (kind is not None and info.kind != kind):
             raise UnknownComponentError(name, kind, self.suggest(name, kind))
         return info

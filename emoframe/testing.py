@@ -141,6 +141,13 @@ def _must_raise(call: Any, message: str) -> None:
     raise AssertionError(message)
 
 
+def _fit(model: Any, X: Any, y: Any, groups: Any) -> Any:
+    """Fit as emoframe does: speakers only to a ``fit`` that takes them."""
+    from .contract import takes_groups
+
+    return model.fit(X, y, groups) if takes_groups(model) else model.fit(X, y)
+
+
 def check_model(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     """fit/predict_proba shapes, probabilities in [0, 1] summing to 1, seeded determinism, bad input → EmoframeError."""
     check_registrable(cls)
@@ -148,7 +155,7 @@ def check_model(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     X, y, groups = toy_data(kind, requires=getattr(cls, "requires", ()))
     model = cls(params)
     _must_raise(lambda: model.predict_proba(X), f"{cls.name}: predict_proba before fit must raise an EmoframeError")
-    model.fit(X, y, groups)
+    _fit(model, X, y, groups)
     assert list(model.classes_) == sorted(set(y)), f"{cls.name}: classes_ must be the sorted labels"
     P = np.asarray(model.predict_proba(X))
     assert P.shape == (len(y), len(model.classes_)), f"{cls.name}: predict_proba shape {P.shape}"
@@ -157,14 +164,14 @@ def check_model(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     )
     np.testing.assert_allclose(P.sum(1), 1.0, atol=1e-5, err_msg=f"{cls.name}: rows must sum to 1")
     assert set(model.predict(X)) <= set(model.classes_)
-    again = cls(params).fit(X, y, groups).predict_proba(X)
+    again = _fit(cls(params), X, y, groups).predict_proba(X)
     np.testing.assert_allclose(P, again, atol=1e-6, err_msg=f"{cls.name}: not deterministic for a fixed seed")
     _must_raise(
         lambda: model.predict_proba(_wrong_input(kind, X)),
         f"{cls.name}: input of the wrong shape must raise an EmoframeError",
     )
     _must_raise(
-        lambda: cls(params).fit(X, np.full(len(y), "happy"), groups),
+        lambda: _fit(cls(params), X, np.full(len(y), "happy"), groups),
         f"{cls.name}: fitting a single class must raise an EmoframeError",
     )
 
@@ -205,3 +212,61 @@ def check_fusion(cls: type[Any], params: dict[str, Any] | None = None) -> None:
             lambda bad=bad: fusion.transform(bad) if cls.fusion_kind == "early" else fusion.predict_proba(bad),
             f"{cls.name}: bad input {sorted(bad)} must raise an EmoframeError",
         )
+
+
+# -- the pytest face: one test per (component, check), like scikit-learn's -------------------------
+RULES = "docs/plugins.md#the-rules-the-checks-enforce"
+
+
+def check_rebuildable_by_workers(cls: type[Any], params: dict[str, Any] | None = None) -> None:
+    """Worker processes rebuild a component by importing its class: it must be reachable by reference."""
+    assert "<locals>" not in cls.__qualname__, (
+        f"{cls.__qualname__} is defined inside a function; define it at module level so workers can import it"
+    )
+    assert pickle.loads(pickle.dumps(cls)) is cls, f"{cls.__qualname__} does not pickle by reference"
+    instance = cls(params)
+    clone = pickle.loads(pickle.dumps(instance))
+    assert clone.params == instance.params, f"{cls.__qualname__}: a pickled copy has other params"
+
+
+def checks_for(cls: type[Any]) -> list[Any]:
+    """The checks that apply to a component class, by its kind."""
+    kind_checks = {"extractor": [check_extractor], "model": [check_model], "fusion": [check_fusion], "corpus": []}[
+        cls.kind
+    ]
+    return [check_registrable, check_rebuildable_by_workers, *kind_checks]
+
+
+def _as_rule(check: Any) -> Any:
+    """A check whose failure always reads as the rule it enforces, with where to read about it."""
+    import functools
+
+    from .errors import describe_exception
+
+    @functools.wraps(check)
+    def run(cls: type[Any], params: dict[str, Any] | None = None) -> None:
+        try:
+            check(cls, params) if check is not check_registrable else check(cls)
+        except AssertionError as exc:
+            raise AssertionError(f"rule {check.__name__} broken by {cls.__qualname__}: {exc} (see {RULES})") from exc
+        except Exception as exc:  # noqa: BLE001 — a plugin may raise anything; say which rule it broke
+            raise AssertionError(
+                f"rule {check.__name__} broken by {cls.__qualname__}: raised {describe_exception(exc)} (see {RULES})"
+            ) from exc
+
+    return run
+
+
+def parametrize_with_checks(components: list[type[Any]], params: dict[type[Any], dict[str, Any]] | None = None) -> Any:
+    """``@parametrize_with_checks([MyExtractor, MyModel])`` on ``def test_conformance(component, check)``:
+    one test per (component, check) with readable ids; call ``check(component)`` in the body."""
+    import pytest
+
+    cases, ids = [], []
+    for cls in components:
+        for check in checks_for(cls):
+            rule = _as_rule(check)
+            extra = (params or {}).get(cls)
+            cases.append((cls, (lambda c, rule=rule, extra=extra: rule(c, extra))))
+            ids.append(f"{cls.__qualname__}-{check.__name__}")
+    return pytest.mark.parametrize("component, check", cases, ids=ids)

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "emoframe"
 
 #: lowest first; a module may import its own layer and those below it
 LAYERS: list[set[str]] = [
-    {"errors", "hookspecs", "workdir", "ownership", "workers", "components"},
+    {"errors", "hookspecs", "workdir", "ownership", "workers", "components", "contract"},
     {"registry"},
     {"spec"},
     {"data"},

@@ -171,3 +171,56 @@ def test_read_only_cache_runs_without_caching_and_says_so(tmp_path):
     m = corpus(tmp_path, n=3)
     result = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
     assert len(result.ids) == 3 and "cannot write the feature cache" in result.cache_warning
+
+
+def test_an_extractor_edited_in_place_is_re_extracted(tmp_path, monkeypatch):
+    """Issue 12 §6: the key follows the code, not only the declared version."""
+    import importlib
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    module = src / "edited_plugin.py"
+    body = (
+        "import numpy as np\nimport emoframe\n\n"
+        "class Level(emoframe.FeatureExtractor):\n"
+        "    name = 'edited.level'\n    version = '1'\n    modality = 'audio'\n    output = 'vector'\n\n"
+        "    def extract(self, x):\n        return np.array([FACTOR * float(np.abs(x).max())])\n"
+    )
+    module.write_text("FACTOR = 1.0\n" + body)
+    monkeypatch.syspath_prepend(str(src))
+    mod = importlib.import_module("edited_plugin")
+    m = corpus(tmp_path, n=3)
+    cache = FeatureCache(tmp_path / "cache")
+    first = extract_features(mod.Level(), m, jobs=1, cache=cache)
+    assert extract_features(mod.Level(), m, jobs=1, cache=cache).hits == 3
+    module.write_text("FACTOR = 2.0\n" + body)  # the author changes the code, forgets the version
+    mod = importlib.reload(mod)
+    again = extract_features(mod.Level(), m, jobs=1, cache=cache)
+    assert again.misses == 3 and np.allclose(again.matrix(), 2 * first.matrix())
+    sys.modules.pop("edited_plugin", None)
+
+
+def test_no_cache_neither_reads_nor_writes(tmp_path):
+    from click.testing import CliRunner
+
+    from emoframe.cli import main
+
+    m = corpus(tmp_path, n=2)
+    m.to_csv(tmp_path / "m.csv")
+    result = CliRunner().invoke(
+        main,
+        [
+            "extract",
+            "opensmile.egemaps",
+            "--manifest",
+            str(tmp_path / "m.csv"),
+            "--no-cache",
+            "-j",
+            "1",
+            "--workdir",
+            str(tmp_path / "wd"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "wd" / "cache").exists()

@@ -34,3 +34,37 @@ def test_every_component_has_a_docstring_and_described_params():
         assert c.summary, c.name
         for field, prop in c.params_schema().get("properties", {}).items():
             assert prop.get("description"), f"{c.name}.{field} has no description"
+
+
+def test_the_plugin_tutorial_runs_as_written(tmp_path):
+    """docs/plugins.md's Python blocks, run in order as one module: the guide cannot drift from the code."""
+    import re
+    import sys
+    import types
+
+    import yaml
+
+    import emoframe
+    from emoframe.spec import check as check_spec
+    from emoframe.spec import parse_spec
+    from emoframe.testing import checks_for
+
+    text = (DOCS / "plugins.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    module = types.ModuleType("acme_tutorial")
+    sys.modules["acme_tutorial"] = module
+    try:
+        code = "\n".join(b for b in blocks if "@parametrize_with_checks" not in b)
+        exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+        for name in ("PeakLevel", "NearestMean", "ProductOfExperts"):
+            cls = getattr(module, name)
+            cls.__module__, cls.__qualname__ = "acme_tutorial", name
+            for rule in checks_for(cls):
+                rule(cls)
+        registry: emoframe.Registry = module.__dict__["registry"]
+        assert not [p for p in registry.broken if p.name == "acme"]
+        doc = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", text, flags=re.S)[0])  # the spec of step 3
+        assert check_spec(parse_spec(doc), registry) == []
+    finally:
+        sys.modules.pop("acme_tutorial", None)

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from emoframe.errors import UnknownComponentError
+from emoframe.errors import NameConflictError, UnknownComponentError
 from emoframe.registry import Registry
 
 GOOD_PLUGIN = """
@@ -85,11 +85,83 @@ def test_duplicate_name_is_reported_with_both_distributions(make_dist):
         ).replace("    register(Loud)", "    register(Loud)\n    register(Other)"),
     )
     reg = Registry.from_entry_points()
-    assert reg.get("acme.loud").distribution == "acme-emo"  # first one wins, deterministic order
-    (bad,) = reg.broken
-    assert bad.distribution == "zz-copycat" and bad.status == "partial"
-    assert reg.get("zz.other").distribution == "zz-copycat"
-    assert "duplicate component 'acme.loud'" in bad.problems[0] and "acme-emo" in bad.problems[0]
+    # issue 12 §1: no silent winner — the bare name is a conflict, both are listed and choosable
+    assert "acme.loud" in reg.conflicts and "acme.loud" not in reg
+    with pytest.raises(NameConflictError, match="acme-emo.*zz-copycat|zz-copycat.*acme-emo"):
+        reg.get("acme.loud")
+    assert reg.get("acme-emo:acme.loud").distribution == "acme-emo"
+    assert reg.get("zz-copycat:acme.loud").distribution == "zz-copycat"
+    assert reg.get("zz.other").distribution == "zz-copycat"  # the rest of the plugin loads
+    assert {p.distribution for p in reg.broken} == {"acme-emo", "zz-copycat"}  # both are told
+    assert all("write 'acme-emo:acme.loud' or 'zz-copycat:acme.loud'" in p.problems[-1] for p in reg.broken)
+
+
+def test_a_conflicting_name_fails_validation_naming_both(make_dist, tmp_path):
+    from emoframe.spec import check, parse_spec
+
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    make_dist("zz-copycat", "zz_copycat", GOOD_PLUGIN)
+    reg = Registry.from_entry_points()
+    doc = {"data": {"corpus": "demo"}, "branches": {"audio": {"extractor": "acme.loud", "model": "sklearn.logreg"}}}
+    (problem,) = check(parse_spec(doc), reg)
+    assert problem.path == "branches.audio.extractor"
+    assert "acme-emo" in problem.message and "zz-copycat" in problem.message
+    assert "'acme-emo:acme.loud' or 'zz-copycat:acme.loud'" in problem.fix
+    doc["branches"]["audio"]["extractor"] = "zz-copycat:acme.loud"
+    assert check(parse_spec(doc), reg) == []  # the qualified name chooses
+    cli = subprocess.run(
+        [sys.executable, "-m", "emoframe", "plugins"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert "name conflicts" in cli.stdout and "zz-copycat:acme.loud" in cli.stdout
+
+
+def test_registration_goes_through_pluggy_so_wrappers_apply():
+    import types
+
+    import emoframe
+
+    mod = types.ModuleType("wrapping")
+    calls = []
+
+    class Loud(emoframe.FeatureExtractor):
+        name = "wrap.loud"
+        modality = "audio"
+        output = "vector"
+
+    Loud.__qualname__ = "Loud"  # as if defined at module level
+
+    @emoframe.hookimpl(wrapper=True)
+    def register_extractors(register):
+        calls.append("before")
+        result = yield
+        calls.append("after")
+        return result
+
+    mod.register_extractors = register_extractors
+    reg = Registry()
+    info = reg.add_plugin(mod, name="wrapping")
+    assert calls == ["before", "after"] and not info.problems
+
+
+def test_a_class_defined_in_a_function_is_refused_with_the_reason():
+    import types
+
+    import emoframe
+
+    class Local(emoframe.FeatureExtractor):
+        name = "local.thing"
+        modality = "audio"
+        output = "vector"
+
+    mod = types.ModuleType("local_plugin")
+    mod.register_extractors = emoframe.hookimpl(lambda register: register(Local))
+    mod.register_extractors.__name__ = "register_extractors"
+    info = Registry().add_plugin(mod, name="local")
+    assert "local.thing" not in info.components
+    assert any("defined inside a function" in p and "module level" in p for p in info.problems), info.problems
 
 
 def test_raising_hook_breaks_only_that_plugin_and_registers_nothing_of_it(make_dist):

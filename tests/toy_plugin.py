@@ -86,6 +86,8 @@ class Centroid(Model):
     def fit(self, X, y, groups=None):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
+        if len(np.unique(y)) < 2:
+            raise emoframe.ComponentError(f"{self.name}: needs at least two classes")
         self.classes_ = np.unique(y)
         self.mu_, self.sd_ = X.mean(0), X.std(0) + 1e-9
         Z = (X - self.mu_) / self.sd_
@@ -93,7 +95,12 @@ class Centroid(Model):
         return self
 
     def predict_proba(self, X):
-        Z = (np.asarray(X, dtype=np.float64) - self.mu_) / self.sd_
+        if not hasattr(self, "mu_"):
+            raise emoframe.ComponentError(f"{self.name}: predict_proba called before fit")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.mu_):
+            raise emoframe.ComponentError(f"{self.name}: fitted on {len(self.mu_)} features, got shape {X.shape}")
+        Z = (X - self.mu_) / self.sd_
         d = ((Z[:, None, :] - self.centroids_[None]) ** 2).sum(-1)
         logits = -d / self.params.temperature
         logits -= logits.max(1, keepdims=True)

@@ -7,18 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ComponentError
+from ..contract import check_probabilities
 
 
 def align_proba(
     P: Any, model_classes: Sequence[Any] | np.ndarray, classes: Sequence[Any] | np.ndarray, name: str
 ) -> np.ndarray:
     """Reorder a model's probability columns to ``classes`` (zeros for classes it never saw)."""
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[1] != len(model_classes):
-        raise ComponentError(f"{name}: predict_proba returned shape {P.shape} for {len(model_classes)} classes")
-    if not np.all(np.isfinite(P)):
-        raise ComponentError(f"{name}: predict_proba returned NaN or inf")
+    P = check_probabilities(P, len(model_classes), name)
     out = np.zeros((P.shape[0], len(classes)))
     index = {c: i for i, c in enumerate(classes)}
     for j, c in enumerate(model_classes):

@@ -39,16 +39,62 @@ _ENTRY = re.compile(r"^[0-9a-f]{2}/([0-9a-f]{64}\.efc|\.tmp-[^/]*)$")
 
 @dataclass(frozen=True)
 class ExtractorKey:
-    """The part of the cache key that names the extractor configuration."""
+    """The part of the cache key that names the extractor configuration — and its code.
+
+    ``origin`` is the distribution and its version; ``code`` the sha256 of the module that
+    defines the class, so an extractor edited in place (an editable install, a local plugin)
+    is re-extracted even when nobody bumped ``version``.
+    """
 
     name: str
     version: str
     params: dict[str, Any]
     sample_rate: int
+    origin: str = ""
+    code: str = ""
 
     def digest(self) -> str:
-        blob = json.dumps([self.name, self.version, self.params, self.sample_rate], sort_keys=True, default=str)
+        blob = json.dumps(
+            [self.name, self.version, self.params, self.sample_rate, self.origin, self.code],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    @classmethod
+    def of(cls, extractor: Any) -> ExtractorKey:
+        return cls(
+            extractor.name,
+            str(extractor.version),
+            extractor.params.model_dump(mode="json"),
+            extractor.sample_rate if extractor.modality == "audio" else 0,
+            getattr(extractor, "_origin", ""),
+            code_digest(type(extractor)),
+        )
+
+
+_CODE: dict[tuple[str, int, int], str] = {}
+
+
+def code_digest(cls: type) -> str:
+    """sha256 of the source file defining ``cls`` (memoised by path, size and mtime); '' if none."""
+    import inspect
+    import sys
+
+    try:
+        path = inspect.getsourcefile(sys.modules[cls.__module__])
+    except (TypeError, KeyError, OSError):
+        return ""
+    if not path:
+        return ""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key not in _CODE:
+        _CODE[key] = file_digest(path)
+    return _CODE[key]
 
 
 def encode_entry(value: np.ndarray) -> bytes:

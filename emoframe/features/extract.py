@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..components import FeatureExtractor
+from ..contract import check_feature, guard, origin
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
-from ..errors import ComponentError
+from ..errors import ComponentError, describe_exception
 from ..workers import Done, Limits, Started, limit_threads, note, supervise
 from .cache import ExtractorKey, FeatureCache, audio_digest
 
@@ -48,16 +49,7 @@ class ExtractionResult:
 
 
 def _check_output(extractor: FeatureExtractor, value: Any) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float32)
-    if extractor.output == "vector" and arr.ndim != 1:
-        arr = arr.reshape(-1)
-    if extractor.output == "sequence" and (arr.ndim != 2 or arr.shape[0] == 0):
-        raise ComponentError(
-            f"{extractor.name} returned shape {arr.shape}; a sequence is (frames × dims) with at least one frame"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ComponentError(f"{extractor.name} returned NaN or inf values")
-    return arr
+    return check_feature(extractor, value)
 
 
 def extract_one(
@@ -70,7 +62,9 @@ def extract_one(
         x: Any = load_audio(audio, extractor.sample_rate, start, end)
     else:
         x = text
-    return _check_output(extractor, extractor.extract(x))
+    with guard(extractor, "extract"):
+        value = extractor.extract(x)
+    return check_feature(extractor, value)
 
 
 def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
@@ -78,7 +72,7 @@ def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
         return exc.reason
     if isinstance(exc, ComponentError):
         return str(exc)
-    return f"{extractor.name} raised {type(exc).__name__}: {exc}"
+    return f"{origin(extractor)} raised {describe_exception(exc)}"
 
 
 # -- worker side --------------------------------------------------------------------------
@@ -177,12 +171,7 @@ def extract_features(
         raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
     t0 = time.perf_counter()
     jobs = max(1, jobs or os.cpu_count() or 1)
-    ekey = ExtractorKey(
-        extractor.name,
-        str(extractor.version),
-        extractor.params.model_dump(mode="json"),
-        extractor.sample_rate if extractor.modality == "audio" else 0,
-    )
+    ekey = ExtractorKey.of(extractor)
     frame = manifest.frame
     n = len(frame)
     values: list[np.ndarray | None] = [None] * n
@@ -236,6 +225,15 @@ def extract_features(
             chunks = [tasks[s : s + size] for s in range(0, len(tasks), size)]
             _supervised(extractor, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
     report(None)
+    odd = _odd_shapes(extractor, values)
+    if odd:  # the contract: one width per extractor within a run; the odd samples fail, named
+        common = next(v.shape for i, v in enumerate(values) if v is not None and i not in set(odd))
+        for i in odd:
+            failures[i] = (
+                f"{origin(extractor)} returned shape {values[i].shape}, the other samples "  # type: ignore[union-attr]
+                f"{common}: an extractor's output width must not change between samples"
+            )
+            values[i] = None
     ids = frame["id"].tolist()
     ok = [i for i in range(n) if values[i] is not None]
     warning = (cache.write_error if cache is not None else None) or (write_errors[0] if write_errors else None)
@@ -266,7 +264,7 @@ def _verified(extractor: FeatureExtractor, value: np.ndarray | None, cache: Feat
 
 
 def _odd_shapes(extractor: FeatureExtractor, values: list[np.ndarray | None]) -> list[int]:
-    """Positions of cached values whose width differs from the majority (vectors: shape; sequences: dims)."""
+    """Positions of values whose width differs from the majority (vectors: shape; sequences: dims)."""
     shapes: dict[tuple[int, ...], list[int]] = {}
     for i, v in enumerate(values):
         if v is not None:

@@ -77,6 +77,11 @@ class Ctx:
 
 
 def _component_problems(c: Ctx, path: str, ref: ComponentRef, kind: str) -> Problems:
+    if ref.name in c.reg.conflicts:
+        message = c.reg.conflict_message(ref.name)
+        what, _, fix = message.partition("; choose one: ")
+        yield SpecProblem(f"{path}.name" if ref.params else path, what, f"choose one: {fix}")
+        return
     if ref.name not in c.reg:
         close = c.reg.suggest(ref.name, kind)
         fix = f"did you mean {', '.join(close)}?" if close else f"`emoframe plugins` lists the installed {kind}s"

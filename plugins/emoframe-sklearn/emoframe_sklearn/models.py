@@ -12,6 +12,7 @@ from emoframe import ComponentError, Model, Params
 
 class _SklearnModel(Model):
     accepts = frozenset({"vector"})
+    accepts_sparse = True  # TF-IDF stays sparse: no centring, sparse-aware estimators
 
     def estimator(self, sparse: bool) -> Any:
         raise NotImplementedError
