@@ -934,6 +934,34 @@ def tui(spec_path: Path | None, workdir: Path | None) -> None:
 
 
 @main.group()
+def new() -> None:
+    """Start something new from a template."""
+
+
+@new.command("plugin")
+@click.argument("name")
+@click.option(
+    "--kinds",
+    default="extractor,model,fusion",
+    show_default=True,
+    help="Components to write, comma-separated: extractor, model, fusion.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to create emoframe-NAME/ in.",
+)
+def new_plugin(name: str, kinds: str, out: Path) -> None:
+    """A plugin distribution (pyproject with the entry point, components, conformance tests, README)."""
+    from .scaffold import new_plugin as scaffold
+
+    root = scaffold(name, out, tuple(k.strip() for k in kinds.split(",") if k.strip()))
+    console.print(f"wrote {root}: `pip install -e {root}` registers it; `pytest {root / 'tests'}` checks it")
+
+
+@main.group()
 def cache() -> None:
     """Inspect or clear the feature cache."""
 

@@ -11,7 +11,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 stamp="$VENV/.emoframe-installed"
 shopt -s nullglob
-digest=$(cat requirements*.txt pyproject.toml plugins/*/pyproject.toml | sha256sum | cut -c1-16)-$REQ
+digest=$(cat requirements*.txt pyproject.toml plugins/*/pyproject.toml examples/plugins/*/pyproject.toml | sha256sum | cut -c1-16)-$REQ
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
   "$VENV/bin/python" -m pip install --quiet -r "$REQ" 2>&1 | grep -v '^WARNING: Location' || true

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"pipeline"},
     {"bench"},
     {"testing"},
-    {"cli", "tui", "__main__"},
+    {"cli", "tui", "__main__", "scaffold"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

@@ -1,0 +1,1 @@
+"""emoframe plugin example."""
