@@ -22,12 +22,33 @@ def test_scaffold_installs_passes_its_tests_and_runs_a_pipeline(tmp_path):
     assert made.exit_code == 0, made.output
     dist = tmp_path / "emoframe-acme"
     site = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                          "--target", str(site), str(dist)], capture_output=True, text=True, timeout=300)
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(dist),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert pip.returncode == 0, pip.stderr
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(dist / "tests")],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(dist / "tests")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert tests.returncode == 0 and "9 passed" in tests.stdout, tests.stdout + tests.stderr
     listed = subprocess.run([sys.executable, "-m", "emoframe", "plugins"], capture_output=True, text=True, env=env)
     assert all(n in listed.stdout for n in ("acme.level", "acme.nearest_mean", "acme.product")), listed.stdout
@@ -35,13 +56,33 @@ def test_scaffold_installs_passes_its_tests_and_runs_a_pipeline(tmp_path):
     from emoframe.data.synth import generate
 
     corpus = generate(tmp_path / "corpus", seed=0, speakers=3, per_class=2)
-    spec = {"data": {"manifest": str(corpus / "manifest.csv")}, "evaluation": {"protocol": "loso", "bootstrap": 20},
-            "branches": {"audio": {"extractor": "acme.level", "model": "acme.nearest_mean"},
-                         "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"}},
-            "fusion": "acme.product"}
+    spec = {
+        "data": {"manifest": str(corpus / "manifest.csv")},
+        "evaluation": {"protocol": "loso", "bootstrap": 20},
+        "branches": {
+            "audio": {"extractor": "acme.level", "model": "acme.nearest_mean"},
+            "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+        },
+        "fusion": "acme.product",
+    }
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
-    ran = subprocess.run([sys.executable, "-m", "emoframe", "run", str(tmp_path / "spec.yaml"), "-j", "1",
-                          "--workdir", str(tmp_path / "wd")], capture_output=True, text=True, env=env, timeout=300)
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emoframe",
+            "run",
+            str(tmp_path / "spec.yaml"),
+            "-j",
+            "1",
+            "--workdir",
+            str(tmp_path / "wd"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "acme.product" in ran.stdout and "UAR" in ran.stdout
 
