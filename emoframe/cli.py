@@ -706,6 +706,21 @@ def demo(
         _bench(Path(spec_path), jobs, workdir, executor, scheduler, fresh, report_dir, timeout, no_cache)
 
 
+def _echo_records(records: list[dict[str, Any]], fmt: str, fields: list[str]) -> None:
+    """Records as JSON or CSV on stdout (machine-readable faces of `runs` and `failures`)."""
+    import csv
+    import io
+
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=1))
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    click.echo(buf.getvalue(), nl=False)
+
+
 def _read_store(workdir: Path | None) -> Any:
     from .results.store import ResultsStore
 
@@ -720,9 +735,7 @@ def _read_store(workdir: Path | None) -> Any:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 def runs(fmt: str, workdir: Path | None) -> None:
     """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
-    import csv
     import datetime
-    import io
 
     store = _read_store(workdir)
     try:
@@ -744,14 +757,8 @@ def runs(fmt: str, workdir: Path | None) -> None:
             )
     finally:
         store.close()
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=1))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["id"])
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buf.getvalue(), nl=False)
+    if fmt in ("json", "csv"):
+        _echo_records(rows, fmt, list(rows[0]) if rows else ["id"])
     else:
         table = Table(
             "id",
@@ -785,8 +792,6 @@ def runs(fmt: str, workdir: Path | None) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
     """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
-    import csv
-    import io
 
     store = _read_store(workdir)
     try:
@@ -815,14 +820,8 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
         ]
     finally:
         store.close()
-    if fmt == "json":
-        click.echo(json.dumps(records, indent=1))
-    elif fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=["kind", "what", "component", "fold", "reason"])
-        writer.writeheader()
-        writer.writerows(records)
-        click.echo(buf.getvalue(), nl=False)
+    if fmt in ("json", "csv"):
+        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason"])
     else:
         table = Table(
             "kind",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from emoframe.bench.runner import run_benchmark
@@ -14,21 +13,20 @@ from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 
 from . import contract_plugin, toy_plugin
+from .text_corpus import WORDS, write_text_corpus
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> Path:
-    rows = []
-    for s in range(4):
-        for label, words in (("happy", "sunny bright day fun"), ("sad", "rainy grey night alone")):
-            for k in range(3):
-                text = f"{words} {k}" + (" and a much longer tail of words to vary the length" if k == 2 else "")
-                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label, "speaker": f"s{s}"})
-    path = tmp_path_factory.mktemp("contract") / "manifest.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    tail = " and a much longer tail of words to vary the length"
+    return write_text_corpus(
+        tmp_path_factory.mktemp("contract") / "manifest.csv",
+        4,
+        3,
+        lambda s, label, k: f"{WORDS[label]} {k}" + (tail if k == 2 else ""),
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -24,6 +23,8 @@ from emoframe.spec import parse_spec
 from emoframe.workers import Limits
 
 from . import fault_plugin, toy_plugin
+from .processes import child_pids, is_alive
+from .text_corpus import rotated, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -32,17 +33,13 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> Path:
     """A text-only corpus: 4 speakers × 2 classes × 3 utterances; two transcripts hold 'boom'."""
-    rows = []
-    for s in range(4):
-        for label, words in (("happy", "sunny bright day fun"), ("sad", "rainy grey night alone")):
-            for k in range(3):
-                text = " ".join(words.split()[k:] + words.split()[:k])
-                if (s, label, k) in ((0, "happy", 0), (2, "sad", 1)):
-                    text += " boom"
-                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label, "speaker": f"s{s}"})
-    path = tmp_path_factory.mktemp("faults") / "manifest.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    boom = {(0, "happy", 0), (2, "sad", 1)}
+    return write_text_corpus(
+        tmp_path_factory.mktemp("faults") / "manifest.csv",
+        4,
+        3,
+        lambda s, label, k: rotated(label, k) + (" boom" if (s, label, k) in boom else ""),
+    )
 
 
 @pytest.fixture
@@ -239,7 +236,7 @@ def test_ctrl_c_stops_promptly_with_130_and_leaves_no_worker(manifest, tmp_path)
     while "to run" not in line and time.monotonic() < deadline:
         line = proc.stderr.readline()
     time.sleep(2)  # the hanging fits are under way
-    children = _children(proc.pid)
+    children = child_pids(proc.pid)
     assert children
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -247,29 +244,7 @@ def test_ctrl_c_stops_promptly_with_130_and_leaves_no_worker(manifest, tmp_path)
     assert time.monotonic() - t0 < 15 and proc.returncode == 130
     assert "interrupted" in proc.stderr.read()
     time.sleep(0.5)
-    assert not [c for c in children if _alive(c)]
+    assert not [c for c in children if is_alive(c)]
     db = sqlite3.connect(tmp_path / "wd" / "results.db")  # the store is consistent and readable
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    out.append(int(entry))
-            except OSError:
-                continue
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

@@ -7,7 +7,6 @@ import io
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -24,6 +23,7 @@ from emoframe.results.store import ResultsStore
 from emoframe.spec import load_spec, parse_spec, pipelines_of
 
 from . import fault_plugin, toy_plugin
+from .text_corpus import rotated, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -31,18 +31,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> Path:
-    """Text-only: 6 speakers × 2 classes × 4 utterances; 'boom' in 2 of 48 rows, 'bright' in 12."""
-    rows = []
-    for s in range(6):
-        for label, words in (("happy", "sunny bright day fun"), ("sad", "rainy grey night alone")):
-            for k in range(4):
-                text = " ".join(words.split()[k:] + words.split()[:k]) + f" {k}"
-                if (s, label, k) in ((0, "happy", 0), (3, "sad", 2)):
-                    text += " boom"
-                rows.append({"id": f"s{s}_{label}_{k}", "audio": "", "text": text, "label": label, "speaker": f"s{s}"})
-    path = tmp_path_factory.mktemp("integrity") / "manifest.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    """Text-only: 6 speakers × 2 classes × 4 utterances; "boom" in 2 of 48 rows, "bright" in every happy one."""
+    boom = {(0, "happy", 0), (3, "sad", 2)}
+    return write_text_corpus(
+        tmp_path_factory.mktemp("integrity") / "manifest.csv",
+        6,
+        4,
+        lambda s, label, k: f"{rotated(label, k)} {k}" + (" boom" if (s, label, k) in boom else ""),
+    )
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 
 from emoframe.workers import Done, Failed, Limits, Started, supervise
 
+from .processes import child_pids, is_alive
+
 
 def work(item):
     kind, value = item
@@ -72,28 +74,14 @@ def test_a_leaking_worker_is_recycled_above_the_memory_ceiling():
 
 
 def test_closing_the_generator_stops_every_worker():
-    before = set(_children(os.getpid()))
+    before = set(child_pids(os.getpid()))
     gen = supervise(work, [("hang", 0), ("hang", 1)], jobs=2)
     assert isinstance(next(gen), Started) and isinstance(next(gen), Started)
-    children = set(_children(os.getpid())) - before
+    children = set(child_pids(os.getpid())) - before
     assert len(children) == 2
     gen.close()
     time.sleep(0.3)
-    assert not (children & set(_children(os.getpid())))
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid and fields[0] != "Z":
-                    out.append(int(entry))
-            except OSError:
-                continue
-    return out
+    assert not (children & set(child_pids(os.getpid())))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -111,22 +99,14 @@ def test_killing_the_parent_leaves_no_orphan(tmp_path):
     )
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert parent.stdout.readline().strip() == "Started" and parent.stdout.readline().strip() == "Started"
-    children = _children(parent.pid)
+    children = child_pids(parent.pid)
     assert len(children) == 2
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") and _alive(c) for c in children):
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{c}") and is_alive(c) for c in children):
         time.sleep(0.1)
-    assert not any(os.path.exists(f"/proc/{c}") and _alive(c) for c in children)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    assert not any(os.path.exists(f"/proc/{c}") and is_alive(c) for c in children)
 
 
 def test_failed_is_reported_for_an_unpicklable_item():
