@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from ..registry import Registry
 from ..spec import DataSpec
 from .manifest import Manifest, load_manifest
 
 
 def load_data(
-    data: DataSpec, registry: Any, base_dir: str | Path | None = None, workdir: str | Path | None = None
+    data: DataSpec, registry: Registry, base_dir: str | Path | None = None, workdir: str | Path | None = None
 ) -> Manifest:
     """Load the corpus or manifest a spec names, keeping only ``classes`` when given.
 

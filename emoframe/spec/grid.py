@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ..registry import Registry
 from .models import BenchmarkSpec, BranchSpec, ComponentRef, PipelineSpec
 
 
@@ -30,7 +31,7 @@ def is_grid(doc: dict[str, Any]) -> bool:
     return False
 
 
-def expand(spec: BenchmarkSpec, registry: Any) -> list[PipelineSpec]:
+def expand(spec: BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
     """Every pipeline of the grids, fused ones first, then the unimodal ones (baselines included).
 
     The registry tells early from late fusions; validate the spec first.
@@ -82,6 +83,6 @@ def expand(spec: BenchmarkSpec, registry: Any) -> list[PipelineSpec]:
     return ordered
 
 
-def pipelines_of(spec: PipelineSpec | BenchmarkSpec, registry: Any) -> list[PipelineSpec]:
+def pipelines_of(spec: PipelineSpec | BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
     """The pipelines a spec stands for: itself, or a benchmark's expanded grid."""
     return [spec] if isinstance(spec, PipelineSpec) else expand(spec, registry)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ..components import format_validation_error
 from ..errors import SpecError, SpecProblem
+from ..registry import Registry
 from .grid import is_grid
 from .models import BenchmarkSpec, PipelineSpec
 
@@ -156,7 +157,7 @@ def parse_spec(doc: dict[str, Any], source: str | None = None) -> PipelineSpec |
         ) from None
 
 
-def load_spec(path: str | Path, registry: Any | None = None) -> PipelineSpec | BenchmarkSpec:
+def load_spec(path: str | Path, registry: Registry | None = None) -> PipelineSpec | BenchmarkSpec:
     """Read, parse and (given a registry) validate a spec file; raises SpecError with all problems."""
     from .validation import validate
 

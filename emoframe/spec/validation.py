@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ..components import format_validation_error
 from ..errors import SpecError, SpecProblem
+from ..registry import Registry
 from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec
 
 Problems = Iterator[SpecProblem]
@@ -49,7 +50,7 @@ class Slot:
 class Ctx:
     """What the rules share: the registry, where relative paths start, the problems found so far."""
 
-    reg: Any
+    reg: Registry
     base_dir: Path | None
     problems: list[SpecProblem] = field(default_factory=list)
 
@@ -311,7 +312,7 @@ def _input_problems(c: Ctx, b: BranchCtx, m: Slot, e: Slot | None) -> Problems:
     elif fits:
         fix = f"use a {'/'.join(sorted(accepts))} extractor: {', '.join(fits)}"
     else:
-        other = [n for n in c.fitting("model") if given in c.reg.get(n).cls.accepts]
+        other = [n for n in c.fitting("model") if given in (c.reg.get(n).accepts or [])]
         fix = f"use a model that takes {given}: {', '.join(other[:4])}" if other else "pick another model"
     yield SpecProblem(m.path, f"'{m.ref.name}' takes {'/'.join(sorted(accepts))} input but {what}", fix)
 
@@ -333,7 +334,9 @@ def _branches(spec: PipelineSpec | BenchmarkSpec) -> Iterator[tuple[str, str, An
             yield key, f"branches.{key}", spec.branches[key]
 
 
-def check(spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | str | None = None) -> list[SpecProblem]:
+def check(
+    spec: PipelineSpec | BenchmarkSpec, registry: Registry, base_dir: Path | str | None = None
+) -> list[SpecProblem]:
     """Every problem of a spec against the registry (empty list: valid)."""
     if isinstance(spec, BenchmarkSpec) and spec.also:
         problems: list[SpecProblem] = []
@@ -377,7 +380,10 @@ def check(spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | st
 
 
 def validate(
-    spec: PipelineSpec | BenchmarkSpec, registry: Any, base_dir: Path | str | None = None, source: str | None = None
+    spec: PipelineSpec | BenchmarkSpec,
+    registry: Registry,
+    base_dir: Path | str | None = None,
+    source: str | None = None,
 ) -> None:
     """Check a spec against the registry; raise SpecError listing every problem found."""
     problems = check(spec, registry, base_dir)

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Select
 from textual.widgets.selection_list import Selection
 
 from ...errors import EmoframeError, SpecError
+from ...registry import Registry
 from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
 from ..widgets.params_form import ParamsForm
 
@@ -33,7 +34,7 @@ class BuilderScreen(Screen):
 
     BINDINGS = [("ctrl+s", "save", "Save spec"), ("ctrl+o", "load", "Load spec")]
 
-    def __init__(self, registry: Any, **kwargs: Any):
+    def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
         # keyed by (slot, component): the same model in the audio and the text branch has its own params

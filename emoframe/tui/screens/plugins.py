@@ -12,6 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
+from ...registry import Registry
+
 
 def params_table(info: Any) -> Table:
     table = Table("parameter", "type", "default", "allowed", "description", expand=True)
@@ -25,7 +27,7 @@ class PluginsScreen(Screen):
 
     BINDINGS = [("enter", "show", "Show")]
 
-    def __init__(self, registry: Any, **kwargs: Any):
+    def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
 

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from ...errors import EmoframeError
 from ...evaluation.stats import OUTCOME_STYLE
+from ...registry import Registry
 from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
@@ -37,7 +38,7 @@ class ResultsScreen(Screen):
 
     BINDINGS = [("c", "compare", "Compare"), ("e", "export", "Export CSV"), ("f5", "reload", "Reload")]
 
-    def __init__(self, registry: Any, **kwargs: Any):
+    def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
         self.rows: list[dict[str, Any]] = []

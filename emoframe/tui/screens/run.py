@@ -18,6 +18,7 @@ from ...bench import events as ev
 from ...bench.events import BenchmarkCancelled
 from ...bench.runner import pipeline_id, run_benchmark
 from ...errors import EmoframeError
+from ...registry import Registry
 from ...spec import load_spec, pipelines_of
 
 
@@ -32,7 +33,7 @@ class RunScreen(Screen):
 
     BINDINGS = [("ctrl+r", "start", "Start"), ("escape", "cancel", "Cancel run")]
 
-    def __init__(self, registry: Any, **kwargs: Any):
+    def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
         self.cancel_flag = threading.Event()
