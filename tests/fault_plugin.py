@@ -19,7 +19,7 @@ from emoframe import FeatureExtractor, Params
 
 from .toy_plugin import Centroid
 
-Mode = Literal["ok", "raise", "exit", "segv", "hang", "leak", "nan"]
+Mode = Literal["ok", "raise", "exit", "segv", "hang", "leak", "nan", "slow"]
 _hoard: list[bytearray] = []
 
 
@@ -32,6 +32,8 @@ def misbehave(mode: str) -> None:
         os.kill(os.getpid(), signal.SIGSEGV)
     if mode == "hang":
         time.sleep(3600)
+    if mode == "slow":
+        time.sleep(4)
     if mode == "leak":
         _hoard.append(bytearray(200_000_000))
 

@@ -149,6 +149,46 @@ def test_programmatic_plugins_reach_spawned_workers(manifest, reg, reference, tm
     assert len(out.errors) == 2 and all("deliberate failure" in e["message"] for e in out.errors)
 
 
+def test_killing_a_dask_worker_mid_run_loses_nothing(manifest, reg, reference, tmp_path):
+    """Issue 9 §5: a Dask worker killed while it holds tasks — the tasks are rescheduled, nothing is lost."""
+    pytest.importorskip("distributed")
+    import threading
+
+    spec = spec_with(manifest, model={"name": "fault.model", "params": {"mode": "slow"}})
+    started = threading.Event()
+    box: dict = {}
+
+    def events(event):
+        if isinstance(event, ev.FoldStarted):
+            started.set()
+
+    def run():
+        try:
+            box["out"] = run_benchmark(spec, reg, tmp_path, jobs=2, executor="dask", events=events)
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            box["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(120)
+    victim = None
+    for _ in range(100):  # a Dask worker process (its nanny runs in this process) busy with a slow fit
+        workers = [c for c in child_pids(os.getpid()) if child_pids(c)]
+        if workers:
+            victim = workers[0]
+            break
+        time.sleep(0.1)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
+    thread.join(300)
+    assert not thread.is_alive() and "error" not in box, box
+    out = box["out"]
+    assert not out.errors, out.errors
+    assert predictions(tmp_path, out.run_id, HEALTHY) == reference
+    (slow,) = [p.display_name for _, p in out.pipelines if "fault.model" in p.display_name]
+    assert len(predictions(tmp_path, out.run_id, slow)) == 2  # both folds of the killed worker's pipeline
+
+
 # -- events: once per fact, for every executor ----------------------------------------------
 @pytest.mark.parametrize("executor, jobs", [("local", 1), ("local", 2), ("dask", 2)])
 def test_event_sequence(manifest, reg, tmp_path, executor, jobs):
