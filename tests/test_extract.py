@@ -72,7 +72,10 @@ def test_a_raising_extractor_loses_only_that_sample(tmp_path):
     )
     result = extract_features(Exploding(), m, jobs=1)
     assert result.ids == ["long"]
-    assert result.failures == {"short": "toy.exploding raised ValueError: too short for me"}
+    (reason,) = result.failures.values()
+    assert list(result.failures) == ["short"]  # named: the component, the exception, where, and the call
+    assert reason.startswith("toy.exploding raised ValueError: too short for me (at test_extract.py:")
+    assert reason.endswith(" in extract")
 
 
 def test_text_only_rows_fail_audio_extraction_with_a_reason(tmp_path):
