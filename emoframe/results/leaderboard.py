@@ -163,7 +163,7 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> 
 
 def _pts(fraction: float | None) -> float | None:
     """A UAR difference in points (the one unit of every gain emoframe shows)."""
-    return None if fraction is None else round(fraction * 100, 2)
+    return None if fraction is None else fraction * 100  # unrounded: every face formats the same number
 
 
 def gain_text(row: dict[str, Any]) -> str:
