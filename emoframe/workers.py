@@ -249,6 +249,9 @@ def supervise(
     workers: list[_Worker] = []
     try:
         while queue or any(w.index is not None for w in workers):
+            for w in [w for w in workers if w.index is None and not w.process.is_alive()]:
+                w.stop(kill=True)  # died while idle (killed from outside): never hand it a task
+                workers.remove(w)
             idle = [w for w in workers if w.index is None]
             while queue and (idle or len(workers) < jobs):
                 w = idle.pop() if idle else _Worker(ctx, fn, limits, initializer, initargs)
@@ -259,6 +262,11 @@ def supervise(
                     w.give(index, item)
                 except Exception as exc:  # noqa: BLE001 — the worker is gone, or the item cannot be pickled
                     w.index = None
+                    if not w.process.is_alive():  # the worker died, not the task: a fresh one takes it
+                        w.stop(kill=True)
+                        workers.remove(w)
+                        queue.appendleft((index, item))
+                        continue
                     yield Failed(index, "error", f"could not hand the task to a worker: {exc}")
                     continue
                 yield Started(index)

@@ -114,3 +114,14 @@ def test_failed_is_reported_for_an_unpicklable_item():
     out = {r.index: r for r in reports if not isinstance(r, Started)}
     assert out[0].value == 2 and out[2].value == 4
     assert isinstance(out[1], Failed) and "could not hand the task" in out[1].message
+
+
+def test_a_worker_killed_while_idle_costs_no_task():
+    gen = supervise(work, [("pid", 0)] * 3, jobs=1)
+    assert isinstance(next(gen), Started)
+    first = next(gen)
+    assert isinstance(first, Done)
+    os.kill(first.value, signal.SIGKILL)  # killed from outside between two tasks
+    time.sleep(0.3)
+    rest = [r for r in gen if not isinstance(r, Started)]
+    assert [type(r).__name__ for r in rest] == ["Done", "Done"] and all(r.value != first.value for r in rest)
