@@ -438,23 +438,22 @@ def _print_result(r: Any, row: dict[str, Any]) -> None:
 
 def _limits(spec: Any, timeout: str | None) -> Any:
     """The spec's execution limits, with --timeout (seconds, or 'none') on top."""
-    from .workers import Limits
+    import dataclasses
 
-    ex = spec.execution
-    seconds = ex.timeout
-    if timeout is not None:
-        if timeout.strip().lower() in ("none", "null", "off"):
-            seconds = None
-        else:
-            try:
-                seconds = float(timeout)
-            except ValueError:
-                raise click.BadParameter(
-                    f"'{timeout}' is not a number of seconds or 'none'", param_hint="--timeout"
-                ) from None
-            if not seconds > 0:
-                raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
-    return Limits(timeout=seconds, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
+    from .bench.runner import limits_of
+
+    limits = limits_of(spec.execution)
+    if timeout is None:
+        return limits
+    if timeout.strip().lower() in ("none", "null", "off"):
+        return dataclasses.replace(limits, timeout=None)
+    try:
+        seconds = float(timeout)
+    except ValueError:
+        raise click.BadParameter(f"'{timeout}' is not a number of seconds or 'none'", param_hint="--timeout") from None
+    if not seconds > 0:
+        raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
+    return dataclasses.replace(limits, timeout=seconds)
 
 
 def _execute(
@@ -875,16 +874,12 @@ def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
 def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
     """The leaderboard of a run (`--run`), or the list of runs."""
     from .results.leaderboard import leaderboard, to_csv, to_json, to_markdown
-    from .results.store import ResultsStore
 
-    wd = _use_workdir(workdir)
-    if not (wd / "results.db").exists():
-        raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
-    store = ResultsStore(wd / "results.db", readonly=True)
+    store = _read_store(workdir)
     try:
         runs = store.runs()
         if not runs:
-            raise EmoframeError(f"no runs in {wd / 'results.db'}")
+            raise EmoframeError(f"no runs in {store.path}")
         target = run_id or runs[0]["id"]
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
@@ -908,12 +903,8 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
 def report(run_id: str | None, out: Path, workdir: Path | None) -> None:
     """Write a self-contained HTML report of a run (default: the latest)."""
     from .results.report import write_report
-    from .results.store import ResultsStore
 
-    wd = _use_workdir(workdir)
-    if not (wd / "results.db").exists():
-        raise EmoframeError(f"no results in {wd}; run `emoframe bench SPEC` or `emoframe demo` first")
-    store = ResultsStore(wd / "results.db", readonly=True)
+    store = _read_store(workdir)
     try:
         target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
         path = write_report(store, target, out)

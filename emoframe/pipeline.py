@@ -43,10 +43,6 @@ from .workers import Limits
 Progress = Callable[[str], None]
 
 
-def _ref_key(ref: ComponentRef) -> str:
-    return json.dumps(ref.model_dump(mode="json"), sort_keys=True)
-
-
 class FeatureProvider:
     """Per-sample features of stateless extractors, extracted once (cached) and shared by every fit.
 
@@ -86,7 +82,7 @@ class FeatureProvider:
 
     def prepare(self, ref: ComponentRef, manifest: Manifest) -> None:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""
-        key = _ref_key(ref)
+        key = ref.key()
         known = self._values.setdefault(key, {})
         failed = self.failures.setdefault(key, {})
         todo = manifest.subset(~manifest.frame["id"].isin(set(known) | set(failed)).to_numpy())
@@ -108,10 +104,10 @@ class FeatureProvider:
 
     def get(self, ref: ComponentRef, manifest: Manifest) -> list[np.ndarray]:
         self.prepare(ref, manifest)
-        known = self._values[_ref_key(ref)]
+        known = self._values[ref.key()]
         missing = [i for i in manifest.ids if i not in known]
         if missing:
-            reasons = self.failures.get(_ref_key(ref), {})
+            reasons = self.failures.get(ref.key(), {})
             detail = "; ".join(f"{i}: {reasons.get(i, 'not extracted')}" for i in missing[:3])
             raise ComponentError(
                 f"{ref.name}: no features for {len(missing)} sample(s) ({detail}); "
@@ -122,8 +118,8 @@ class FeatureProvider:
     def failed_rows(self, ref: ComponentRef, manifest: Manifest) -> dict[str, str]:
         """Row id → reason, for the rows of ``manifest`` this extractor could not process."""
         self.prepare(ref, manifest)
-        failed = self.failures.get(_ref_key(ref), {})
-        known = self._values[_ref_key(ref)]
+        failed = self.failures.get(ref.key(), {})
+        known = self._values[ref.key()]
         return {str(i): failed.get(i, "not extracted") for i in manifest.ids if i not in known}
 
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
@@ -131,7 +127,7 @@ class FeatureProvider:
         keep = np.ones(len(manifest), dtype=bool)
         for ref in refs:
             self.prepare(ref, manifest)
-            known = self._values[_ref_key(ref)]
+            known = self._values[ref.key()]
             keep &= manifest.frame["id"].isin(known).to_numpy()
         return manifest.subset(keep)
 

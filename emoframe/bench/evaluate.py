@@ -6,7 +6,6 @@ pieces it uses (splits, metrics, statistics, pooling) live in ``emoframe.evaluat
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,10 +42,6 @@ class Plan:
     eligible: int = 0  # rows the protocol would evaluate if nothing failed
 
 
-def ref_key(ref: ComponentRef) -> str:
-    return json.dumps(ref.model_dump(mode="json"), sort_keys=True)
-
-
 def component_failures(
     provider: FeatureProvider, refs: list[ComponentRef], sides: list[Manifest], limit: float
 ) -> dict[str, str]:
@@ -62,7 +57,7 @@ def component_failures(
         total = sum(len(m) for m in sides)
         if total and len(failed) / total > limit:
             reasons = "; ".join(f"{g.reason} ×{g.count}" for g in group_failures(failed)[:3])
-            out[ref_key(ref)] = (
+            out[ref.key()] = (
                 f"{ref.label()} failed on {len(failed)} of {total} rows ({len(failed) / total:.1%}, more than "
                 f"evaluation.max_failure_share {limit:.0%}): {reasons}"
             )
@@ -100,7 +95,7 @@ def plan(
         )
     sides = [manifest] + ([test_manifest] if test_manifest is not None else [])
     failed_components = component_failures(provider, refs, sides, ev.max_failure_share)
-    healthy = [r for r in refs if ref_key(r) not in failed_components]
+    healthy = [r for r in refs if r.key() not in failed_components]
     usable = provider.usable(healthy, manifest)
     present = np.unique(usable.labels)
     if len(present) < 2:

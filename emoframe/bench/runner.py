@@ -22,10 +22,10 @@ from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
 from ..results.store import ResultsStore
-from ..spec import BenchmarkSpec, PipelineSpec, pipelines_of
+from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, pipelines_of
 from ..workdir import workdir as default_workdir
 from ..workers import Done, Limits, Started
-from .evaluate import Plan, plan, ref_key
+from .evaluate import Plan, plan
 from .events import (
     BenchmarkCancelled,
     EventHandler,
@@ -154,6 +154,13 @@ def run_key(
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def limits_of(execution: ExecutionSpec) -> Limits:
+    """The worker limits a spec's ``execution`` block sets."""
+    return Limits(
+        timeout=execution.timeout, max_tasks=execution.worker_max_tasks, max_memory_mb=execution.worker_max_memory_mb
+    )
+
+
 def run_benchmark(
     spec: BenchmarkSpec | PipelineSpec,
     registry: Registry | None = None,
@@ -176,8 +183,7 @@ def run_benchmark(
     wd = Path(workdir) if workdir is not None else default_workdir()
     jobs = max(1, jobs or os.cpu_count() or 1)
     emit = events or ignore
-    ex = spec.execution
-    limits = limits or Limits(timeout=ex.timeout, max_tasks=ex.worker_max_tasks, max_memory_mb=ex.worker_max_memory_mb)
+    limits = limits or limits_of(spec.execution)
     pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
     first = pipelines[0][1]
     manifest = load_data(first.data, registry, base_dir, workdir=wd)
@@ -213,7 +219,7 @@ def run_benchmark(
             pid: "; ".join(
                 msg
                 for k, msg in p.failed_components.items()
-                if k in {ref_key(r) for r in Pipeline(ps, registry).stateless_refs()}
+                if k in {r.key() for r in Pipeline(ps, registry).stateless_refs()}
             )
             for pid, ps in pipelines
         }

@@ -35,8 +35,12 @@ def bootstrap_ci(
         return (float("nan"), float("nan"))
     t, (p,) = _encode(y_true, [y_pred], classes)
     k = len(classes)
-    values = np.array([_uar_idx(t[i], p[i], k) for i in _resamples(seed, n, len(t))])
-    lo, hi = np.nanpercentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    return _interval([_uar_idx(t[i], p[i], k) for i in _resamples(seed, n, len(t))], level)
+
+
+def _interval(values: Sequence[float], level: float) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap values (NaN resamples ignored)."""
+    lo, hi = np.nanpercentile(np.asarray(values, dtype=float), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
 
 
@@ -65,8 +69,9 @@ def paired_difference(
     ua, ub = _uar_idx(t, a, k), _uar_idx(t, b, k)
     lo = hi = float("nan")
     if n > 0 and len(t):
-        diffs = np.array([_uar_idx(t[i], a[i], k) - _uar_idx(t[i], b[i], k) for i in _resamples(seed, n, len(t))])
-        lo, hi = (float(v) for v in np.nanpercentile(diffs, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]))
+        lo, hi = _interval(
+            [_uar_idx(t[i], a[i], k) - _uar_idx(t[i], b[i], k) for i in _resamples(seed, n, len(t))], level
+        )
     return {"diff": float(ua - ub), "ci": [lo, hi], "uar_a": float(ua), "uar_b": float(ub), "n": int(len(t))}
 
 

@@ -48,10 +48,6 @@ class ExtractionResult:
         return dict(zip(self.ids, self.features))
 
 
-def _check_output(extractor: FeatureExtractor, value: Any) -> np.ndarray:
-    return check_feature(extractor, value)
-
-
 def extract_one(
     extractor: FeatureExtractor, audio: str, text: str, start: float | None, end: float | None
 ) -> np.ndarray:
@@ -257,7 +253,7 @@ def _verified(extractor: FeatureExtractor, value: np.ndarray | None, cache: Feat
     if value is None:
         return None
     try:
-        return _check_output(extractor, value)
+        return check_feature(extractor, value)
     except ComponentError:
         cache.corrupt += 1
         return None

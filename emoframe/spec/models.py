@@ -56,8 +56,12 @@ class ComponentRef(BaseModel):
         inner = ",".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items()))
         return f"{self.name}({inner})"
 
+    def key(self) -> str:
+        """The reference as canonical JSON: equal name and params, equal key (features are memoised by it)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
     def __hash__(self) -> int:
-        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
+        return hash(self.key())
 
 
 def _as_list(value: Any) -> Any:
