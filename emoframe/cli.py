@@ -183,19 +183,37 @@ def _show_component(info: Any) -> None:
     console.print(table)
 
 
+def _manifest_rows(data: Any, base: Path) -> int | None:
+    """Rows of a spec's manifest file, for size-dependent warnings; None for a corpus (not loaded
+    by validate: it may generate or unpack data) or a manifest that cannot be read (the run says why)."""
+    from .data.manifest import load_manifest
+    from .errors import DataError
+
+    if data.manifest is None:
+        return None
+    path = Path(data.manifest) if Path(data.manifest).is_absolute() else base / data.manifest
+    try:
+        return len(load_manifest(path, encoding=data.encoding))
+    except DataError:
+        return None
+
+
 @main.command()
 @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--expand", is_flag=True, help="List the pipelines a benchmark expands to.")
 def validate(spec_path: Path, expand: bool) -> None:
     """Validate a pipeline or benchmark spec (YAML/JSON) against the installed plugins."""
-    from .spec import PipelineSpec, load_spec, pipelines_of
+    from .spec import PipelineSpec, cost_warnings, load_spec, pipelines_of
 
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
+    pipelines = pipelines_of(spec, reg)
+    rows = _manifest_rows(spec.data, spec_path.parent)
+    for note in cost_warnings(pipelines, reg, rows) if rows is not None else []:
+        err_console.print(styled(("warning: ", "yellow"), note))
     if isinstance(spec, PipelineSpec):
         console.print(styled(("ok", "green"), f" pipeline: {spec.display_name}"))
         return
-    pipelines = pipelines_of(spec, reg)
     fused = sum(p.is_fused for p in pipelines)
     console.print(
         styled(
@@ -330,7 +348,9 @@ def extract(
     result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty(), limits=Limits())
     shape = result.features[0].shape if result.features else ()
     console.print(
-        f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed) "
+        f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed"
+        + (f", {result.reused} identical to another row's input, computed once" if result.reused else "")
+        + ") "
         f"in {result.seconds:.1f} s; feature shape {shape}",
         highlight=False,
         markup=False,

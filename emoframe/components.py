@@ -102,7 +102,8 @@ class FeatureExtractor(Component):
     """Turns an audio signal or a transcript into features.
 
     ``stateless`` extractors implement :meth:`extract` for one sample and may be cached per
-    sample. Fitted ones (``stateless = False``, e.g. TF-IDF) implement :meth:`fit` and
+    sample; those for which batching pays (neural models) also implement :meth:`extract_batch`.
+    Fitted ones (``stateless = False``, e.g. TF-IDF) implement :meth:`fit` and
     :meth:`transform` and are fitted on the training fold only.
     Audio extractors receive a mono float32 signal already resampled to ``sample_rate``.
     """
@@ -112,6 +113,21 @@ class FeatureExtractor(Component):
     output: FeatureKind  # class default; output_for() may make it depend on the params
     stateless: ClassVar[bool] = True
     sample_rate: ClassVar[int] = 16000
+    #: transform returns a scipy sparse matrix (e.g. TF-IDF); ``width(params)`` says how wide at most
+    sparse: ClassVar[bool] = False
+
+    @classmethod
+    def width(cls, params: Any) -> int | None:
+        """The most columns these params can give (None: unknown); used for cost warnings."""
+        return None
+
+    #: worker processes to extract in, at most. None: one per core, each with one thread (right for
+    #: openSMILE/librosa). 1: a single process given every core as threads (right for a batched
+    #: neural model, whose matrix products use the threads better than copies of the model would).
+    max_workers: ClassVar[int | None] = None
+    #: parameters that decide how features are computed, not what they are: left out of the cache
+    #: key, so a new batch size reuses the cache (batched and one-by-one results agree within 1e-5)
+    runtime_params: ClassVar[tuple[str, ...]] = ("batch_size",)
 
     def __init__(self, params: BaseParams | Mapping[str, Any] | None = None, **kwargs: Any):
         super().__init__(params, **kwargs)
@@ -131,9 +147,24 @@ class FeatureExtractor(Component):
     def extract(self, x: Any) -> np.ndarray:
         raise NotImplementedError(f"{self.name} does not extract per sample")
 
+    def extract_batch(self, xs: Sequence[Any]) -> list[np.ndarray]:
+        """Features of several samples, in order. Override when a batch is cheaper than its samples
+        one by one (padding with attention masks, sorting happens before: the engine hands over
+        samples of similar length); the default calls :meth:`extract` on each."""
+        return [self.extract(x) for x in xs]
+
+    def batch_size(self) -> int:
+        """Samples per :meth:`extract_batch` call: ``params.batch_size`` where the params have one
+        (else 32) for an extractor that overrides extract_batch; 1 (no batching) otherwise."""
+        if type(self).extract_batch is FeatureExtractor.extract_batch:
+            return 1
+        return max(1, int(getattr(self.params, "batch_size", 32)))
+
     def transform(self, inputs: Sequence[Any]) -> list[Any] | np.ndarray:
         """Features for many samples: an (n × d) array for vectors, a list otherwise."""
-        feats = [self.extract(x) for x in inputs]
+        inputs = list(inputs)
+        size = self.batch_size()
+        feats = [f for s in range(0, len(inputs), size) for f in self.extract_batch(inputs[s : s + size])]
         if self.output == "vector":
             return np.vstack([np.asarray(f, dtype=np.float32).reshape(1, -1) for f in feats])
         return feats
@@ -157,6 +188,20 @@ class Model(Component):
     classes_: np.ndarray
     #: set by the runner: called as progress(step, total, message) during long fits
     progress: Any = None
+    #: set before fit: False when nothing will read this model's probabilities beyond their argmax
+    #: (a benchmark's unimodal or early-fusion pipeline; a late fusion reads them, and so does a
+    #: user calling predict_proba). A model may then skip costly calibration (sklearn.svc does).
+    probabilities_used: bool = True
+    #: True when probabilities_used changes what fit does (sklearn.svc: calibration or not); a model
+    #: that does not care is fitted once per fold for both uses
+    calibrates: ClassVar[bool] = False
+
+    @classmethod
+    def cost_warning(cls, params: Any, inputs: str, rows: int) -> str | None:
+        """A warning when these params are slow by nature on ``rows`` training rows of ``inputs``
+        ('dense', or 'sparse N' for sparse features up to N columns wide), saying what to use
+        instead; None when fine."""
+        return None
 
     def fit(self, X: Any, y: Labels, groups: Labels | None = None) -> Model:
         """Train. ``groups`` are the speakers of the rows, for inner validation splits by speaker."""

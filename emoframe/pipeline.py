@@ -21,8 +21,9 @@ import numpy as np
 
 from .components import FeatureExtractor, Model
 from .contract import fit_model, guard, origin, predict_proba
-from .data.audio import load_audio
 from .data.manifest import Manifest
+from .data.perturb import COLUMN as PERTURB_COLUMN
+from .data.perturb import row_audio
 from .errors import ComponentError, EmoframeError
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds
@@ -189,7 +190,7 @@ class Branch:
             X: Any = (
                 manifest.texts
                 if self.modality == "text"
-                else [load_audio(p, 16000, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])]
+                else [row_audio(manifest, i, 16000) for i in range(len(manifest))]
             )
             return X
         if ext.stateless:
@@ -199,9 +200,7 @@ class Branch:
             raw = (
                 manifest.texts
                 if ext.modality == "text"
-                else [
-                    load_audio(p, ext.sample_rate, *manifest.segment(i)) for i, p in enumerate(manifest.frame["audio"])
-                ]
+                else [row_audio(manifest, i, ext.sample_rate) for i in range(len(manifest))]
             )
             if fit:
                 with guard(ext, "fit"):
@@ -214,12 +213,19 @@ class Branch:
             X = speaker_normalise(X, manifest.speakers)
         return X
 
-    def fit(self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None = None) -> Branch:
+    def fit(
+        self,
+        manifest: Manifest,
+        provider: FeatureProvider,
+        progress: Progress | None = None,
+        probabilities_used: bool = True,
+    ) -> Branch:
         if self.model_ref is None:
             raise ComponentError(f"branch '{self.key}' has no model to fit")
         t0 = time.perf_counter()
         X = self.inputs(manifest, provider, fit=True)
         self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")
+        self.model.probabilities_used = probabilities_used
         if progress is not None:
             self.model.progress = lambda step, total, msg="": progress(f"{self.key}: {msg or f'{step}/{total}'}")
         fit_model(self.model, X, manifest.labels, manifest.speakers)
@@ -261,12 +267,18 @@ class FoldWork:
         provider: FeatureProvider,
         progress: Progress | None = None,
         model_ref: ComponentRef | None = None,
+        probabilities_used: bool = True,
     ) -> Branch:
-        k = self.key(key, spec, model_ref, sorted(train.ids))
+        ref = model_ref if model_ref is not None else spec.model
+        calibrates = ref is not None and getattr(registry.get(ref.name).cls, "calibrates", False)
+        # one fit serves both uses unless the model fits differently when its probabilities are read
+        k = self.key(key, spec, model_ref, [sorted(train.ids), probabilities_used if calibrates else None])
         if k in self._branches:
             self.hits += 1
         else:
-            self._branches[k] = Branch(key, spec, registry, model_ref).fit(train, provider, progress)
+            self._branches[k] = Branch(key, spec, registry, model_ref).fit(
+                train, provider, progress, probabilities_used
+            )
         return self._branches[k]
 
     def oof_key(self, key: str, spec: BranchSpec, train: Manifest, classes: np.ndarray, inner: int, seed: int) -> str:
@@ -301,7 +313,8 @@ class FoldWork:
 
     def proba(self, branch: Branch, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
         # keyed by content, not ids alone: perturbed copies of the test rows keep their ids
-        content = hash((tuple(manifest.ids), tuple(manifest.frame["audio"]), tuple(manifest.texts)))
+        noise = tuple(manifest.frame[PERTURB_COLUMN]) if PERTURB_COLUMN in manifest.frame else ()
+        content = hash((tuple(manifest.ids), tuple(manifest.frame["audio"]), tuple(manifest.texts), noise))
         k = (f"{id(branch)}|{id(provider)}|{classes.tolist()}", content)
         if k not in self._proba:
             self._proba[k] = branch.predict_proba(manifest, provider, classes)
@@ -357,8 +370,13 @@ class Pipeline:
         provider: FeatureProvider | None = None,
         progress: Progress | None = None,
         work: FoldWork | None = None,
+        labels_only: bool = False,
     ) -> Pipeline:
-        """Fit on these rows; ``work`` shares fitted branches with other pipelines of the same fold."""
+        """Fit on these rows; ``work`` shares fitted branches with other pipelines of the same fold.
+
+        ``labels_only``: only the argmax of this pipeline's probabilities will be read (a benchmark
+        fold), so its models may skip calibration; a late fusion's branches are calibrated anyway.
+        """
         provider = provider or FeatureProvider(self.registry)
         self.work = work or FoldWork()
         t0 = time.perf_counter()
@@ -375,11 +393,20 @@ class Pipeline:
             ref = self.spec.model
             assert ref is not None  # validation: early fusion has a model
             self.model = self.registry.create(ref.name, ref.params, kind="model")
+            self.model.probabilities_used = not labels_only
             fit_model(self.model, Z, manifest.labels, manifest.speakers)
             self.fit_seconds = time.perf_counter() - t0
             return self
         self.branches = {
-            k: self.work.branch(k, b.spec, self.registry, manifest, provider, progress)
+            k: self.work.branch(
+                k,
+                b.spec,
+                self.registry,
+                manifest,
+                provider,
+                progress,
+                probabilities_used=self.fusion is not None or not labels_only,
+            )
             for k, b in self.branches.items()
         }
         shared = sum(b.fit_seconds for b in self.branches.values())

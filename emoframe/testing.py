@@ -74,6 +74,16 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
             atol=1e-6,
             err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features",
         )
+        if ext.batch_size() > 1:  # batched and one-by-one extraction must agree
+            batch = list(ext.extract_batch(inputs))
+            assert len(batch) == len(inputs), f"{cls.name}: extract_batch gave {len(batch)} results for {len(inputs)}"
+            for a, b in zip(batch, out):
+                np.testing.assert_allclose(
+                    np.asarray(a, dtype=float),
+                    np.asarray(b, dtype=float),
+                    atol=1e-5,
+                    err_msg=f"{cls.name}: extract_batch differs from extract one by one",
+                )
     if hasattr(out, "toarray"):
         out, again = out.toarray(), again.toarray()
     rows = list(out)

@@ -77,13 +77,25 @@ def mp_context() -> Any:  # a fork or spawn context (typeshed lacks their common
     return mp.get_context(method)
 
 
+#: set in a worker forked from a process that had torch loaded: see limit_threads
+_TORCH_INHERITED = False
+
+
 def limit_threads(n: int = 1) -> None:
-    """One intra-op thread per worker process (no oversubscription), for the libraries loaded."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    """``n`` intra-op threads for this worker process (no oversubscription), for the libraries loaded.
+
+    A worker forked from a process that had already loaded torch keeps torch at one thread: a
+    child forked after torch ran a parallel region hangs in its next one (GNU OpenMP keeps no
+    thread pool across fork). Such a worker is correct but slower; emoframe's own commands load
+    torch in workers only, never in the parent.
+    """
+    torch_threads = 1 if _TORCH_INHERITED else n
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
+    os.environ["OMP_NUM_THREADS"] = str(torch_threads)
     if "torch" in sys.modules:
         try:
-            sys.modules["torch"].set_num_threads(n)
+            sys.modules["torch"].set_num_threads(torch_threads)
         except RuntimeError:
             pass
 
@@ -165,8 +177,11 @@ def _worker_main(
     parent: int,
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
+    torch_inherited: bool = False,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    global _TORCH_INHERITED
+    _TORCH_INHERITED = torch_inherited
     import faulthandler
 
     faulthandler.disable()  # a crash is reported by the parent, with what the worker was doing
@@ -205,8 +220,11 @@ class _Worker:
         initargs: tuple[Any, ...],
     ):
         self.conn, child = ctx.Pipe()
+        torch_inherited = ctx.get_start_method() == "fork" and "torch" in sys.modules
         self.process = ctx.Process(
-            target=_worker_main, args=(child, fn, limits, os.getpid(), initializer, initargs), daemon=False
+            target=_worker_main,
+            args=(child, fn, limits, os.getpid(), initializer, initargs, torch_inherited),
+            daemon=False,
         )
         self.process.start()
         child.close()

@@ -150,10 +150,10 @@ def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
     log = tmp_path / "fits.log"  # fold tasks run in worker processes: count through a file
     original = Branch.fit
 
-    def counting(self, manifest, provider, progress=None):
+    def counting(self, manifest, provider, progress=None, probabilities_used=True):
         with open(log, "a") as f:
             f.write(self.key + "\n")
-        return original(self, manifest, provider, progress)
+        return original(self, manifest, provider, progress, probabilities_used)
 
     monkeypatch.setattr(Branch, "fit", counting)
     doc = bench_doc(corpus, "speaker_kfold")

@@ -57,7 +57,7 @@ def test_the_plugin_tutorial_runs_as_written(tmp_path):
     try:
         code = "\n".join(b for b in blocks if "@parametrize_with_checks" not in b)
         exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
-        for name in ("PeakLevel", "NearestMean", "ProductOfExperts"):
+        for name in ("PeakLevel", "NearestMean", "ProductOfExperts", "LetterShares"):
             cls = getattr(module, name)
             cls.__module__, cls.__qualname__ = "acme_tutorial", name
             for rule in checks_for(cls):

@@ -74,8 +74,9 @@ def test_text_only_manifest_and_keep_classes(tmp_path):
     assert m.keep_classes(["happy", "sad"]).labels.tolist() == ["happy", "sad"]
     with pytest.raises(DataError, match="class\\(es\\) angry not in the corpus"):
         m.keep_classes(["angry"])
+    assert not load_manifest(tmp_path / "m.csv").has_audio  # text-only loads by default
     with pytest.raises(DataError, match="no audio path in 3 row"):
-        load_manifest(tmp_path / "m.csv")
+        load_manifest(tmp_path / "m.csv", require_audio=True)
 
 
 def test_unreadable_manifest(tmp_path):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.manifest import Manifest
-from ..data.source import load_data
+from ..data.source import check_audio_rows, load_data
 from ..errors import ComponentError, DataError
 from ..evaluation.failures import group_failures
 from ..evaluation.metrics import confusion, uar
@@ -94,6 +94,8 @@ def plan(
             test_manifest.warnings,
         )
     sides = [manifest] + ([test_manifest] if test_manifest is not None else [])
+    for side in sides:
+        check_audio_rows([spec], side)
     failed_components = component_failures(provider, refs, sides, ev.max_failure_share)
     healthy = [r for r in refs if r.key() not in failed_components]
     usable = provider.usable(healthy, manifest)
@@ -161,7 +163,7 @@ def run_fold(
     when fused."""
     work = work or FoldWork()
     cls = np.asarray(classes)
-    pipe = Pipeline(spec, registry).fit(train, provider, progress, work)
+    pipe = Pipeline(spec, registry).fit(train, provider, progress, work, labels_only=True)
     fit_s = pipe.fit_seconds  # standalone cost, even when branches were shared with other pipelines
     t0 = time.perf_counter()
     P = pipe.predict_proba(test, provider)
@@ -175,7 +177,7 @@ def run_fold(
             part_preds[k] = [str(v) for v in pipe.classes_[Pk.argmax(1)]]
     elif parts:
         for k, pspec in parts.items():
-            part = Pipeline(pspec, registry).fit(train, provider, None, work)
+            part = Pipeline(pspec, registry).fit(train, provider, None, work, labels_only=True)
             part_preds[k] = [str(v) for v in part.predict(test, provider)]
     hits = total = 0
     if any(b.modality == "text" for b in pipe.branches.values()):

@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
-from ..data.source import load_data
+from ..data.source import check_audio_rows, load_data
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
 from ..results.store import ResultsStore
-from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, pipelines_of
+from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
 from ..workdir import workdir as default_workdir
 from ..workers import Done, Limits, Started
 from .evaluate import Plan, plan
@@ -62,24 +62,24 @@ def perturbed_sets(
     registry: Registry,
     cache: FeatureCache | None,
     jobs: int,
-    wd: Path,
     refs: list[Any],
     emit: EventHandler,
     limits: Limits,
 ) -> list[tuple[Any, Any]]:
-    """The robustness conditions with their perturbed copies of every test row, features extracted (cached)."""
+    """The robustness conditions with their perturbed copies of every test row, features extracted
+    (cached). Noise is mixed in as the extraction workers read the audio: no audio is written."""
     robustness = getattr(spec, "robustness", None)
     if robustness is None:
         return []
     import pandas as pd
 
-    from ..evaluation.perturb import perturbed_manifest
+    from ..data.perturb import perturbed_manifest
 
     tested = Manifest(pd.concat([test.frame for _, test in p.splits], ignore_index=True))
     out = []
     for condition in robustness.conditions():
         emit(PerturbationStarted(condition.name))
-        m = perturbed_manifest(tested, condition, wd / "perturbed", robustness.seed)
+        m = perturbed_manifest(tested, condition, robustness.seed)
         FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits).usable(
             [r for r in refs if registry.get(r.name).modality == condition.modality], m
         )
@@ -192,6 +192,9 @@ def run_benchmark(
         if first.evaluation.protocol == "cross_corpus"
         else None
     )
+    for m in (manifest, test_manifest):
+        if m is not None:
+            check_audio_rows([p for _, p in pipelines], m)
     run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
     name = spec.name or (pipelines[0][1].display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
     names = {pid: ps.display_name for pid, ps in pipelines}
@@ -224,10 +227,16 @@ def run_benchmark(
             for pid, ps in pipelines
         }
         blocked = {pid: msg for pid, msg in blocked.items() if msg}
-        conditions = perturbed_sets(spec, p, registry, cache, jobs, wd, list(refs.values()), emit, limits)
+        conditions = perturbed_sets(spec, p, registry, cache, jobs, list(refs.values()), emit, limits)
         done = set() if fresh else store.finished(run_id)
         tasks = []
-        outcome = BenchmarkOutcome(run_id, name, pipelines, len(p.splits), warnings=provider.warnings())
+        outcome = BenchmarkOutcome(
+            run_id,
+            name,
+            pipelines,
+            len(p.splits),
+            warnings=cost_warnings([ps for _, ps in pipelines], registry, len(manifest)) + provider.warnings(),
+        )
         groups = share_groups([ps for _, ps in pipelines])
         for f, (train, test) in enumerate(p.splits, start=1):
             pending = [(pid, ps.to_dict()) for pid, ps in pipelines if (pid, f) not in done and pid not in blocked]

@@ -122,6 +122,18 @@ class Manifest:
     def has_audio(self) -> bool:
         return bool((self.frame["audio"] != "").all()) and len(self.frame) > 0
 
+    def segments(self) -> list[tuple[float | None, float | None]]:
+        """Every row's (start, end) in seconds, None where unset: :meth:`segment` for all rows at once."""
+        n = len(self.frame)
+
+        def column(name: str) -> list[float | None]:
+            if name not in self.frame:
+                return [None] * n
+            values = pd.to_numeric(self.frame[name], errors="coerce").to_numpy(dtype=float)
+            return [None if np.isnan(v) else float(v) for v in values]
+
+        return list(zip(column("start"), column("end")))
+
     def segment(self, i: int) -> tuple[float | None, float | None]:
         row = self.frame.iloc[i]
         start = row.get("start") if "start" in self.frame else None
@@ -210,8 +222,11 @@ def _undecodable(line: bytes, encoding: str) -> bool:
     return False
 
 
-def load_manifest(path: str | Path, require_audio: bool = True, encoding: str = "utf-8") -> Manifest:
+def load_manifest(path: str | Path, require_audio: bool = False, encoding: str = "utf-8") -> Manifest:
     """Read a CSV or Parquet manifest; relative audio paths resolve against its folder.
+
+    Rows without audio (an empty ``audio`` cell, or no ``audio`` column) make a text-only corpus;
+    ``require_audio`` refuses them. An audio branch over such rows is refused by the runner.
 
     CSV text is decoded strictly with ``encoding`` (UTF-8 by default).
     """
@@ -232,4 +247,6 @@ def load_manifest(path: str | Path, require_audio: bool = True, encoding: str = 
     for col in ("start", "end"):
         if col in df.columns:
             df[col] = df[col].replace("", np.nan)
+    # emoframe's own column (a row's test-time noise) never comes from a user's file
+    df = df.drop(columns=[c for c in df.columns if str(c).startswith("emoframe:")])
     return Manifest.from_frame(df, name=str(path), root=path.parent, require_audio=require_audio)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import DataError
 from ..registry import Registry
-from ..spec import DataSpec
+from ..spec import DataSpec, PipelineSpec, branch_modality
 from .manifest import Manifest, load_manifest
 
 
@@ -27,3 +28,23 @@ def load_data(
             path = Path(base_dir) / path
         manifest = load_manifest(path, require_audio=False, encoding=data.encoding)
     return manifest.keep_classes(data.classes) if data.classes else manifest
+
+
+def check_audio_rows(pipelines: list[PipelineSpec], manifest: Manifest) -> None:
+    """Refuse an audio branch over rows that have no audio: a text-only corpus (or a manifest with
+    empty ``audio`` cells) can only feed text branches. A listed file that is missing or damaged is
+    different: that row is left out of audio branches and reported, the run goes on."""
+    silent = manifest.frame["id"][manifest.frame["audio"] == ""]
+    if not len(silent):
+        return
+    audio = sorted(
+        {f"{p.display_name}: branch '{k}'" for p in pipelines for k, b in p.branches.items()
+         if branch_modality(k, b.modality) == "audio"}
+    )  # fmt: skip
+    if audio:
+        examples = ", ".join(map(str, silent[:3])) + (", ..." if len(silent) > 3 else "")
+        raise DataError(
+            f"{manifest.name}: {len(silent)} of {len(manifest)} rows have no audio ({examples}), but "
+            f"{len(audio)} audio branch(es) would read them ({'; '.join(audio[:3])}); use text branches "
+            "only with this corpus, or give those rows an audio file"
+        )

@@ -66,7 +66,11 @@ class ExtractorKey:
         return cls(
             extractor.name,
             str(extractor.version),
-            extractor.params.model_dump(mode="json"),
+            {
+                k: v
+                for k, v in extractor.params.model_dump(mode="json").items()
+                if k not in getattr(extractor, "runtime_params", ())
+            },
             extractor.sample_rate if extractor.modality == "audio" else 0,
             getattr(extractor, "_origin", ""),
             code_digest(type(extractor)),
@@ -112,10 +116,39 @@ def decode_entry(blob: bytes) -> np.ndarray | None:
     payload = blob[head:]
     if hashlib.sha256(payload).hexdigest().encode() != blob[len(MAGIC) : head - 1]:
         return None
+    fast = _from_npy(payload)
+    if fast is not None:
+        return fast
     try:
         return np.load(io.BytesIO(payload), allow_pickle=False)
     except (ValueError, OSError, EOFError):
         return None
+
+
+_HEADERS: dict[bytes, tuple[np.dtype[Any], tuple[int, ...]] | None] = {}
+
+
+def _from_npy(payload: bytes) -> np.ndarray | None:
+    """A version-1 npy payload read without re-parsing a header seen before (a warm run reads
+    thousands of entries with the same header); None: leave it to np.load."""
+    if len(payload) < 10 or payload[:8] != b"\x93NUMPY\x01\x00":
+        return None
+    end = 10 + int.from_bytes(payload[8:10], "little")
+    header = payload[:end]
+    if header not in _HEADERS:
+        try:
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(io.BytesIO(header[8:]))
+            _HEADERS[header] = None if fortran or dtype.hasobject else (dtype, tuple(shape))
+        except (ValueError, OSError, EOFError):
+            _HEADERS[header] = None
+    parsed = _HEADERS[header]
+    if parsed is None:
+        return None
+    dtype, shape = parsed
+    count = int(np.prod(shape)) if shape else 1
+    if len(payload) - end != count * dtype.itemsize:
+        return None  # truncated or padded: np.load decides (and refuses)
+    return np.frombuffer(payload, dtype=dtype, count=count, offset=end).reshape(shape).copy()
 
 
 class FeatureCache:
@@ -133,8 +166,9 @@ class FeatureCache:
         self.left_in_place: list[Path] = []
 
     @staticmethod
-    def key(extractor: ExtractorKey, content_digest: str, start: float | None, end: float | None) -> str:
-        blob = json.dumps([extractor.digest(), content_digest, start, end])
+    def key(extractor: ExtractorKey | str, content_digest: str, start: float | None, end: float | None) -> str:
+        """A sample's key; ``extractor`` is the ExtractorKey or its digest (hashed once per extraction)."""
+        blob = json.dumps([extractor if isinstance(extractor, str) else extractor.digest(), content_digest, start, end])
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def folder(self, extractor_name: str) -> Path:

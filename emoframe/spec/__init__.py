@@ -26,9 +26,10 @@ from .models import (
     PipelineSpec,
     RobustnessSpec,
 )
-from .validation import article, branch_modality, check, validate
+from .validation import article, branch_modality, check, cost_warnings, validate
 
 __all__ = [
+    "cost_warnings",
     "MODALITIES",
     "NORMALISE_HELP",
     "PROTOCOLS",

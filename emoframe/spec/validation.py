@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
-from ..components import format_validation_error
+from ..components import FeatureExtractor, Model, format_validation_error
 from ..errors import SpecError, SpecProblem
 from ..registry import Registry
 from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec
@@ -389,3 +389,28 @@ def validate(
     problems = check(spec, registry, base_dir)
     if problems:
         raise SpecError(problems, source=source)
+
+
+def cost_warnings(pipelines: list[PipelineSpec], registry: Registry, rows: int) -> list[str]:
+    """Warnings (not errors) for combinations that are slow by nature at ``rows`` training rows,
+    e.g. a kernel SVC on wide sparse TF-IDF: each model says so through ``Model.cost_warning``."""
+    out: list[str] = []
+    for spec in pipelines:
+        early = spec.fusion is not None and spec.model is not None
+        for _, branch in sorted(spec.branches.items()):
+            model = spec.model if early else branch.model
+            if model is None:
+                continue
+            inputs = "dense"
+            if branch.extractor is not None:
+                ext = cast("type[FeatureExtractor]", registry.get(branch.extractor.name).cls)
+                if ext.sparse:
+                    width = ext.width(ext.Params.model_validate(branch.extractor.params))
+                    inputs = f"sparse {width}" if width else "sparse"
+            cls = cast("type[Model]", registry.get(model.name).cls)
+            note = cls.cost_warning(cls.Params.model_validate(model.params), inputs, rows)
+            if note:
+                note = f"{spec.display_name}: {note}"
+                if note not in out:
+                    out.append(note)
+    return out

@@ -17,7 +17,7 @@ class ManifestCorpus(Corpus):
 
     class Params(BaseParams):
         path: str = Field("", description="CSV or Parquet manifest; audio paths relative to its folder")
-        require_audio: bool = Field(True, description="False for a text-only corpus")
+        require_audio: bool = Field(False, description="refuse rows without audio (empty: a text-only row)")
         encoding: str = Field("utf-8", description="text encoding of a CSV manifest")
 
     def load(self) -> Manifest:

@@ -53,6 +53,9 @@ class _SklearnModel(Model):
         expected = self.model_.n_features_in_
         if X.shape[1] != expected:
             raise ComponentError(f"{self.name}: fitted on {expected} features, got {X.shape[1]}")
+        return self._proba(X)
+
+    def _proba(self, X: Any) -> np.ndarray:
         return self.model_.predict_proba(X)
 
 
@@ -60,10 +63,18 @@ ClassWeight = Literal["balanced"] | None
 
 
 class SVC(_SklearnModel):
-    """Standardisation + support vector classifier with Platt-calibrated probabilities."""
+    """Standardisation + support vector classifier; Platt-calibrated probabilities where they are read.
+
+    ``probabilities: auto`` calibrates (Platt scaling on internal folds: about six SVC fits) only
+    when something reads the probabilities — a late fusion, or predict_proba outside a benchmark.
+    Where only the predicted label counts (a benchmark's unimodal or early-fusion pipeline) it fits
+    one SVC, and its "probabilities" are the softmax of the one-vs-rest decision values: scores
+    whose argmax is the SVC's decision, not calibrated probabilities.
+    """
 
     name = "sklearn.svc"
-    version = "1"
+    version = "2"
+    calibrates = True
 
     class Params(Params):
         C: float = Field(1.0, gt=0, description="inverse regularisation")
@@ -71,7 +82,34 @@ class SVC(_SklearnModel):
         gamma: float | Literal["scale", "auto"] = Field("scale", description="RBF width")
         class_weight: ClassWeight = Field(None, description="'balanced' reweights classes by frequency")
         scale: bool = Field(True, description="standardise features on the training fold first")
+        probabilities: Literal["auto", "platt", "scores"] = Field(
+            "auto",
+            description="platt: calibrated on internal folds (~6 SVC fits); scores: one fit, softmax of the "
+            "decision values; auto: platt where the probabilities are read, else scores",
+        )
         seed: int = Field(0, description="seed of the probability calibration")
+
+    #: rows from which a kernel SVC on wide sparse input takes minutes per fit
+    SLOW_SPARSE_ROWS = 2000
+
+    @classmethod
+    def cost_warning(cls, params: Any, inputs: str, rows: int) -> str | None:
+        kind, _, width = inputs.partition(" ")
+        if kind != "sparse" or params.kernel == "linear" or rows < cls.SLOW_SPARSE_ROWS:
+            return None
+        return (
+            f"sklearn.svc with the {params.kernel} kernel on {rows} rows of sparse features up to "
+            f"{width or 'many'} columns wide (TF-IDF): a kernel SVC's fit grows with the square of the rows "
+            "and is slow on wide sparse input (minutes per fold at this size); sklearn.logreg or sklearn.svc "
+            "with kernel: linear fit the same features in seconds"
+        )
+
+    def calibrated(self) -> bool:
+        """Whether fit calibrates: decided once, at fit, from the params and probabilities_used."""
+        if not hasattr(self, "calibrated_"):
+            mode = self.params.probabilities
+            self.calibrated_ = mode == "platt" or (mode == "auto" and self.probabilities_used)
+        return self.calibrated_
 
     def estimator(self, sparse: bool) -> Any:
         from sklearn.calibration import CalibratedClassifierCV
@@ -79,17 +117,29 @@ class SVC(_SklearnModel):
 
         p = self.params
         svc = SkSVC(C=p.C, kernel=p.kernel, gamma=p.gamma, class_weight=p.class_weight, random_state=p.seed)
+        if not self.calibrated():
+            return svc
         # Platt scaling on internal folds, one SVC refitted on all rows (SVC(probability=True) is deprecated)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=self._cv, ensemble=False)
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> SVC:
         from sklearn.model_selection import StratifiedKFold
 
+        self.__dict__.pop("calibrated_", None)
         counts = np.unique(np.asarray(y), return_counts=True)[1]
         self._cv = StratifiedKFold(
             n_splits=int(max(2, min(5, counts.min()))), shuffle=True, random_state=self.params.seed
         )
         return super().fit(X, y, groups)
+
+    def _proba(self, X: Any) -> np.ndarray:
+        if self.calibrated():
+            return self.model_.predict_proba(X)
+        d = np.asarray(self.model_.decision_function(X), dtype=np.float64)
+        if d.ndim == 1:  # two classes: the decision value favours classes_[1]
+            d = np.column_stack([-d, d])
+        e = np.exp(d - d.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
 
 
 class LogReg(_SklearnModel):

@@ -17,6 +17,11 @@ class Tfidf(FeatureExtractor):
     modality = "text"
     output = "vector"
     stateless = False
+    sparse = True
+
+    @classmethod
+    def width(cls, params: Any) -> int | None:
+        return params.max_features
 
     class Params(Params):
         analyzer: Literal["word", "char_wb"] = Field("word", description="word n-grams or character n-grams")

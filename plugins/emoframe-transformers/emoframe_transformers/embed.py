@@ -23,12 +23,14 @@ class SentenceEmbedding(FeatureExtractor):
     version = "1"
     modality = "text"
     output = "vector"
+    max_workers = 1  # one process with every core: torch's threads beat copies of the model
 
     class Params(Params):
         model: str = Field("", description="hub id or local path; empty: packaged all-MiniLM-L6-v2")
         max_length: int = Field(128, ge=8, le=4096, description="tokens kept per transcript")
         normalize: bool = Field(True, description="L2-normalise the embedding")
         device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present")
+        batch_size: int = Field(32, ge=1, le=4096, description="transcripts per forward pass")
 
     def _load(self) -> tuple[Any, Any, Any]:
         if getattr(self, "_loaded", None) is None:
@@ -58,17 +60,22 @@ class SentenceEmbedding(FeatureExtractor):
     def extract(self, x: str) -> np.ndarray:
         return self.embed([x])[0]
 
+    def extract_batch(self, xs: Any) -> list[np.ndarray]:
+        return list(self.embed(list(xs)))
+
     def transform(self, inputs: Any) -> np.ndarray:
         return self.embed(list(inputs))
 
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts`` in batches of ``batch_size``, padded within a batch (masked in the mean)."""
         import torch
 
         tok, model, device = self._load()
+        size = self.params.batch_size
         out = []
         with torch.no_grad():
-            for s in range(0, len(texts), batch_size):
-                batch = [str(t) if str(t).strip() else "." for t in texts[s : s + batch_size]]
+            for s in range(0, len(texts), size):
+                batch = [str(t) if str(t).strip() else "." for t in texts[s : s + size]]
                 enc = tok(
                     batch, padding=True, truncation=True, max_length=self.params.max_length, return_tensors="pt"
                 ).to(device)
