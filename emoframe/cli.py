@@ -252,14 +252,21 @@ def corpus() -> None:
     help="Folder to write: new, empty, or a corpus folder emoframe generated (then replaced).",
 )
 @click.option("--seed", default=0, show_default=True)
-@click.option("--speakers", default=12, show_default=True, type=click.IntRange(2, 200))
+@click.option("--speakers", default=12, show_default=True, type=click.IntRange(2, 2000))
 @click.option("--per-class", default=10, show_default=True, type=click.IntRange(1, 500))
-def corpus_synth(out: Path, seed: int, speakers: int, per_class: int) -> None:
+@click.option(
+    "--size",
+    type=click.IntRange(8, 1_000_000),
+    help="About this many utterances (sets --speakers and --per-class: 1000 → 25 × 10, 16000 → 100 × 40).",
+)
+def corpus_synth(out: Path, seed: int, speakers: int, per_class: int, size: int | None) -> None:
     """Write the synthetic demo corpus (deterministic: same seed, same bytes)."""
     import time
 
-    from .data.synth import CLASSES, generate
+    from .data.synth import CLASSES, generate, shape_for
 
+    if size is not None:
+        speakers, per_class = shape_for(size)
     t0 = time.perf_counter()
     generate(out, seed=seed, speakers=speakers, per_class=per_class)
     n = speakers * per_class * len(CLASSES)

@@ -243,3 +243,12 @@ def test_robustness_sweep_degrades_the_touched_pipelines_only(corpus, tmp_path):
     assert text["dropout@0.8"]["delta"] < 0
     fused = next(v for k, v in rows.items() if "fusion.late" in k)
     assert set(fused) == {"white@0dB", "dropout@0.8"} and fused["white@0dB"]["rows"] == 48
+    # no copy of the corpus: noise is mixed in as the audio is read, only features are cached
+    assert not list(tmp_path.rglob("*.wav")) and not (tmp_path / "perturbed").exists()
+    from emoframe.features import FeatureCache
+
+    before = FeatureCache(tmp_path / "cache").info()["opensmile.egemaps"]["entries"]
+    assert before == 2 * 48  # each clean row and its noisy copy, one entry each
+    again = run_benchmark(parse_spec(doc), Registry.from_entry_points(), tmp_path, jobs=1, fresh=True)
+    assert not again.errors  # the noisy features came from the cache: nothing new was written
+    assert FeatureCache(tmp_path / "cache").info()["opensmile.egemaps"]["entries"] == before

@@ -15,6 +15,7 @@ def svc(**params):
 
 
 def test_svc_calibrates_only_when_its_probabilities_are_read():
+    from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
@@ -27,7 +28,9 @@ def test_svc_calibrates_only_when_its_probabilities_are_read():
     assert type(labels.model_[-1]) is SVC  # one fit, no internal calibration folds
     P = labels.predict_proba(X)
     np.testing.assert_allclose(P.sum(1), 1.0)
-    np.testing.assert_array_equal(labels.classes_[P.argmax(1)], labels.model_.predict(X))  # the SVC's decision
+    # the SVC's own decision: its one-vs-one vote, ties broken by confidence
+    voting = clone(labels.model_).set_params(svc__break_ties=True).fit(X, y)
+    np.testing.assert_array_equal(labels.classes_[P.argmax(1)], voting.predict(X))
     forced = svc(probabilities="platt")
     forced.probabilities_used = False
     assert isinstance(forced.fit(X, y).model_[-1], CalibratedClassifierCV)
@@ -39,7 +42,7 @@ def test_svc_scores_for_two_classes():
     model = svc(probabilities="scores").fit(X[keep], y[keep])
     P = model.predict_proba(X[keep])
     assert P.shape == (keep.sum(), 2)
-    np.testing.assert_array_equal(model.classes_[P.argmax(1)], model.model_.predict(X[keep]))
+    np.testing.assert_array_equal(model.classes_[P.argmax(1)], model.model_.predict(X[keep]))  # two classes: no ties
 
 
 def _benchmark(branches, **extra):

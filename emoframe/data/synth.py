@@ -322,6 +322,13 @@ def check_target(out: str | Path) -> None:
         )
 
 
+def shape_for(size: int) -> tuple[int, int]:
+    """(speakers, utterances per class and speaker) for a corpus of about ``size`` utterances,
+    growing both: 1,000 → 25 × 10, 4,000 → 50 × 20, 16,000 → 100 × 40 (× 4 classes)."""
+    per_class = max(1, round((size / len(CLASSES) / 2.5) ** 0.5))
+    return max(2, round(size / len(CLASSES) / per_class)), per_class
+
+
 def generate(out: str | Path, seed: int = 0, speakers: int = 12, per_class: int = 10) -> Path:
     """Write ``out/manifest.csv``, ``out/wav/*.wav`` and ``out/README.md``; same seed → same bytes.
 

@@ -164,6 +164,7 @@ class FeatureCache:
         self.corrupt = 0
         self.write_error: str | None = None
         self.left_in_place: list[Path] = []
+        self._read_folders: dict[str, str] = {}
 
     @staticmethod
     def key(extractor: ExtractorKey | str, content_digest: str, start: float | None, end: float | None) -> str:
@@ -182,9 +183,13 @@ class FeatureCache:
         return self.folder(extractor_name) / key[:2] / f"{key}{SUFFIX}"
 
     def get(self, extractor_name: str, key: str) -> np.ndarray | None:
-        p = self.path(extractor_name, key)
+        # plain strings, the folder checked once: a warm run reads tens of thousands of entries
+        folder = self._read_folders.get(extractor_name)
+        if folder is None:
+            folder = self._read_folders[extractor_name] = str(self.folder(extractor_name))
         try:
-            blob = p.read_bytes()
+            with open(os.path.join(folder, key[:2], key + SUFFIX), "rb") as f:
+                blob = f.read()
         except FileNotFoundError:
             return None
         except OSError:

@@ -69,7 +69,8 @@ class SVC(_SklearnModel):
     when something reads the probabilities — a late fusion, or predict_proba outside a benchmark.
     Where only the predicted label counts (a benchmark's unimodal or early-fusion pipeline) it fits
     one SVC, and its "probabilities" are the softmax of the one-vs-rest decision values: scores
-    whose argmax is the SVC's decision, not calibrated probabilities.
+    whose argmax is the SVC's one-vs-one vote (ties broken by confidence), not calibrated
+    probabilities.
     """
 
     name = "sklearn.svc"

@@ -23,6 +23,9 @@ class TrainParams(Params):
     dropout: float = Field(0.3, ge=0, lt=1, description="dropout rate")
     seed: int = Field(0, description="seed of initialisation, shuffling and the validation split")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
+    batching: Literal["random", "bucketed"] = Field(
+        "random", description="random: shuffled batches; bucketed: batches of similar length (less padding)"
+    )
 
 
 class _TorchSequenceModel(Model):

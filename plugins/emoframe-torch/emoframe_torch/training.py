@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,13 +64,13 @@ def train(
     opt = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay)
     best_state, best_score, best_epoch, stale = copy.deepcopy(module.state_dict()), -1.0, 0, 0
     history = []
+    lengths = np.array([min(len(x), p.max_frames) for x in X])
     for epoch in range(1, p.epochs + 1):
         module.train()
-        order = rng.permutation(tr)
+        t0 = time.perf_counter()
         total = 0.0
-        for s in range(0, len(order), p.batch_size):
-            idx = order[s : s + p.batch_size]
-            if len(idx) < 2 and len(order) > 1:  # batch norm needs two rows
+        for idx in batches(rng.permutation(tr), lengths, p.batch_size, getattr(p, "batching", "random"), rng):
+            if len(idx) < 2 and len(tr) > 1:  # batch norm needs two rows
                 continue
             xb, mb = pad([X[i] for i in idx], p.max_frames)
             yb = torch.from_numpy(y[idx]).to(device)
@@ -79,9 +80,10 @@ def train(
             torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
             opt.step()
             total += float(loss.detach()) * len(idx)
+        train_s = time.perf_counter() - t0
         pred = predict(module, [X[i] for i in va], p).argmax(1)
         score = balanced_accuracy(y[va], pred)
-        history.append({"epoch": epoch, "loss": total / max(1, len(tr)), "val_uar": score})
+        history.append({"epoch": epoch, "loss": total / max(1, len(tr)), "val_uar": score, "train_s": train_s})
         if progress is not None:
             progress(epoch, p.epochs, f"epoch {epoch}/{p.epochs} val UAR {score:.3f}")
         if score > best_score + 1e-9:
@@ -94,14 +96,36 @@ def train(
     return module, {"best_epoch": best_epoch, "best_val_uar": best_score, "history": history}
 
 
+def batches(order: np.ndarray, lengths: np.ndarray, size: int, how: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of ``order`` (already shuffled). bucketed: within windows of 20 batches, rows sorted
+    by length and cut into batches, the batches then shuffled — each batch pads to a length close
+    to its own rows', and every epoch still mixes rows and batch order."""
+    if how != "bucketed":
+        return [order[s : s + size] for s in range(0, len(order), size)]
+    out = []
+    window = size * 20
+    for w in range(0, len(order), window):
+        part = order[w : w + window]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out += [part[s : s + size] for s in range(0, len(part), size)]
+    return [out[i] for i in rng.permutation(len(out))]
+
+
 def predict(module: Any, X: list[np.ndarray], p: Any) -> np.ndarray:
+    """Probabilities in the order of ``X``; computed in batches of similar length (padding is masked,
+    so the order changes nothing but the time)."""
     import torch
 
     device = next(module.parameters()).device
     module.eval()
+    order = np.argsort([len(x) for x in X], kind="stable")
     out = []
     with torch.no_grad():
         for s in range(0, len(X), p.batch_size):
-            xb, mb = pad(X[s : s + p.batch_size], p.max_frames)
+            xb, mb = pad([X[i] for i in order[s : s + p.batch_size]], p.max_frames)
             out.append(torch.softmax(module(xb.to(device), mb.to(device)), -1).cpu().numpy())
-    return np.vstack(out) if out else np.zeros((0, 0))
+    if not out:
+        return np.zeros((0, 0))
+    proba = np.empty((len(X), out[0].shape[1]), dtype=out[0].dtype)
+    proba[order] = np.vstack(out)
+    return proba
