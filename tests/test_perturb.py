@@ -91,3 +91,24 @@ def test_a_user_column_named_like_emoframes_is_dropped(tmp_path):
     m = load_manifest(tmp_path / "m.csv")
     assert COLUMN not in m.frame
     np.testing.assert_array_equal(row_audio(m, 0, 16000), load_audio(wav))
+
+
+def test_the_noise_algorithm_is_part_of_the_run_key(tmp_path, monkeypatch):
+    """Robustness figures come from how noise is made: another algorithm version is another run."""
+    from emoframe.bench import runner
+    from emoframe.registry import get_registry
+    from emoframe.spec import parse_spec, pipelines_of
+
+    rows = [{"id": f"u{i}", "audio": str(write_wav(tmp_path / f"u{i}.wav", tone(0.5, freq=150 + 50 * i))),
+             "text": "a b", "label": "ab"[i % 2], "speaker": f"s{i}"} for i in range(4)]  # fmt: skip
+    m = Manifest.from_frame(pd.DataFrame(rows))
+    reg = get_registry()
+    doc = {
+        "data": {"corpus": "demo"},
+        "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc"}},
+    }
+    plain, noisy = parse_spec(doc), parse_spec(doc | {"robustness": {"snr_db": [10]}})
+    keys = {name: runner.run_key(s, [m], pipelines_of(s, reg), reg) for name, s in (("plain", plain), ("noisy", noisy))}
+    monkeypatch.setattr(runner, "PERTURBATION_VERSION", "next")
+    assert runner.run_key(plain, [m], pipelines_of(plain, reg), reg) == keys["plain"]  # no robustness: unaffected
+    assert runner.run_key(noisy, [m], pipelines_of(noisy, reg), reg) != keys["noisy"]

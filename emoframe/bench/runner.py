@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
+from ..data.perturb import PERTURBATION_VERSION
 from ..data.source import check_audio_rows, load_data
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
@@ -148,6 +149,8 @@ def run_key(
             "spec": spec.digest(),
             "data": [manifest_fingerprint(m) for m in manifests],
             "components": component_versions(pipelines, registry),
+            # how test-time noise is made decides the robustness figures as much as a component does
+            "perturbation": PERTURBATION_VERSION if getattr(spec, "robustness", None) is not None else None,
         },
         sort_keys=True,
     )
