@@ -183,9 +183,10 @@ def _show_component(info: Any) -> None:
     console.print(table)
 
 
-def _manifest_rows(data: Any, base: Path) -> int | None:
-    """Rows of a spec's manifest file, for size-dependent warnings; None for a corpus (not loaded
-    by validate: it may generate or unpack data) or a manifest that cannot be read (the run says why)."""
+def _spec_manifest(data: Any, base: Path) -> Any:
+    """A spec's manifest file, loaded, for the checks that need the rows (size warnings, audio
+    branches over text-only rows); None for a corpus (validate does not load one: it may generate
+    or unpack data) or a manifest that cannot be read (the run says why)."""
     from .data.manifest import load_manifest
     from .errors import DataError
 
@@ -193,7 +194,7 @@ def _manifest_rows(data: Any, base: Path) -> int | None:
         return None
     path = Path(data.manifest) if Path(data.manifest).is_absolute() else base / data.manifest
     try:
-        return len(load_manifest(path, encoding=data.encoding))
+        return load_manifest(path, encoding=data.encoding)
     except DataError:
         return None
 
@@ -203,14 +204,17 @@ def _manifest_rows(data: Any, base: Path) -> int | None:
 @click.option("--expand", is_flag=True, help="List the pipelines a benchmark expands to.")
 def validate(spec_path: Path, expand: bool) -> None:
     """Validate a pipeline or benchmark spec (YAML/JSON) against the installed plugins."""
+    from .data.source import check_audio_rows
     from .spec import PipelineSpec, cost_warnings, load_spec, pipelines_of
 
     reg = _registry()
     spec = load_spec(spec_path, registry=reg)
     pipelines = pipelines_of(spec, reg)
-    rows = _manifest_rows(spec.data, spec_path.parent)
-    for note in cost_warnings(pipelines, reg, rows) if rows is not None else []:
-        err_console.print(styled(("warning: ", "yellow"), note))
+    manifest = _spec_manifest(spec.data, spec_path.parent)
+    if manifest is not None:
+        check_audio_rows(pipelines, manifest)  # DataError: exit 2, naming rows and branches
+        for note in cost_warnings(pipelines, reg, len(manifest)):
+            err_console.print(styled(("warning: ", "yellow"), note))
     if isinstance(spec, PipelineSpec):
         console.print(styled(("ok", "green"), f" pipeline: {spec.display_name}"))
         return

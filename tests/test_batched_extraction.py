@@ -162,6 +162,14 @@ def test_a_manifest_without_audio_loads_and_an_audio_branch_over_it_is_refused(t
     }
     with pytest.raises(DataError, match=r"rows have no audio .* audio branch\(es\) would read them"):
         run_benchmark(parse_spec(spec), workdir=tmp_path / "wd", jobs=1)
+    import yaml
+    from click.testing import CliRunner
+
+    from emoframe.cli import main
+
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    refused = CliRunner().invoke(main, ["validate", str(tmp_path / "spec.yaml")])
+    assert refused.exit_code == 2 and "rows have no audio" in refused.output  # validate says so too
     spec["branches"] = {"text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"}}
     outcome = run_benchmark(parse_spec(spec), workdir=tmp_path / "wd", jobs=1)
     assert outcome.ran == 2 and not outcome.errors
