@@ -125,3 +125,41 @@ def test_a_worker_killed_while_idle_costs_no_task():
     time.sleep(0.3)
     rest = [r for r in gen if not isinstance(r, Started)]
     assert [type(r).__name__ for r in rest] == ["Done", "Done"] and all(r.value != first.value for r in rest)
+
+
+TORCH_PARENT = """
+import sys
+import numpy as np
+import pandas as pd
+import torch
+from emoframe import FeatureExtractor
+from emoframe.data.manifest import Manifest
+from emoframe.features import extract_features
+from emoframe.workers import Limits
+
+class TorchOps(FeatureExtractor):
+    \"\"\"Runs a parallel torch kernel per sample.\"\"\"
+    name, version, modality, output = "test.torchops", "1", "text", "vector"
+    def extract(self, x):
+        return np.array([float(torch.ones(200_000).mul(len(x)).exp().log().sum())], dtype=np.float32)
+
+torch.ones(2_000_000).exp().sum()  # the parent runs a parallel region first (GNU OpenMP's pool starts)
+m = Manifest.from_frame(pd.DataFrame({"id": ["a", "b"], "audio": "", "text": ["x", "yy"], "label": "l",
+                                      "speaker": "s"}), require_audio=False)
+r = extract_features(TorchOps(), m, jobs=1, limits=Limits(timeout=60))  # one worker, every core
+print("failures", r.failures, "ids", r.ids)
+"""
+
+
+def test_a_worker_forked_after_torch_ran_does_not_hang(tmp_path):
+    """A child forked after torch used its OpenMP pool hangs in its next parallel region, unless
+    it keeps torch at one thread (workers.limit_threads): extraction finishes, both samples done."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    script = tmp_path / "torch_parent.py"
+    script.write_text(TORCH_PARENT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "failures {} ids ['a', 'b']" in out.stdout
