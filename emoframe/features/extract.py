@@ -72,16 +72,6 @@ def _input(extractor: FeatureExtractor, s: Sample) -> Any:
     return s.text
 
 
-def extract_one(
-    extractor: FeatureExtractor, audio: str, text: str, start: float | None, end: float | None, perturb: str = ""
-) -> np.ndarray:
-    """Features of one sample: loads audio (resampled, segment honoured) or takes the text."""
-    x = _input(extractor, Sample(0, audio, text, start, end, perturb, ""))
-    with guard(extractor, "extract"):
-        value = extractor.extract(x)
-    return check_feature(extractor, value)
-
-
 def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
     if isinstance(exc, AudioError):
         return exc.reason

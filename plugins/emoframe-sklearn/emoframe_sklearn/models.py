@@ -105,20 +105,13 @@ class SVC(_SklearnModel):
             "with kernel: linear fit the same features in seconds"
         )
 
-    def calibrated(self) -> bool:
-        """Whether fit calibrates: decided once, at fit, from the params and probabilities_used."""
-        if not hasattr(self, "calibrated_"):
-            mode = self.params.probabilities
-            self.calibrated_ = mode == "platt" or (mode == "auto" and self.probabilities_used)
-        return self.calibrated_
-
     def estimator(self, sparse: bool) -> Any:
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC as SkSVC
 
         p = self.params
         svc = SkSVC(C=p.C, kernel=p.kernel, gamma=p.gamma, class_weight=p.class_weight, random_state=p.seed)
-        if not self.calibrated():
+        if not self.calibrated_:
             return svc
         # Platt scaling on internal folds, one SVC refitted on all rows (SVC(probability=True) is deprecated)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=self._cv, ensemble=False)
@@ -126,7 +119,8 @@ class SVC(_SklearnModel):
     def fit(self, X: Any, y: Any, groups: Any = None) -> SVC:
         from sklearn.model_selection import StratifiedKFold
 
-        self.__dict__.pop("calibrated_", None)
+        mode = self.params.probabilities  # decided at fit: calibrate only where probabilities are read
+        self.calibrated_ = mode == "platt" or (mode == "auto" and self.probabilities_used)
         counts = np.unique(np.asarray(y), return_counts=True)[1]
         self._cv = StratifiedKFold(
             n_splits=int(max(2, min(5, counts.min()))), shuffle=True, random_state=self.params.seed
@@ -134,7 +128,7 @@ class SVC(_SklearnModel):
         return super().fit(X, y, groups)
 
     def _proba(self, X: Any) -> np.ndarray:
-        if self.calibrated():
+        if self.calibrated_:
             return self.model_.predict_proba(X)
         d = np.asarray(self.model_.decision_function(X), dtype=np.float64)
         if d.ndim == 1:  # two classes: the decision value favours classes_[1]
