@@ -7,9 +7,12 @@ speaker-aware helpers that first-party plugins use for inner splits and scores.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .components import Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model, Params
 from .contract import PluginCallError, check_feature, check_probabilities
 from .errors import (
+    BundleError,
     ComponentError,
     DataError,
     EmoframeError,
@@ -26,12 +29,22 @@ from .hookspecs import hookimpl
 from .registry import Registry, get_registry
 
 __version__ = "0.1.0"
+
+
+def load(path: str, registry: Registry | None = None) -> Any:
+    """A trained bundle (``emoframe train``) ready to label recordings: ``.predict`` / ``.predict_proba``."""
+    from .deploy.predictor import load as load_bundle
+
+    return load_bundle(path, registry)
+
+
 #: the public API of plugin authors; tests/test_public_api.py fails when a name disappears
 __all__ = [
     "Component",
     "ComponentError",
     "Corpus",
     "DataError",
+    "BundleError",
     "EarlyFusion",
     "EmoframeError",
     "FeatureExtractor",
@@ -55,4 +68,5 @@ __all__ = [
     "hookimpl",
     "inner_folds",
     "inner_split",
+    "load",
 ]

@@ -91,6 +91,22 @@ class Component:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
 
+    #: extra types (``module.Qualname``) that this component's skops-saved state may hold beyond
+    #: scikit-learn's estimators and emoframe's built-in list; loading refuses every other type
+    trusted_types: ClassVar[tuple[str, ...]] = ()
+
+    def state(self) -> dict[str, Any]:
+        """What fitting learned, to be saved in a bundle: by default every public attribute whose name
+        ends with ``_`` (scikit-learn's convention: ``model_``, ``classes_``). Values may be JSON
+        scalars, lists, tuples and dicts of them, numpy arrays, scipy sparse matrices, torch tensors,
+        bytes and scikit-learn estimators; override for anything else (a torch module: its weights)."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Become the fitted component :meth:`state` described (params are already set)."""
+        for k, v in state.items():
+            setattr(self, k, v)
+
     @classmethod
     def summary(cls) -> str:
         """First line of the docstring: what the component is."""
@@ -210,6 +226,16 @@ class Model(Component):
     def predict_proba(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
+    def onnx_graph(self) -> bytes:
+        """This fitted model as a serialised ONNX ModelProto: inputs as :meth:`onnx_feeds` names them,
+        one output ``probabilities`` (rows × ``classes_``). Raise NotImplementedError with the reason
+        when the model cannot be exported."""
+        raise NotImplementedError(f"{self.name} has no ONNX export")
+
+    def onnx_feeds(self, X: Any) -> dict[str, np.ndarray]:
+        """The graph's inputs for ``X``: by default one dense matrix named ``X`` (cast to the graph's dtype)."""
+        return {"X": np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float64)}
+
     def predict(self, X: Any) -> np.ndarray:
         if not hasattr(self, "classes_"):
             raise ComponentError(f"{self.name}: predict called before fit")
@@ -221,6 +247,12 @@ class Fusion(Component):
 
     kind = "fusion"
     fusion_kind: ClassVar[Literal["early", "late"]]
+
+    def onnx_graph(self, widths: Mapping[str, int]) -> bytes:
+        """This fitted fusion as a serialised ONNX ModelProto with one input per branch (named after the
+        branch; ``widths`` gives each one's columns) and one output: ``features`` (early) or
+        ``probabilities`` (late). Raise NotImplementedError with the reason when it cannot be exported."""
+        raise NotImplementedError(f"{self.name} has no ONNX export")
 
 
 class EarlyFusion(Fusion):
@@ -256,6 +288,12 @@ class LateFusion(Fusion):
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
+
+    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """How much each branch weighed in each decision: branch → one weight per row (empty when the
+        fusion has no such notion, e.g. a vote). Predictions show it so a user sees which modality carried
+        each decision."""
+        return {}
 
 
 class Corpus(Component):

@@ -88,3 +88,7 @@ class ComponentError(EmoframeError):
     """A component was used against its contract (bad input shape, not fitted, ...)."""
 
     exit_code = 1
+
+
+class BundleError(EmoframeError):
+    """A trained-pipeline bundle cannot be written or loaded: unsafe, damaged, or incompatible."""

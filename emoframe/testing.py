@@ -224,6 +224,79 @@ def check_fusion(cls: type[Any], params: dict[str, Any] | None = None) -> None:
         )
 
 
+def _max_diff(a: Any, b: Any) -> float:
+    a = a.toarray() if hasattr(a, "toarray") else a
+    b = b.toarray() if hasattr(b, "toarray") else b
+    if isinstance(a, list):
+        return max((_max_diff(x, z) for x, z in zip(a, b)), default=0.0)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape, f"shapes differ after the round trip: {a.shape} vs {b.shape}"
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def _round_trip(component: Any) -> Any:
+    """Save the component's state as a bundle does, load it into a fresh instance."""
+    import tempfile
+
+    from .deploy.state import load_state, save_state
+
+    with tempfile.TemporaryDirectory(prefix="emoframe-check-") as tmp:
+        save_state(component.state(), tmp)
+        clone = type(component)(component.params)
+        clone.restore(load_state(tmp, type(component).trusted_types, owner=component.name))
+    return clone
+
+
+def check_roundtrip(cls: type[Any], params: dict[str, Any] | None = None) -> None:
+    """save → load → the same outputs (max abs difference ≤ 1e-6): what a bundle needs of a fitted component.
+
+    The state goes through emoframe's safe formats (JSON, safetensors, skops) exactly as in
+    ``emoframe train``; a component whose state holds anything else must override state()/restore().
+    """
+    tol = 1e-6
+    if cls.kind == "extractor":
+        ext = cls(params)
+        if ext.modality == "audio":
+            inputs: list[Any] = [
+                synthetic_utterance(1.0, ext.sample_rate, 0),
+                synthetic_utterance(1.2, ext.sample_rate, 1),
+            ]
+        else:
+            inputs = ["I am so happy today!", "This is terrible.", "well"]
+        if not ext.stateless:
+            ext.fit(inputs, ["happy", "angry", "neutral"][: len(inputs)])
+        out, again = ext.transform(inputs), _round_trip(ext).transform(inputs)
+    elif cls.kind == "model":
+        kind = "raw" if cls.accepts == {"raw"} else sorted(cls.accepts)[-1]
+        X, y, groups = toy_data(kind, requires=getattr(cls, "requires", ()))
+        model = _fit(cls(params), X, y, groups)
+        clone = _round_trip(model)
+        assert list(clone.classes_) == list(model.classes_), f"{cls.name}: classes_ differ after the round trip"
+        out, again = model.predict_proba(X), clone.predict_proba(X)
+    elif cls.kind == "fusion":
+        rng = np.random.default_rng(1)
+        y = np.repeat(CLASSES, 8)
+        idx = np.searchsorted(CLASSES, y)
+        if cls.fusion_kind == "early":
+            blocks = {"audio": rng.normal(0, 1, (len(y), 7)) + np.eye(4, 7)[idx], "text": rng.normal(0, 1, (len(y), 3))}
+            fusion = cls(params).fit(blocks, y)
+            out, again = fusion.transform(blocks), _round_trip(fusion).transform(blocks)
+        else:
+            logits = {k: rng.normal(0, 1, (len(y), 4)) + s * np.eye(4)[idx] for k, s in (("audio", 2.0), ("text", 0.5))}
+            probas = {k: np.exp(v) / np.exp(v).sum(1, keepdims=True) for k, v in logits.items()}
+            fusion = cls(params).fit(probas, y, CLASSES)
+            clone = _round_trip(fusion)
+            out, again = fusion.predict_proba(probas), clone.predict_proba(probas)
+            for k, w in fusion.explain(probas).items():
+                assert _max_diff(w, clone.explain(probas)[k]) <= tol, (
+                    f"{cls.name}: explain() differs after the round trip"
+                )
+    else:
+        return
+    diff = _max_diff(out, again)
+    assert diff <= tol, f"{cls.name}: outputs differ by {diff:.2e} after save → load (≤ {tol:g} required)"
+
+
 # -- the pytest face: one test per (component, check), like scikit-learn's -------------------------
 RULES = "docs/plugins.md#the-rules-the-checks-enforce"
 
@@ -241,9 +314,12 @@ def check_rebuildable_by_workers(cls: type[Any], params: dict[str, Any] | None =
 
 def checks_for(cls: type[Any]) -> list[Any]:
     """The checks that apply to a component class, by its kind."""
-    kind_checks = {"extractor": [check_extractor], "model": [check_model], "fusion": [check_fusion], "corpus": []}[
-        cls.kind
-    ]
+    kind_checks = {
+        "extractor": [check_extractor, check_roundtrip],
+        "model": [check_model, check_roundtrip],
+        "fusion": [check_fusion, check_roundtrip],
+        "corpus": [],
+    }[cls.kind]
     return [check_registrable, check_rebuildable_by_workers, *kind_checks]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emoframe.registry import Registry
-from emoframe.testing import check_extractor, check_fusion, check_model
+from emoframe.testing import check_extractor, check_fusion, check_model, check_roundtrip
 
 REGISTRY = Registry.from_entry_points()
 
@@ -49,6 +49,22 @@ def test_fusion_contract(name):
 )  # those: plugin tests
 def test_text_extractor_contract(name):
     check_extractor(REGISTRY.get(name).cls)
+
+
+@pytest.mark.parametrize("name", REGISTRY.names("model") + REGISTRY.names("fusion"))
+def test_round_trip_through_a_bundle(name, request):
+    """Every model and fusion: save → load → identical probabilities (≤ 1e-6), safe formats only."""
+    params = dict(FAST.get(name, {}))
+    if name == "transformers.classifier":
+        params.update(model=str(request.getfixturevalue("tiny_roberta")), epochs=1, max_length=16)
+    check_roundtrip(REGISTRY.get(name).cls, params)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in REGISTRY.names("extractor") if not n.startswith(("opensmile.", "librosa."))]
+)
+def test_extractor_round_trip(name):
+    check_roundtrip(REGISTRY.get(name).cls)
 
 
 def test_every_first_party_plugin_loaded():

@@ -68,6 +68,42 @@ class ConcatFusion(EarlyFusion):
             parts.append(Z * w)
         return np.hstack(parts).astype(np.float32)
 
+    def onnx_graph(self, widths: Mapping[str, int]) -> bytes:
+        """Per block: standardise, PCA, weight; then concatenate (float32, as transform returns)."""
+        from onnx import TensorProto, helper, numpy_helper
+
+        if not hasattr(self, "stats_"):
+            raise ComponentError(f"{self.name}: export called before fit")
+        nodes, inits, inputs, parts = [], [], [], []
+
+        def const(name: str, value: Any) -> str:
+            inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float64), name))
+            return name
+
+        for key in self.order_:
+            mean, std, pca = self.stats_[key]
+            inputs.append(helper.make_tensor_value_info(key, TensorProto.DOUBLE, [None, widths[key]]))
+            nodes.append(helper.make_node("Sub", [key, const(f"{key}_mean", mean)], [f"{key}_c"]))
+            nodes.append(helper.make_node("Div", [f"{key}_c", const(f"{key}_std", std)], [f"{key}_z"]))
+            z, width = f"{key}_z", len(mean)
+            if pca is not None:
+                nodes.append(helper.make_node("Sub", [z, const(f"{key}_pmean", pca.mean_)], [f"{key}_pc"]))
+                nodes.append(
+                    helper.make_node("MatMul", [f"{key}_pc", const(f"{key}_comp", pca.components_.T)], [f"{key}_p"])
+                )
+                z, width = f"{key}_p", pca.components_.shape[0]
+            w = self.params.weights.get(key, 1.0)
+            if self.params.balance:
+                w = w / np.sqrt(width)
+            nodes.append(helper.make_node("Mul", [z, const(f"{key}_w", w)], [f"{key}_out"]))
+            parts.append(f"{key}_out")
+        nodes.append(helper.make_node("Concat", parts, ["fused"], axis=1))
+        nodes.append(helper.make_node("Cast", ["fused"], ["fused32"], to=TensorProto.FLOAT))
+        nodes.append(helper.make_node("Cast", ["fused32"], ["features"], to=TensorProto.DOUBLE))
+        out = helper.make_tensor_value_info("features", TensorProto.DOUBLE, [None, None])
+        graph = helper.make_graph(nodes, self.name, inputs, [out], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
     def _check(self, key: str, X: Any) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:

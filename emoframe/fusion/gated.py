@@ -69,9 +69,15 @@ class GatedFusion(LateFusion):
         calibrated = [_temper(probas[k], self.temperature_[k]) for k in self.order_]
         gates = np.stack([np.exp(-sharpness * _entropy(P)) for P in calibrated], axis=1)
         gates /= gates.sum(1, keepdims=True)
-        self.last_gates_ = gates
         P = sum(gates[:, [i]] * calibrated[i] for i in range(len(calibrated)))
         return P / P.sum(1, keepdims=True)
 
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         return self._combine(fitted_probas(self, probas), self.sharpness_)
+
+    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        probas = fitted_probas(self, probas)
+        calibrated = [_temper(probas[k], self.temperature_[k]) for k in self.order_]
+        gates = np.stack([np.exp(-self.sharpness_ * _entropy(P)) for P in calibrated], axis=1)
+        gates /= gates.sum(1, keepdims=True)
+        return {k: gates[:, i] for i, k in enumerate(self.order_)}

@@ -109,3 +109,25 @@ class WeightedAverageFusion(LateFusion):
         probas = fitted_probas(self, probas)
         P: np.ndarray = np.sum([self.weights_[k] * probas[k] for k in self.order_], axis=0)
         return P / P.sum(axis=1, keepdims=True)
+
+    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = len(next(iter(probas.values())))
+        return {k: np.full(rows, self.weights_[k]) for k in self.order_}
+
+    def onnx_graph(self, widths: Mapping[str, int]) -> bytes:
+        """Σ_b w_b · P_b, renormalised per row: one Mul per branch, a Sum and a division."""
+        from onnx import TensorProto, helper, numpy_helper
+
+        nodes, inits, inputs, terms = [], [], [], []
+        for k in self.order_:
+            inputs.append(helper.make_tensor_value_info(k, TensorProto.DOUBLE, [None, widths[k]]))
+            inits.append(numpy_helper.from_array(np.array(self.weights_[k], dtype=np.float64), f"w_{k}"))
+            nodes.append(helper.make_node("Mul", [k, f"w_{k}"], [f"wp_{k}"]))
+            terms.append(f"wp_{k}")
+        nodes.append(helper.make_node("Sum", terms, ["total"]))
+        inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"))
+        nodes.append(helper.make_node("ReduceSum", ["total", "axis1"], ["rowsum"], keepdims=1))
+        nodes.append(helper.make_node("Div", ["total", "rowsum"], ["probabilities"]))
+        out = helper.make_tensor_value_info("probabilities", TensorProto.DOUBLE, [None, len(self.classes_)])
+        graph = helper.make_graph(nodes, self.name, inputs, [out], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()

@@ -9,6 +9,8 @@ from pydantic import Field
 
 from emoframe import ComponentError, Model, Params
 
+from .training import pick_device
+
 
 class TrainParams(Params):
     epochs: int = Field(30, ge=1, description="epochs at most")
@@ -77,6 +79,66 @@ class _TorchSequenceModel(Model):
     def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
         k = self.params.frame_stride
         return [((s[::k] - self.mean_) / self.std_).astype(np.float32) for s in X]
+
+    def state(self) -> dict[str, Any]:
+        """Classes, standardisation and the network's weights (tensors, saved as safetensors)."""
+        out = {k: v for k, v in super().state().items() if k != "module_"}
+        if hasattr(self, "module_"):
+            out["weights"] = {k: v.detach().cpu() for k, v in self.module_.state_dict().items()}
+        return out
+
+    def restore(self, state: Any) -> None:
+        import torch
+
+        state = dict(state)
+        weights = state.pop("weights", None)
+        super().restore(state)
+        if weights is not None:
+            module = self.build(len(self.mean_), len(self.classes_))
+            module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+            self.module_ = module.to(pick_device(self.params.device)).eval()
+
+    def onnx_feeds(self, X: Any) -> dict[str, np.ndarray]:
+        """``x``: (batch × frames × dims) float32, every k-th frame (frame_stride) up to max_frames,
+        zero-padded; ``mask``: (batch × frames) bool, True on real frames. Standardisation is in the graph."""
+        k, T = self.params.frame_stride, self.params.max_frames
+        seqs = [np.asarray(s, dtype=np.float32)[::k][:T] for s in self._check(X)]
+        x = np.zeros((len(seqs), max(len(s) for s in seqs), seqs[0].shape[1]), dtype=np.float32)
+        mask = np.zeros(x.shape[:2], dtype=bool)
+        for i, s in enumerate(seqs):
+            x[i, : len(s)], mask[i, : len(s)] = s, True
+        return {"x": x, "mask": mask}
+
+    def onnx_graph(self) -> bytes:
+        """Standardisation, the network and the softmax, traced with torch.onnx (dynamic batch and frames)."""
+        if not hasattr(self, "module_"):
+            raise ComponentError(f"{self.name}: export called before fit")
+        import io
+
+        import torch
+
+        from .networks import Standardised
+
+        device = next(self.module_.parameters()).device
+        wrapped = Standardised(self.module_, self.mean_, self.std_).cpu().eval()
+        feeds = self.onnx_feeds(
+            [np.zeros((12, len(self.mean_)), np.float32), np.ones((9, len(self.mean_)), np.float32)]
+        )
+        buf = io.BytesIO()
+        axes = {"x": {0: "batch", 1: "frames"}, "mask": {0: "batch", 1: "frames"}, "probabilities": {0: "batch"}}
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapped,
+                (torch.from_numpy(feeds["x"]), torch.from_numpy(feeds["mask"])),
+                buf,
+                input_names=["x", "mask"],
+                output_names=["probabilities"],
+                dynamic_axes=axes,
+                dynamo=False,
+                opset_version=17,
+            )
+        self.module_.to(device)
+        return buf.getvalue()
 
     def predict_proba(self, X: Any) -> np.ndarray:
         from .training import predict

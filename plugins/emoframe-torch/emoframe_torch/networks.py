@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -98,3 +99,17 @@ class BiLSTMAttention(nn.Module):
         scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1).unsqueeze(-1)
         return self.head(self.dropout((weights * out).sum(1)))
+
+
+class Standardised(nn.Module):
+    """A fitted network with its input standardisation and softmax: what the ONNX export traces."""
+
+    def __init__(self, net: nn.Module, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(np.asarray(mean, dtype=np.float32)))
+        self.register_buffer("std", torch.tensor(np.asarray(std, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) / self.std * mask.unsqueeze(-1).to(x.dtype)
+        return torch.softmax(self.net(z, mask), -1)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import re
+import tempfile
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -98,6 +101,49 @@ class SequenceClassifier(Model):
         model.load_state_dict(best)
         self.model_ = model.eval()
         return self
+
+    #: the files save_pretrained writes that restore reads back; weights only as safetensors
+    SAVED_FILES = re.compile(
+        r"^(config\.json|generation_config\.json|model\.safetensors|tokenizer\.json|"
+        r"tokenizer_config\.json|special_tokens_map\.json|vocab\.(txt|json)|merges\.txt|"
+        r"added_tokens\.json|spiece\.model|sentencepiece\.bpe\.model)$"
+    )
+
+    def state(self) -> dict[str, Any]:
+        """Classes and the fine-tuned model and tokenizer as saved by save_pretrained (safetensors)."""
+        if not hasattr(self, "model_"):
+            return {}
+        with tempfile.TemporaryDirectory(prefix="emoframe-hf-") as tmp:
+            self.model_.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer_.save_pretrained(tmp)
+            files = {f.name: f.read_bytes() for f in sorted(Path(tmp).iterdir()) if f.is_file()}
+        unknown = sorted(n for n in files if not self.SAVED_FILES.match(n))
+        if unknown:
+            raise ComponentError(f"{self.name}: save_pretrained wrote files this bundle cannot keep safely: {unknown}")
+        return {"classes_": self.classes_, "files": files}
+
+    def restore(self, state: Any) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from emoframe_torch.training import pick_device
+
+        from .loading import quiet
+
+        quiet()
+        files: dict[str, bytes] = state["files"]
+        refused = sorted(n for n in files if not self.SAVED_FILES.match(n) or "/" in n)
+        if refused:
+            raise ComponentError(f"{self.name}: the bundle holds files it never writes: {refused}; refusing to load")
+        self.classes_ = np.asarray(state["classes_"])
+        with tempfile.TemporaryDirectory(prefix="emoframe-hf-") as tmp:
+            for name, data in files.items():
+                (Path(tmp) / name).write_bytes(data)
+            self.tokenizer_ = AutoTokenizer.from_pretrained(tmp, local_files_only=True, trust_remote_code=False)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                tmp, local_files_only=True, trust_remote_code=False, use_safetensors=True
+            )
+        self.device_ = pick_device(self.params.device)
+        self.model_ = model.to(self.device_).eval()
 
     def _encode(self, texts: list[str]) -> Any:
         return self.tokenizer_(

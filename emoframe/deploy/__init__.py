@@ -1,0 +1,1 @@
+"""From "this pipeline won" to "it labels my recordings": bundles, prediction, export and serving."""

@@ -1,0 +1,325 @@
+"""``emoframe train``, ``predict``, ``export`` and ``serve``: the command-line face of deployment."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..cli import _registry, _report_left_out, _use_workdir, console, err_console, styled
+from ..errors import EmoframeError
+
+WORKDIR_HELP = "State folder [./.emoframe]."
+
+
+@contextmanager
+def extraction_bar() -> Iterator[Any]:
+    """A progress bar per extractor on stderr (when it is a terminal); yields the progress callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    tasks: dict[str, Any] = {}
+
+    def progress(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(f"extracting {name}", total=total)
+        bar.update(tasks[name], completed=done, total=total)
+
+    with bar:
+        yield progress
+
+
+@click.command()
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Bundle folder to write.")
+@click.option("--split", help="Train on the rows whose 'split' column is this (e.g. train) [all rows].")
+@click.option("--run", "run_id", help="Train a pipeline of this stored run (id prefix or name) instead of a SPEC.")
+@click.option("--pipeline", "pipeline_key", help="With --run: the pipeline's id prefix, name or leaderboard rank.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
+@click.option("--force", is_flag=True, help="Replace a bundle emoframe wrote at --out before.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help=WORKDIR_HELP)
+def train(
+    spec_path: Path | None,
+    out: Path,
+    split: str | None,
+    run_id: str | None,
+    pipeline_key: str | None,
+    jobs: int | None,
+    force: bool,
+    no_cache: bool,
+    workdir: Path | None,
+) -> None:
+    """Fit one pipeline on all rows of its corpus (or of --split) and save it as a bundle.
+
+    With --run RUN --pipeline P the pipeline comes from a stored benchmark run, and the bundle
+    keeps that run's figures (UAR ± CI, fusion gain, protocol).
+    """
+    from ..results.store import ResultsStore
+    from ..spec import PipelineSpec, load_spec
+    from ..workers import Limits
+    from .train import stored_pipeline, train_bundle
+
+    wd = _use_workdir(workdir)
+    registry = _registry()
+    figures = None
+    base_dir: Path | None = None
+    if run_id is not None:
+        if spec_path is not None:
+            raise click.UsageError("give a SPEC or --run RUN --pipeline P, not both")
+        if not pipeline_key:
+            raise click.UsageError(
+                "--run needs --pipeline (an id prefix, name or leaderboard rank: see `emoframe results`)"
+            )
+        if not (wd / "results.db").exists():
+            raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
+        store = ResultsStore(wd / "results.db", readonly=True)
+        try:
+            spec, figures = stored_pipeline(store, run_id, pipeline_key)
+        finally:
+            store.close()
+    elif spec_path is not None:
+        loaded = load_spec(spec_path, registry=registry)
+        if not isinstance(loaded, PipelineSpec):
+            raise EmoframeError(
+                f"{spec_path}: a benchmark spec lists alternatives; train one of them: `emoframe train --run RUN "
+                "--pipeline P` after benchmarking it, or write that pipeline as its own spec"
+            )
+        spec, base_dir = loaded, spec_path.parent
+    else:
+        raise click.UsageError("give a pipeline SPEC, or --run RUN --pipeline P")
+    err_console.print(f"training {spec.display_name}", highlight=False)
+    with extraction_bar() as progress:
+        outcome = train_bundle(
+            spec,
+            out,
+            registry,
+            workdir=wd,
+            base_dir=base_dir,
+            split=split,
+            jobs=jobs,
+            evaluation=figures,
+            use_cache=not no_cache,
+            force=force,
+            progress=progress,
+            limits=Limits(),
+        )
+    for w in outcome.warnings:
+        err_console.print(styled(("warning: ", "yellow"), w))
+    _report_left_out(outcome.left_out)
+    how_good = ""
+    if figures and "uar" in figures:
+        how_good = (
+            f"; evaluated in run {figures['run'][:12]}: UAR {figures['uar']:.3f} "
+            f"[{figures.get('uar_ci_low', float('nan')):.3f}, {figures.get('uar_ci_high', float('nan')):.3f}] "
+            f"({figures['protocol']})"
+        )
+    console.print(
+        f"bundle written to {outcome.path}: {spec.display_name}, trained on {outcome.rows} rows in "
+        f"{outcome.seconds:.1f} s{how_good}. Next: `emoframe predict {outcome.path} FILES…`",
+        highlight=False,
+    )
+
+
+def write_atomic(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed at the end: a crash leaves nothing
+    partial. An existing file is replaced only with ``force`` (emoframe did not create it)."""
+    if path.exists() and not force:
+        raise EmoframeError(f"{path} exists; choose another --out, or pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render(records: list[dict[str, Any]], columns: list[str], fmt: str) -> str:
+    """Predictions as CSV, JSON (one array) or JSON lines; failed rows carry an ``error``."""
+    if fmt == "json":
+        return json.dumps(records, indent=1, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    buf = io.StringIO()
+    fields = columns + (["error"] if any("error" in r for r in records) else [])
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buf.getvalue()
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("--text", help="Transcript for inputs that have none (no text column, no NAME.txt beside the audio).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (csv/json/jsonl).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help=WORKDIR_HELP)
+def predict(
+    bundle: Path,
+    inputs: tuple[str, ...],
+    text: str | None,
+    fmt: str,
+    out: Path | None,
+    force: bool,
+    jobs: int | None,
+    no_cache: bool,
+    workdir: Path | None,
+) -> None:
+    """Label recordings with a trained bundle: audio files, folders (recursive) or a manifest (CSV/Parquet).
+
+    Files that cannot be predicted are reported with their reason; the rest is predicted (exit 1).
+    """
+    from ..features import FeatureCache
+    from ..workers import Limits
+    from .inputs import collect
+    from .predictor import Predictor
+
+    if out is not None and fmt == "table":
+        fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
+    model = Predictor.load(bundle, _registry())
+    got = collect(list(inputs), text)
+    records: list[dict[str, Any]] = []
+    failures = dict(got.problems)
+    if got.manifest is not None:
+        if any(b.normalise == "speaker" for b in model.pipeline.spec.branches.values()) and all(
+            s == i for s, i in zip(got.manifest.speakers, got.manifest.ids)
+        ):
+            err_console.print(
+                styled(
+                    ("warning: ", "yellow"),
+                    "this bundle normalises features per speaker, and the inputs name no speakers: each file is "
+                    "its own speaker, so its features are not normalised as in training. Give a manifest with a "
+                    "speaker column (several recordings per speaker).",
+                )
+            )
+        wd = _use_workdir(workdir)
+        cache = None if no_cache else FeatureCache(wd / "cache")
+        with extraction_bar() as progress:
+            provider = model.provider(cache=cache, jobs=jobs, progress=progress, limits=Limits())
+            result = model.predict_manifest(got.manifest, provider)
+        records = result.records
+        failures.update(result.failures)
+        for w in provider.warnings():
+            err_console.print(styled(("warning: ", "yellow"), w))
+    columns = model.columns()
+    failed = [{"id": i, "error": why} for i, why in failures.items()]
+    if fmt == "table":
+        _print_predictions(records, model)
+    else:
+        body = render(records + failed, columns, fmt)
+        if out is not None:
+            write_atomic(out, body, force)
+        else:
+            click.echo(body, nl=False)
+    for i, why in failures.items():
+        err_console.print(styled(("not predicted ", "red"), f"{i}: {why}"))
+    if out is not None:
+        err_console.print(f"{len(records)} prediction(s) written to {out}", highlight=False)
+    if failures:
+        err_console.print(f"{len(failures)} input(s) not predicted; {len(records)} predicted", highlight=False)
+        sys.exit(1)
+
+
+def _print_predictions(records: list[dict[str, Any]], model: Any) -> None:
+    weights = [c for c in model.columns() if c.startswith("weight:")]
+    table = Table("id", "label", *model.classes, *weights, title=model.meta["pipeline"], title_justify="left")
+    for r in records:
+        table.add_row(
+            r["id"], r["label"], *(f"{r[c]:.3f}" for c in model.classes), *(f"{r[w]:.2f}" for w in weights if w in r)
+        )
+    console.print(table)
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--onnx",
+    "onnx_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the ONNX models and their description into.",
+)
+@click.option(
+    "--check",
+    "check_inputs",
+    multiple=True,
+    metavar="INPUT",
+    help="Audio files, folders or a manifest to compare the export with the bundle on (repeatable).",
+)
+@click.option("--text", help="With --check: transcript for inputs that have none.")
+@click.option("--force", is_flag=True, help="Replace an export emoframe wrote there before.")
+def export(bundle: Path, onnx_out: Path, check_inputs: tuple[str, ...], text: str | None, force: bool) -> None:
+    """Export a bundle's trainable stages to ONNX; feature extraction stays in Python (see export.json)."""
+    from .inputs import collect
+    from .onnx_export import export_onnx
+    from .predictor import Predictor
+
+    model = Predictor.load(bundle, _registry())
+    check = collect(list(check_inputs), text).manifest if check_inputs else None
+    meta = export_onnx(model, onnx_out, check=check, force=force)
+    parity = meta.get("parity")
+    console.print(
+        f"exported {len(meta['files'])} ONNX graph(s) to {onnx_out}: {', '.join(meta['files'])}"
+        + (
+            f"; on {parity['rows']} check rows the largest probability difference from the bundle is "
+            f"{parity['max_abs_diff']:.1e}"
+            if parity and parity["rows"]
+            else ""
+        ),
+        highlight=False,
+    )
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--max-mb", default=20.0, show_default=True, type=click.FloatRange(0.01, 4096), help="Request size limit."
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int) -> None:
+    """Serve a bundle over HTTP: POST /predict (audio file + text), GET /health, GET /model."""
+    import uvicorn
+
+    from .predictor import Predictor
+    from .server import BUNDLE_ENV, LIMIT_ENV, create_app
+
+    model = Predictor.load(bundle, _registry())  # also checks the bundle before any worker starts
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(styled(("warning: ", "yellow"), f"binding {host}: reachable from other machines, no auth"))
+    err_console.print(f"serving {model.meta['pipeline']} on http://{host}:{port} (Ctrl-C stops)", highlight=False)
+    if workers == 1:
+        uvicorn.run(create_app(model, max_bytes=int(max_mb * 1e6)), host=host, port=port, log_level="warning")
+        return
+    os.environ[BUNDLE_ENV], os.environ[LIMIT_ENV] = str(bundle.resolve()), str(int(max_mb * 1e6))
+    uvicorn.run(
+        "emoframe.deploy.server:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )

@@ -1,0 +1,206 @@
+"""``emoframe export BUNDLE --onnx OUT``: a bundle's trainable stages as ONNX graphs.
+
+What goes to ONNX: each branch's model (features → probabilities), the fusion (late: branch
+probabilities → probabilities; early: branch features → fused features) and an early
+fusion's model. What stays in Python: feature extraction (openSMILE, librosa, TF-IDF's
+vocabulary, encoders) and speaker normalisation — ``export.json`` names each extractor with
+its parameters so a deployment computes the same inputs. :class:`OnnxPipeline` runs the
+export with onnxruntime on features emoframe computes, which is how parity is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.manifest import Manifest
+from ..errors import BundleError
+from ..evaluation.proba import align_proba
+from ..ownership import listed, mark, owns, remove_files
+from ..pipeline import FeatureProvider, FoldWork, _dense
+from .predictor import Predictor
+
+EXPORT = "export.json"
+KIND = "onnx-export"
+FORMAT = 1
+
+
+def _graph(component: Any, *args: Any) -> tuple[bytes | None, str | None]:
+    try:
+        return component.onnx_graph(*args), None
+    except NotImplementedError as exc:
+        return None, f"{component.kind} '{component.name}': {exc or 'no ONNX export'}"
+    except Exception as exc:  # noqa: BLE001 - a converter's failure is that component's reason
+        return None, f"{component.kind} '{component.name}': export failed ({type(exc).__name__}: {exc})"
+
+
+def export_onnx(
+    model: Predictor, out: str | Path, check: Manifest | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Write the ONNX graphs and ``export.json`` to ``out`` (atomically); with ``check``, run both the
+    bundle and the export on those rows and record the largest probability difference."""
+    pipe = model.pipeline
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())) and not (force and owns(out, KIND)):
+        raise BundleError(
+            f"{out} exists and is not empty; choose a new folder"
+            + (" (or --force to replace the export emoframe wrote there)" if owns(out, KIND) else "")
+        )
+    graphs: dict[str, bytes] = {}
+    reasons: list[str] = []
+    branches: dict[str, Any] = {}
+    for key, b in sorted(pipe.branches.items()):
+        entry: dict[str, Any] = {
+            "modality": b.modality,
+            "extractor": None
+            if b.extractor is None
+            else {"name": b.extractor.name, "params": b.extractor.params.model_dump(mode="json")},
+            "normalise": b.spec.normalise,
+        }
+        if b.extractor is None:
+            reasons.append(
+                f"branch '{key}' feeds raw {b.modality} to its model; only models on features can be exported"
+            )
+        if b.model is not None:
+            data, why = _graph(b.model)
+            if why:
+                reasons.append(why)
+            else:
+                graphs[f"branches/{key}.onnx"] = data  # type: ignore[assignment]
+            entry["model"] = {
+                "name": b.model.name,
+                "file": f"branches/{key}.onnx",
+                "classes": [str(c) for c in b.model.classes_],
+                "inputs": _inputs_doc(b.model),
+            }
+        branches[key] = entry
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "pipeline": model.meta["pipeline"],
+        "bundle_created": model.meta["created"],
+        "classes": model.classes,
+        "branches": branches,
+        "in_python": "feature extraction (each branch's extractor with these params) and speaker normalisation; "
+        "emoframe computes them (OnnxPipeline in emoframe.deploy.onnx_export)",
+    }
+    if pipe.fusion is not None:
+        if pipe.early:
+            widths = {k: len(pipe.fusion.stats_[k][0]) for k in pipe.fusion.order_}
+        else:
+            widths = {k: len(model.classes) for k in pipe.branches}
+        data, why = _graph(pipe.fusion, widths)
+        if why:
+            reasons.append(why)
+        else:
+            graphs["fusion.onnx"] = data  # type: ignore[assignment]
+        meta["fusion"] = {
+            "name": pipe.fusion.name,
+            "kind": pipe.fusion.fusion_kind,
+            "file": "fusion.onnx",
+            "inputs": widths,
+        }
+    if pipe.early and pipe.model is not None:
+        data, why = _graph(pipe.model)
+        if why:
+            reasons.append(why)
+        else:
+            graphs["model.onnx"] = data  # type: ignore[assignment]
+        meta["model"] = {
+            "name": pipe.model.name,
+            "file": "model.onnx",
+            "classes": [str(c) for c in pipe.model.classes_],
+        }
+    if reasons:
+        raise BundleError(f"{model.meta['pipeline']} cannot be exported to ONNX:\n  " + "\n  ".join(reasons))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-onnx-", dir=out.parent))
+    try:
+        for rel, data in graphs.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_bytes(data)
+        meta["files"] = sorted(graphs)
+        if check is not None:
+            runner = OnnxPipeline(tmp, model, meta)
+            provider = model.provider()
+            usable = check.subset(~check.frame["id"].isin(model.predict_manifest(check, provider).failures).to_numpy())
+            pipe.work = FoldWork()
+            P = pipe.predict_proba(usable, provider)
+            Q = runner.predict_proba(usable, provider)
+            meta["parity"] = {
+                "rows": len(usable),
+                "max_abs_diff": float(np.max(np.abs(P - Q))) if len(usable) else None,
+            }
+        (tmp / EXPORT).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        mark(tmp, KIND, pipeline=model.meta["pipeline"])
+        if out.exists():
+            if any(out.iterdir()):
+                old = json.loads((out / EXPORT).read_text(encoding="utf-8")) if (out / EXPORT).is_file() else {}
+                remove_files(out, KIND, listed([EXPORT, *old.get("files", [])]))
+            if out.exists():
+                out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        for dirpath, _dirs, names in os.walk(tmp, topdown=False):
+            for n in names:
+                Path(dirpath, n).unlink(missing_ok=True)
+            Path(dirpath).rmdir()
+        raise
+    return meta
+
+
+def _inputs_doc(model: Any) -> str:
+    doc = (type(model).onnx_feeds.__doc__ or "").strip()
+    return " ".join(doc.split()) or "X: (rows × features) matrix"
+
+
+class OnnxPipeline:
+    """Runs an export with onnxruntime on the features of the bundle's own (Python) extractors."""
+
+    def __init__(self, folder: str | Path, model: Predictor, meta: dict[str, Any] | None = None):
+        import onnxruntime as ort
+
+        self.folder, self.model = Path(folder), model
+        self.meta = meta or json.loads((self.folder / EXPORT).read_text(encoding="utf-8"))
+        self.sessions = {
+            rel: ort.InferenceSession(str(self.folder / rel), providers=["CPUExecutionProvider"])
+            for rel in self.meta.get("files", [])
+        }
+
+    def _run(self, rel: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
+        sess = self.sessions[rel]
+        types = {i.name: i.type for i in sess.get_inputs()}
+        cast = {
+            k: v.astype(np.float32)
+            if types.get(k) == "tensor(float)"
+            else (v.astype(np.float64) if types.get(k) == "tensor(double)" else v)
+            for k, v in feeds.items()
+        }
+        names = [o.name for o in sess.get_outputs()]
+        return np.asarray(
+            sess.run([output], cast)[0] if output in names else sess.run(None, cast)[-1], dtype=np.float64
+        )
+
+    def predict_proba(self, manifest: Manifest, provider: FeatureProvider | None = None) -> np.ndarray:
+        pipe = self.model.pipeline
+        provider = provider or self.model.provider()
+        classes = np.asarray(self.model.classes, dtype=object)
+        if pipe.early:
+            blocks = {k: _dense(b.inputs(manifest, provider, fit=False)) for k, b in pipe.branches.items()}
+            Z = self._run("fusion.onnx", blocks, "features")
+            P = self._run("model.onnx", pipe.model.onnx_feeds(Z), "probabilities")  # type: ignore[union-attr]
+            return align_proba(P, np.asarray(self.meta["model"]["classes"], dtype=object), classes, "onnx")
+        probas = {}
+        for key, b in pipe.branches.items():
+            X = b.inputs(manifest, provider, fit=False)
+            P = self._run(f"branches/{key}.onnx", b.model.onnx_feeds(X), "probabilities")  # type: ignore[union-attr]
+            probas[key] = align_proba(
+                P, np.asarray(self.meta["branches"][key]["model"]["classes"], dtype=object), classes, key
+            )
+        if pipe.fusion is None:
+            return next(iter(probas.values()))
+        return self._run("fusion.onnx", probas, "probabilities")

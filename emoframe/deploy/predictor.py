@@ -1,0 +1,202 @@
+"""A loaded bundle that labels new recordings: ``emoframe.load(DIR).predict(...)``.
+
+    model = emoframe.load("bundle")
+    model.predict(["a.wav", "b.wav"], texts=["I am fine", "leave me alone"])    # labels
+    model.predict_proba([(signal, 16000)], texts=["..."])                       # DataFrame
+
+Rows that cannot be predicted (missing, corrupt or silent audio; no transcript where the
+bundle reads text) are not guessed: the DataFrame API raises naming them, the record API
+(:meth:`Predictor.predict_manifest`, used by the CLI and the server) returns them apart.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.audio import AudioError, load_audio
+from ..data.manifest import Manifest
+from ..errors import ComponentError, DataError
+from ..features import FeatureCache
+from ..pipeline import FeatureProvider, FoldWork, Pipeline
+from ..registry import Registry, get_registry
+from ..workers import Limits
+from .bundle import read_bundle
+
+NO_TEXT = "no transcript (this bundle reads text: give a text column, a NAME.txt beside the audio, or --text)"
+
+
+@dataclass
+class Predictions:
+    """One record per predicted row (id, label, class probabilities, branch probabilities, fusion
+    weights) and the rows that could not be predicted, id → reason."""
+
+    records: list[dict[str, Any]]
+    failures: dict[str, str] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+
+
+class Predictor:
+    """A fitted pipeline loaded from a bundle, with its metadata (``meta``: bundle.json)."""
+
+    def __init__(self, pipeline: Pipeline, meta: dict[str, Any], path: Path | None = None):
+        self.pipeline, self.meta, self.path = pipeline, meta, path
+        self.classes = [str(c) for c in meta["classes"]]
+        self.needs_audio = bool(meta["needs"]["audio"])
+        self.needs_text = bool(meta["needs"]["text"])
+
+    @classmethod
+    def load(cls, path: str | Path, registry: Registry | None = None) -> Predictor:
+        pipeline, meta = read_bundle(path, registry or get_registry())
+        return cls(pipeline, meta, Path(path))
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.meta['pipeline']!r}, classes={self.classes})"
+
+    # -- the record API (CLI, server) ------------------------------------------------
+    def columns(self) -> list[str]:
+        """The output columns: id, label, one per class, then per branch (``audio:angry``) and weights."""
+        cols = ["id", "label", *self.classes]
+        if not self.pipeline.early and self.pipeline.fusion is not None:
+            for key in sorted(self.pipeline.branches):
+                cols += [f"{key}:{c}" for c in self.classes]
+            cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
+        return cols
+
+    def provider(
+        self,
+        cache: FeatureCache | None = None,
+        jobs: int | None = 1,
+        progress: bool | Callable[[str, int, int], None] = False,
+        limits: Limits | None = None,
+    ) -> FeatureProvider:
+        return FeatureProvider(self.pipeline.registry, cache=cache, jobs=jobs, progress=progress, limits=limits)
+
+    def predict_manifest(self, manifest: Manifest, provider: FeatureProvider | None = None) -> Predictions:
+        """Predict every row that can be; the others come back in ``failures`` with their reason."""
+        provider = provider or self.provider()
+        failures: dict[str, str] = {}
+
+        def fail(i: Any, why: str) -> None:
+            failures[str(i)] = f"{failures[str(i)]}; {why}" if str(i) in failures else why
+
+        if self.needs_audio:
+            for i, a in zip(manifest.ids, manifest.frame["audio"]):
+                if not a:
+                    fail(i, "no audio (this bundle reads audio)")
+            self._check_raw_audio(manifest, failures)
+        for ref in self.pipeline.stateless_refs():
+            rest = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy())
+            for i, why in provider.failed_rows(ref, rest).items():
+                fail(i, f"{ref.name}: {why}")
+        if self.needs_text:
+            for i, t in zip(manifest.ids, manifest.texts):
+                if not str(t).strip():
+                    fail(i, NO_TEXT)
+        usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy())
+        if not len(usable):
+            return Predictions([], failures, self.columns())
+        self.pipeline.work = FoldWork()  # per call: its memo would otherwise grow with every request
+        P = self.pipeline.predict_proba(usable, provider)
+        out = pd.DataFrame(P, columns=self.classes)
+        out.insert(0, "label", [self.classes[k] for k in P.argmax(1)])
+        out.insert(0, "id", [str(i) for i in usable.ids])
+        if not self.pipeline.early and self.pipeline.fusion is not None:
+            probas = self.pipeline.branch_probas(usable, provider)
+            for key in sorted(probas):
+                for j, c in enumerate(self.classes):
+                    out[f"{key}:{c}"] = probas[key][:, j]
+            for key, w in self.pipeline.fusion.explain(probas).items():
+                out[f"weight:{key}"] = w
+        return Predictions(out.to_dict("records"), failures, self.columns())
+
+    def _check_raw_audio(self, manifest: Manifest, failures: dict[str, str]) -> None:
+        """Branches that read the waveform themselves (no cached extractor) would stop on a bad file:
+        check each file first, so that it is reported and the others are predicted."""
+        raw = [
+            b
+            for b in self.pipeline.branches.values()
+            if b.modality == "audio" and (b.extractor is None or not b.extractor.stateless)
+        ]
+        if not raw:
+            return
+        for i, path, (start, end) in zip(manifest.ids, manifest.frame["audio"], manifest.segments()):
+            if str(i) in failures or not path:
+                continue
+            try:
+                load_audio(path, 16000, start, end)
+            except AudioError as exc:
+                failures[str(i)] = exc.reason
+
+    # -- the Python API ------------------------------------------------------------------
+    def predict_proba(
+        self, inputs: Sequence[Any] | None = None, texts: Sequence[str | None] | str | None = None
+    ) -> pd.DataFrame:
+        """Class probabilities, one row per input (index: input ids), columns the classes.
+
+        ``inputs``: audio paths, or ``(signal, sample_rate)`` pairs; None for a text-only bundle.
+        ``texts``: one transcript per input (or one string for a single input).
+        """
+        with tempfile.TemporaryDirectory(prefix="emoframe-predict-") as tmp:
+            manifest = self._manifest(inputs, texts, Path(tmp))
+            result = self.predict_manifest(manifest)
+        if result.failures:
+            detail = "; ".join(f"{i}: {why}" for i, why in list(result.failures.items())[:5])
+            raise DataError(f"{len(result.failures)} input(s) cannot be predicted: {detail}")
+        frame = pd.DataFrame(result.records).set_index("id")
+        return frame[self.classes]
+
+    def predict(
+        self, inputs: Sequence[Any] | None = None, texts: Sequence[str | None] | str | None = None
+    ) -> np.ndarray:
+        """The predicted label of each input."""
+        P = self.predict_proba(inputs, texts)
+        return np.asarray(self.classes, dtype=object)[P.to_numpy().argmax(1)]
+
+    def _manifest(self, inputs: Sequence[Any] | None, texts: Sequence[str | None] | str | None, tmp: Path) -> Manifest:
+        import soundfile as sf
+
+        if isinstance(inputs, (str, Path)) or (
+            isinstance(inputs, tuple) and len(inputs) == 2 and not isinstance(inputs[0], (str, Path))
+        ):
+            inputs = [inputs]
+        if isinstance(texts, str):
+            texts = [texts]
+        n = len(inputs) if inputs is not None else len(texts or [])
+        if inputs is None and self.needs_audio:
+            raise DataError(f"{self.meta['pipeline']} reads audio: pass audio paths or (signal, sample_rate) pairs")
+        if texts is not None and len(texts) != n:
+            raise DataError(f"{n} input(s) but {len(texts)} transcript(s); give one transcript per input")
+        rows = []
+        for k in range(n):
+            audio = ""
+            if inputs is not None:
+                item = inputs[k]
+                if isinstance(item, (str, Path)):
+                    audio = str(Path(item).resolve())
+                elif isinstance(item, tuple) and len(item) == 2:
+                    signal, sr = np.asarray(item[0], dtype=np.float32), int(item[1])
+                    if signal.ndim == 2:  # (samples × channels) → mono
+                        signal = signal.mean(axis=1)
+                    audio = str(tmp / f"input-{k}.wav")
+                    sf.write(audio, signal, sr, subtype="FLOAT")
+                else:
+                    raise ComponentError(
+                        f"input {k}: expected an audio path or a (signal, sample_rate) pair, got {type(item).__name__}"
+                    )
+            text = "" if texts is None or texts[k] is None else str(texts[k])
+            rows.append({"id": f"input-{k}", "audio": audio, "text": text, "label": "?", "speaker": f"input-{k}"})
+        if not rows:
+            raise DataError("nothing to predict: no inputs given")
+        return Manifest.from_frame(pd.DataFrame(rows), name="inputs", require_audio=False)
+
+
+def load(path: str | Path, registry: Registry | None = None) -> Predictor:
+    """Load a bundle written by ``emoframe train``: an object with ``predict`` and ``predict_proba``."""
+    return Predictor.load(path, registry)

@@ -1,0 +1,134 @@
+"""Fit one pipeline on all the rows of its corpus (or of one split) and write it as a bundle.
+
+The rows an extractor cannot process are left out and reported, as in a benchmark. Trained
+from a stored run, the bundle carries that run's figures for this pipeline (UAR with its
+interval, fusion gain, protocol), so it says how good it is and on what.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.digest import manifest_fingerprint
+from ..data.source import check_audio_rows, load_data
+from ..errors import DataError, EmoframeError
+from ..features import FeatureCache
+from ..pipeline import FeatureProvider, Pipeline
+from ..registry import Registry, get_registry
+from ..spec import PipelineSpec
+from ..workers import Limits
+from .bundle import write_bundle
+
+
+@dataclass
+class TrainOutcome:
+    """Where the bundle went, how many rows it learned from, and the rows left out (id, reason)."""
+
+    path: Path
+    rows: int
+    seconds: float
+    left_out: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def stored_pipeline(store: Any, run_id: str, pipeline: str) -> tuple[PipelineSpec, dict[str, Any]]:
+    """A stored run's pipeline (by id prefix, name or position) and its evaluation figures."""
+    from ..results.leaderboard import leaderboard
+
+    run = store.run(run_id)
+    rows = leaderboard(store, run["id"])
+    specs = store.pipelines(run["id"])
+    key = pipeline.strip()
+    found = [p for p in specs if p["id"].startswith(key) or p["name"] == key]
+    if not found and key.isdigit() and 1 <= int(key) <= len(rows):  # a leaderboard rank
+        found = [p for p in specs if p["id"] == rows[int(key) - 1]["id"]]
+    if len(found) != 1:
+        names = "; ".join(f"{p['id'][:10]} {p['name']}" for p in specs)
+        what = "matches several" if found else "matches none"
+        raise EmoframeError(f"--pipeline '{pipeline}' {what} of run {run['id'][:12]}'s pipelines: {names}")
+    p = found[0]
+    row = next(r for r in rows if r["id"] == p["id"])
+    spec = PipelineSpec.model_validate(p["spec"])
+    ev = spec.evaluation
+    figures = {
+        "run": run["id"],
+        "run_name": run["name"],
+        "pipeline_id": p["id"],
+        "protocol": ev.protocol,
+        "folds": run["n_folds"],
+        "rows": row.get("n"),
+        "classes": run["classes"],
+        "status": row["status"],
+    }
+    for k in ("uar", "uar_ci_low", "uar_ci_high", "uar_fold_std", "wa", "macro_f1", "gap"):
+        if row.get(k) is not None:
+            figures[k] = float(row[k])
+    if row.get("gain_pts") is not None:
+        figures["fusion_gain_pts"] = row["gain_pts"]
+        figures["fusion_gain_ci_pts"] = [row.get("gain_ci_low_pts"), row.get("gain_ci_high_pts")]
+        figures["verdict"] = row.get("verdict")
+    return spec, figures
+
+
+def train_bundle(
+    spec: PipelineSpec,
+    out: str | Path,
+    registry: Registry | None = None,
+    workdir: str | Path | None = None,
+    base_dir: str | Path | None = None,
+    split: str | None = None,
+    jobs: int | None = None,
+    evaluation: dict[str, Any] | None = None,
+    use_cache: bool = True,
+    force: bool = False,
+    progress: bool | Callable[[str, int, int], None] = False,
+    limits: Limits | None = None,
+) -> TrainOutcome:
+    """Fit ``spec`` on its data (only rows whose ``split`` is ``split`` when given) and bundle it."""
+    registry = registry or get_registry()
+    t0 = time.perf_counter()
+    wd = Path(workdir) if workdir is not None else None
+    manifest = load_data(spec.data, registry, base_dir, workdir=wd)
+    if split is not None:
+        if "split" not in manifest.frame:
+            raise DataError(f"{manifest.name}: --split {split} given but the manifest has no 'split' column")
+        keep = manifest.frame["split"].astype(str).str.strip().str.lower() == split.lower()
+        if not keep.any():
+            found = sorted(set(manifest.frame["split"].astype(str)))
+            raise DataError(f"{manifest.name}: no row has split '{split}' (the splits are {', '.join(found)})")
+        manifest = manifest.subset(keep.to_numpy())
+    check_audio_rows([spec], manifest)
+    cache = FeatureCache(wd / "cache") if (use_cache and wd is not None) else None
+    provider = FeatureProvider(registry, cache=cache, jobs=jobs, progress=progress, limits=limits)
+    pipeline = Pipeline(spec, registry)
+    refs = pipeline.stateless_refs()
+    usable = provider.usable(refs, manifest)
+    left_out = [
+        {"id": i, "component": r.label(), "reason": why}
+        for r in refs
+        for i, why in provider.failed_rows(r, manifest).items()
+    ]
+    if len(np.unique(usable.labels)) < 2:
+        raise DataError(
+            f"{manifest.name}: {len(usable)} usable row(s) hold fewer than two classes; nothing to train "
+            f"({len(left_out)} row(s) left out: see the reasons above)"
+        )
+    pipeline.fit(usable, provider)
+    training = {
+        "corpus": manifest.name,
+        "manifest_digest": manifest_fingerprint(manifest),
+        "rows": len(usable),
+        "left_out": len(manifest) - len(usable),
+        "split": split,
+        "labels": {str(k): int(v) for k, v in zip(*np.unique(usable.labels, return_counts=True))},
+        "speakers": int(len(np.unique(usable.speakers))),
+        "fit_seconds": round(time.perf_counter() - t0, 2),
+    }
+    path = write_bundle(pipeline, out, training, evaluation, registry, force=force)
+    return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, provider.warnings())
