@@ -1019,8 +1019,8 @@ def cache_clear(extractor: str | None, workdir: Path | None) -> None:
 
 
 def _add_deploy_commands() -> None:
-    """train, predict, export, serve: defined in emoframe.deploy.commands (they share this module's helpers)."""
-    from .deploy import commands
+    """train, predict, export, serve: defined in emoframe.deploy_commands (they share this module's helpers)."""
+    from . import deploy_commands as commands
 
     for cmd in (commands.train, commands.predict, commands.export, commands.serve):
         main.add_command(cmd)

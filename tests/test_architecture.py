@@ -24,8 +24,9 @@ LAYERS: list[set[str]] = [
     {"results", "fusion", "default_plugin"},
     {"pipeline"},
     {"bench"},
+    {"deploy"},
     {"testing"},
-    {"cli", "tui", "__main__", "scaffold"},
+    {"cli", "tui", "__main__", "scaffold", "deploy_commands"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

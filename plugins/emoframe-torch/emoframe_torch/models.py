@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -126,7 +127,10 @@ class _TorchSequenceModel(Model):
         )
         buf = io.BytesIO()
         axes = {"x": {0: "batch", 1: "frames"}, "mask": {0: "batch", 1: "frames"}, "probabilities": {0: "batch"}}
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # the TorchScript exporter (dynamic shapes, no onnxscript needed) warns that it is legacy; its
+            # LSTM trace note concerns batches padded beyond their longest row, which onnx_feeds never makes
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapped,
                 (torch.from_numpy(feeds["x"]), torch.from_numpy(feeds["mask"])),

@@ -16,8 +16,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..cli import _registry, _report_left_out, _use_workdir, console, err_console, styled
-from ..errors import EmoframeError
+from .cli import _registry, _report_left_out, _use_workdir, console, err_console, styled
+from .errors import EmoframeError
 
 WORKDIR_HELP = "State folder [./.emoframe]."
 
@@ -73,10 +73,10 @@ def train(
     With --run RUN --pipeline P the pipeline comes from a stored benchmark run, and the bundle
     keeps that run's figures (UAR ± CI, fusion gain, protocol).
     """
-    from ..results.store import ResultsStore
-    from ..spec import PipelineSpec, load_spec
-    from ..workers import Limits
-    from .train import stored_pipeline, train_bundle
+    from .deploy.train import stored_pipeline, train_bundle
+    from .results.store import ResultsStore
+    from .spec import PipelineSpec, load_spec
+    from .workers import Limits
 
     wd = _use_workdir(workdir)
     registry = _registry()
@@ -196,10 +196,10 @@ def predict(
 
     Files that cannot be predicted are reported with their reason; the rest is predicted (exit 1).
     """
-    from ..features import FeatureCache
-    from ..workers import Limits
-    from .inputs import collect
-    from .predictor import Predictor
+    from .deploy.inputs import collect
+    from .deploy.predictor import Predictor
+    from .features import FeatureCache
+    from .workers import Limits
 
     if out is not None and fmt == "table":
         fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
@@ -277,9 +277,9 @@ def _print_predictions(records: list[dict[str, Any]], model: Any) -> None:
 @click.option("--force", is_flag=True, help="Replace an export emoframe wrote there before.")
 def export(bundle: Path, onnx_out: Path, check_inputs: tuple[str, ...], text: str | None, force: bool) -> None:
     """Export a bundle's trainable stages to ONNX; feature extraction stays in Python (see export.json)."""
-    from .inputs import collect
-    from .onnx_export import export_onnx
-    from .predictor import Predictor
+    from .deploy.inputs import collect
+    from .deploy.onnx_export import export_onnx
+    from .deploy.predictor import Predictor
 
     model = Predictor.load(bundle, _registry())
     check = collect(list(check_inputs), text).manifest if check_inputs else None
@@ -309,8 +309,8 @@ def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int) -> No
     """Serve a bundle over HTTP: POST /predict (audio file + text), GET /health, GET /model."""
     import uvicorn
 
-    from .predictor import Predictor
-    from .server import BUNDLE_ENV, LIMIT_ENV, create_app
+    from .deploy.predictor import Predictor
+    from .deploy.server import BUNDLE_ENV, LIMIT_ENV, create_app
 
     model = Predictor.load(bundle, _registry())  # also checks the bundle before any worker starts
     if host not in ("127.0.0.1", "localhost", "::1"):
