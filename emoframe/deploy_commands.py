@@ -96,6 +96,7 @@ def train(
             spec, figures = stored_pipeline(store, run_id, pipeline_key)
         finally:
             store.close()
+        base_dir = Path(figures.pop("base_dir")) if figures.get("base_dir") else None
     elif spec_path is not None:
         loaded = load_spec(spec_path, registry=registry)
         if not isinstance(loaded, PipelineSpec):

@@ -193,6 +193,18 @@ async def test_run_a_tiny_benchmark_to_completion_and_open_its_results(tiny_spec
         await pilot.pause()
         exported = list((tmp_path / "exports").glob("*.csv"))
         assert exported and exported[0].read_text().count("\n") == 5
+        await pilot.press("t")  # train the highlighted pipeline into a bundle, in a worker thread
+        for _ in range(600):
+            await pilot.pause(0.1)
+            if "bundle written to" in str(results.query_one("#detail-b").render()):
+                break
+        assert (tmp_path / "bundles").is_dir(), str(results.query_one("#detail-b").render())
+        bundles = list((tmp_path / "bundles").iterdir())
+        assert len(bundles) == 1 and (bundles[0] / "bundle.json").is_file()
+        assert str(bundles[0]) in str(results.query_one("#detail-b").render())
+        from emoframe.deploy.predictor import Predictor
+
+        assert Predictor.load(bundles[0], REGISTRY).meta["evaluation"]["run"] == results.run_id
 
 
 @pytest.mark.slow

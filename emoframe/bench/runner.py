@@ -209,6 +209,7 @@ def run_benchmark(
             spec.to_dict(),
             [(pid, p.display_name, p.to_dict(), p.is_fused) for pid, p in pipelines],
             fresh=fresh,
+            base_dir=str(Path(base_dir).resolve()) if base_dir is not None else None,
         )
         cache = FeatureCache(wd / "cache") if use_cache else None
         provider = FeatureProvider(

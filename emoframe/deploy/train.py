@@ -38,7 +38,8 @@ class TrainOutcome:
 
 
 def stored_pipeline(store: Any, run_id: str, pipeline: str) -> tuple[PipelineSpec, dict[str, Any]]:
-    """A stored run's pipeline (by id prefix, name or position) and its evaluation figures."""
+    """A stored run's pipeline (by id prefix, name or position) and its evaluation figures (``base_dir``
+    in them: where the run's spec file was, against which its relative manifest paths resolve)."""
     from ..results.leaderboard import leaderboard
 
     run = store.run(run_id)
@@ -65,6 +66,7 @@ def stored_pipeline(store: Any, run_id: str, pipeline: str) -> tuple[PipelineSpe
         "rows": row.get("n"),
         "classes": run["classes"],
         "status": row["status"],
+        "base_dir": run.get("base_dir"),
     }
     for k in ("uar", "uar_ci_low", "uar_ci_high", "uar_fold_std", "wa", "macro_f1", "gap"):
         if row.get(k) is not None:

@@ -105,7 +105,8 @@ class ResultsStore:
                 self.db.executescript(SCHEMA)
                 self._migrate()
             self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
-            self._has_n_rows = "n_rows" in {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+            self._has_n_rows, self._has_base_dir = "n_rows" in columns, "base_dir" in columns
         except sqlite3.DatabaseError as exc:
             raise store_error(self.path, exc) from None
         except OSError as exc:
@@ -116,6 +117,8 @@ class ResultsStore:
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
         if "n_rows" not in columns:
             self.db.execute("ALTER TABLE runs ADD COLUMN n_rows INTEGER")
+        if "base_dir" not in columns:  # where the spec's relative paths resolve (the spec file's folder)
+            self.db.execute("ALTER TABLE runs ADD COLUMN base_dir TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -141,6 +144,7 @@ class ResultsStore:
         spec: dict[str, Any],
         pipelines: list[tuple[str, str, dict, bool]],
         fresh: bool = False,
+        base_dir: str | None = None,
     ) -> None:
         """Create (or reopen) a run and its pipelines; ``fresh`` drops what an earlier run stored."""
         now = time.time()
@@ -151,9 +155,10 @@ class ResultsStore:
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             db.execute(
-                "INSERT INTO runs (id, name, spec, created, updated) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name",
-                (run_id, name, json.dumps(spec, sort_keys=True), now, now),
+                "INSERT INTO runs (id, name, spec, created, updated, base_dir) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name, "
+                "base_dir = excluded.base_dir",
+                (run_id, name, json.dumps(spec, sort_keys=True), now, now, base_dir),
             )
             for position, (pid, pname, pspec, fused) in enumerate(pipelines):
                 db.execute(
@@ -215,8 +220,9 @@ class ResultsStore:
     def run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix (or name)."""
         n_rows = "n_rows" if self._has_n_rows else "NULL"
+        base_dir = "base_dir" if self._has_base_dir else "NULL"
         rows = self.db.execute(
-            f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created FROM runs "
+            f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created, {base_dir} FROM runs "
             "WHERE id LIKE ? OR name = ? ORDER BY updated DESC",
             (run_id + "%", run_id),
         ).fetchall()
@@ -233,6 +239,7 @@ class ResultsStore:
             "n_folds": r[6],
             "n_rows": r[7] or 0,
             "created": r[8],
+            "base_dir": r[9],
         }
 
     def pipelines(self, run_id: str) -> list[dict[str, Any]]:

@@ -34,9 +34,15 @@ COLUMNS = (  # header, sort key: the same headers as the CLI and the report (lea
 
 
 class ResultsScreen(Screen):
-    """Leaderboard of a run; Enter/cursor shows a row, `c` marks it for comparison, `e` exports."""
+    """Leaderboard of a run; Enter/cursor shows a row, `c` marks it for comparison, `e` exports,
+    `t` trains the row's pipeline on all its data into a bundle (as `emoframe train --run`)."""
 
-    BINDINGS = [("c", "compare", "Compare"), ("e", "export", "Export CSV"), ("f5", "reload", "Reload")]
+    BINDINGS = [
+        ("c", "compare", "Compare"),
+        ("e", "export", "Export CSV"),
+        ("t", "train", "Train bundle"),
+        ("f5", "reload", "Reload"),
+    ]
 
     def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
@@ -179,3 +185,55 @@ class ResultsScreen(Screen):
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(to_csv(self.rows), encoding="utf-8")
         self.notify(f"exported {out}")
+
+    def action_train(self) -> None:
+        """Train the highlighted pipeline into ``<workdir>/bundles/…`` in a worker thread, with progress."""
+        row = self._current()
+        if row is None or self.run_id is None:
+            return
+        workdir = self.app.workdir  # type: ignore[attr-defined]
+        base = workdir / "bundles" / f"{self.run_id[:8]}-{row['id'][:8]}"
+        out, n = base, 1
+        while out.exists():
+            n += 1
+            out = base.with_name(f"{base.name}-{n}")
+        self.notify(f"training {row['pipeline']} on all its rows…")
+        self.train(self.run_id, row["id"], row["pipeline"], out)
+
+    @work(thread=True, exclusive=True, group="train")
+    def train(self, run_id: str, pipeline_id: str, name: str, out: Any) -> None:
+        from ...deploy.train import stored_pipeline, train_bundle
+
+        pane = self.query_one("#detail-b", Static)
+
+        def progress(extractor: str, done: int, total: int) -> None:
+            self.app.call_from_thread(pane.update, Text(f"training {name}\nextracting {extractor}: {done}/{total}"))
+
+        try:
+            store = self._store()
+            if store is None:
+                return
+            try:
+                spec, figures = stored_pipeline(store, run_id, pipeline_id)
+            finally:
+                store.close()
+            self.app.call_from_thread(pane.update, Text(f"training {name}\nfitting on all rows…"))
+            base_dir = figures.pop("base_dir", None)
+            result = train_bundle(
+                spec,
+                out,
+                self.registry,
+                workdir=self.app.workdir,  # type: ignore[attr-defined]
+                base_dir=base_dir,
+                evaluation=figures,
+                progress=progress,
+            )
+        except Exception as exc:  # noqa: BLE001 - a plugin may raise anything; the screen says it and stays up
+            from ...errors import describe_exception
+
+            self.app.call_from_thread(pane.update, Text(f"training {name} failed: {describe_exception(exc)}"))
+            self.app.call_from_thread(self.notify, f"training {name} failed", severity="error")
+            return
+        message = f"bundle written to {result.path} ({result.rows} rows); `emoframe predict {result.path} FILES…`"
+        self.app.call_from_thread(pane.update, Text(message))
+        self.app.call_from_thread(self.notify, message)
