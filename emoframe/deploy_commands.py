@@ -51,7 +51,7 @@ def extraction_bar() -> Iterator[Any]:
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Bundle folder to write.")
 @click.option("--split", help="Train on the rows whose 'split' column is this (e.g. train) [all rows].")
-@click.option("--run", "run_id", help="Train a pipeline of this stored run (id prefix or name) instead of a SPEC.")
+@click.option("--run", "run_id", help="Train a pipeline of this stored run (id prefix or name) [the latest run].")
 @click.option("--pipeline", "pipeline_key", help="With --run: the pipeline's id prefix, name or leaderboard rank.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
 @click.option("--force", is_flag=True, help="Replace a bundle emoframe wrote at --out before.")
@@ -70,8 +70,9 @@ def train(
 ) -> None:
     """Fit one pipeline on all rows of its corpus (or of --split) and save it as a bundle.
 
-    With --run RUN --pipeline P the pipeline comes from a stored benchmark run, and the bundle
-    keeps that run's figures (UAR ± CI, fusion gain, protocol).
+    With --pipeline P (and --run RUN; default: the latest run) the pipeline comes from a stored
+    benchmark run, and the bundle keeps that run's figures (UAR ± CI, fusion gain, protocol).
+    P is a pipeline id prefix, its name, or its rank on the leaderboard (1: the best).
     """
     from .deploy.train import stored_pipeline, train_bundle
     from .results.store import ResultsStore
@@ -82,7 +83,7 @@ def train(
     registry = _registry()
     figures = None
     base_dir: Path | None = None
-    if run_id is not None:
+    if run_id is not None or pipeline_key is not None:
         if spec_path is not None:
             raise click.UsageError("give a SPEC or --run RUN --pipeline P, not both")
         if not pipeline_key:
@@ -93,6 +94,11 @@ def train(
             raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
         store = ResultsStore(wd / "results.db", readonly=True)
         try:
+            if run_id is None:  # the latest run, as `emoframe results` shows it
+                runs = store.runs()
+                if not runs:
+                    raise EmoframeError(f"no runs in {wd / 'results.db'}")
+                run_id = runs[0]["id"]
             spec, figures = stored_pipeline(store, run_id, pipeline_key)
         finally:
             store.close()

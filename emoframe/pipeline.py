@@ -59,9 +59,13 @@ class FeatureProvider:
         jobs: int | None = None,
         progress: bool | Callable[[str, int, int], None] = False,
         limits: Limits | None = None,
+        extractors: dict[str, FeatureExtractor] | None = None,
     ):
         self.registry = registry or get_registry()
         self.cache, self.jobs, self.progress, self.limits = cache, jobs, progress, limits
+        #: extractor instances by ref key; pass one dict to several providers (a loaded bundle answering
+        #: many requests) so a model loaded in warmup() is loaded once, not per provider
+        self.extractors = extractors if extractors is not None else {}
         self._values: dict[str, dict[str, np.ndarray]] = {}
         self.failures: dict[str, dict[str, str]] = {}
         self.corrupt = 0  # damaged cache entries found (and recomputed)
@@ -79,7 +83,10 @@ class FeatureProvider:
         return out
 
     def extractor(self, ref: ComponentRef) -> FeatureExtractor:
-        return self.registry.create(ref.name, ref.params, kind="extractor")
+        key = ref.key()
+        if key not in self.extractors:
+            self.extractors[key] = self.registry.create(ref.name, ref.params, kind="extractor")
+        return self.extractors[key]
 
     def prepare(self, ref: ComponentRef, manifest: Manifest) -> None:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""

@@ -280,3 +280,33 @@ def test_train_on_a_split_only(corpus, tmp_path):
 
     with pytest.raises(DataError, match="no row has split 'dev'"):
         train_bundle(spec_for(LATE, path), tmp_path / "c", REG, split="dev", jobs=1)
+
+
+def test_a_fresh_process_loads_sklearn_and_torch_components(corpus, tmp_path):
+    """skops is imported with torch held back (it would import torch only to list estimators); a bundle
+    whose other branch is a torch model still loads torch itself and predicts the same."""
+    import subprocess
+    import sys
+
+    pipe, m = _fit(GATED_TORCH, corpus)
+    expected = pipe.predict_proba(m, FeatureProvider(REG))
+    write_bundle(pipe, tmp_path / "b", {}, registry=REG)
+    np.save(tmp_path / "expected.npy", expected)
+    code = (
+        "import sys, numpy as np\n"
+        "from emoframe.deploy.state import skops_io\n"
+        "skops_io(); assert 'torch' not in sys.modules, 'skops pulled torch in'\n"
+        "from emoframe.deploy.bundle import read_bundle\n"
+        "from emoframe.data.manifest import load_manifest\n"
+        "from emoframe.pipeline import FeatureProvider\n"
+        "pipe, _ = read_bundle(sys.argv[1])\n"
+        "P = pipe.predict_proba(load_manifest(sys.argv[2]), FeatureProvider())\n"
+        "assert np.max(np.abs(P - np.load(sys.argv[3]))) <= 1e-6\n"
+        "assert 'torch' in sys.modules\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "b"), str(corpus), str(tmp_path / "expected.npy")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -17,12 +17,18 @@ def test_conformance(component, check):
 def test_ids_read_as_component_and_check():
     mark = parametrize_with_checks([toy_plugin.Energy])
     ids = mark.kwargs["ids"]
-    assert ids == ["Energy-check_registrable", "Energy-check_rebuildable_by_workers", "Energy-check_extractor"]
+    assert ids == [
+        "Energy-check_registrable",
+        "Energy-check_rebuildable_by_workers",
+        "Energy-check_extractor",
+        "Energy-check_roundtrip",
+    ]
 
 
 def test_a_raw_exception_becomes_the_rule_it_broke():
     """A model written without the rules raises AttributeError on predict-before-fit: the check says which rule."""
-    (_, rule) = [c for c in parametrize_with_checks([contract_plugin.SklearnStyle]).args[1] if True][-1]
+    rules = [c for c in parametrize_with_checks([contract_plugin.SklearnStyle]).args[1] if True]
+    (_, rule) = rules[2]  # registrable, rebuildable, check_model, check_roundtrip
     with pytest.raises(AssertionError) as err:
         rule(contract_plugin.SklearnStyle)
     message = str(err.value)

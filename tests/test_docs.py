@@ -68,3 +68,15 @@ def test_the_plugin_tutorial_runs_as_written(tmp_path):
         assert check_spec(parse_spec(doc), registry) == []
     finally:
         sys.modules.pop("acme_tutorial", None)
+
+
+def test_the_deploy_example_runs_as_written(tmp_path, monkeypatch):
+    """docs/deploy.md's Python example, run in an empty folder: train, load, predict."""
+    import re
+
+    text = (DOCS / "deploy.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 1
+    monkeypatch.chdir(tmp_path)
+    exec(compile(blocks[0], "docs/deploy.md", "exec"), {})
+    assert (tmp_path / "bundle" / "bundle.json").is_file()

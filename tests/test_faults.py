@@ -270,6 +270,9 @@ def test_ctrl_c_stops_promptly_with_130_and_leaves_no_worker(manifest, tmp_path)
         stderr=subprocess.PIPE,
         text=True,
         env=plugin_env(tmp_path),
+        # a shell's background job (`pytest … &`) inherits SIGINT ignored, and so would this child: give it the
+        # disposition of a command typed at a terminal, which is what this test is about
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     line = ""
     deadline = time.monotonic() + 120

@@ -50,6 +50,7 @@ class Predictor:
         self.classes = [str(c) for c in meta["classes"]]
         self.needs_audio = bool(meta["needs"]["audio"])
         self.needs_text = bool(meta["needs"]["text"])
+        self._extractors: dict[str, Any] = {}  # shared by every call's provider: warmed up once
 
     @classmethod
     def load(cls, path: str | Path, registry: Registry | None = None) -> Predictor:
@@ -76,7 +77,14 @@ class Predictor:
         progress: bool | Callable[[str, int, int], None] = False,
         limits: Limits | None = None,
     ) -> FeatureProvider:
-        return FeatureProvider(self.pipeline.registry, cache=cache, jobs=jobs, progress=progress, limits=limits)
+        return FeatureProvider(
+            self.pipeline.registry,
+            cache=cache,
+            jobs=jobs,
+            progress=progress,
+            limits=limits,
+            extractors=self._extractors,
+        )
 
     def predict_manifest(self, manifest: Manifest, provider: FeatureProvider | None = None) -> Predictions:
         """Predict every row that can be; the others come back in ``failures`` with their reason."""

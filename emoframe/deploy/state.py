@@ -9,8 +9,10 @@ scikit-learn's estimators (skops trusts those itself), the internals listed in
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,37 @@ TRUSTED_TYPES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class _NoTorch(importlib.abc.MetaPathFinder):
+    """Refuses ``import torch`` while skops lists scikit-learn's estimators (see :func:`skops_io`)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("not needed to list scikit-learn's estimators")
+        return None
+
+
+def skops_io() -> Any:
+    """``skops.io``, imported without torch when torch is not loaded yet.
+
+    skops builds its trusted-type list by importing every scikit-learn module; walking them
+    imports scikit-learn's array-API shim for torch, and so torch itself (2–3 s) when it is
+    installed. The walk ignores modules that fail to import, so refusing torch there only saves
+    that time: scikit-learn reaches torch through ``sys.modules`` when arrays are torch tensors,
+    and a bundle with torch components imports it as usual afterwards.
+    """
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    finder = _NoTorch()
+    sys.meta_path.insert(0, finder)
+    try:
+        import skops.io
+    finally:
+        sys.meta_path.remove(finder)
+    return skops.io
 
 
 def _is_estimator(value: Any) -> bool:
@@ -103,8 +136,7 @@ class _Writer:
                 "indptr": self.array(csr.indptr, f"{where}.indptr"),
             }
         if _is_estimator(value):
-            import skops.io as sio
-
+            sio = skops_io()
             name = f"estimator-{len(self.files)}.skops"
             sio.dump(value, self.folder / name)
             self.files.append(name)
@@ -206,8 +238,7 @@ class _Reader:
         raise BundleError(f"{self.folder / STATE_FILE}: unknown entry {sorted(node)}; the bundle is damaged")
 
     def estimator(self, path: Path) -> Any:
-        import skops.io as sio
-
+        sio = skops_io()
         try:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as exc:  # noqa: BLE001 - a pickle, a truncated file: not a skops file

@@ -1,0 +1,257 @@
+"""Prediction with a trained bundle, as ratios to bare work timed in the same run.
+
+Bundle: eGeMAPS→SVC + TF-IDF→SVC, late fusion with learned weights, trained on the demo corpus.
+
+1. one 3 s utterance through the loaded bundle (``emoframe.load(...).predict_proba``) vs the bare
+   work: read the file, openSMILE (a Smile built once), the TF-IDF vocabulary, both SVCs and the
+   weighted average, called directly — target ≤ 1.15×;
+2. loading the bundle in a fresh process (``Predictor.load``, plugin imports included) — ≤ 1 s;
+3. a folder of 200 files predicted with 2 worker processes vs 1 — ≥ 1.7× faster (the prediction
+   itself, in one process; the whole ``emoframe predict`` command's wall time is printed too);
+4. ``emoframe serve``: median latency of POST /predict (sequential, keep-alive) vs the in-process
+   predict of the same file — ≤ 1.3×.
+
+    python benchmarks/bench_predict.py [--reps 30] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from emoframe.data.synth import generate
+from emoframe.deploy.predictor import Predictor
+from emoframe.deploy.train import train_bundle
+from emoframe.registry import get_registry
+from emoframe.spec import parse_spec
+
+SPEC = {
+    "name": "egemaps-svc+tfidf-svc late",
+    "branches": {
+        "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc"},
+        "text": {"extractor": "sklearn.tfidf", "model": "sklearn.svc"},
+    },
+    "fusion": {"name": "fusion.late", "params": {"weights": "learned"}},
+}
+
+
+def cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def timed(fn, reps: int) -> tuple[float, float]:
+    """(median wall, median CPU) seconds of ``fn`` over ``reps`` calls after two warm-up calls."""
+    fn(), fn()
+    walls, cpus = [], []
+    for _ in range(reps):
+        c0, t0 = cpu(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def utterance(root: Path, frame: pd.DataFrame, out: Path, seconds: float = 3.0) -> Path:
+    """A 3 s recording: demo utterances of one speaker joined end to end."""
+    parts, total = [], 0
+    for a in frame["audio"]:
+        x, sr = sf.read(root / a, dtype="float32")
+        parts.append(x)
+        total += len(x)
+        if total >= seconds * sr:
+            break
+    sf.write(out, np.concatenate(parts)[: int(seconds * sr)], sr)
+    return out
+
+
+def bare(model: Predictor):
+    """The same work without emoframe: the bundle's own fitted estimators called directly."""
+    import opensmile
+
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals
+    )
+    b = model.pipeline.branches
+    vectorizer, audio_svc, text_svc = b["text"].extractor.vectorizer_, b["audio"].model.model_, b["text"].model.model_
+    w = model.pipeline.fusion.weights_
+
+    def run(path: Path, text: str) -> np.ndarray:
+        x, sr = sf.read(path, dtype="float32")
+        feats = smile.process_signal(x, sr).to_numpy()
+        P = w["audio"] * audio_svc.predict_proba(feats) + w["text"] * text_svc.predict_proba(
+            vectorizer.transform([text])
+        )
+        return P / P.sum(1, keepdims=True)
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_latency(bundle: Path, wav: Path, text: str, reps: int) -> tuple[float, dict]:
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emoframe", "serve", str(bundle), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(300):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            data = wav.read_bytes()
+
+            def ask() -> dict:
+                r = client.post("/predict", files={"audio": (wav.name, data, "audio/wav")}, data={"text": text})
+                r.raise_for_status()
+                return r.json()
+
+            record = ask()
+            wall, _ = timed(ask, reps)
+        return wall, record
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def load_seconds(bundle: Path) -> dict[str, float]:
+    """Predictor.load in a fresh process: the first load (plugin imports included) and a second one."""
+    code = (
+        "import time, json, sys\n"
+        "t0 = time.perf_counter(); import emoframe; from emoframe.deploy.predictor import Predictor\n"
+        "t1 = time.perf_counter(); Predictor.load(sys.argv[1]); t2 = time.perf_counter()\n"
+        "Predictor.load(sys.argv[1]); t3 = time.perf_counter()\n"
+        "print(json.dumps({'import_emoframe': t1 - t0, 'first_load': t2 - t1, 'second_load': t3 - t2}))\n"
+    )
+    libs = (  # what the first load spends importing the libraries the bundle's estimators are made of
+        "import time, json\n"
+        "t0 = time.perf_counter(); from emoframe.deploy.state import skops_io; skops_io()\n"
+        "print(json.dumps({'import_sklearn_skops': time.perf_counter() - t0}))\n"
+    )
+    out: dict[str, float] = {}
+    for c, args in ((code, [str(bundle)]), (libs, [])):
+        run = subprocess.run([sys.executable, "-c", c, *args], capture_output=True, text=True, check=True)
+        out.update(json.loads(run.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def folder_speedup(model: Predictor, folder: Path, bundle: Path) -> dict[str, float]:
+    from emoframe.deploy.inputs import collect
+    from emoframe.workers import Limits
+
+    manifest = collect([folder]).manifest
+    out = {}
+    for jobs in (1, 2):
+        c0, t0 = cpu(), time.perf_counter()
+        result = model.predict_manifest(manifest, model.provider(jobs=jobs, limits=Limits()))
+        out[f"jobs{jobs}_wall"], out[f"jobs{jobs}_cpu_parent"] = time.perf_counter() - t0, cpu() - c0
+        assert len(result.records) == len(manifest), result.failures
+    for jobs in (1, 2):
+        t0 = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "emoframe", "predict", str(bundle), str(folder), "--jobs", str(jobs), "--no-cache",
+             "--format", "csv"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        out[f"command_jobs{jobs}_wall"] = time.perf_counter() - t0
+    out["speedup"] = out["jobs1_wall"] / out["jobs2_wall"]
+    out["command_speedup"] = out["command_jobs1_wall"] / out["command_jobs2_wall"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=30)
+    ap.add_argument("--files", type=int, default=200)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp_:
+        tmp = Path(tmp_)
+        generate(tmp / "demo", seed=0, speakers=12, per_class=10)
+        frame = pd.read_csv(tmp / "demo" / "manifest.csv")
+        t0 = time.perf_counter()
+        spec = parse_spec({**SPEC, "data": {"manifest": str(tmp / "demo" / "manifest.csv")}})
+        train_bundle(spec, tmp / "bundle", get_registry(), jobs=2)
+        train_s = time.perf_counter() - t0
+        model = Predictor.load(tmp / "bundle")
+        wav = utterance(tmp / "demo", frame[frame["speaker"] == frame["speaker"][0]], tmp / "three-seconds.wav")
+        text = "I can't believe you did that again."
+
+        run_bare = bare(model)
+        expected = model.predict_proba([wav], texts=[text]).to_numpy()
+        assert np.max(np.abs(run_bare(wav, text) - expected)) < 1e-6, "the bare path must compute the same numbers"
+        bare_wall, bare_cpu = timed(lambda: run_bare(wav, text), args.reps)
+        api_wall, api_cpu = timed(lambda: model.predict_proba([wav], texts=[text]), args.reps)
+
+        folder = tmp / "new"
+        folder.mkdir()
+        for a, t in list(zip(frame["audio"], frame["text"]))[: args.files]:
+            shutil.copy(tmp / "demo" / a, folder / Path(a).name)
+            (folder / Path(a).name).with_suffix(".txt").write_text(t)
+        speed = folder_speedup(model, folder, tmp / "bundle")
+        load = load_seconds(tmp / "bundle")
+        serve_wall, record = serve_latency(tmp / "bundle", wav, text, args.reps)
+        assert abs(record["angry"] - expected[0][0]) < 1e-6, "the server must answer what the API answers"
+
+    results = {
+        "train_s": train_s,
+        "single": {"bare_wall": bare_wall, "bare_cpu": bare_cpu, "emoframe_wall": api_wall, "emoframe_cpu": api_cpu,
+                   "ratio": api_wall / bare_wall},
+        "load": load,
+        "folder": speed,
+        "serve": {"median_wall": serve_wall, "in_process_wall": api_wall, "ratio": serve_wall / api_wall},
+    }  # fmt: skip
+    s = results["single"]
+    print(f"trained the bundle on {len(frame)} rows in {train_s:.1f} s")
+    print(
+        f"one 3 s utterance: bare {s['bare_wall'] * 1e3:.1f} ms wall ({s['bare_cpu'] * 1e3:.1f} ms CPU), emoframe "
+        f"{s['emoframe_wall'] * 1e3:.1f} ms ({s['emoframe_cpu'] * 1e3:.1f} ms CPU): {s['ratio']:.2f}× "
+        f"[target ≤ 1.15: {'PASS' if s['ratio'] <= 1.15 else 'FAIL'}]"
+    )
+    print(
+        f"load: {load['first_load']:.2f} s first in a fresh process (+ {load['import_emoframe']:.2f} s importing "
+        f"emoframe), of which importing scikit-learn and skops {load['import_sklearn_skops']:.2f} s; "
+        f"{load['second_load']:.2f} s again [target ≤ 1 s in a fresh process: "
+        f"{'PASS' if load['first_load'] <= 1 else 'FAIL'}; once the libraries are imported: "
+        f"{'PASS' if load['second_load'] <= 1 else 'FAIL'}]"
+    )
+    print(
+        f"{args.files} files: 1 worker {speed['jobs1_wall']:.1f} s, 2 workers {speed['jobs2_wall']:.1f} s: "
+        f"{speed['speedup']:.2f}× [target ≥ 1.7: {'PASS' if speed['speedup'] >= 1.7 else 'FAIL'}]; whole command "
+        f"{speed['command_jobs1_wall']:.1f} s vs {speed['command_jobs2_wall']:.1f} s ({speed['command_speedup']:.2f}×)"
+    )
+    r = results["serve"]
+    print(
+        f"serve: median request {r['median_wall'] * 1e3:.1f} ms vs in-process {r['in_process_wall'] * 1e3:.1f} ms: "
+        f"{r['ratio']:.2f}× [target ≤ 1.3: {'PASS' if r['ratio'] <= 1.3 else 'FAIL'}]"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
