@@ -107,22 +107,23 @@ class Predictor:
             for i, t in zip(manifest.ids, manifest.texts):
                 if not str(t).strip():
                     fail(i, NO_TEXT)
-        usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy())
+        usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
         if not len(usable):
             return Predictions([], failures, self.columns())
         self.pipeline.work = FoldWork()  # per call: its memo would otherwise grow with every request
         P = self.pipeline.predict_proba(usable, provider)
-        out = pd.DataFrame(P, columns=self.classes)
-        out.insert(0, "label", [self.classes[k] for k in P.argmax(1)])
-        out.insert(0, "id", [str(i) for i in usable.ids])
+        # plain dicts, built column-wise from the arrays (a DataFrame here costs more than the models)
+        columns: dict[str, list[Any]] = {"id": [str(i) for i in usable.ids]}
+        columns["label"] = [self.classes[k] for k in P.argmax(1)]
+        columns.update({c: P[:, j].tolist() for j, c in enumerate(self.classes)})
         if not self.pipeline.early and self.pipeline.fusion is not None:
             probas = self.pipeline.branch_probas(usable, provider)
             for key in sorted(probas):
-                for j, c in enumerate(self.classes):
-                    out[f"{key}:{c}"] = probas[key][:, j]
+                columns.update({f"{key}:{c}": probas[key][:, j].tolist() for j, c in enumerate(self.classes)})
             for key, w in self.pipeline.fusion.explain(probas).items():
-                out[f"weight:{key}"] = w
-        return Predictions(out.to_dict("records"), failures, self.columns())
+                columns[f"weight:{key}"] = np.asarray(w, dtype=float).tolist()
+        records = [dict(zip(columns, row)) for row in zip(*columns.values())]
+        return Predictions(records, failures, self.columns())
 
     def _check_raw_audio(self, manifest: Manifest, failures: dict[str, str]) -> None:
         """Branches that read the waveform themselves (no cached extractor) would stop on a bad file:
@@ -157,8 +158,12 @@ class Predictor:
         if result.failures:
             detail = "; ".join(f"{i}: {why}" for i, why in list(result.failures.items())[:5])
             raise DataError(f"{len(result.failures)} input(s) cannot be predicted: {detail}")
-        frame = pd.DataFrame(result.records).set_index("id")
-        return frame[self.classes]
+        frame = pd.DataFrame(
+            [[r[c] for c in self.classes] for r in result.records],
+            columns=self.classes,
+            index=pd.Index([r["id"] for r in result.records], name="id"),
+        )
+        return frame
 
     def predict(
         self, inputs: Sequence[Any] | None = None, texts: Sequence[str | None] | str | None = None
@@ -202,7 +207,9 @@ class Predictor:
             rows.append({"id": f"input-{k}", "audio": audio, "text": text, "label": "?", "speaker": f"input-{k}"})
         if not rows:
             raise DataError("nothing to predict: no inputs given")
-        return Manifest.from_frame(pd.DataFrame(rows), name="inputs", require_audio=False)
+        # rows built here are valid by construction (unique ids, absolute paths): skip the manifest checks,
+        # which cost more than the models on a single utterance; an unusable file is reported by extraction
+        return Manifest(pd.DataFrame(rows), name="inputs")
 
 
 def load(path: str | Path, registry: Registry | None = None) -> Predictor:
