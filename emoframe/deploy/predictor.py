@@ -94,17 +94,18 @@ class Predictor:
         def fail(i: Any, why: str) -> None:
             failures[str(i)] = f"{failures[str(i)]}; {why}" if str(i) in failures else why
 
+        ids = manifest.ids
         if self.needs_audio:
-            for i, a in zip(manifest.ids, manifest.frame["audio"]):
+            for i, a in zip(ids, manifest.frame["audio"]):
                 if not a:
                     fail(i, "no audio (this bundle reads audio)")
             self._check_raw_audio(manifest, failures)
         for ref in self.pipeline.stateless_refs():
-            rest = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy())
+            rest = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
             for i, why in provider.failed_rows(ref, rest).items():
                 fail(i, f"{ref.name}: {why}")
         if self.needs_text:
-            for i, t in zip(manifest.ids, manifest.texts):
+            for i, t in zip(ids, manifest.texts):
                 if not str(t).strip():
                     fail(i, NO_TEXT)
         usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest

@@ -88,7 +88,7 @@ def create_app(model: Predictor, max_bytes: int = 20_000_000) -> Any:
                     while chunk := audio.file.read(1 << 20):
                         f.write(chunk)
             row = {"id": name, "audio": path, "text": text or "", "label": "?", "speaker": name}
-            manifest = Manifest.from_frame(pd.DataFrame([row]), name="request", require_audio=False)
+            manifest = Manifest(pd.DataFrame([row]), name="request")  # built here, valid by construction
             with lock:
                 result = model.predict_manifest(manifest)
         if result.failures:
