@@ -487,6 +487,21 @@ def _limits(spec: Any, timeout: str | None) -> Any:
     return dataclasses.replace(limits, timeout=seconds)
 
 
+def progress_bar() -> Any:
+    """The bars of long commands: on stderr when it is a terminal, gone when the work is done."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
 def _execute(
     spec: Any,
     spec_path: Path,
@@ -499,21 +514,11 @@ def _execute(
     no_cache: bool = False,
 ) -> Any:
     """Run (or resume) a spec into the store with progress bars on the terminal; the outcome."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .bench import events as ev
     from .bench.runner import run_benchmark
 
     reg = _registry()
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = progress_bar()
     tasks: dict[str, Any] = {}
 
     def events(event: ev.Event) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from .cli import _registry, _report_left_out, _use_workdir, console, err_console, styled
+from .cli import _registry, _report_left_out, _use_workdir, console, err_console, progress_bar, styled
 from .errors import EmoframeError
 
 WORKDIR_HELP = "State folder [./.emoframe]."
@@ -25,17 +25,7 @@ WORKDIR_HELP = "State folder [./.emoframe]."
 @contextmanager
 def extraction_bar() -> Iterator[Any]:
     """A progress bar per extractor on stderr (when it is a terminal); yields the progress callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
+    bar = progress_bar()
     tasks: dict[str, Any] = {}
 
     def progress(name: str, done: int, total: int) -> None:
