@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..components import LateFusion
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
 from ..errors import ComponentError, DataError
@@ -64,10 +65,12 @@ class Predictor:
     def columns(self) -> list[str]:
         """The output columns: id, label, one per class, then per branch (``audio:angry``) and weights."""
         cols = ["id", "label", *self.classes]
-        if not self.pipeline.early and self.pipeline.fusion is not None:
+        fusion = self.pipeline.fusion
+        if not self.pipeline.early and fusion is not None:
             for key in sorted(self.pipeline.branches):
                 cols += [f"{key}:{c}" for c in self.classes]
-            cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
+            if type(fusion).explain is not LateFusion.explain:  # the fusion says how much each branch weighed
+                cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
         return cols
 
     def provider(
