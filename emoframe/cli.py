@@ -63,8 +63,11 @@ class EmoframeGroup(click.Group):
             )
             ctx.exit(1)
         except KeyboardInterrupt:
+            resumable = ctx.invoked_subcommand in ("run", "bench", "demo")
             err_console.print(
-                "interrupted: workers stopped; every finished fold is stored — rerun the same command to resume",
+                "interrupted: workers stopped; every finished fold is stored — rerun the same command to resume"
+                if resumable
+                else "interrupted: workers stopped",
                 highlight=False,
                 markup=False,
             )

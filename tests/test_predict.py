@@ -157,3 +157,13 @@ def test_python_api_matches_the_command_line(setup):
         model.predict_proba(paths[:2], texts=[frame["text"].iloc[0], None])
     with pytest.raises(emoframe.DataError, match="2 input.*but 1 transcript"):
         model.predict_proba(paths[:2], texts=["only one"])
+
+
+def test_branch_weights_are_shown_only_where_the_fusion_has_them(setup, tmp_path):
+    doc = {**LATE, "fusion": "fusion.vote", "data": {"manifest": str(setup["manifest"])}}
+    train_bundle(parse_spec(doc), tmp_path / "vote", REG, jobs=1)
+    model = emoframe.load(tmp_path / "vote")
+    assert "audio:angry" in model.columns() and not [c for c in model.columns() if c.startswith("weight:")]
+    wav = setup["new"] / "untranscribed.wav"
+    r = run("predict", str(tmp_path / "vote"), str(wav), "--text", "hello", "--format", "csv", "--no-cache")
+    assert r.exit_code == 0 and r.stdout.splitlines()[0].split(",") == model.columns()
