@@ -167,3 +167,15 @@ def test_train_from_a_stored_run_keeps_its_figures(served, tmp_path):
     )
     assert wrong.exit_code != 0 and "matches none" in wrong.output
     shutil.rmtree(tmp_path / "c", ignore_errors=True)
+
+
+def test_each_worker_process_builds_the_app_from_the_environment(served, monkeypatch):
+    """`serve --workers N`: uvicorn imports the factory in every worker; it loads the bundle named there."""
+    from emoframe.deploy.server import BUNDLE_ENV, LIMIT_ENV, app_from_env
+
+    monkeypatch.setenv(BUNDLE_ENV, str(served["bundle"]))
+    monkeypatch.setenv(LIMIT_ENV, "1000")
+    client = TestClient(app_from_env())
+    assert client.get("/health").json()["status"] == "ok"
+    r = client.post("/predict", files={"audio": ("a.wav", b"x" * 5000, "audio/wav")}, data={"text": "hi"})
+    assert r.status_code == 413
