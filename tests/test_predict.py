@@ -167,3 +167,16 @@ def test_branch_weights_are_shown_only_where_the_fusion_has_them(setup, tmp_path
     wav = setup["new"] / "untranscribed.wav"
     r = run("predict", str(tmp_path / "vote"), str(wav), "--text", "hello", "--format", "csv", "--no-cache")
     assert r.exit_code == 0 and r.stdout.splitlines()[0].split(",") == model.columns()
+
+
+def test_an_undecodable_sidecar_costs_that_file_only(setup, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("a.wav", "b.wav"):
+        shutil.copy(setup["new"] / "untranscribed.wav", folder / name)
+    (folder / "a.txt").write_text("I am fine")
+    (folder / "b.txt").write_bytes(b"caf\xe9 au lait")  # latin-1, not UTF-8
+    r = run("predict", str(setup["bundle"]), str(folder), "--format", "json", "--no-cache")
+    records = {Path(x["id"]).name: x for x in json.loads(r.stdout)}
+    assert r.exit_code == 1 and "label" in records["a.wav"]
+    assert "b.txt" in records["b.wav"]["error"] and "not valid utf-8" in records["b.wav"]["error"]

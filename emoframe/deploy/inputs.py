@@ -91,7 +91,11 @@ def collect(paths: list[str | Path], text: str | None = None) -> Inputs:
             continue
         seen.add(r["id"])
         if not r["text"].strip() and r["audio"]:
-            side = _sidecar(Path(r["audio"]))
+            try:
+                side = _sidecar(Path(r["audio"]))
+            except (DataError, OSError) as exc:  # an undecodable or unreadable sidecar costs that file only
+                problems[r["id"]] = f"transcript {Path(r['audio']).with_suffix('.txt').name}: {exc}"
+                continue
             if side:
                 r["text"], r["_source"] = side, "sidecar .txt"
         if not r["text"].strip() and text is not None:
