@@ -117,3 +117,40 @@ def listed(files: Iterable[str]) -> Callable[[Path], bool]:
     """A ``belongs`` test for :func:`remove_files`: exactly these relative paths (and temp files)."""
     names = set(files)
     return lambda rel: rel.as_posix() in names or rel.name.startswith(".tmp-")
+
+
+def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Iterable[str]) -> None:
+    """Put the finished folder ``tmp`` (made beside ``out``) at ``out``.
+
+    An existing ``out`` must be empty, or a folder emoframe made for ``kind`` that holds only
+    ``files`` (relative paths) and its marker. It is checked before anything moves, then set
+    aside, replaced by ``tmp`` and deleted: an interruption leaves the old folder or the new one,
+    and a file someone added to the old folder stops the replacement with its name.
+    """
+    tmp, out = Path(tmp), Path(out)
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        out.rmdir()
+    if out.exists() or out.is_symlink():
+        if not owns(out, kind):
+            raise OwnershipError(
+                f"refusing to replace {out}: emoframe did not create it (no {MARKER} of kind '{kind}')"
+            )
+        expected = {*files, MARKER}
+        foreign = sorted(
+            p.relative_to(out).as_posix()
+            for p in out.rglob("*")
+            if (p.is_file() or p.is_symlink()) and p.relative_to(out).as_posix() not in expected
+        )
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise OwnershipError(
+                f"refusing to replace {out}: it holds file(s) emoframe did not write there ({shown}); "
+                "move them out, or write to another folder"
+            )
+        aside = Path(tempfile.mkdtemp(prefix=f".tmp-old-{out.name}-", dir=out.parent))
+        aside.rmdir()
+        os.replace(out, aside)
+        os.replace(tmp, out)
+        remove_files(aside, kind, listed(files))
+        return
+    os.replace(tmp, out)

@@ -235,6 +235,13 @@ def test_writing_never_touches_what_emoframe_did_not_create(corpus, late_bundle,
     write_bundle(pipe, b, {"rows": 1}, registry=REG, force=True)
     assert json.loads((b / "bundle.json").read_text())["training"] == {"rows": 1}
     read_bundle(b, REG)
+    # a file someone put inside the bundle stops the replacement before anything is deleted
+    (b / "fusion" / "my-notes.txt").write_text("mine")
+    with pytest.raises(BundleError, match=r"holds file\(s\) emoframe did not write there \(fusion/my-notes.txt\)"):
+        write_bundle(pipe, b, {"rows": 2}, registry=REG, force=True)
+    assert (b / "fusion" / "my-notes.txt").read_text() == "mine"
+    assert json.loads((b / "bundle.json").read_text())["training"] == {"rows": 1}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
 
 class Exploding:

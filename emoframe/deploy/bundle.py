@@ -22,7 +22,7 @@ from typing import Any
 from .. import __version__
 from ..components import Component
 from ..errors import BundleError, EmoframeError
-from ..ownership import MARKER, listed, mark, owns, remove_files
+from ..ownership import MARKER, OwnershipError, mark, owns, replace_owned
 from ..pipeline import FoldWork, Pipeline
 from ..registry import Registry, get_registry
 from ..spec import PipelineSpec, branch_modality, validate
@@ -119,13 +119,10 @@ def write_bundle(
         }
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
-        if out.exists():
-            if any(out.iterdir()):
-                old = json.loads((out / META).read_text(encoding="utf-8")) if (out / META).is_file() else {}
-                remove_files(out, KIND, listed([META, *old.get("files", {})]))
-            if out.exists():
-                out.rmdir()  # empty by now, or remove_files left foreign files and this raises
-        os.replace(tmp, out)
+        replace_owned(tmp, out, KIND, [META, *_listed_files(out)])
+    except OwnershipError as exc:
+        _discard(tmp)
+        raise BundleError(str(exc)) from None
     except OSError as exc:
         _discard(tmp)
         raise BundleError(f"could not write the bundle to {out}: {exc}") from None
@@ -133,6 +130,14 @@ def write_bundle(
         _discard(tmp)
         raise
     return out
+
+
+def _listed_files(folder: Path) -> list[str]:
+    """The files an existing bundle's bundle.json lists (none when there is no readable one)."""
+    try:
+        return list(json.loads((folder / META).read_text(encoding="utf-8")).get("files", {}))
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def _discard(tmp: Path) -> None:

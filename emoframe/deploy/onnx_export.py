@@ -21,7 +21,7 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..errors import BundleError
 from ..evaluation.proba import align_proba
-from ..ownership import listed, mark, owns, remove_files
+from ..ownership import OwnershipError, mark, owns, replace_owned
 from ..pipeline import FeatureProvider, FoldWork, _dense
 from .predictor import Predictor
 
@@ -137,20 +137,26 @@ def export_onnx(
             }
         (tmp / EXPORT).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         mark(tmp, KIND, pipeline=model.meta["pipeline"])
-        if out.exists():
-            if any(out.iterdir()):
-                old = json.loads((out / EXPORT).read_text(encoding="utf-8")) if (out / EXPORT).is_file() else {}
-                remove_files(out, KIND, listed([EXPORT, *old.get("files", [])]))
-            if out.exists():
-                out.rmdir()
-        os.replace(tmp, out)
+        try:
+            old = json.loads((out / EXPORT).read_text(encoding="utf-8")).get("files", []) if out.is_dir() else []
+        except (OSError, ValueError, AttributeError):
+            old = []
+        replace_owned(tmp, out, KIND, [EXPORT, *old])
+    except OwnershipError as exc:
+        _cleanup(tmp)
+        raise BundleError(str(exc)) from None
     except BaseException:
-        for dirpath, _dirs, names in os.walk(tmp, topdown=False):
-            for n in names:
-                Path(dirpath, n).unlink(missing_ok=True)
-            Path(dirpath).rmdir()
+        _cleanup(tmp)
         raise
     return meta
+
+
+def _cleanup(tmp: Path) -> None:
+    """Remove the temporary folder this export made (mkdtemp), after a failure."""
+    for dirpath, _dirs, names in os.walk(tmp, topdown=False):
+        for n in names:
+            Path(dirpath, n).unlink(missing_ok=True)
+        Path(dirpath).rmdir()
 
 
 def _inputs_doc(model: Any) -> str:
