@@ -200,6 +200,8 @@ def predict(
 
     if out is not None and fmt == "table":
         fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
+    if out is not None and out.exists() and not force:  # say so before the work, not after it
+        raise EmoframeError(f"{out} exists; choose another --out, or pass --force to replace it")
     model = Predictor.load(bundle, _registry())
     got = collect(list(inputs), text)
     records: list[dict[str, Any]] = []
