@@ -136,11 +136,16 @@ def train(
     )
 
 
-def write_atomic(path: Path, text: str, force: bool) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed at the end: a crash leaves nothing
-    partial. An existing file is replaced only with ``force`` (emoframe did not create it)."""
+def refuse_existing(path: Path, force: bool) -> None:
+    """An existing file at ``path`` is replaced only with ``force`` (emoframe did not create it)."""
     if path.exists() and not force:
         raise EmoframeError(f"{path} exists; choose another --out, or pass --force to replace it")
+
+
+def write_atomic(path: Path, text: str, force: bool) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed at the end: a crash leaves nothing
+    partial. An existing file is replaced only with ``force``."""
+    refuse_existing(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
     try:
@@ -200,8 +205,8 @@ def predict(
 
     if out is not None and fmt == "table":
         fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
-    if out is not None and out.exists() and not force:  # say so before the work, not after it
-        raise EmoframeError(f"{out} exists; choose another --out, or pass --force to replace it")
+    if out is not None:
+        refuse_existing(out, force)  # say so before the work, not after it
     model = Predictor.load(bundle, _registry())
     got = collect(list(inputs), text)
     records: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ from ..data.manifest import Manifest
 from ..errors import BundleError
 from ..evaluation.proba import align_proba
 from ..ownership import OwnershipError, mark, owns, replace_owned
-from ..pipeline import FeatureProvider, FoldWork, _dense
+from ..pipeline import FeatureProvider, _dense
 from .predictor import Predictor
 
 EXPORT = "export.json"
@@ -127,9 +127,9 @@ def export_onnx(
         if check is not None:
             runner = OnnxPipeline(tmp, model, meta)
             provider = model.provider()
-            usable = check.subset(~check.frame["id"].isin(model.predict_manifest(check, provider).failures).to_numpy())
-            pipe.work = FoldWork()
-            P = pipe.predict_proba(usable, provider)
+            result = model.predict_manifest(check, provider)  # the bundle's probabilities, bad rows apart
+            usable = check.subset(~check.frame["id"].isin(result.failures).to_numpy())
+            P = np.array([[r[c] for c in model.classes] for r in result.records]).reshape(len(usable), -1)
             Q = runner.predict_proba(usable, provider)
             meta["parity"] = {
                 "rows": len(usable),
