@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .components import Component, Corpus, EarlyFusion, FeatureExtractor, Fusion, LateFusion, Model, Params
+from .components import (
+    Component,
+    Corpus,
+    EarlyFusion,
+    FeatureExtractor,
+    Fusion,
+    LateFusion,
+    Model,
+    Params,
+    Transcriber,
+    Transcription,
+)
 from .contract import PluginCallError, check_feature, check_probabilities
 from .errors import (
     BundleError,
@@ -57,6 +68,8 @@ __all__ = [
     "PluginCallError",
     "Registry",
     "SpecError",
+    "Transcriber",
+    "Transcription",
     "UnknownComponentError",
     "__version__",
     "align_proba",

@@ -440,7 +440,7 @@ def run_pipeline(
 
 
 def _print_result(r: Any, row: dict[str, Any]) -> None:
-    from .results.leaderboard import coverage_text
+    from .results.leaderboard import coverage_text, learned_lines
 
     lo, hi = r.uar_ci
     console.print(styled((r.pipeline, "bold"), f"  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)"))
@@ -466,6 +466,8 @@ def _print_result(r: Any, row: dict[str, Any]) -> None:
     for c, row in zip(r.classes, r.metrics["confusion"]):
         cm.add_row(c, *[str(v) for v in row])
     console.print(cm)
+    for line in learned_lines(row):
+        console.print(line, highlight=False)
     for w in r.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
 
@@ -581,7 +583,7 @@ def _bench(
     """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
     import time
 
-    from .results.leaderboard import leaderboard
+    from .results.leaderboard import leaderboard, learned_lines
     from .results.leaderboard import outcome as row_outcome
     from .results.report import write_report
     from .results.store import ResultsStore
@@ -601,6 +603,9 @@ def _bench(
             if r.get("verdict"):
                 colour = OUTCOME_STYLE[row_outcome(r)]
                 console.print(styled((r["verdict"], colour), f" — {r['pipeline']}"))
+        for r in rows:
+            for line in learned_lines(r):
+                console.print(f"{r['pipeline']}: {line}", highlight=False)
         run = store.run(outcome.run_id)
         for w in run["warnings"]:
             err_console.print(styled(("warning: ", "yellow"), w))

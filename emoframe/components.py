@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,9 +19,12 @@ from .errors import ComponentError, ParamsError
 
 Modality = Literal["audio", "text"]
 #: What an extractor hands on and a model accepts: one vector per sample, one (frames × dims)
-#: matrix per sample, or the raw input itself (waveform / transcript) for end-to-end models.
-FeatureKind = Literal["vector", "sequence", "raw"]
-KINDS = ("extractor", "model", "fusion", "corpus")
+#: matrix per sample, one (layers × dims) matrix per sample (every hidden layer of a neural encoder,
+#: pooled, for models that learn how to weigh the layers), or the raw input itself (waveform /
+#: transcript) for end-to-end models.
+FeatureKind = Literal["vector", "sequence", "layers", "raw"]
+FEATURE_KINDS: tuple[str, ...] = ("vector", "sequence", "layers", "raw")
+KINDS = ("extractor", "model", "fusion", "corpus", "transcriber")
 
 
 class Params(BaseModel):
@@ -160,6 +163,12 @@ class FeatureExtractor(Component):
     def warmup(self) -> None:
         """Pay one-off costs (JIT compilation, model loading) once per worker, not per file."""
 
+    def identity(self) -> str:
+        """What decides the features besides name, version, params and code: e.g. the sha256 of a
+        pretrained model's weights, so a model replaced on disk under the same name is re-extracted.
+        '' (the default) adds nothing to the cache key. May raise ComponentError (model not found)."""
+        return ""
+
     def extract(self, x: Any) -> np.ndarray:
         raise NotImplementedError(f"{self.name} does not extract per sample")
 
@@ -198,6 +207,9 @@ class Model(Component):
 
     kind = "model"
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
+    #: for a model that takes raw input: which modality (an audio fine-tuner in a text branch is an
+    #: error at validation); None: whatever the branch gives
+    modality: ClassVar[Modality | None] = None
     accepts_sparse: ClassVar[bool] = False
     #: extractors whose output this model is built for (e.g. vader.rules needs vader.scores); empty: any
     requires: ClassVar[tuple[str, ...]] = ()
@@ -225,6 +237,11 @@ class Model(Component):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         raise NotImplementedError
+
+    def report(self) -> dict[str, Any]:
+        """What fitting learned that a reader of the results should see (JSON values), e.g. the learned
+        weight of each encoder layer; stored with every fold and shown in the report. Empty by default."""
+        return {}
 
     def onnx_graph(self) -> bytes:
         """This fitted model as a serialised ONNX ModelProto: inputs as :meth:`onnx_feeds` names them,
@@ -307,9 +324,46 @@ class Corpus(Component):
         raise NotImplementedError
 
 
+class Transcription(NamedTuple):
+    """What a transcriber heard: the text, the language where the backend says, and (start s, end s,
+    text) segments where it gives timestamps."""
+
+    text: str
+    language: str | None = None
+    segments: tuple[tuple[float, float, str], ...] = ()
+
+
+class Transcriber(Component):
+    """Speech recognition: a mono float32 signal at ``sample_rate`` → :class:`Transcription`.
+
+    Specs use one to get transcripts for text branches from the audio instead of the manifest
+    (``data.transcriber``); results are cached per recording like features. ``transcribe_batch``
+    may be overridden where batches are cheaper; ``warmup`` loads the model once per process.
+    """
+
+    kind = "transcriber"
+    sample_rate: ClassVar[int] = 16000
+    #: parameters that change how, not what, it transcribes: left out of the cache key
+    runtime_params: ClassVar[tuple[str, ...]] = ("batch_size", "device", "allow_download")
+
+    def warmup(self) -> None:
+        """Load the model (once per process, not per file)."""
+
+    def identity(self) -> str:
+        """What else decides the text besides name, version and params (e.g. the weights' hash); ''."""
+        return ""
+
+    def transcribe(self, signal: np.ndarray) -> Transcription:
+        raise NotImplementedError
+
+    def transcribe_batch(self, signals: Sequence[np.ndarray]) -> list[Transcription]:
+        return [self.transcribe(s) for s in signals]
+
+
 BASES: dict[str, type[Component]] = {
     "extractor": FeatureExtractor,
     "model": Model,
     "fusion": Fusion,
     "corpus": Corpus,
+    "transcriber": Transcriber,
 }

@@ -97,6 +97,10 @@ def check_feature(extractor: Any, value: Any) -> np.ndarray:
         raise ComponentError(
             f"{origin(extractor)} returned shape {arr.shape}; a sequence is (frames × dims) with at least one frame"
         )
+    elif output == "layers" and (arr.ndim != 2 or arr.shape[0] == 0):
+        raise ComponentError(
+            f"{origin(extractor)} returned shape {arr.shape}; 'layers' output is (layers × dims), at least one layer"
+        )
     if not np.all(np.isfinite(arr)):
         raise ComponentError(f"{origin(extractor)} returned NaN or inf values")
     return arr

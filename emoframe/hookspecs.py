@@ -38,10 +38,16 @@ def register_corpora(register: Register) -> None:
     """Register Corpus subclasses (loaders that yield a manifest)."""
 
 
+@hookspec
+def register_transcribers(register: Register) -> None:
+    """Register Transcriber subclasses (speech recognition: audio → text for text branches)."""
+
+
 #: hook name → the component kind it registers.
 HOOK_KINDS = {
     "register_extractors": "extractor",
     "register_models": "model",
     "register_fusions": "fusion",
     "register_corpora": "corpus",
+    "register_transcribers": "transcriber",
 }

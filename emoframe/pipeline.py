@@ -103,9 +103,13 @@ class FeatureProvider:
             def progress(done: int, total: int) -> None:
                 report(name, done, total)
 
-        result = extract_features(
-            self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress, limits=self.limits
-        )
+        try:
+            result = extract_features(
+                self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress, limits=self.limits
+            )
+        except ComponentError as exc:  # before any sample (e.g. a pretrained model not on disk): every row
+            failed.update({str(i): str(exc) for i in todo.ids})
+            return
         known.update(result.as_dict())
         failed.update(result.failures)
         self.corrupt += result.corrupt
@@ -370,6 +374,19 @@ class Pipeline:
 
     def stateless_refs(self) -> list[ComponentRef]:
         return [b.stateless_ref for b in self.branches.values() if b.stateless_ref is not None]
+
+    def learned(self) -> dict[str, dict[str, Any]]:
+        """What the fitted models report (``Model.report``), by 'branch: model' (or the early-fusion model)."""
+        out = {}
+        models = [(f"{k}: {b.model.name}", b.model) for k, b in self.branches.items() if b.model is not None]
+        if self.model is not None:
+            models.append((self.model.name, self.model))
+        for where, model in models:
+            with guard(model, "report"):
+                info = model.report() if hasattr(model, "report") else {}
+            if info:
+                out[where] = json.loads(json.dumps(info, default=float))
+        return out
 
     def fit(
         self,

@@ -24,7 +24,17 @@ import pluggy
 from pydantic import BaseModel
 
 from . import hookspecs
-from .components import BASES, KINDS, Component, Corpus, FeatureExtractor, Fusion, Model
+from .components import (
+    BASES,
+    FEATURE_KINDS,
+    KINDS,
+    Component,
+    Corpus,
+    FeatureExtractor,
+    Fusion,
+    Model,
+    Transcriber,
+)
 from .errors import NameConflictError, PluginError, UnknownComponentError, describe_exception
 
 ENTRY_POINT_GROUP = "emoframe"
@@ -98,6 +108,8 @@ class ComponentInfo:
             return "/".join(self.accepts or []) + " → probabilities"
         if self.kind == "fusion":
             return f"{self.fusion_kind} fusion"
+        if self.kind == "transcriber":
+            return "audio → text"
         return "→ manifest"
 
     def param_rows(self) -> list[tuple[str, str, str, str, str]]:
@@ -369,10 +381,10 @@ class Registry:
         if kind == "extractor":
             if getattr(cls, "modality", None) not in ("audio", "text"):
                 return f"{cls.name}: modality must be 'audio' or 'text'"
-            if getattr(cls, "output", None) not in ("vector", "sequence", "raw"):
-                return f"{cls.name}: output must be 'vector', 'sequence' or 'raw'"
-        if kind == "model" and not set(getattr(cls, "accepts", ())) <= {"vector", "sequence", "raw"}:
-            return f"{cls.name}: accepts must be a subset of vector, sequence, raw"
+            if getattr(cls, "output", None) not in FEATURE_KINDS:
+                return f"{cls.name}: output must be one of {', '.join(FEATURE_KINDS)}"
+        if kind == "model" and not set(getattr(cls, "accepts", ())) <= set(FEATURE_KINDS):
+            return f"{cls.name}: accepts must be a subset of {', '.join(FEATURE_KINDS)}"
         if kind == "fusion" and getattr(cls, "fusion_kind", None) not in ("early", "late"):
             return f"{cls.name}: subclass EarlyFusion or LateFusion"
         return None
@@ -440,6 +452,10 @@ class Registry:
     def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["fusion"]) -> Fusion: ...
     @overload
     def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["corpus"]) -> Corpus: ...
+    @overload
+    def create(
+        self, name: str, params: Mapping[str, Any] | None = ..., *, kind: Literal["transcriber"]
+    ) -> Transcriber: ...
     @overload
     def create(self, name: str, params: Mapping[str, Any] | None = ..., *, kind: str | None = None) -> Component: ...
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .components import FEATURE_KINDS
 from .registry import Registry
 
 
@@ -53,7 +54,7 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
     """Output kind and shape as declared, finite, deterministic, picklable for worker processes."""
     check_registrable(cls)
     ext = cls(params)
-    assert ext.output in ("vector", "sequence", "raw"), "output must be vector, sequence or raw"
+    assert ext.output in FEATURE_KINDS, f"output must be one of {', '.join(FEATURE_KINDS)}"
     if ext.modality == "audio":
         inputs: list[Any] = [synthetic_utterance(1.5, ext.sample_rate, 0), synthetic_utterance(2.0, ext.sample_rate, 1)]
     else:
@@ -97,6 +98,9 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
         elif ext.output == "sequence":
             assert arr.ndim == 2 and arr.shape[0] > 0, f"{cls.name}: sequence output must be (frames × dims)"
             dims.add(arr.shape[1])
+        elif ext.output == "layers":
+            assert arr.ndim == 2 and arr.shape[0] > 0, f"{cls.name}: layers output must be (layers × dims)"
+            dims.add(arr.shape)
         assert np.all(np.isfinite(arr)), f"{cls.name}: output has NaN or inf"
     assert len(dims) <= 1, f"{cls.name}: feature dimension varies between samples: {sorted(dims)}"
     for a, b in zip(rows, again):
@@ -128,6 +132,19 @@ def toy_data(
     if kind == "sequence":
         X = [rng.normal(0, 1, (int(rng.integers(20, 40)), 5)).astype(np.float32) + np.eye(4, 5)[i] * 2.0 for i in idx]
         return X, y, speakers
+    if kind == "layers":  # 4 layers × 6 dims; the class shows in layer 2 only
+        X = [rng.normal(0, 1, (4, 6)).astype(np.float32) for _ in idx]
+        for x, i in zip(X, idx):
+            x[2] += np.eye(4, 6, dtype=np.float32)[i] * 3.0
+        return X, y, speakers
+    if kind == "raw_audio":  # short tones whose pitch tells the class
+        sr = 16000
+        t = np.arange(int(0.6 * sr)) / sr
+        X = [
+            (0.3 * np.sin(2 * np.pi * (150 + 120 * i) * t) + rng.normal(0, 0.01, len(t))).astype(np.float32)
+            for i in idx
+        ]
+        return X, y, speakers
     texts = [f"{WORDS[c]} {rng.choice(['today', 'again', 'now'])}" for c in y]
     return texts, y, speakers
 
@@ -135,7 +152,7 @@ def toy_data(
 def _wrong_input(kind: str, X: Any) -> Any:
     if kind == "vector":
         return np.hstack([X, X[:, :1]])
-    if kind == "sequence":
+    if kind in ("sequence", "layers"):
         return [np.hstack([s, s[:, :1]]) for s in X]
     return np.zeros((len(X), 3))
 
@@ -158,10 +175,18 @@ def _fit(model: Any, X: Any, y: Any, groups: Any) -> Any:
     return model.fit(X, y, groups) if takes_groups(model) else model.fit(X, y)
 
 
+def input_kind(cls: type[Any]) -> str:
+    """The toy input a model is checked on: raw text or audio for end-to-end models, else the simplest
+    kind it accepts (vector before sequence before layers)."""
+    if set(cls.accepts) == {"raw"}:
+        return "raw_audio" if getattr(cls, "modality", None) == "audio" else "raw"
+    return next(k for k in ("vector", "sequence", "layers") if k in cls.accepts)
+
+
 def check_model(cls: type[Any], params: dict[str, Any] | None = None) -> None:
     """fit/predict_proba shapes, probabilities in [0, 1] summing to 1, seeded determinism, bad input → EmoframeError."""
     check_registrable(cls)
-    kind = "raw" if cls.accepts == {"raw"} else sorted(cls.accepts)[-1]  # vector before sequence when both
+    kind = input_kind(cls)
     X, y, groups = toy_data(kind, requires=getattr(cls, "requires", ()))
     model = cls(params)
     _must_raise(lambda: model.predict_proba(X), f"{cls.name}: predict_proba before fit must raise an EmoframeError")
@@ -267,7 +292,7 @@ def check_roundtrip(cls: type[Any], params: dict[str, Any] | None = None) -> Non
             ext.fit(inputs, ["happy", "angry", "neutral"][: len(inputs)])
         out, again = ext.transform(inputs), _round_trip(ext).transform(inputs)
     elif cls.kind == "model":
-        kind = "raw" if cls.accepts == {"raw"} else sorted(cls.accepts)[-1]
+        kind = input_kind(cls)
         X, y, groups = toy_data(kind, requires=getattr(cls, "requires", ()))
         model = _fit(cls(params), X, y, groups)
         clone = _round_trip(model)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from emoframe.registry import Registry
@@ -13,18 +15,41 @@ REGISTRY = Registry.from_entry_points()
 FAST = {
     "torch.cnn": {"epochs": 2, "channels": 8, "batch_size": 8},
     "torch.lstm": {"epochs": 2, "hidden": 8, "batch_size": 8},
+    "torch.weighted_layers": {"epochs": 3, "hidden": 8, "batch_size": 8},
     "sklearn.random_forest": {"n_estimators": 20},
     "sklearn.mlp": {"max_iter": 50},
 }
 
 
-@pytest.fixture(scope="module")
-def tiny_roberta(tmp_path_factory):
+def _tiny() -> Any:
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" / "emoframe-transformers" / "tests"))
-    from tiny import make_tiny_roberta
+    import tiny
+
+    return tiny
+
+
+@pytest.fixture(scope="module")
+def tiny_wavlm(tmp_path_factory):
+    return _tiny().make_tiny_audio(tmp_path_factory.mktemp("wavlm"), "wavlm")
+
+
+def pretrained(name: str, request: Any) -> dict[str, Any]:
+    """Components that load pretrained weights get a tiny random-weight model built here (no download)."""
+    if name == "transformers.classifier":
+        return {"model": str(request.getfixturevalue("tiny_roberta")), "epochs": 1, "max_length": 16}
+    if name == "transformers.audio_encoder":
+        return {"model": str(request.getfixturevalue("tiny_wavlm"))}
+    if name == "transformers.audio_classifier":
+        return {"model": str(request.getfixturevalue("tiny_wavlm")), "epochs": 2, "batch_size": 8}
+    return {}
+
+
+@pytest.fixture(scope="module")
+def tiny_roberta(tmp_path_factory):
+    make_tiny_roberta = _tiny().make_tiny_roberta
 
     from emoframe.testing import WORDS
 
@@ -33,9 +58,7 @@ def tiny_roberta(tmp_path_factory):
 
 @pytest.mark.parametrize("name", REGISTRY.names("model"))
 def test_model_contract(name, request):
-    params = dict(FAST.get(name, {}))
-    if name == "transformers.classifier":
-        params.update(model=str(request.getfixturevalue("tiny_roberta")), epochs=1, max_length=16)
+    params = dict(FAST.get(name, {}), **pretrained(name, request))
     check_model(REGISTRY.get(name).cls, params)
 
 
@@ -47,24 +70,22 @@ def test_fusion_contract(name):
 @pytest.mark.parametrize(
     "name", [n for n in REGISTRY.names("extractor") if not n.startswith(("opensmile.", "librosa."))]
 )  # those: plugin tests
-def test_text_extractor_contract(name):
-    check_extractor(REGISTRY.get(name).cls)
+def test_extractor_contract(name, request):
+    check_extractor(REGISTRY.get(name).cls, pretrained(name, request))
 
 
 @pytest.mark.parametrize("name", REGISTRY.names("model") + REGISTRY.names("fusion"))
 def test_round_trip_through_a_bundle(name, request):
     """Every model and fusion: save → load → identical probabilities (≤ 1e-6), safe formats only."""
-    params = dict(FAST.get(name, {}))
-    if name == "transformers.classifier":
-        params.update(model=str(request.getfixturevalue("tiny_roberta")), epochs=1, max_length=16)
+    params = dict(FAST.get(name, {}), **pretrained(name, request))
     check_roundtrip(REGISTRY.get(name).cls, params)
 
 
 @pytest.mark.parametrize(
     "name", [n for n in REGISTRY.names("extractor") if not n.startswith(("opensmile.", "librosa."))]
 )
-def test_extractor_round_trip(name):
-    check_roundtrip(REGISTRY.get(name).cls)
+def test_extractor_round_trip(name, request):
+    check_roundtrip(REGISTRY.get(name).cls, pretrained(name, request))
 
 
 def test_every_first_party_plugin_loaded():

@@ -206,6 +206,7 @@ def run_fold(
         test_speakers=sorted(set(map(str, test.speakers))),
         overlap=[hits, total],
         robustness=robustness,
+        learned=pipe.learned(),
     )
 
 

@@ -27,6 +27,7 @@ class FoldResult:
     test_speakers: list[str] = field(default_factory=list)
     overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
     robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
+    learned: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.report()
 
 
 @dataclass

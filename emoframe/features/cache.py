@@ -52,13 +52,13 @@ class ExtractorKey:
     sample_rate: int
     origin: str = ""
     code: str = ""
+    identity: str = ""  # FeatureExtractor.identity(): e.g. the pretrained weights' sha256
 
     def digest(self) -> str:
-        blob = json.dumps(
-            [self.name, self.version, self.params, self.sample_rate, self.origin, self.code],
-            sort_keys=True,
-            default=str,
-        )
+        parts: list[Any] = [self.name, self.version, self.params, self.sample_rate, self.origin, self.code]
+        if self.identity:  # appended only when set: every other extractor keeps the keys it had
+            parts.append(self.identity)
+        blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     @classmethod
@@ -74,7 +74,18 @@ class ExtractorKey:
             extractor.sample_rate if extractor.modality == "audio" else 0,
             getattr(extractor, "_origin", ""),
             code_digest(type(extractor)),
+            _identity(extractor),
         )
+
+
+def _identity(extractor: Any) -> str:
+    """``extractor.identity()`` under the contract (a plugin's exception is named with its origin)."""
+    from ..contract import guard
+
+    if not hasattr(extractor, "identity"):
+        return ""
+    with guard(extractor, "identity"):
+        return str(extractor.identity() or "")
 
 
 _CODE: dict[tuple[str, int, int], str] = {}

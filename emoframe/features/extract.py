@@ -347,10 +347,10 @@ def _verified(extractor: FeatureExtractor, value: np.ndarray | None, cache: Feat
 
 
 def _odd_shapes(extractor: FeatureExtractor, values: dict[int, Any]) -> list[int]:
-    """Keys of values whose width differs from the majority (vectors: shape; sequences: dims)."""
+    """Keys of values whose width differs from the majority (vectors, layers: shape; sequences: dims)."""
     shapes: dict[tuple[int, ...], list[int]] = {}
     for i, v in values.items():
-        shapes.setdefault(v.shape if extractor.output == "vector" else v.shape[1:], []).append(i)
+        shapes.setdefault(v.shape if extractor.output in ("vector", "layers") else v.shape[1:], []).append(i)
     if len(shapes) <= 1:
         return []
     common = max(shapes.values(), key=len)

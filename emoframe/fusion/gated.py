@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import Field
 
-from ..components import Labels, LateFusion, Params
+from ..components import BaseParams, Labels, LateFusion
 from ..evaluation.metrics import balanced_accuracy
 from .late import check_probas, fitted_probas
 
@@ -38,7 +38,7 @@ class GatedFusion(LateFusion):
     name = "fusion.gated"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         sharpness: float | None = Field(None, ge=0, description="fixed gate sharpness; null: learned")
         calibrate: bool = Field(True, description="temperature-scale each branch before gating")
 

@@ -7,6 +7,8 @@ import io
 import json
 from typing import Any
 
+import numpy as np
+
 from ..evaluation.records import EvaluationResult
 from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
 from ..evaluation.summary import summarise
@@ -101,9 +103,43 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 confusion=r.metrics["confusion"],
                 warnings=r.warnings,
                 robustness=r.robustness,
+                learned=learned_over_folds([fr.learned for fr in r.folds]),
             )
         rows.append(row)
     return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
+
+
+def learned_over_folds(per_fold: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """What models reported (``Model.report``), over folds: numbers and lists of numbers become
+    {"mean": …, "std": …} (element-wise); anything else is kept from the first fold."""
+    out: dict[str, dict[str, Any]] = {}
+    for where in sorted({w for f in per_fold for w in f}):
+        reports = [f[where] for f in per_fold if where in f]
+        summary: dict[str, Any] = {}
+        for key in reports[0]:
+            values = [r.get(key) for r in reports]
+            try:
+                arr = np.asarray(values, dtype=float)
+            except (TypeError, ValueError):
+                summary[key] = values[0]
+                continue
+            summary[key] = {"mean": np.round(arr.mean(0), 4).tolist(), "std": np.round(arr.std(0), 4).tolist()}
+        out[where] = summary
+    return out
+
+
+def learned_lines(row: dict[str, Any]) -> list[str]:
+    """'audio: torch.weighted_layers layer_weights: 0.08 ±0.01, 0.31 ±0.02, …' for each reported value."""
+    lines = []
+    for where, summary in (row.get("learned") or {}).items():
+        for key, value in summary.items():
+            if isinstance(value, dict) and "mean" in value:
+                means, stds = np.atleast_1d(value["mean"]), np.atleast_1d(value["std"])
+                text = ", ".join(f"{m:.3f} ±{s:.3f}" for m, s in zip(means, stds))
+            else:
+                text = str(value)
+            lines.append(f"{where} {key} (mean ± std over folds): {text}")
+    return lines
 
 
 def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..evaluation.failures import group_failures
-from .leaderboard import HEADERS, leaderboard, outcome, table_cells
+from .leaderboard import HEADERS, leaderboard, learned_lines, outcome, table_cells
 from .store import ResultsStore
 
 CSS = """
@@ -221,6 +221,12 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
             )
     parts.append("</div>")
     parts.extend(_robustness_html(rows))
+    learned = [(r["pipeline"], line) for r in rows for line in learned_lines(r)]
+    if learned:
+        parts.append("<h2>What the models learned</h2><ul>")
+        for pipeline, line in learned:
+            parts.append(f"<li><b>{e(pipeline)}</b>: {e(line)}</li>")
+        parts.append("</ul>")
     if run["failures"]:
         groups = group_failures(run["failures"])
         left = len({f["id"] for f in run["failures"]})

@@ -48,8 +48,8 @@ class _TorchSequenceModel(Model):
             raise ComponentError(
                 f"{self.name}: every sequence must be (frames ≥ 1 × same dims), got dims {sorted(dims)}"
             )
-        if hasattr(self, "mean_") and dims != {len(self.mean_)}:
-            raise ComponentError(f"{self.name}: fitted on {len(self.mean_)} dims, got {dims.pop()}")
+        if hasattr(self, "mean_") and dims != {self.mean_.shape[-1]}:
+            raise ComponentError(f"{self.name}: fitted on {self.mean_.shape[-1]} dims, got {dims.pop()}")
         if not all(np.all(np.isfinite(s)) for s in out):
             raise ComponentError(f"{self.name}: input has NaN or inf values")
         return out
@@ -110,6 +110,10 @@ class _TorchSequenceModel(Model):
             x[i, : len(s)], mask[i, : len(s)] = s, True
         return {"x": x, "mask": mask}
 
+    def _example(self) -> list[np.ndarray]:
+        """Two inputs of different lengths to trace the export with."""
+        return [np.zeros((12, len(self.mean_)), np.float32), np.ones((9, len(self.mean_)), np.float32)]
+
     def onnx_graph(self) -> bytes:
         """Standardisation, the network and the softmax, traced with torch.onnx (dynamic batch and frames)."""
         if not hasattr(self, "module_"):
@@ -122,9 +126,7 @@ class _TorchSequenceModel(Model):
 
         device = next(self.module_.parameters()).device
         wrapped = Standardised(self.module_, self.mean_, self.std_).cpu().eval()
-        feeds = self.onnx_feeds(
-            [np.zeros((12, len(self.mean_)), np.float32), np.ones((9, len(self.mean_)), np.float32)]
-        )
+        feeds = self.onnx_feeds(self._example())
         buf = io.BytesIO()
         axes = {"x": {0: "batch", 1: "frames"}, "mask": {0: "batch", 1: "frames"}, "probabilities": {0: "batch"}}
         with torch.no_grad(), warnings.catch_warnings():
@@ -187,3 +189,117 @@ class LSTM(_TorchSequenceModel):
 
         p = self.params
         return BiLSTMAttention(in_dim, n_classes, p.hidden, p.layers, p.dropout)
+
+
+class WeightedLayers(_TorchSequenceModel):
+    """Learns a softmax-weighted sum of a speech encoder's layers, then classifies it with an MLP (SUPERB, EmoBox).
+
+    Takes 'layers' input: one (layers × dims) matrix per utterance, e.g. transformers.audio_encoder with
+    layers: all. The learned weights (they sum to 1) are reported after fit: which layers carry emotion.
+    """
+
+    name = "torch.weighted_layers"
+    version = "1"
+    accepts = frozenset({"layers"})
+
+    class Params(Params):
+        hidden: int = Field(128, ge=4, description="units of the MLP's hidden layer")
+        epochs: int = Field(30, ge=1, description="epochs at most")
+        batch_size: int = Field(32, ge=2, description="utterances per batch")
+        lr: float = Field(1e-3, gt=0, description="Adam learning rate")
+        weight_decay: float = Field(1e-4, ge=0, description="L2 penalty")
+        patience: int = Field(6, ge=1, description="stop after this many epochs without a better validation UAR")
+        val_fraction: float = Field(
+            0.2, gt=0, lt=0.6, description="share of training speakers held out for early stopping"
+        )
+        class_weight: bool = Field(True, description="weight the loss by inverse class frequency")
+        dropout: float = Field(0.3, ge=0, lt=1, description="dropout rate")
+        seed: int = Field(0, description="seed of initialisation, shuffling and the validation split")
+        device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present, else CPU")
+
+    def _loop_params(self) -> Any:
+        """The shared training loop's parameters: layers are never cut, strided or bucketed."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(**self.params.model_dump(), max_frames=1 << 30, frame_stride=1, batching="random")
+
+    def _check(self, X: Any) -> list[np.ndarray]:
+        out = super()._check(X)
+        shapes = {s.shape for s in out}
+        if len(shapes) != 1:
+            raise ComponentError(
+                f"{self.name}: every utterance must have the same (layers × dims); got {sorted(shapes)[:3]}"
+            )
+        if hasattr(self, "mean_") and shapes != {self.mean_.shape}:
+            raise ComponentError(f"{self.name}: fitted on {self.mean_.shape} (layers × dims), got {shapes.pop()}")
+        return out
+
+    def build(self, in_dim: int, n_classes: int) -> Any:
+        from .networks import WeightedLayerHead
+
+        n_layers = self.mean_.shape[0]
+        return WeightedLayerHead(n_layers, in_dim, n_classes, self.params.hidden, self.params.dropout)
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> WeightedLayers:
+        import torch
+
+        from .training import train
+
+        X = self._check(X)
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ComponentError(f"{self.name}: {len(X)} utterances but {len(y)} labels")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ComponentError(f"{self.name}: needs at least two classes to train")
+        stack = np.stack(X)  # utterances × layers × dims
+        self.mean_, self.std_ = stack.mean(0), stack.std(0)  # per layer and dimension
+        self.std_[self.std_ < 1e-8] = 1.0
+        torch.manual_seed(self.params.seed)
+        module = self.build(stack.shape[2], len(self.classes_))
+        yi = np.searchsorted(self.classes_, y)
+        self.module_, self.training_ = train(
+            module,
+            self._standardise(X),
+            yi,
+            None if groups is None else np.asarray(groups),
+            self._loop_params(),
+            self.progress,
+        )
+        self.layer_weights_ = self.module_.weights().detach().cpu().numpy().astype(np.float64)
+        return self
+
+    def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
+        return [((s - self.mean_) / self.std_).astype(np.float32) for s in X]
+
+    def restore(self, state: Any) -> None:
+        import torch
+
+        state = dict(state)
+        weights = state.pop("weights", None)
+        Model.restore(self, state)
+        if weights is not None:
+            module = self.build(self.mean_.shape[1], len(self.classes_))
+            module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+            self.module_ = module.to(pick_device(self.params.device)).eval()
+
+    def report(self) -> dict[str, Any]:
+        """The learned layer weights (index 0 = the encoder's front end), summing to 1."""
+        if not hasattr(self, "layer_weights_"):
+            return {}
+        return {"layer_weights": [round(float(w), 4) for w in self.layer_weights_]}
+
+    def _example(self) -> list[np.ndarray]:
+        return [np.zeros(self.mean_.shape, np.float32), np.ones(self.mean_.shape, np.float32)]
+
+    def onnx_feeds(self, X: Any) -> dict[str, np.ndarray]:
+        """``x``: (batch × layers × dims) float32; ``mask``: (batch × layers) bool, all True."""
+        x = np.stack(self._check(X)).astype(np.float32)
+        return {"x": x, "mask": np.ones(x.shape[:2], dtype=bool)}
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        from .training import predict
+
+        if not hasattr(self, "module_"):
+            raise ComponentError(f"{self.name}: predict_proba called before fit")
+        return predict(self.module_, self._standardise(self._check(X)), self._loop_params())

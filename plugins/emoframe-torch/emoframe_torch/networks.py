@@ -113,3 +113,24 @@ class Standardised(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         z = (x - self.mean) / self.std * mask.unsqueeze(-1).to(x.dtype)
         return torch.softmax(self.net(z, mask), -1)
+
+
+class WeightedLayerHead(nn.Module):
+    """Softmax-weighted sum of an encoder's layers (SUPERB / EmoBox), each layer-normalised, then an MLP.
+
+    x: (batch × layers × dims); the mask of the shared training loop is all True here and unused.
+    """
+
+    def __init__(self, n_layers: int, dim: int, n_classes: int, hidden: int, dropout: float):
+        super().__init__()
+        self.layer_logits = nn.Parameter(torch.zeros(n_layers))
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+
+    def weights(self) -> torch.Tensor:
+        return torch.softmax(self.layer_logits, 0)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        z = nn.functional.layer_norm(x, (self.dim,))
+        pooled = (z * self.weights().view(1, -1, 1)).sum(1)
+        return self.mlp(pooled)

@@ -7,7 +7,8 @@ import emoframe
 
 @emoframe.hookimpl
 def register_models(register):
-    from .models import CNN, LSTM
+    from .models import CNN, LSTM, WeightedLayers
 
     register(CNN)
     register(LSTM)
+    register(WeightedLayers)

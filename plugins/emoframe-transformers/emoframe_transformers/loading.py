@@ -41,3 +41,74 @@ def quiet() -> None:
 
     logging.disable_progress_bar()
     logging.set_verbosity_error()
+
+
+# -- pretrained audio models: offline first -------------------------------------------------------
+_LOCAL_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\")
+_WEIGHTS = ("model.safetensors", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def download_hint(name: str) -> str:
+    folder = "models/" + name.rsplit("/", 1)[-1]
+    return (
+        f"on a connected machine run `huggingface-cli download {name} --local-dir {folder}` (or "
+        f"`python -c \"from huggingface_hub import snapshot_download as s; s('{name}', local_dir='{folder}')\"`), "
+        f"copy the folder here and set model: {folder}; or set allow_download: true to let emoframe fetch it"
+    )
+
+
+def locate(name: str, allow_download: bool, revision: str | None, who: str) -> str:
+    """A local folder holding ``name``: the folder itself, or the hub cache's snapshot of a hub id.
+
+    Offline first: a hub id that is not cached fails here with the download command, unless
+    ``allow_download`` (then it is fetched). Raises ComponentError; loads nothing.
+    """
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ComponentError(
+                f"{who}: model folder '{name}' has no config.json; point model: at the folder that "
+                "save_pretrained or huggingface-cli download wrote"
+            )
+        return str(path)
+    if name.startswith(_LOCAL_PREFIXES) or path.suffix or name.count("/") > 1:
+        raise ComponentError(f"{who}: model folder '{name}' does not exist; give a hub id or an existing folder")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return str(snapshot_download(name, revision=revision, local_files_only=True))
+    except Exception:  # noqa: BLE001 — not in the cache (LocalEntryNotFoundError and kin)
+        if not allow_download:
+            raise ComponentError(
+                f"{who}: model '{name}' is not on this machine, and emoframe does not download models unless "
+                f"the spec says allow_download: true. {download_hint(name)}"
+            ) from None
+    try:
+        return str(snapshot_download(name, revision=revision))
+    except Exception as exc:  # noqa: BLE001 — HTTP errors, unknown repo...
+        raise ComponentError(
+            f"{who}: cannot download '{name}': {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        ) from None
+
+
+def weights_digest(folder: str) -> str:
+    """sha256 over the weight files of a model folder (memoised by path, size and mtime): the cache key
+    changes when the weights do, even under the same name."""
+    import hashlib
+
+    files = sorted(f for f in Path(folder).iterdir() if f.name in _WEIGHTS or f.name.endswith((".safetensors", ".bin")))
+    if not files:
+        raise ComponentError(f"model folder '{folder}' holds no weights (model.safetensors or pytorch_model.bin)")
+    total = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in _DIGESTS:
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            _DIGESTS[key] = h.hexdigest()
+        total.update(f"{f.name}:{_DIGESTS[key]}".encode())
+    return total.hexdigest()

@@ -7,9 +7,11 @@ import emoframe
 
 @emoframe.hookimpl
 def register_extractors(register):
+    from .audio import AudioEncoder
     from .embed import SentenceEmbedding
 
     register(SentenceEmbedding)
+    register(AudioEncoder)
 
 
 @emoframe.hookimpl

@@ -43,3 +43,65 @@ def make_tiny_roberta(folder: Path, texts: list[str]) -> Path:
     RobertaForSequenceClassification(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder
+
+
+#: the speech encoder families the audio components support, as tiny random-weight configs
+AUDIO_FAMILIES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
+
+
+def make_tiny_audio(folder: Path, family: str, norm: str = "layer", seed: int = 0) -> Path:
+    """A 2-layer random-weight speech encoder of ``family`` with its feature extractor, saved like a
+    downloaded model (config.json, preprocessor_config.json, model.safetensors)."""
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    if family == "whisper":
+        config = tf.WhisperConfig(
+            vocab_size=51865,
+            d_model=16,
+            encoder_layers=2,
+            decoder_layers=1,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=32,
+            decoder_ffn_dim=32,
+            num_mel_bins=80,
+            max_source_positions=1500,
+            max_target_positions=64,
+        )
+        tf.WhisperForConditionalGeneration(config).save_pretrained(folder)
+        tf.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
+        return folder
+    common = {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "conv_dim": (16,) * 7,
+        "num_conv_pos_embeddings": 16,
+        "num_conv_pos_embedding_groups": 2,
+        "feat_extract_norm": norm,
+        "do_stable_layer_norm": norm == "layer",
+        "vocab_size": 12,
+    }
+    config_cls, model_cls = {
+        "wav2vec2": (tf.Wav2Vec2Config, tf.Wav2Vec2Model),
+        "hubert": (tf.HubertConfig, tf.HubertModel),
+        "wavlm": (tf.WavLMConfig, tf.WavLMModel),
+        "data2vec-audio": (tf.Data2VecAudioConfig, tf.Data2VecAudioModel),
+    }[family]
+    if family == "data2vec-audio":
+        common.pop("feat_extract_norm")
+        common.pop("do_stable_layer_norm")
+        common["conv_pos_kernel_size"] = 5
+        common["num_conv_pos_embeddings"] = 5
+    if family == "wavlm":
+        common["num_buckets"] = 16
+        common["max_bucket_distance"] = 50
+    model_cls(config_cls(**common)).save_pretrained(folder)
+    tf.Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True, return_attention_mask=norm == "layer"
+    ).save_pretrained(folder)
+    return folder
