@@ -289,6 +289,14 @@ def _input_problems(c: Ctx, b: BranchCtx, m: Slot, e: Slot | None) -> Problems:
             f"set the branch extractor to {needs[0]}",
         )
         return
+    wants = getattr(info.cls, "modality", None)
+    if wants and b.modality and wants != b.modality:
+        yield SpecProblem(
+            m.path,
+            f"'{m.ref.name}' takes {wants} but branch '{b.key}' is {b.modality}",
+            f"use it in {'an' if wants == 'audio' else 'a'} {wants} branch",
+        )
+        return
     given = c.output_of(e) if e is not None else "raw"
     if given in accepts:
         return

@@ -270,19 +270,27 @@ def forward(m: dict[str, Any], waves: list[np.ndarray], layers: list[int]) -> li
             total = out.hidden_states[0].shape[1]
             frames = [min(total, max(1, math.ceil(len(w) / HOP))) for w in waves]
         else:
-            # the model's own normalisation, per recording (never over padding)
-            values = [np.asarray(fe(w, sampling_rate=16000).input_values[0], dtype=np.float32) for w in waves]
-            T = max(len(v) for v in values)
-            x = np.zeros((len(values), T), dtype=np.float32)
-            mask = np.zeros((len(values), T), dtype=np.int64)
-            for i, v in enumerate(values):
-                x[i, : len(v)], mask[i, : len(v)] = v, 1
-            kwargs: dict[str, Any] = {"output_hidden_states": True}
-            if m["pads"]:
-                kwargs["attention_mask"] = torch.from_numpy(mask).to(device)
-            out = model(torch.from_numpy(x).to(device=device, dtype=dtype), **kwargs)
-            lengths = model._get_feat_extract_output_lengths(torch.tensor([len(v) for v in values]))
-            frames = [int(n) for n in lengths]
+            kwargs, lengths = model_inputs(m, waves)
+            out = model(**kwargs, output_hidden_states=True)
+            frames = [int(n) for n in model._get_feat_extract_output_lengths(torch.tensor(lengths))]
         stacked = torch.stack([out.hidden_states[i] for i in layers], dim=1)  # batch × layers × frames × dims
         host = stacked.float().cpu().numpy()
     return [host[i, :, : frames[i]] for i in range(len(waves))]
+
+
+def model_inputs(m: dict[str, Any], waves: list[np.ndarray]) -> tuple[dict[str, Any], list[int]]:
+    """A padded batch for a wav2vec2-family model: the feature extractor's normalisation per recording
+    (never over padding), zero padding, and an attention mask where the model pads exactly; with the
+    input lengths in samples."""
+    import torch
+
+    values = [np.asarray(m["fe"](w, sampling_rate=16000).input_values[0], dtype=np.float32) for w in waves]
+    T = max(len(v) for v in values)
+    x = np.zeros((len(values), T), dtype=np.float32)
+    mask = np.zeros((len(values), T), dtype=np.int64)
+    for i, v in enumerate(values):
+        x[i, : len(v)], mask[i, : len(v)] = v, 1
+    kwargs: dict[str, Any] = {"input_values": torch.from_numpy(x).to(device=m["device"], dtype=m["dtype"])}
+    if m["pads"]:
+        kwargs["attention_mask"] = torch.from_numpy(mask).to(m["device"])
+    return kwargs, [len(v) for v in values]

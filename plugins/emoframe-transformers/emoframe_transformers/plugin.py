@@ -16,6 +16,8 @@ def register_extractors(register):
 
 @emoframe.hookimpl
 def register_models(register):
+    from .audio_classifier import AudioClassifier
     from .classifier import SequenceClassifier
 
     register(SequenceClassifier)
+    register(AudioClassifier)
