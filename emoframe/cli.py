@@ -607,6 +607,8 @@ def _bench(
             for line in learned_lines(r):
                 console.print(f"{r['pipeline']}: {line}", highlight=False)
         run = store.run(outcome.run_id)
+        for a in run.get("asr") or []:
+            console.print(a["line"], highlight=False)
         for w in run["warnings"]:
             err_console.print(styled(("warning: ", "yellow"), w))
         seen = set()

@@ -88,9 +88,15 @@ class FeatureProvider:
             self.extractors[key] = self.registry.create(ref.name, ref.params, kind="extractor")
         return self.extractors[key]
 
+    def _key(self, ref: ComponentRef, manifest: Manifest) -> str:
+        """Features are memoised by extractor and row id, and, for text extractors, by where the text came from."""
+        if manifest.text_source != "gold" and self.extractor(ref).modality == "text":
+            return f"{ref.key()}|{manifest.text_source}"
+        return ref.key()
+
     def prepare(self, ref: ComponentRef, manifest: Manifest) -> None:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""
-        key = ref.key()
+        key = self._key(ref, manifest)
         known = self._values.setdefault(key, {})
         failed = self.failures.setdefault(key, {})
         todo = manifest.subset(~manifest.frame["id"].isin(set(known) | set(failed)).to_numpy())
@@ -116,10 +122,11 @@ class FeatureProvider:
 
     def get(self, ref: ComponentRef, manifest: Manifest) -> list[np.ndarray]:
         self.prepare(ref, manifest)
-        known = self._values[ref.key()]
+        key = self._key(ref, manifest)
+        known = self._values[key]
         missing = [i for i in manifest.ids if i not in known]
         if missing:
-            reasons = self.failures.get(ref.key(), {})
+            reasons = self.failures.get(key, {})
             detail = "; ".join(f"{i}: {reasons.get(i, 'not extracted')}" for i in missing[:3])
             raise ComponentError(
                 f"{ref.name}: no features for {len(missing)} sample(s) ({detail}); "
@@ -130,8 +137,9 @@ class FeatureProvider:
     def failed_rows(self, ref: ComponentRef, manifest: Manifest) -> dict[str, str]:
         """Row id → reason, for the rows of ``manifest`` this extractor could not process."""
         self.prepare(ref, manifest)
-        failed = self.failures.get(ref.key(), {})
-        known = self._values[ref.key()]
+        key = self._key(ref, manifest)
+        failed = self.failures.get(key, {})
+        known = self._values[key]
         return {str(i): failed.get(i, "not extracted") for i in manifest.ids if i not in known}
 
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
@@ -139,7 +147,7 @@ class FeatureProvider:
         keep = np.ones(len(manifest), dtype=bool)
         for ref in refs:
             self.prepare(ref, manifest)
-            known = self._values[ref.key()]
+            known = self._values[self._key(ref, manifest)]
             keep &= manifest.frame["id"].isin(known).to_numpy()
         return manifest.subset(keep)
 
@@ -183,6 +191,7 @@ class Branch:
         self.extractor_ref = spec.extractor
         self.model_ref = model_ref if model_ref is not None else spec.model
         self.modality = branch_modality(key, spec.modality) or "text"
+        self.transcripts = spec.transcripts or "gold"  # text branches: gold or asr text
         self.extractor: FeatureExtractor | None = (
             registry.create(spec.extractor.name, spec.extractor.params, kind="extractor")
             if spec.extractor is not None
@@ -196,6 +205,8 @@ class Branch:
 
     def inputs(self, manifest: Manifest, provider: FeatureProvider, fit: bool) -> Any:
         """What the model (or early fusion) receives for these rows."""
+        if self.transcripts == "asr":
+            manifest = manifest.with_asr_text()
         ext = self.extractor
         if ext is None:
             X: Any = (
@@ -345,9 +356,16 @@ class Pipeline:
             if spec.fusion is not None
             else None
         )
-        self.branches = {k: Branch(k, b, self.registry) for k, b in sorted(spec.branches.items())}
+        self.branches = {k: Branch(k, self._resolved(k, b), self.registry) for k, b in sorted(spec.branches.items())}
         self.model: Model | None = None
         self.fit_rows_: set[str] = set()
+
+    def _resolved(self, key: str, branch: BranchSpec) -> BranchSpec:
+        """A text branch's spec with its transcript source spelled out (the data's default applied), so that
+        fits shared between pipelines never mix gold and ASR text."""
+        if branch_modality(key, branch.modality) != "text":
+            return branch
+        return branch.model_copy(update={"transcripts": self.spec.transcripts_of(key)})
 
     @classmethod
     def from_spec(cls, spec: PipelineSpec | str | Path | dict[str, Any], registry: Registry | None = None) -> Pipeline:

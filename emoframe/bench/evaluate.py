@@ -222,6 +222,15 @@ def evaluate(
     registry = registry or get_registry()
     provider = provider or FeatureProvider(registry)
     say = progress or (lambda msg: None)
+    if spec.uses_asr:
+        from ..data.transcripts import add_transcripts
+
+        manifest = manifest if manifest is not None else load_data(spec.data, registry)
+        assert spec.data.transcriber is not None  # validation: asr needs a transcriber
+        manifest, report, failed = add_transcripts(spec.data.transcriber, manifest, registry, provider.cache)
+        if failed is not None:
+            raise ComponentError(f"ASR transcripts: {failed}")
+        say(report.line())
     p = plan(spec, registry, provider, Pipeline(spec, registry).stateless_refs(), manifest, test_manifest)
     if p.failed_components:
         raise ComponentError("; ".join(p.failed_components.values()))

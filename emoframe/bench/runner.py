@@ -57,6 +57,67 @@ class BenchmarkOutcome:
     warnings: list[str] = field(default_factory=list)  # about this call (cache, damaged entries), not the data
 
 
+def transcripts_for(
+    spec: PipelineSpec,
+    manifest: Manifest,
+    test_manifest: Manifest | None,
+    registry: Registry,
+    cache: FeatureCache | None,
+    limits: Limits,
+    emit: EventHandler,
+    store: ResultsStore,
+    run_id: str,
+) -> tuple[Manifest, Manifest | None, str | None]:
+    """The manifests with ASR text (cached per recording); the WER and failures stored with the run. Returns
+    why the transcriber failed as a whole (its pipelines fail with it), or None. A share of failed rows above
+    evaluation.max_failure_share counts as failed too."""
+    from ..data.transcripts import add_transcripts
+
+    ref = spec.data.transcriber
+    assert ref is not None  # validation: asr needs a transcriber
+    label = f"{ref.name} (speech recognition)"
+    reports, failed = [], None
+    sides: list[Manifest | None] = []
+    for m in (manifest, test_manifest):
+        if m is None:
+            sides.append(None)
+            continue
+        out, report, error = add_transcripts(
+            ref, m, registry, cache, limits, lambda done, total: emit(ExtractionProgress(label, done, total))
+        )
+        sides.append(out)
+        reports.append(report)
+        share = len(report.failures) / max(1, len(m))
+        if error is not None:
+            failed = error
+        elif share > spec.evaluation.max_failure_share:
+            failed = (
+                f"{ref.name} could not transcribe {len(report.failures)} of {len(m)} recordings "
+                f"({share:.1%}, more than evaluation.max_failure_share); e.g. {next(iter(report.failures.values()))}"
+            )
+    store.set_asr(run_id, [r.to_dict() | {"line": r.line()} for r in reports])
+    return sides[0], sides[1], failed  # type: ignore[return-value]
+
+
+def prepare_asr_features(
+    pipelines: list[PipelineSpec],
+    registry: Registry,
+    provider: FeatureProvider,
+    manifest: Manifest,
+    test_manifest: Manifest | None,
+) -> None:
+    """Extract (and cache) the features of text branches that read ASR text, as plan does for the gold text."""
+    for ps in pipelines:
+        for key, branch in ps.branches.items():
+            if ps.transcripts_of(key) != "asr" or branch.extractor is None:
+                continue
+            if not provider.extractor(branch.extractor).stateless:
+                continue
+            for m in (manifest, test_manifest):
+                if m is not None:
+                    provider.prepare(branch.extractor, m.with_asr_text())
+
+
 def perturbed_sets(
     spec: BenchmarkSpec | PipelineSpec,
     p: Plan,
@@ -219,15 +280,23 @@ def run_benchmark(
             limits=limits,
             progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)),
         )
+        asr_failed = None
+        if any(ps.uses_asr for _, ps in pipelines):
+            manifest, test_manifest, asr_failed = transcripts_for(
+                first, manifest, test_manifest, registry, cache, limits, emit, store, run_id
+            )
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
+        if any(ps.uses_asr for _, ps in pipelines) and asr_failed is None:
+            prepare_asr_features([ps for _, ps in pipelines], registry, provider, manifest, test_manifest)
         blocked = {  # pipelines that use a failed component: one message each, no rows taken from others
             pid: "; ".join(
                 msg
                 for k, msg in p.failed_components.items()
                 if k in {r.key() for r in Pipeline(ps, registry).stateless_refs()}
             )
+            + (f"ASR transcripts: {asr_failed}" if asr_failed is not None and ps.uses_asr else "")
             for pid, ps in pipelines
         }
         blocked = {pid: msg for pid, msg in blocked.items() if msg}

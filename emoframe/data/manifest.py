@@ -37,6 +37,8 @@ class Manifest:
     name: str = "manifest"
     root: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    #: where ``text`` came from: gold (the manifest's) or asr (a transcriber's, see :meth:`with_asr_text`)
+    text_source: str = "gold"
 
     @classmethod
     def from_frame(
@@ -144,7 +146,23 @@ class Manifest:
         )
 
     def subset(self, mask: np.ndarray | list[bool] | pd.Series) -> Manifest:
-        return Manifest(self.frame[np.asarray(mask)].reset_index(drop=True), self.name, self.root, self.warnings)
+        return Manifest(
+            self.frame[np.asarray(mask)].reset_index(drop=True), self.name, self.root, self.warnings, self.text_source
+        )
+
+    def with_asr_text(self) -> Manifest:
+        """These rows with the transcriber's text as ``text`` (the gold text kept as ``gold_text``)."""
+        from .transcripts import ASR_COLUMN
+
+        if self.text_source == "asr":
+            return self
+        if ASR_COLUMN not in self.frame:
+            raise DataError(
+                f"{self.name}: a branch reads ASR transcripts but none were made for these rows "
+                "(set data.transcriber in the spec)"
+            )
+        frame = self.frame.assign(gold_text=self.frame["text"], text=self.frame[ASR_COLUMN].fillna("").astype(str))
+        return Manifest(frame, self.name, self.root, self.warnings, "asr")
 
     def take(self, idx: np.ndarray | list[int]) -> Manifest:
         """The rows at these positions, in manifest order (what a fold's index arrays select)."""

@@ -129,6 +129,12 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, seed: int) -> M
             corrupt_text(t, condition.kind, condition.level, vocab, _rng(seed, condition.name, i))
             for i, t in zip(frame["id"], frame["text"])
         ]
+        if "asr_text" in frame:  # branches that read ASR transcripts get theirs corrupted the same way
+            asr_vocab = sorted({w for t in frame["asr_text"] for w in str(t).split()})
+            frame["asr_text"] = [
+                corrupt_text(str(t), condition.kind, condition.level, asr_vocab, _rng(seed, condition.name + "|asr", i))
+                for i, t in zip(frame["id"], frame["asr_text"])
+            ]
         return Manifest(frame, manifest.name, manifest.root, list(manifest.warnings))
     digests: list[str] = []
     for path in frame["audio"]:

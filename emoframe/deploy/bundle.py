@@ -60,6 +60,23 @@ def needs(spec: PipelineSpec) -> dict[str, bool]:
     return {"audio": "audio" in mods, "text": "text" in mods}
 
 
+def spec_transcriber(pipeline: Pipeline, registry: Registry) -> dict[str, Any] | None:
+    """The transcriber a pipeline with text branches was trained with (its spec's data.transcriber), as
+    bundle.json lists components; None without one."""
+    ref = pipeline.spec.data.transcriber
+    if ref is None or not needs(pipeline.spec)["text"]:
+        return None
+    info = registry.get(ref.name, kind="transcriber")
+    return {
+        "kind": "transcriber",
+        "name": ref.name,
+        "version": str(info.version),
+        "params": info.cls.Params.model_validate(ref.params).model_dump(mode="json"),
+        "distribution": info.distribution,
+        "distribution_version": info.distribution_version,
+    }
+
+
 def write_bundle(
     pipeline: Pipeline,
     out: str | Path,
@@ -103,6 +120,7 @@ def write_bundle(
                     "distribution_version": info.distribution_version,
                 }
             )
+        transcriber = spec_transcriber(pipeline, registry)
         meta = {
             "format": FORMAT,
             "emoframe": __version__,
@@ -117,6 +135,9 @@ def write_bundle(
             "evaluation": evaluation,
             "files": files,
         }
+        if transcriber is not None:  # predict transcribes recordings that come without a transcript
+            meta["transcriber"] = transcriber
+            meta["plugins"][transcriber["distribution"]] = transcriber["distribution_version"]
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
         replace_owned(tmp, out, KIND, [META, *_listed_files(out)])
@@ -194,7 +215,7 @@ def check_files(path: Path, meta: dict[str, Any]) -> None:
 def check_compatible(meta: dict[str, Any], registry: Registry) -> None:
     """Every component the bundle needs is installed, at the version it was trained with."""
     problems = []
-    for e in meta.get("components", []):
+    for e in [*meta.get("components", []), *([meta["transcriber"]] if meta.get("transcriber") else [])]:
         dist = e.get("distribution", "?")
         want = f"{dist}=={e['distribution_version']}" if e.get("distribution_version") else dist
         try:

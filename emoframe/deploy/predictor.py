@@ -31,6 +31,7 @@ from ..workers import Limits
 from .bundle import read_bundle
 
 NO_TEXT = "no transcript (this bundle reads text: give a text column, a NAME.txt beside the audio, or --text)"
+TRANSCRIPT_COLUMNS = ["transcript", "transcript_source"]
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Predictor:
         self.needs_audio = bool(meta["needs"]["audio"])
         self.needs_text = bool(meta["needs"]["text"])
         self._extractors: dict[str, Any] = {}  # shared by every call's provider: warmed up once
+        #: the speech recognition the bundle was trained with: used for rows that come without a transcript
+        self.transcriber_ref: dict[str, Any] | None = meta.get("transcriber") if self.needs_text else None
+        self._transcriber: Any = None
 
     @classmethod
     def load(cls, path: str | Path, registry: Registry | None = None) -> Predictor:
@@ -71,7 +75,36 @@ class Predictor:
                 cols += [f"{key}:{c}" for c in self.classes]
             if type(fusion).explain is not LateFusion.explain:  # the fusion says how much each branch weighed
                 cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
+        if self.transcriber_ref is not None:
+            cols += TRANSCRIPT_COLUMNS
         return cols
+
+    def transcribe_missing(
+        self, manifest: Manifest, cache: FeatureCache | None = None
+    ) -> tuple[Manifest, dict[str, str]]:
+        """Rows without a transcript get the bundle's transcriber's (cached like features); every row's text
+        also becomes the text that branches trained on ASR read. Returns the rows it could not transcribe."""
+        from ..data.transcripts import ASR_COLUMN, transcribe_manifest
+
+        assert self.transcriber_ref is not None
+        frame = manifest.frame.copy()
+        missing = (frame["text"].astype(str).str.strip() == "") & (frame["audio"] != "")
+        failures: dict[str, str] = {}
+        source = ["given"] * len(frame)
+        if missing.any():
+            if self._transcriber is None:
+                ref = self.transcriber_ref
+                self._transcriber = self.pipeline.registry.create(ref["name"], ref["params"], kind="transcriber")
+            todo = manifest.subset(missing.to_numpy())
+            report = transcribe_manifest(self._transcriber, todo, cache)
+            name = self.transcriber_ref["name"]
+            failures = {i: f"no transcript, and {name} could not make one: {why}" for i, why in report.failures.items()}
+            texts = [report.texts.get(str(i), "") for i in frame["id"]]
+            frame["text"] = [t if m else g for t, m, g in zip(texts, missing, frame["text"])]
+            source = ["asr" if m else "given" for m in missing]
+        frame[ASR_COLUMN] = frame["text"]
+        frame["transcript_source"] = source
+        return Manifest(frame, manifest.name, manifest.root, manifest.warnings), failures
 
     def provider(
         self,
@@ -97,6 +130,10 @@ class Predictor:
         def fail(i: Any, why: str) -> None:
             failures[str(i)] = f"{failures[str(i)]}; {why}" if str(i) in failures else why
 
+        if self.transcriber_ref is not None:
+            manifest, unheard = self.transcribe_missing(manifest, provider.cache)
+            for i, why in unheard.items():
+                fail(i, why)
         ids = manifest.ids
         if self.needs_audio:
             for i, a in zip(ids, manifest.frame["audio"]):
@@ -109,7 +146,7 @@ class Predictor:
                 fail(i, f"{ref.name}: {why}")
         if self.needs_text:
             for i, t in zip(ids, manifest.texts):
-                if not str(t).strip():
+                if not str(t).strip() and str(i) not in failures:
                     fail(i, NO_TEXT)
         usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
         if not len(usable):
@@ -126,6 +163,9 @@ class Predictor:
                 columns.update({f"{key}:{c}": probas[key][:, j].tolist() for j, c in enumerate(self.classes)})
             for key, w in self.pipeline.fusion.explain(probas).items():
                 columns[f"weight:{key}"] = np.asarray(w, dtype=float).tolist()
+        if self.transcriber_ref is not None:
+            columns["transcript"] = usable.texts
+            columns["transcript_source"] = usable.frame["transcript_source"].tolist()
         records = [dict(zip(columns, row)) for row in zip(*columns.values())]
         return Predictions(records, failures, self.columns())
 

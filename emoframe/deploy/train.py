@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.digest import manifest_fingerprint
 from ..data.source import check_audio_rows, load_data
-from ..errors import DataError, EmoframeError
+from ..errors import ComponentError, DataError, EmoframeError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
@@ -109,6 +109,14 @@ def train_bundle(
     cache = FeatureCache(wd / "cache") if (use_cache and wd is not None) else None
     provider = FeatureProvider(registry, cache=cache, jobs=jobs, progress=progress, limits=limits)
     pipeline = Pipeline(spec, registry)
+    asr = None
+    if spec.uses_asr:
+        from ..data.transcripts import add_transcripts
+
+        assert spec.data.transcriber is not None  # validation: asr needs a transcriber
+        manifest, asr, failed = add_transcripts(spec.data.transcriber, manifest, registry, cache, limits)
+        if failed is not None:
+            raise ComponentError(f"ASR transcripts: {failed}")
     refs = pipeline.stateless_refs()
     usable = provider.usable(refs, manifest)
     left_out = [
@@ -132,5 +140,7 @@ def train_bundle(
         "speakers": int(len(np.unique(usable.speakers))),
         "fit_seconds": round(time.perf_counter() - t0, 2),
     }
+    if asr is not None:
+        training["asr"] = {k: v for k, v in asr.to_dict().items() if k != "failures"}
     path = write_bundle(pipeline, out, training, evaluation, registry, force=force)
     return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, provider.warnings())

@@ -180,6 +180,8 @@ def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
         f"<p>run <code>{e(run['id'])}</code> · protocol <b>{e(protocol)}</b>"
         f" · {run['n_folds']} fold(s) · classes {e(', '.join(run['classes']))}</p>",
     ]
+    for a in run.get("asr") or []:
+        parts.append(f"<p>{e(a['line'])}</p>")
     for w in run["warnings"]:
         parts.append(f"<p class='warn'>{e(w)}</p>")
     parts.append(

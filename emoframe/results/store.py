@@ -107,6 +107,7 @@ class ResultsStore:
             self.db.execute("SELECT COUNT(*) FROM runs").fetchone()
             columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
             self._has_n_rows, self._has_base_dir = "n_rows" in columns, "base_dir" in columns
+            self._has_asr = "asr" in columns
         except sqlite3.DatabaseError as exc:
             raise store_error(self.path, exc) from None
         except OSError as exc:
@@ -119,6 +120,8 @@ class ResultsStore:
             self.db.execute("ALTER TABLE runs ADD COLUMN n_rows INTEGER")
         if "base_dir" not in columns:  # where the spec's relative paths resolve (the spec file's folder)
             self.db.execute("ALTER TABLE runs ADD COLUMN base_dir TEXT")
+        if "asr" not in columns:  # speech recognition: transcriber, word error rate, failures (JSON)
+            self.db.execute("ALTER TABLE runs ADD COLUMN asr TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -183,6 +186,11 @@ class ResultsStore:
                 (json.dumps(classes), json.dumps(warnings), json.dumps(failures), n_folds, n_rows, run_id),
             )
 
+    def set_asr(self, run_id: str, reports: list[dict[str, Any]]) -> None:
+        """What speech recognition gave this run: per corpus side, the transcriber, WER and failures."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET asr = ? WHERE id = ?", (json.dumps(reports), run_id))
+
     def save_fold(self, run_id: str, results: list[tuple[str, FoldResult]], errors: list[tuple[str, int, str]]) -> None:
         """One finished fold task: its pipelines' results and errors, in one transaction."""
         now = time.time()
@@ -221,8 +229,10 @@ class ResultsStore:
         """One run by id or unique id prefix (or name)."""
         n_rows = "n_rows" if self._has_n_rows else "NULL"
         base_dir = "base_dir" if self._has_base_dir else "NULL"
+        asr = "asr" if self._has_asr else "NULL"
         rows = self.db.execute(
-            f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created, {base_dir} FROM runs "
+            f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created, {base_dir}, {asr} "
+            "FROM runs "
             "WHERE id LIKE ? OR name = ? ORDER BY updated DESC",
             (run_id + "%", run_id),
         ).fetchall()
@@ -240,6 +250,7 @@ class ResultsStore:
             "n_rows": r[7] or 0,
             "created": r[8],
             "base_dir": r[9],
+            "asr": json.loads(r[10] or "[]"),
         }
 
     def pipelines(self, run_id: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ def is_grid(doc: dict[str, Any]) -> bool:
         if isinstance(branch, list):
             return True
         if isinstance(branch, dict) and any(
-            isinstance(branch.get(s), list) for s in ("extractor", "model", "normalise")
+            isinstance(branch.get(s), list) for s in ("extractor", "model", "normalise", "transcripts")
         ):
             return True
     return False
@@ -48,8 +48,11 @@ def expand(spec: BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
         for _, grid in spec.branch_alternatives(key):
             exts: list[ComponentRef | None] = [*grid.extractor] if grid.extractor else [None]
             mods: list[ComponentRef | None] = [*grid.model] if grid.model else [None]
-            for ext, mod, norm in itertools.product(exts, mods, grid.normalise):
-                concrete.append(BranchSpec(modality=grid.modality, extractor=ext, model=mod, normalise=norm))
+            sources: list[Any] = [*grid.transcripts] if grid.transcripts else [None]
+            for ext, mod, norm, source in itertools.product(exts, mods, grid.normalise, sources):
+                concrete.append(
+                    BranchSpec(modality=grid.modality, extractor=ext, model=mod, normalise=norm, transcripts=source)
+                )
         per_branch[key] = concrete
     keys = sorted(per_branch)
     common = {"data": spec.data, "evaluation": spec.evaluation}

@@ -78,6 +78,12 @@ Alternatives = Annotated[
 ]
 
 
+TranscriptSource = Literal["gold", "asr"]
+TRANSCRIPTS_HELP = (
+    "text branches: gold (the manifest's transcripts) or asr (data.transcriber's); unset: data.transcripts"
+)
+
+
 class DataSpec(BaseModel):
     """Where the utterances come from: a registered corpus or a manifest file."""
 
@@ -86,6 +92,31 @@ class DataSpec(BaseModel):
     manifest: str | None = None
     classes: list[str] | None = Field(None, description="keep only these labels (e.g. the 4-class setup)")
     encoding: str = Field("utf-8", description="text encoding of a CSV manifest (undecodable rows are reported)")
+    transcriber: ComponentRef | None = Field(
+        None, description="speech recognition (a transcriber component) for text branches that read ASR transcripts"
+    )
+    transcripts: TranscriptSource | None = Field(
+        None,
+        description="transcripts of text branches unless a branch says otherwise: gold (the manifest's text, the "
+        "default) or asr (the transcriber's); 'asr:<transcriber>' also names the transcriber",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _asr_shorthand(cls, value: Any) -> Any:
+        """``transcripts: asr:transformers.whisper`` = ``transcripts: asr`` + ``transcriber: transformers.whisper``."""
+        if isinstance(value, dict) and isinstance(value.get("transcripts"), str):
+            source = value["transcripts"].strip()
+            if source.startswith("asr:"):
+                name = source[4:].strip()
+                value = {**value, "transcripts": "asr"}
+                given = value.get("transcriber")
+                given_name = given.get("name") if isinstance(given, dict) else given
+                if given is None:
+                    value["transcriber"] = name
+                elif given_name != name:
+                    raise ValueError(f"transcripts names '{name}' but transcriber is '{given_name}'; name one")
+        return value
 
     @field_validator("encoding")
     @classmethod
@@ -102,6 +133,8 @@ class DataSpec(BaseModel):
     def _one_source(self) -> DataSpec:
         if (self.corpus is None) == (self.manifest is None):
             raise ValueError("give exactly one of 'corpus' (a registered corpus) or 'manifest' (a file path)")
+        if self.transcripts == "asr" and self.transcriber is None:
+            raise ValueError("transcripts: asr needs a transcriber (e.g. transcriber: transformers.whisper)")
         return self
 
 
@@ -155,6 +188,7 @@ class BranchSpec(BaseModel):
     extractor: ComponentRef | None = None
     model: ComponentRef | None = None
     normalise: Normalise = Field("none", description=NORMALISE_HELP)
+    transcripts: TranscriptSource | None = Field(None, description=TRANSCRIPTS_HELP)
 
 
 def _no_normalisation() -> list[Normalise]:
@@ -171,6 +205,15 @@ class BranchGrid(BaseModel):
     normalise: Annotated[
         list[Normalise], BeforeValidator(_as_list), Field(min_length=1), PlainSerializer(_scalar_if_single)
     ] = Field(default_factory=_no_normalisation, description=NORMALISE_HELP + " (a list: alternatives)")
+    transcripts: (
+        Annotated[
+            list[TranscriptSource],
+            BeforeValidator(_as_list),
+            Field(min_length=1),
+            PlainSerializer(_scalar_if_single),
+        ]
+        | None
+    ) = Field(None, description=TRANSCRIPTS_HELP + " (a list: alternatives, e.g. [gold, asr] side by side)")
 
 
 class ExecutionSpec(BaseModel):
@@ -247,6 +290,8 @@ class PipelineSpec(_SpecBase):
             chain = [r.label() for r in (b.extractor, b.model) if r is not None]
             if b.normalise == "speaker":  # every setting that changes results is in the label
                 chain[0] += " (speaker-norm)"
+            if self.transcripts_of(key) == "asr" and chain:
+                chain[0] += " (ASR text)"
             prefix = "" if key in MODALITIES else f"{key}: "
             parts.append(prefix + "→".join(chain))
         text = " + ".join(parts)
@@ -255,6 +300,19 @@ class PipelineSpec(_SpecBase):
             if self.model is not None:
                 text += f"→{self.model.label()}"
         return text
+
+    def transcripts_of(self, key: str) -> TranscriptSource:
+        """Where branch ``key`` gets its text: gold or asr (audio branches: gold, i.e. none)."""
+        from .validation import branch_modality
+
+        b = self.branches[key]
+        if branch_modality(key, b.modality) != "text":
+            return "gold"
+        return b.transcripts or self.data.transcripts or "gold"
+
+    @property
+    def uses_asr(self) -> bool:
+        return any(self.transcripts_of(k) == "asr" for k in self.branches)
 
     @property
     def display_name(self) -> str:

@@ -114,6 +114,8 @@ def _alternatives(path: str, value: Any) -> list[tuple[str, ComponentRef]]:
 
 # -- data --------------------------------------------------------------------------------
 def data_rules(c: Ctx, path: str, data: DataSpec) -> Problems:
+    if data.transcriber is not None:
+        yield from _component_problems(c, f"{path}.transcriber", data.transcriber, "transcriber")
     if data.corpus is not None:
         yield from _component_problems(c, f"{path}.corpus", data.corpus, "corpus")
     elif data.manifest is not None and c.base_dir is not None:
@@ -196,6 +198,8 @@ class BranchCtx:
     normalise: list[str]
     shape: Shape
     grid: bool
+    transcripts: list[str] = field(default_factory=list)  # what the branch sets (None: the data's default)
+    data: DataSpec | None = None
 
 
 def modality_rules(c: Ctx, b: BranchCtx) -> Problems:
@@ -248,6 +252,25 @@ def presence_rules(c: Ctx, b: BranchCtx) -> Problems:
             f"{b.path}.normalise",
             "speaker normalisation needs features; this branch has no extractor",
             "add an extractor or set normalise: none",
+        )
+
+
+def transcript_rules(c: Ctx, b: BranchCtx) -> Problems:
+    if "asr" in b.transcripts and b.modality == "audio":
+        yield SpecProblem(
+            f"{b.path}.transcripts",
+            f"branch '{b.key}' is audio; transcripts choose the text of text branches",
+            "remove transcripts here, or set it on a text branch",
+        )
+    asr = "asr" in b.transcripts or (not b.transcripts and b.data is not None and b.data.transcripts == "asr")
+    if asr and b.modality == "text" and b.data is not None and b.data.transcriber is None:
+        fits = c.fitting("transcriber")
+        yield SpecProblem(
+            f"{b.path}.transcripts",
+            f"branch '{b.key}' reads ASR transcripts but data has no transcriber",
+            f"add data.transcriber: {fits[0]}"
+            if fits
+            else "install a plugin with a transcriber (emoframe-transformers)",
         )
 
 
@@ -330,7 +353,12 @@ BRANCH_RULES: list[Callable[[Ctx, BranchCtx], Problems]] = [
     presence_rules,
     early_fusion_rules,
     input_rules,
+    transcript_rules,
 ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _branches(spec: PipelineSpec | BenchmarkSpec) -> Iterator[tuple[str, str, Any]]:
@@ -381,6 +409,8 @@ def check(
             normalise,
             shape,
             isinstance(spec, BenchmarkSpec),
+            [t for t in _as_list(branch.transcripts) if t],
+            spec.data,
         )
         for rule in BRANCH_RULES:
             c.add(rule(c, b))

@@ -21,3 +21,10 @@ def register_models(register):
 
     register(SequenceClassifier)
     register(AudioClassifier)
+
+
+@emoframe.hookimpl
+def register_transcribers(register):
+    from .asr import WhisperTranscriber
+
+    register(WhisperTranscriber)
