@@ -121,7 +121,7 @@ def write_bundle(
                 }
             )
         transcriber = spec_transcriber(pipeline, registry)
-        meta = {
+        meta: dict[str, Any] = {
             "format": FORMAT,
             "emoframe": __version__,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -130,14 +130,16 @@ def write_bundle(
             "classes": [str(c) for c in pipeline.classes_],
             "needs": needs(pipeline.spec),
             "components": entries,
-            "plugins": {e["distribution"]: e["distribution_version"] for e in entries},
+            "plugins": {
+                e["distribution"]: e["distribution_version"]
+                for e in [*entries, *([transcriber] if transcriber else [])]
+            },
             "training": training,
             "evaluation": evaluation,
             "files": files,
         }
         if transcriber is not None:  # predict transcribes recordings that come without a transcript
             meta["transcriber"] = transcriber
-            meta["plugins"][transcriber["distribution"]] = transcriber["distribution_version"]
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
         replace_owned(tmp, out, KIND, [META, *_listed_files(out)])
