@@ -919,7 +919,7 @@ def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
     """The leaderboard of a run (`--run`), or the list of runs."""
-    from .results.leaderboard import leaderboard, to_csv, to_json, to_markdown
+    from .results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
 
     store = _read_store(workdir)
     try:
@@ -930,12 +930,17 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
             rows = [r for r in rows if r["fused"]]
-        name = store.run(target)["name"]
+        run = store.run(target)
         if fmt == "table":
             if run_id is None and len(runs) > 1:
                 others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
                 err_console.print(f"latest run shown; others: {others}", highlight=False)
-            _print_leaderboard(rows, title=f"{name} — run {target[:12]}")
+            _print_leaderboard(rows, title=f"{run['name']} — run {target[:12]}")
+            for a in run.get("asr") or []:
+                console.print(a["line"], highlight=False)
+            for r in rows:
+                for line in learned_lines(r):
+                    console.print(f"{r['pipeline']}: {line}", highlight=False)
         else:
             click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
     finally:
