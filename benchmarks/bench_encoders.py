@@ -128,8 +128,8 @@ def main() -> int:
             f"→ {o[0] / b[0]:.2f}× wall, {o[1] / b[1]:.2f}× CPU",
             flush=True,
         )
-    print(f"overhead ≤ 1.1× the bare loop: {'PASS' if ok else 'FAIL'} (max {max(ratios):.2f}×); "
-          f"features equal within {diff:.1e}", flush=True)  # fmt: skip
+    verdict = f"{'PASS' if ok else 'FAIL'} (max {max(ratios):.2f}×)"
+    print(f"overhead ≤ 1.1× the bare loop: {verdict}; features equal within {diff:.1e}", flush=True)
     figures["overhead"] = {"wall_ratios": ratios, "cpu_ratios": cpu_ratios, "max_abs_diff": diff, "pass": ok}
 
     # 2. batching on the CPU
@@ -140,8 +140,8 @@ def main() -> int:
         one = [timed(lambda f=folder: emoframe_pass(f, manifest, 1))[:2] for _ in range(args.reps)]
         eight = [timed(lambda f=folder: emoframe_pass(f, manifest, 8))[:2] for _ in range(args.reps)]
         speed = [a[0] / b[0] for a, b in zip(one, eight)]
-        print(f"batching ({label}): batch 1 {[round(a[0], 1) for a in one]} s, batch 8 "
-              f"{[round(b[0], 1) for b in eight]} s → {', '.join(f'{s:.2f}×' for s in speed)} faster", flush=True)  # fmt: skip
+        times = f"batch 1 {[round(a[0], 1) for a in one]} s, batch 8 {[round(b[0], 1) for b in eight]} s"
+        print(f"batching ({label}): {times} → {', '.join(f'{s:.2f}×' for s in speed)} faster", flush=True)
         figures[f"batching {label}"] = {"batch1": one, "batch8": eight, "speedup": speed}
 
     # 3. the GPU, where there is one
