@@ -463,8 +463,8 @@ def _print_result(r: Any, row: dict[str, Any]) -> None:
         recall.add_row(c, "—" if v is None else f"{v:.3f}")
     console.print(recall)
     cm = Table("true \\ predicted", *r.classes, title="confusion matrix", title_justify="left")
-    for c, row in zip(r.classes, r.metrics["confusion"]):
-        cm.add_row(c, *[str(v) for v in row])
+    for c, counts in zip(r.classes, r.metrics["confusion"]):
+        cm.add_row(c, *[str(v) for v in counts])
     console.print(cm)
     for line in learned_lines(row):
         console.print(line, highlight=False)

@@ -137,6 +137,28 @@ async def test_builder_keeps_parameters_per_slot(tmp_path):
     assert saved["name"] == "two-svcs"
 
 
+async def test_builder_keeps_the_transcript_source_and_the_transcriber(tmp_path):
+    """A spec with ASR transcripts survives load → save, though the form has no widget for them."""
+    whisper = {"name": "transformers.whisper", "params": {"model": "models/whisper-small", "language": "en"}}
+    doc = {
+        "name": "gold-vs-asr",
+        "data": {"corpus": "demo", "transcriber": whisper},
+        "branches": {"text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg", "transcripts": ["gold", "asr"]}},
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        out = tmp_path / "saved.yaml"
+        app.screen.query_one("#spec-path").value = str(out)
+        app.screen.action_save()
+        await pilot.pause()
+    saved = yaml.safe_load(out.read_text())
+    assert saved["data"]["transcriber"] == whisper
+    assert saved["branches"]["text"]["transcripts"] == ["asr", "gold"]
+
+
 @pytest.fixture(scope="module")
 def tiny_spec(tmp_path_factory):
     from emoframe.data.synth import generate

@@ -223,7 +223,7 @@ def evaluate(
     provider = provider or FeatureProvider(registry)
     say = progress or (lambda msg: None)
     if spec.uses_asr:
-        from ..data.transcripts import add_transcripts
+        from ..features.transcripts import add_transcripts
 
         manifest = manifest if manifest is not None else load_data(spec.data, registry)
         assert spec.data.transcriber is not None  # validation: asr needs a transcriber

@@ -71,7 +71,7 @@ def transcripts_for(
     """The manifests with ASR text (cached per recording); the WER and failures stored with the run. Returns
     why the transcriber failed as a whole (its pipelines fail with it), or None. A share of failed rows above
     evaluation.max_failure_share counts as failed too."""
-    from ..data.transcripts import add_transcripts
+    from ..features.transcripts import add_transcripts
 
     ref = spec.data.transcriber
     assert ref is not None  # validation: asr needs a transcriber

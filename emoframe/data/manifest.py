@@ -21,6 +21,8 @@ OPTIONAL = ("split", "start", "end")
 #: The common emotion vocabulary every loader maps its labels to ("bored" is EmoDB's extra class).
 EMOTIONS = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised", "calm", "bored")
 FOUR_CLASSES = ("neutral", "happy", "sad", "angry")
+#: the column speech recognition fills beside ``text`` (see emoframe.features.transcripts)
+ASR_COLUMN = "asr_text"
 
 
 def _examples(values: Iterable[object], n: int = 5) -> str:
@@ -152,8 +154,6 @@ class Manifest:
 
     def with_asr_text(self) -> Manifest:
         """These rows with the transcriber's text as ``text`` (the gold text kept as ``gold_text``)."""
-        from .transcripts import ASR_COLUMN
-
         if self.text_source == "asr":
             return self
         if ASR_COLUMN not in self.frame:

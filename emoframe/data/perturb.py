@@ -18,7 +18,7 @@ import numpy as np
 from ..spec.models import Condition
 from .audio import AudioError, load_audio
 from .digest import audio_digest
-from .manifest import Manifest
+from .manifest import ASR_COLUMN, Manifest
 
 __all__ = [
     "AudioPerturbation",
@@ -129,11 +129,11 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, seed: int) -> M
             corrupt_text(t, condition.kind, condition.level, vocab, _rng(seed, condition.name, i))
             for i, t in zip(frame["id"], frame["text"])
         ]
-        if "asr_text" in frame:  # branches that read ASR transcripts get theirs corrupted the same way
-            asr_vocab = sorted({w for t in frame["asr_text"] for w in str(t).split()})
-            frame["asr_text"] = [
+        if ASR_COLUMN in frame:  # branches that read ASR transcripts get theirs corrupted the same way
+            asr_vocab = sorted({w for t in frame[ASR_COLUMN] for w in str(t).split()})
+            frame[ASR_COLUMN] = [
                 corrupt_text(str(t), condition.kind, condition.level, asr_vocab, _rng(seed, condition.name + "|asr", i))
-                for i, t in zip(frame["id"], frame["asr_text"])
+                for i, t in zip(frame["id"], frame[ASR_COLUMN])
             ]
         return Manifest(frame, manifest.name, manifest.root, list(manifest.warnings))
     digests: list[str] = []

@@ -84,7 +84,7 @@ class Predictor:
     ) -> tuple[Manifest, dict[str, str]]:
         """Rows without a transcript get the bundle's transcriber's (cached like features); every row's text
         also becomes the text that branches trained on ASR read. Returns the rows it could not transcribe."""
-        from ..data.transcripts import ASR_COLUMN, transcribe_manifest
+        from ..features.transcripts import ASR_COLUMN, transcribe_manifest
 
         assert self.transcriber_ref is not None
         frame = manifest.frame.copy()

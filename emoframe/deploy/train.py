@@ -111,7 +111,7 @@ def train_bundle(
     pipeline = Pipeline(spec, registry)
     asr = None
     if spec.uses_asr:
-        from ..data.transcripts import add_transcripts
+        from ..features.transcripts import add_transcripts
 
         assert spec.data.transcriber is not None  # validation: asr needs a transcriber
         manifest, asr, failed = add_transcripts(spec.data.transcriber, manifest, registry, cache, limits)

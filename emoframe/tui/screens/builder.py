@@ -42,6 +42,9 @@ class BuilderScreen(Screen):
         self.invalid_params: set[tuple[str, str]] = set()
         # settings the form has no widget for, kept from a loaded spec so that saving loses nothing
         self.normalise: dict[str, Any] = {}
+        #: kept from a loaded spec so that saving it again loses nothing the form has no widget for
+        self.transcripts: dict[str, Any] = {}
+        self.data_extra: dict[str, Any] = {}
         self.doc: dict[str, Any] = {}
         self.valid = False
 
@@ -124,7 +127,7 @@ class BuilderScreen(Screen):
             corpus = {"name": corpus, "params": params if isinstance(params, dict) else {"__invalid__": raw}}
         folds = self.query_one("#folds", Input).value.strip()
         doc: dict[str, Any] = {
-            "data": {"corpus": corpus},
+            "data": {"corpus": corpus, **self.data_extra},
             "evaluation": {
                 "protocol": self.query_one("#protocol", Select).value,
                 "folds": int(folds) if folds.isdigit() else folds,
@@ -143,6 +146,8 @@ class BuilderScreen(Screen):
             if branch:
                 if self.normalise.get(modality) not in (None, "none", ["none"]):
                     branch["normalise"] = self.normalise[modality]
+                if self.transcripts.get(modality) is not None:
+                    branch["transcripts"] = self.transcripts[modality]
                 doc["branches"][modality] = branch
         fusions = self._slot("fusion")
         if fusions:
@@ -255,12 +260,28 @@ class BuilderScreen(Screen):
 
         self.params.clear()
         self.normalise.clear()
+        self.transcripts.clear()
+        self.data_extra = {
+            k: v
+            for k, v in spec.data.model_dump(mode="json", exclude_none=True).items()
+            if k in ("transcriber", "transcripts")
+        }
         wanted: dict[str, list[str]] = {slot_id: [] for slot_id, _, _ in SLOTS}
         for key, branch in spec.branches.items():
             alternatives = branch if isinstance(branch, list) else [branch]
             modality = branch_modality(key, alternatives[0].modality) or "audio"
             norms = [n for b in alternatives for n in (b.normalise if isinstance(b.normalise, list) else [b.normalise])]
             self.normalise[modality] = norms[0] if len(set(norms)) == 1 else sorted(set(norms))
+            sources = sorted(
+                {
+                    t
+                    for b in alternatives
+                    for t in (b.transcripts if isinstance(b.transcripts, list) else [b.transcripts])
+                    if t
+                }
+            )
+            if sources:
+                self.transcripts[modality] = sources[0] if len(sources) == 1 else sources
             for b in alternatives:
                 for slot in ("extractor", "model"):
                     for r in refs(getattr(b, slot)):

@@ -10,8 +10,8 @@ from tiny import make_tiny_whisper_asr
 
 from emoframe import ComponentError, Transcription
 from emoframe.data.manifest import Manifest
-from emoframe.data.transcripts import transcribe_manifest, word_error_rate
 from emoframe.features.cache import FeatureCache
+from emoframe.features.transcripts import transcribe_manifest, word_error_rate
 from emoframe.testing import synthetic_utterance
 from emoframe_transformers.asr import WhisperTranscriber
 

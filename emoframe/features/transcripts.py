@@ -20,13 +20,13 @@ import numpy as np
 
 from ..components import Transcriber, Transcription
 from ..contract import guard, origin
+from ..data.audio import AudioError
+from ..data.manifest import ASR_COLUMN, Manifest
+from ..data.perturb import read_audio
 from ..errors import ComponentError, EmoframeError, describe_exception
 from ..workers import Done, Limits, Started, limit_threads, supervise
-from .audio import AudioError
-from .manifest import Manifest
-from .perturb import read_audio
+from .cache import ExtractorKey, FeatureCache, audio_digest, code_digest
 
-ASR_COLUMN = "asr_text"
 LANGUAGE_COLUMN = "asr_language"
 CACHE_PREFIX = "asr-"  # the feature cache keeps a transcriber's results in cache/asr-<name>
 
@@ -103,8 +103,6 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> tuple[float
 
 # -- cache ----------------------------------------------------------------------------------
 def _key(transcriber: Transcriber) -> str:
-    from ..features.cache import ExtractorKey, code_digest
-
     params = {
         k: v
         for k, v in transcriber.params.model_dump(mode="json").items()
@@ -212,8 +210,6 @@ def transcribe_manifest(
     With ``limits`` the transcriber runs in one supervised worker process (a crash or hang costs only
     the recordings it was on); without, in this process.
     """
-    from ..features.cache import FeatureCache, audio_digest
-
     t0 = time.perf_counter()
     key = _key(transcriber)
     folder = CACHE_PREFIX + transcriber.name
