@@ -65,7 +65,13 @@ class AudioEncoder(FeatureExtractor):
             20.0, ge=1, le=600, description="longest piece given to the encoder at once (Whisper: at most 30)"
         )
         overlap_seconds: float = Field(1.0, ge=0, description="overlap between chunks; half of it is kept from each")
-        batch_size: int = Field(8, ge=1, le=512, description="recordings (or chunks) per forward pass")
+        batch_size: int | None = Field(
+            None,
+            ge=1,
+            le=512,
+            description="recordings (or chunks) per forward pass; null: 8 on CUDA, 1 on the CPU (where padded "
+            "batches measured slower: docs/performance.md)",
+        )
         half: bool = Field(False, description="float16 on CUDA (ignored on the CPU)")
 
         @model_validator(mode="after")
@@ -104,6 +110,14 @@ class AudioEncoder(FeatureExtractor):
 
     def warmup(self) -> None:
         self._load()
+
+    def batch_size(self) -> int:
+        """``params.batch_size``, or by device: 8 on CUDA, 1 on the CPU."""
+        if self.params.batch_size is not None:
+            return int(self.params.batch_size)
+        from emoframe_torch.training import pick_device
+
+        return 8 if pick_device(self.params.device).type == "cuda" else 1
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -154,7 +168,7 @@ class AudioEncoder(FeatureExtractor):
         for k in order:
             length = min(chunk, len(signals[pieces[k][0]]) - pieces[k][1])
             if batch and (
-                len(batch) >= p.batch_size
+                len(batch) >= self.batch_size()
                 or (not m["pads"] and length != min(chunk, len(signals[pieces[batch[0]][0]]) - pieces[batch[0]][1]))
             ):
                 flush()
