@@ -10,10 +10,10 @@ from pydantic import Field
 from emoframe import ComponentError, Transcriber, Transcription
 
 from .audio import EncoderParams
-from .loading import locate, weights_digest
+from .loading import LocalModel
 
 
-class WhisperTranscriber(Transcriber):
+class WhisperTranscriber(LocalModel, Transcriber):
     """Whisper speech recognition (transformers' pipeline): text, language and segment timestamps, chunked long-form.
 
     ``model`` is a hub id in the local Hugging Face cache (e.g. openai/whisper-small) or a folder
@@ -39,14 +39,6 @@ class WhisperTranscriber(Transcriber):
         num_beams: int = Field(1, ge=1, le=16, description="beam width (1: greedy)")
         max_new_tokens: int = Field(440, ge=1, le=444, description="tokens generated per chunk at most")
         half: bool = Field(False, description="float16 on CUDA (ignored on the CPU)")
-
-    def folder(self) -> str:
-        p = self.params
-        return locate(p.model, p.allow_download, p.revision, self.name)
-
-    def identity(self) -> str:
-        """The weights' sha256: a model replaced on disk under the same name transcribes again."""
-        return weights_digest(self.folder())
 
     def _load(self) -> dict[str, Any]:
         if getattr(self, "_loaded", None) is None:

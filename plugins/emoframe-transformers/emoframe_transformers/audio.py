@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from emoframe import ComponentError, FeatureExtractor, Params
 
-from .loading import locate, weights_digest
+from .loading import LocalModel
 
 HOP = 320  # samples per encoder frame at 16 kHz (20 ms) for every family here
 #: model types whose results do not change when a batch pads them (with an attention mask)
@@ -33,7 +33,7 @@ class EncoderParams(Params):
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present")
 
 
-class AudioEncoder(FeatureExtractor):
+class AudioEncoder(LocalModel, FeatureExtractor):
     """Hidden states of a pretrained speech encoder (wav2vec2, HuBERT, WavLM, data2vec-audio, Whisper), pooled.
 
     ``layers`` picks hidden states (0 = the convolutional front end's output, as in SUPERB; "all" =
@@ -94,15 +94,7 @@ class AudioEncoder(FeatureExtractor):
             return "layers"
         return "sequence" if params.pooling == "none" else "vector"
 
-    # -- loading --------------------------------------------------------------------------
-    def folder(self) -> str:
-        p = self.params
-        return locate(p.model, p.allow_download, p.revision, self.name)
-
-    def identity(self) -> str:
-        """The weights' sha256: a model replaced on disk under the same name is extracted again."""
-        return weights_digest(self.folder())
-
+    # -- loading (folder() and identity(): LocalModel) ---------------------------------------
     def _load(self) -> dict[str, Any]:
         if getattr(self, "_loaded", None) is None:
             self._loaded = load_encoder(self.folder(), self.params.device, self.params.half, self.name)

@@ -15,10 +15,10 @@ from pydantic import Field
 from emoframe import ComponentError, Model, inner_split
 
 from .audio import PADS_EXACTLY, EncoderParams, model_inputs
-from .loading import locate
+from .loading import LocalModel
 
 
-class AudioClassifier(Model):
+class AudioClassifier(LocalModel, Model):
     """Fine-tunes a pretrained speech encoder (wav2vec2, HuBERT, WavLM, data2vec-audio, Whisper) on the waveforms.
 
     A classification head on the pooled encoder states, trained with class-weighted cross-entropy;
@@ -142,7 +142,7 @@ class AudioClassifier(Model):
         yi = np.searchsorted(self.classes_, y)
         p = self.params
         torch.manual_seed(p.seed)
-        self._build(locate(p.model, p.allow_download, p.revision, self.name), len(self.classes_))
+        self._build(self.folder(), len(self.classes_))
         self._freeze_front_end()
         device = self._m["device"]
         tr, va = inner_split(yi, None if groups is None else np.asarray(groups), p.val_fraction, p.seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from emoframe import ComponentError
 
@@ -112,3 +113,19 @@ def weights_digest(folder: str) -> str:
             _DIGESTS[key] = h.hexdigest()
         total.update(f"{f.name}:{_DIGESTS[key]}".encode())
     return total.hexdigest()
+
+
+class LocalModel:
+    """For components whose params name a pretrained ``model`` (with ``allow_download`` and ``revision``):
+    the folder it is in, and its identity for cache keys (the weights' sha256, so a model replaced on
+    disk under the same name is computed again)."""
+
+    name: str
+    params: Any
+
+    def folder(self) -> str:
+        p = self.params
+        return locate(p.model, p.allow_download, p.revision, self.name)
+
+    def identity(self) -> str:
+        return weights_digest(self.folder())

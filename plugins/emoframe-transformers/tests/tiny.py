@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 def make_tiny_roberta(folder: Path, texts: list[str]) -> Path:
@@ -49,6 +50,25 @@ def make_tiny_roberta(folder: Path, texts: list[str]) -> Path:
 AUDIO_FAMILIES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
 
 
+def tiny_whisper_config(**overrides: Any) -> Any:
+    """Whisper's layout (80 mel bins, 30 s = 1500 encoder frames) at 16 wide and two encoder layers."""
+    import transformers as tf
+
+    values = {
+        "d_model": 16,
+        "encoder_layers": 2,
+        "decoder_layers": 1,
+        "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2,
+        "encoder_ffn_dim": 32,
+        "decoder_ffn_dim": 32,
+        "num_mel_bins": 80,
+        "max_source_positions": 1500,
+        "max_target_positions": 64,
+    }
+    return tf.WhisperConfig(**{**values, **overrides})
+
+
 def make_tiny_audio(folder: Path, family: str, norm: str = "layer", seed: int = 0) -> Path:
     """A 2-layer random-weight speech encoder of ``family`` with its feature extractor, saved like a
     downloaded model (config.json, preprocessor_config.json, model.safetensors)."""
@@ -58,20 +78,7 @@ def make_tiny_audio(folder: Path, family: str, norm: str = "layer", seed: int = 
     torch.manual_seed(seed)
     folder.mkdir(parents=True, exist_ok=True)
     if family == "whisper":
-        config = tf.WhisperConfig(
-            vocab_size=51865,
-            d_model=16,
-            encoder_layers=2,
-            decoder_layers=1,
-            encoder_attention_heads=2,
-            decoder_attention_heads=2,
-            encoder_ffn_dim=32,
-            decoder_ffn_dim=32,
-            num_mel_bins=80,
-            max_source_positions=1500,
-            max_target_positions=64,
-        )
-        tf.WhisperForConditionalGeneration(config).save_pretrained(folder)
+        tf.WhisperForConditionalGeneration(tiny_whisper_config(vocab_size=51865)).save_pretrained(folder)
         tf.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
         return folder
     common = {
@@ -141,17 +148,8 @@ def make_tiny_whisper_asr(folder: Path, seed: int = 0) -> Path:
     eot = "<|endoftext|>"
     fast = tf.WhisperTokenizerFast(tokenizer_object=tok, unk_token=eot, bos_token=eot, eos_token=eot, pad_token=eot)
     ids = {s: fast.convert_tokens_to_ids(s) for s in specials[:10]}
-    config = tf.WhisperConfig(
+    config = tiny_whisper_config(
         vocab_size=len(fast),
-        d_model=16,
-        encoder_layers=2,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=32,
-        decoder_ffn_dim=32,
-        num_mel_bins=80,
-        max_source_positions=1500,
         max_target_positions=448,
         pad_token_id=ids[eot],
         bos_token_id=ids[eot],
