@@ -193,7 +193,9 @@ def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dic
     """name → 'version (distribution version)' of every component the pipelines use."""
     out = {}
     for p in pipelines:
-        refs = [p.fusion, p.model, p.data.corpus] + [r for b in p.branches.values() for r in (b.extractor, b.model)]
+        refs = [p.fusion, p.model, p.data.corpus, p.data.transcriber if p.uses_asr else None] + [
+            r for b in p.branches.values() for r in (b.extractor, b.model)
+        ]
         for ref in refs:
             if ref is not None and ref.name in registry:
                 info = registry.get(ref.name)
@@ -201,20 +203,43 @@ def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dic
     return dict(sorted(out.items()))
 
 
+def component_identities(pipelines: list[PipelineSpec], registry: Registry) -> dict[str, str]:
+    """label → ``identity()`` of the extractors and the transcriber that define one (pretrained weights'
+    sha256): weights replaced on disk under the same name make a new run, never yesterday's figures."""
+    from ..components import FeatureExtractor, Transcriber
+
+    out: dict[str, str] = {}
+    for p in pipelines:
+        refs = [b.extractor for b in p.branches.values()] + [p.data.transcriber if p.uses_asr else None]
+        for ref in refs:
+            if ref is None or ref.name not in registry or ref.label() in out:
+                continue
+            info = registry.get(ref.name)
+            if getattr(info.cls, "identity", None) in (None, FeatureExtractor.identity, Transcriber.identity):
+                continue
+            try:
+                component: Any = registry.create(ref.name, ref.params, kind=info.kind)
+                out[ref.label()] = str(component.identity())
+            except Exception as exc:  # noqa: BLE001 — e.g. not on disk: the run reports it; the key stays stable
+                out[ref.label()] = f"unavailable: {exc}"
+    return out
+
+
 def run_key(
     spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec], registry: Registry
 ) -> str:
-    """The run id: spec content + data content + component versions (16 hex characters)."""
-    blob = json.dumps(
-        {
-            "spec": spec.digest(),
-            "data": [manifest_fingerprint(m) for m in manifests],
-            "components": component_versions(pipelines, registry),
-            # how test-time noise is made decides the robustness figures as much as a component does
-            "perturbation": PERTURBATION_VERSION if getattr(spec, "robustness", None) is not None else None,
-        },
-        sort_keys=True,
-    )
+    """The run id: spec content + data content + component versions and identities (16 hex characters)."""
+    parts = {
+        "spec": spec.digest(),
+        "data": [manifest_fingerprint(m) for m in manifests],
+        "components": component_versions(pipelines, registry),
+        # how test-time noise is made decides the robustness figures as much as a component does
+        "perturbation": PERTURBATION_VERSION if getattr(spec, "robustness", None) is not None else None,
+    }
+    identities = component_identities(pipelines, registry)
+    if identities:  # only where a component has one: every other run keeps the key it had
+        parts["identities"] = identities
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

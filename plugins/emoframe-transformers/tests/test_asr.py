@@ -154,3 +154,41 @@ def test_a_bundle_transcribes_recordings_that_come_without_a_transcript(whisper,
     heard = next(r for r in result.records if r["transcript_source"] == "asr")
     expected = transcriber(whisper, max_new_tokens=4).transcribe(synthetic_utterance(1.2, 16000, 7)).text
     assert heard["transcript"] == expected
+
+
+def test_new_weights_under_the_same_name_make_a_new_run(tmp_path):
+    from tiny import make_tiny_audio
+
+    from emoframe.bench.runner import run_key
+    from emoframe.registry import get_registry
+    from emoframe.spec import parse_spec, pipelines_of
+
+    whisper = make_tiny_whisper_asr(tmp_path / "whisper", seed=0)
+    wavlm = make_tiny_audio(tmp_path / "wavlm", "wavlm", seed=0)
+    spec = parse_spec(
+        {
+            "data": {"corpus": "demo", "transcripts": "asr:transformers.whisper"},
+            "branches": {
+                "audio": {"extractor": {"name": "transformers.audio_encoder", "params": {"model": str(wavlm)}},
+                          "model": "sklearn.logreg"},
+                "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+            },
+            "fusion": "fusion.late",
+        }
+    )  # fmt: skip
+    spec = spec.model_copy(
+        update={"data": spec.data.model_copy(update={"transcriber": spec.data.transcriber.model_copy(
+            update={"params": {"model": str(whisper)}})})}
+    )  # fmt: skip
+    registry = get_registry()
+
+    def key() -> str:
+        return run_key(spec, [], pipelines_of(spec, registry), registry)
+
+    first = key()
+    assert key() == first
+    make_tiny_whisper_asr(tmp_path / "whisper", seed=1)
+    second = key()
+    assert second != first
+    make_tiny_audio(tmp_path / "wavlm", "wavlm", seed=1)
+    assert key() not in (first, second)
