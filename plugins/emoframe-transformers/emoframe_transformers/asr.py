@@ -1,4 +1,4 @@
-"""Speech recognition with Whisper through transformers: local weights, long recordings in 30 s chunks."""
+"""Speech recognition with Whisper through transformers: local weights, long recordings decoded long-form."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .loading import LocalModel
 
 
 class WhisperTranscriber(LocalModel, Transcriber):
-    """Whisper speech recognition (transformers' pipeline): text, language and segment timestamps, chunked long-form.
+    """Whisper speech recognition (transformers): text, language and segment timestamps; long recordings long-form.
 
     ``model`` is a hub id in the local Hugging Face cache (e.g. openai/whisper-small) or a folder
     with the model, its tokenizer and feature extractor; nothing is downloaded unless
@@ -34,8 +34,10 @@ class WhisperTranscriber(LocalModel, Transcriber):
             "transcribe", description="transcribe, or translate to English"
         )
         timestamps: bool = Field(True, description="segment timestamps (start, end, text)")
-        chunk_seconds: float = Field(30.0, gt=1, le=30, description="long recordings: chunk length (Whisper: 30 s)")
-        batch_size: int = Field(8, ge=1, le=256, description="chunks per forward pass")
+        chunk_seconds: float = Field(
+            30.0, gt=1, le=30, description="recordings up to this long are decoded in batches; longer ones long-form"
+        )
+        batch_size: int = Field(8, ge=1, le=256, description="recordings (up to chunk_seconds) per forward pass")
         num_beams: int = Field(1, ge=1, le=16, description="beam width (1: greedy)")
         max_new_tokens: int = Field(440, ge=1, le=444, description="tokens generated per chunk at most")
         half: bool = Field(False, description="float16 on CUDA (ignored on the CPU)")
