@@ -93,10 +93,15 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> tuple[float
             jiwer.ReduceToListOfListOfWords(),
         ]
     )
+    import re
+
+    pairs = [(r, h) for r, h in pairs if re.search(r"\w", r)]  # a reference of punctuation only has no words
+    if not pairs:
+        return None, 0
     refs = [r for r, _ in pairs]
-    hyps = [h if h.strip() else "" for _, h in pairs]
-    # jiwer refuses an empty hypothesis string in some versions: a lone placeholder word scores as a substitution
-    hyps = [h if h else "\u2205" for h in hyps]
+    # jiwer refuses a hypothesis with no words; a lone placeholder word costs the same edits as deleting
+    # every reference word (one substitution + n − 1 deletions = n)
+    hyps = [h if re.search(r"\w", h) else "\u2205" for _, h in pairs]
     out = jiwer.process_words(refs, hyps, reference_transform=transform, hypothesis_transform=transform)
     return float(out.wer), len(pairs)
 

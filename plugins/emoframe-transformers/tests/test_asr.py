@@ -82,7 +82,9 @@ def test_word_error_rate_is_jiwers_on_normalised_text():
     assert n == 2 and wer == pytest.approx(
         jiwer.wer(["i am so happy", "leave me alone"], ["i am so sad", "leave me alone"])
     )
-    assert word_error_rate(["", " "], ["a", "b"]) == (None, 0)
+    assert word_error_rate(["", " ", "..."], ["a", "b", "c"]) == (None, 0)
+    # hypotheses without words: every reference word is an error, and jiwer is not handed an empty string
+    assert word_error_rate(["i am happy", "go away"], ["", "..."]) == (1.0, 2)
 
 
 @pytest.mark.slow
