@@ -194,3 +194,13 @@ def test_new_weights_under_the_same_name_make_a_new_run(tmp_path):
     assert second != first
     make_tiny_audio(tmp_path / "wavlm", "wavlm", seed=1)
     assert key() not in (first, second)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs CUDA")
+def test_on_the_gpu_the_text_is_the_cpus(whisper):
+    xs = [synthetic_utterance(1.0 + 0.5 * i, 16000, i) for i in range(3)]
+    cpu = transcriber(whisper, device="cpu").transcribe_batch(xs)
+    gpu = transcriber(whisper, device="cuda").transcribe_batch(xs)
+    assert [t.text for t in gpu] == [t.text for t in cpu]
+    assert all(isinstance(t.text, str) for t in transcriber(whisper, device="cuda", half=True).transcribe_batch(xs))
