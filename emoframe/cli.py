@@ -617,7 +617,7 @@ def _bench(
                 if w not in seen and w not in run["warnings"]:
                     seen.add(w)
                     err_console.print(styled(("warning: ", "yellow"), w))
-        report = write_report(store, outcome.run_id, report_dir or wd / "reports" / outcome.run_id[:12])
+        report = write_report(store, outcome.run_id, report_dir or wd / "reports" / outcome.run_id[:12], rows)
         _report_left_out(run["failures"])
     finally:
         store.close()

@@ -35,22 +35,36 @@ def bootstrap_ci(
         return (float("nan"), float("nan"))
     t, (p,) = _encode(y_true, [y_pred], classes)
     k = len(classes)
-    return _interval([_uar_idx(t[i], p[i], k) for i in _resamples(seed, n, len(t))], level)
+    return _interval(np.concatenate([_uar_rows(t[i], p[i], k) for i in _resample_chunks(seed, n, len(t))]), level)
 
 
-def _interval(values: Sequence[float], level: float) -> tuple[float, float]:
+def _uar_rows(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
+    """UAR of each row of (resamples × rows) label-index arrays, as :func:`_uar_idx` gives for one row
+    (recall over the classes present in that resample), computed for the whole chunk at once."""
+    r = t.shape[0]
+    codes = (t * k + p) + (np.arange(r) * (k * k))[:, None]
+    cm = np.bincount(codes.ravel(), minlength=r * k * k).reshape(r, k, k)
+    support = cm.sum(2)
+    diag = np.diagonal(cm, axis1=1, axis2=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rec = np.where(support > 0, diag / np.maximum(support, 1), np.nan)
+    present = (support > 0).sum(1)
+    return np.where(present > 0, np.nansum(rec, axis=1) / np.maximum(present, 1), np.nan)
+
+
+def _interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float, float]:
     """The central ``level`` percentile interval of bootstrap values (NaN resamples ignored)."""
     lo, hi = np.nanpercentile(np.asarray(values, dtype=float), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
 
 
-def _resamples(seed: int, n: int, size: int, chunk_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
-    """``n`` bootstrap index vectors of length ``size``, drawn in chunks of bounded memory (the same
-    draws, in the same order, as one (n × size) array would give)."""
+def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
+    """``n`` bootstrap index vectors of length ``size`` as (rows × size) chunks of bounded memory (the
+    same draws, in the same order, as one (n × size) array would give)."""
     rng = np.random.default_rng(seed)
     rows = max(1, chunk_bytes // (8 * max(1, size)))
     for start in range(0, n, rows):
-        yield from rng.integers(0, size, size=(min(rows, n - start), size))
+        yield rng.integers(0, size, size=(min(rows, n - start), size))
 
 
 def paired_difference(
@@ -70,7 +84,10 @@ def paired_difference(
     lo = hi = float("nan")
     if n > 0 and len(t):
         lo, hi = _interval(
-            [_uar_idx(t[i], a[i], k) - _uar_idx(t[i], b[i], k) for i in _resamples(seed, n, len(t))], level
+            np.concatenate(
+                [_uar_rows(t[i], a[i], k) - _uar_rows(t[i], b[i], k) for i in _resample_chunks(seed, n, len(t))]
+            ),
+            level,
         )
     return {"diff": float(ua - ub), "ci": [lo, hi], "uar_a": float(ua), "uar_b": float(ub), "n": int(len(t))}
 

@@ -167,10 +167,11 @@ def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
     return parts
 
 
-def write_report(store: ResultsStore, run_id: str, out: str | Path) -> Path:
-    """Write ``out/index.html`` (images embedded, no other files needed)."""
+def write_report(store: ResultsStore, run_id: str, out: str | Path, rows: list[dict[str, Any]] | None = None) -> Path:
+    """Write ``out/index.html`` (images embedded, no other files needed). ``rows``: the run's leaderboard
+    when the caller has it already (it costs a bootstrap per pipeline)."""
     run = store.run(run_id)
-    rows = leaderboard(store, run["id"])
+    rows = rows if rows is not None else leaderboard(store, run["id"])
     e = html.escape
     protocol = str(run["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"))
     parts = [
