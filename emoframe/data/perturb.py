@@ -143,17 +143,18 @@ def perturbed_manifest(manifest: Manifest, condition: Condition, seed: int) -> M
         except OSError:
             digests.append("")  # unreadable: extraction reports the row with its reason
     speakers = manifest.speakers
+    audios = [str(a) for a in frame["audio"]]
+    readable = np.array([bool(d) for d in digests])
     out = []
-    for i, row in enumerate(frame.itertuples()):
-        start, end = manifest.segment(i)
+    for i, (start, end) in enumerate(manifest.segments()):
         sample = f"{digests[i]}|{start}|{end}"
         sources: tuple[tuple[str, str], ...] = ()
         if condition.kind == "babble":
-            others = np.flatnonzero((speakers != row.speaker) & np.array([bool(d) for d in digests]))
+            others = np.flatnonzero((speakers != speakers[i]) & readable)
             chosen = _rng(seed, "babble talkers", sample).choice(
                 others, size=min(BABBLE_TALKERS, len(others)), replace=False
             )
-            sources = tuple((str(frame["audio"].iloc[j]), digests[j]) for j in sorted(chosen))
+            sources = tuple((audios[j], digests[j]) for j in sorted(chosen))
         out.append(AudioPerturbation(condition.kind, condition.level, seed, sample, sources).to_json())
     frame[COLUMN] = out
     return Manifest(frame, manifest.name, manifest.root, list(manifest.warnings))
