@@ -144,7 +144,11 @@ class AudioEncoder(LocalModel, FeatureExtractor):
                 pieces.append((i, start))
                 if start + chunk >= len(s):
                     break
-                start += chunk - overlap
+                # the next chunk starts an overlap before this one ends; the last one ends at the signal's
+                # end (a full chunk of context, never a sliver too short for the encoder)
+                start = start + chunk - overlap
+                if start + chunk > len(s):
+                    start = max(pieces[-1][1] + HOP, (len(s) - chunk) // HOP * HOP)
         layers = self._layer_index(m["n_layers"])
         outs: dict[tuple[int, int], np.ndarray] = {}
         # similar lengths share a batch; equal lengths only where padding would change the result

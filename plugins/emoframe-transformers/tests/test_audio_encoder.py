@@ -60,19 +60,26 @@ def test_a_batch_equals_one_by_one(models, family):
         np.testing.assert_allclose(b, e.extract(x), atol=1e-4)
 
 
+def test_no_chunk_is_a_sliver_too_short_for_the_encoder(models):
+    e = AudioEncoder(model=str(models["wav2vec2-group"]), pooling="none", chunk_seconds=2, overlap_seconds=0)
+    x = synthetic_utterance(2.005, 16000, 3)  # 2 s and 80 samples: a naive split leaves 5 ms
+    out = e.extract(x)
+    assert out.shape[0] == AudioEncoder(model=str(models["wav2vec2-group"]), pooling="none").extract(x).shape[0]
+
+
 @pytest.mark.parametrize("family", ["wavlm", "whisper"])
 def test_a_70_second_recording_is_chunked_and_stitched_not_truncated(models, family):
     e = AudioEncoder(model=str(models[family]), pooling="none", chunk_seconds=20, overlap_seconds=2)
     long = np.concatenate([synthetic_utterance(1.75, 16000, i) for i in range(40)])  # 70 s
     out = e.extract(long)
     assert abs(out.shape[0] - 70 * 50) <= 2  # every 20 ms frame of 70 s, once
-    # by hand: chunks of 20 s every 18 s; each keeps its frames up to 1 s into the overlap
+    # by hand: chunks of 20 s every 18 s, the last one ending at the end (50–70 s); each keeps its frames
+    # up to 1 s into the overlap with the next
     m = e._load()
     from emoframe_transformers.audio import forward
 
     parts, hop, keep = [], 320, 50
-    starts = list(range(0, len(long), 18 * 16000))
-    starts = starts[: next(i for i, s in enumerate(starts) if s + 20 * 16000 >= len(long)) + 1]
+    starts = [0, 18 * 16000, 36 * 16000, 50 * 16000]
     for n, s in enumerate(starts):
         h = forward(m, [long[s : s + 20 * 16000]], [m["n_layers"]])[0][0]
         lo = 0 if n == 0 else keep
