@@ -10,7 +10,7 @@ from pydantic import Field
 
 from emoframe import ComponentError, Model, Params
 
-from .training import pick_device
+from .training import label_index, pick_device
 
 
 class TrainParams(Params):
@@ -61,13 +61,10 @@ class _TorchSequenceModel(Model):
         y = np.asarray(y)
         if len(y) != len(X):
             raise ComponentError(f"{self.name}: {len(X)} sequences but {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ComponentError(f"{self.name}: needs at least two classes to train")
+        self.classes_, yi = label_index(y, self.name)
         frames = np.vstack(X)
         self.mean_, self.std_ = frames.mean(0), frames.std(0)
         self.std_[self.std_ < 1e-8] = 1.0
-        yi = np.searchsorted(self.classes_, y)
         import torch
 
         torch.manual_seed(self.params.seed)
@@ -249,15 +246,12 @@ class WeightedLayers(_TorchSequenceModel):
         y = np.asarray(y)
         if len(y) != len(X):
             raise ComponentError(f"{self.name}: {len(X)} utterances but {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ComponentError(f"{self.name}: needs at least two classes to train")
+        self.classes_, yi = label_index(y, self.name)
         stack = np.stack(X)  # utterances × layers × dims
         self.mean_, self.std_ = stack.mean(0), stack.std(0)  # per layer and dimension
         self.std_[self.std_ < 1e-8] = 1.0
         torch.manual_seed(self.params.seed)
         module = self.build(stack.shape[2], len(self.classes_))
-        yi = np.searchsorted(self.classes_, y)
         self.module_, self.training_ = train(
             module,
             self._standardise(X),

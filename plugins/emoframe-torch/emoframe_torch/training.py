@@ -24,6 +24,25 @@ def pick_device(choice: str) -> Any:
     return torch.device(choice)
 
 
+def label_index(y: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted classes, each label's index into them); at least two classes, as every classifier needs."""
+    from emoframe import ComponentError
+
+    classes = np.unique(np.asarray(y))
+    if len(classes) < 2:
+        raise ComponentError(f"{who}: needs at least two classes to train")
+    return classes, np.searchsorted(classes, np.asarray(y))
+
+
+def loss_weights(yi: np.ndarray, k: int, balanced: bool) -> np.ndarray:
+    """Cross-entropy class weights from these rows: inverse class frequency (0 for a class absent from
+    them) when ``balanced``, else ones."""
+    if not balanced:
+        return np.ones(k)
+    counts = np.bincount(yi, minlength=k).astype(np.float64)
+    return np.where(counts > 0, len(yi) / (k * np.maximum(counts, 1)), 0.0)
+
+
 def pad(seqs: list[np.ndarray], max_frames: int) -> tuple[Any, Any]:
     """(batch × frames × dims) zero-padded tensor and (batch × frames) mask of real frames."""
     import torch
@@ -57,8 +76,7 @@ def train(
     rng = np.random.default_rng(p.seed)
     tr, va = inner_split(y, groups, p.val_fraction, p.seed) if len(y) >= 10 else (np.arange(len(y)), np.arange(len(y)))
     k = int(y.max()) + 1
-    counts = np.bincount(y[tr], minlength=k).astype(np.float64)
-    weights = np.where(counts > 0, len(tr) / (k * np.maximum(counts, 1)), 0.0) if p.class_weight else np.ones(k)
+    weights = loss_weights(y[tr], k, p.class_weight)
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32, device=device))
     module = module.to(device)
     opt = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay)

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from emoframe import ComponentError, Model, inner_split
+from emoframe_torch.training import label_index, loss_weights
 
 from .audio import PADS_EXACTLY, EncoderParams, model_inputs
 from .loading import LocalModel
@@ -136,10 +137,7 @@ class AudioClassifier(LocalModel, Model):
         y = np.asarray(y)
         if len(y) != len(signals):
             raise ComponentError(f"{self.name}: {len(signals)} recordings but {len(y)} labels")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ComponentError(f"{self.name}: needs at least two classes to train")
-        yi = np.searchsorted(self.classes_, y)
+        self.classes_, yi = label_index(y, self.name)
         p = self.params
         torch.manual_seed(p.seed)
         self._build(self.folder(), len(self.classes_))
@@ -147,8 +145,7 @@ class AudioClassifier(LocalModel, Model):
         device = self._m["device"]
         tr, va = inner_split(yi, None if groups is None else np.asarray(groups), p.val_fraction, p.seed)
         k = len(self.classes_)
-        counts = np.bincount(yi[tr], minlength=k).astype(float)
-        w = np.where(counts > 0, len(tr) / (k * np.maximum(counts, 1)), 0.0) if p.class_weight else np.ones(k)
+        w = loss_weights(yi[tr], k, p.class_weight)
         loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32, device=device))
         opt = torch.optim.AdamW(
             [q for q in self.model_.parameters() if q.requires_grad], lr=p.lr, weight_decay=p.weight_decay

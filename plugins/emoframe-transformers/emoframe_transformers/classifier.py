@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from emoframe import ComponentError, Model, Params, inner_split
+from emoframe_torch.training import label_index, loss_weights
 
 from .loading import load_error, resolve
 
@@ -58,10 +59,7 @@ class SequenceClassifier(Model):
         quiet()
         texts = self._texts(X)
         y = np.asarray(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ComponentError(f"{self.name}: needs at least two classes to train")
-        yi = np.searchsorted(self.classes_, y)
+        self.classes_, yi = label_index(y, self.name)
         p = self.params
         torch.manual_seed(p.seed)
         path = resolve(p.model)
@@ -76,8 +74,7 @@ class SequenceClassifier(Model):
         model.to(self.device_)
         tr, va = inner_split(yi, None if groups is None else np.asarray(groups), p.val_fraction, p.seed)
         k = len(self.classes_)
-        counts = np.bincount(yi[tr], minlength=k).astype(float)
-        w = np.where(counts > 0, len(tr) / (k * np.maximum(counts, 1)), 0.0) if p.class_weight else np.ones(k)
+        w = loss_weights(yi[tr], k, p.class_weight)
         loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32, device=self.device_))
         opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
         rng = np.random.default_rng(p.seed)
