@@ -401,7 +401,7 @@ class Pipeline:
             models.append((self.model.name, self.model))
         for where, model in models:
             with guard(model, "report"):
-                info = model.report() if hasattr(model, "report") else {}
+                info = model.report()
             if info:
                 out[where] = json.loads(json.dumps(info, default=float))
         return out

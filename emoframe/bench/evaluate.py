@@ -227,7 +227,13 @@ def evaluate(
 
         manifest = manifest if manifest is not None else load_data(spec.data, registry)
         assert spec.data.transcriber is not None  # validation: asr needs a transcriber
-        manifest, report, failed = add_transcripts(spec.data.transcriber, manifest, registry, provider.cache)
+        manifest, report, failed = add_transcripts(
+            spec.data.transcriber,
+            manifest,
+            registry,
+            provider.cache,
+            max_failure_share=spec.evaluation.max_failure_share,
+        )
         if failed is not None:
             raise ComponentError(f"ASR transcripts: {failed}")
         say(report.line())

@@ -83,18 +83,17 @@ def transcripts_for(
             sides.append(None)
             continue
         out, report, error = add_transcripts(
-            ref, m, registry, cache, limits, lambda done, total: emit(ExtractionProgress(label, done, total))
+            ref,
+            m,
+            registry,
+            cache,
+            limits,
+            lambda done, total: emit(ExtractionProgress(label, done, total)),
+            spec.evaluation.max_failure_share,
         )
         sides.append(out)
         reports.append(report)
-        share = len(report.failures) / max(1, len(m))
-        if error is not None:
-            failed = error
-        elif share > spec.evaluation.max_failure_share:
-            failed = (
-                f"{ref.name} could not transcribe {len(report.failures)} of {len(m)} recordings "
-                f"({share:.1%}, more than evaluation.max_failure_share); e.g. {next(iter(report.failures.values()))}"
-            )
+        failed = failed or error
     store.set_asr(run_id, [r.to_dict() | {"line": r.line()} for r in reports])
     return sides[0], sides[1], failed  # type: ignore[return-value]
 
@@ -306,14 +305,15 @@ def run_benchmark(
             progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)),
         )
         asr_failed = None
-        if any(ps.uses_asr for _, ps in pipelines):
+        uses_asr = any(ps.uses_asr for _, ps in pipelines)
+        if uses_asr:
             manifest, test_manifest, asr_failed = transcripts_for(
                 first, manifest, test_manifest, registry, cache, limits, emit, store, run_id
             )
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
         p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
-        if any(ps.uses_asr for _, ps in pipelines) and asr_failed is None:
+        if uses_asr and asr_failed is None:
             prepare_asr_features([ps for _, ps in pipelines], registry, provider, manifest, test_manifest)
         blocked = {  # pipelines that use a failed component: one message each, no rows taken from others
             pid: "; ".join(

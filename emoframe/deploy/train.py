@@ -114,7 +114,14 @@ def train_bundle(
         from ..features.transcripts import add_transcripts
 
         assert spec.data.transcriber is not None  # validation: asr needs a transcriber
-        manifest, asr, failed = add_transcripts(spec.data.transcriber, manifest, registry, cache, limits)
+        manifest, asr, failed = add_transcripts(
+            spec.data.transcriber,
+            manifest,
+            registry,
+            cache,
+            limits,
+            max_failure_share=spec.evaluation.max_failure_share,
+        )
         if failed is not None:
             raise ComponentError(f"ASR transcripts: {failed}")
     refs = pipeline.stateless_refs()

@@ -71,7 +71,7 @@ class ExtractorKey:
                 for k, v in extractor.params.model_dump(mode="json").items()
                 if k not in getattr(extractor, "runtime_params", ())
             },
-            extractor.sample_rate if extractor.modality == "audio" else 0,
+            extractor.sample_rate if getattr(extractor, "modality", "audio") == "audio" else 0,  # transcribers: audio
             getattr(extractor, "_origin", ""),
             code_digest(type(extractor)),
             _identity(extractor),

@@ -25,9 +25,8 @@ from ..data.manifest import ASR_COLUMN, Manifest
 from ..data.perturb import read_audio
 from ..errors import ComponentError, EmoframeError, describe_exception
 from ..workers import Done, Limits, Started, limit_threads, supervise
-from .cache import ExtractorKey, FeatureCache, audio_digest, code_digest
+from .cache import ExtractorKey, FeatureCache, audio_digest
 
-LANGUAGE_COLUMN = "asr_language"
 CACHE_PREFIX = "asr-"  # the feature cache keeps a transcriber's results in cache/asr-<name>
 
 
@@ -78,10 +77,12 @@ def _counts(values: Any) -> dict[str, int]:
 
 
 def word_error_rate(references: list[str], hypotheses: list[str]) -> tuple[float | None, int]:
-    """Corpus WER (jiwer: total edits / total reference words) over the pairs with a non-empty reference."""
+    """Corpus WER (jiwer: total edits / total reference words) over the pairs whose reference has words."""
+    import re
+
     import jiwer
 
-    pairs = [(r, h) for r, h in zip(references, hypotheses) if r and r.strip()]
+    pairs = [(r, h) for r, h in zip(references, hypotheses) if re.search(r"\w", r)]
     if not pairs:
         return None, 0
     transform = jiwer.Compose(
@@ -93,11 +94,6 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> tuple[float
             jiwer.ReduceToListOfListOfWords(),
         ]
     )
-    import re
-
-    pairs = [(r, h) for r, h in pairs if re.search(r"\w", r)]  # a reference of punctuation only has no words
-    if not pairs:
-        return None, 0
     refs = [r for r, _ in pairs]
     # jiwer refuses a hypothesis with no words; a lone placeholder word costs the same edits as deleting
     # every reference word (one substitution + n − 1 deletions = n)
@@ -108,22 +104,8 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> tuple[float
 
 # -- cache ----------------------------------------------------------------------------------
 def _key(transcriber: Transcriber) -> str:
-    params = {
-        k: v
-        for k, v in transcriber.params.model_dump(mode="json").items()
-        if k not in getattr(transcriber, "runtime_params", ())
-    }
-    with guard(transcriber, "identity"):
-        identity = str(transcriber.identity() or "")
-    return ExtractorKey(
-        transcriber.name,
-        str(transcriber.version),
-        params,
-        transcriber.sample_rate,
-        getattr(transcriber, "_origin", ""),
-        code_digest(type(transcriber)),
-        identity,
-    ).digest()
+    """Keyed like an extractor: name, version, params less runtime ones, sample rate, origin, code, identity."""
+    return ExtractorKey.of(transcriber).digest()
 
 
 def _encode(t: Transcription) -> np.ndarray:
@@ -277,11 +259,8 @@ def transcribe_manifest(
         report.texts[ids[i]] = t.text.strip()
         if t.language:
             report.languages[ids[i]] = t.language
-    gold = [str(t) for t in frame["text"]]
-    hyps = [report.texts.get(i, "") for i in ids]
-    report.wer, report.wer_rows = word_error_rate(
-        [g for g, i in zip(gold, ids) if i in report.texts], [h for h, i in zip(hyps, ids) if i in report.texts]
-    )
+    heard = [(str(g), report.texts[i]) for g, i in zip(frame["text"], ids) if i in report.texts]
+    report.wer, report.wer_rows = word_error_rate([g for g, _ in heard], [h for _, h in heard])
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -290,7 +269,6 @@ def with_transcripts(manifest: Manifest, report: TranscriptReport) -> Manifest:
     """The manifest with the ASR text beside the gold text (``asr_text``; '' where it failed)."""
     frame = manifest.frame.copy()
     frame[ASR_COLUMN] = [report.texts.get(str(i), "") for i in frame["id"]]
-    frame[LANGUAGE_COLUMN] = [report.languages.get(str(i), "") for i in frame["id"]]
     return Manifest(frame, manifest.name, manifest.root, manifest.warnings)
 
 
@@ -301,14 +279,23 @@ def add_transcripts(
     cache: Any = None,
     limits: Limits | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_failure_share: float = 1.0,
 ) -> tuple[Manifest, TranscriptReport, str | None]:
-    """``manifest`` with ASR text from the transcriber ``ref`` names, its report, and why it failed as a whole
-    (None when it ran: the transcriber could not be created or loaded, e.g. a model not on disk). A failed
-    transcriber costs the pipelines that read its text, nobody else."""
+    """``manifest`` with ASR text from the transcriber ``ref`` names, its report, and why it failed as a whole,
+    or None: the transcriber could not be created or loaded (e.g. a model not on disk), or it failed on more
+    than ``max_failure_share`` of the rows (the evaluation's rule for components). A failed transcriber costs
+    the pipelines that read its text, nobody else."""
     try:
         transcriber = registry.create(ref.name, ref.params, kind="transcriber")
         report = transcribe_manifest(transcriber, manifest, cache, limits, progress)
     except EmoframeError as exc:
         report = TranscriptReport(ref.name, {}, failures={str(i): str(exc) for i in manifest.ids})
         return with_transcripts(manifest, report), report, str(exc)
-    return with_transcripts(manifest, report), report, None
+    share = len(report.failures) / max(1, len(manifest))
+    failed = None
+    if share > max_failure_share:
+        failed = (
+            f"{ref.name} could not transcribe {len(report.failures)} of {len(manifest)} recordings "
+            f"({share:.1%}, more than evaluation.max_failure_share); e.g. {next(iter(report.failures.values()))}"
+        )
+    return with_transcripts(manifest, report), report, failed

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..components import FeatureExtractor, Model, format_validation_error
 from ..errors import SpecError, SpecProblem
 from ..registry import Registry
-from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec
+from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list
 
 Problems = Iterator[SpecProblem]
 
@@ -355,10 +355,6 @@ BRANCH_RULES: list[Callable[[Ctx, BranchCtx], Problems]] = [
     input_rules,
     transcript_rules,
 ]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _branches(spec: PipelineSpec | BenchmarkSpec) -> Iterator[tuple[str, str, Any]]:
