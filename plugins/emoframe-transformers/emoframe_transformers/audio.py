@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -217,10 +220,18 @@ class AudioEncoder(LocalModel, FeatureExtractor):
         return (pooled if self.output == "layers" else pooled[0]).astype(np.float32)
 
 
-def load_encoder(folder: str, device_choice: str, half: bool, who: str) -> dict[str, Any]:
-    """The feature extractor and encoder of ``folder`` on the chosen device, in eval mode, offline."""
+def open_audio_model(
+    folder: str, auto_class: Any, device_choice: str, half: bool, who: str, **kwargs: Any
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Config, model (``auto_class``) and how to feed it, from ``folder``, offline, on the chosen device.
+
+    Padding changes nothing only where the front end normalises per frame and the positional convolution
+    is one layer (``pads``): group-normalised front ends (wav2vec2-base and kin) normalise over the whole
+    padded input and data2vec-audio's stacked convolutions carry padding into real frames, so there only
+    recordings of equal length may share a batch. Whisper pads every input to 30 s anyway.
+    """
     import torch
-    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+    from transformers import AutoConfig, AutoFeatureExtractor
 
     from emoframe_torch.training import pick_device
 
@@ -230,50 +241,56 @@ def load_encoder(folder: str, device_choice: str, half: bool, who: str) -> dict[
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
         fe = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-        model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+        model = auto_class.from_pretrained(folder, local_files_only=True, trust_remote_code=False, **kwargs)
     except Exception as exc:  # noqa: BLE001 — OSError, ValueError for an unknown model type...
         raise ComponentError(
             f"{who}: cannot load the audio model in '{folder}': {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200]}; the folder needs config.json, preprocessor_config.json and the weights"
         ) from None
     whisper = config.model_type == "whisper"
-    if whisper:
+    device = pick_device(device_choice)
+    dtype = torch.float16 if half and device.type == "cuda" else torch.float32
+    feed = {
+        "fe": fe,
+        "device": device,
+        "dtype": dtype,
+        "whisper": whisper,
+        "pads": whisper
+        or (config.model_type in PADS_EXACTLY and getattr(config, "feat_extract_norm", "group") == "layer"),
+    }
+    return config, model.to(device=device, dtype=dtype), feed
+
+
+@contextmanager
+def padding_mask_note_silenced() -> Iterator[None]:
+    """WavLM hands torch's attention an int padding mask beside a float bias: a deprecation note, no error."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask")
+        yield
+
+
+def load_encoder(folder: str, device_choice: str, half: bool, who: str) -> dict[str, Any]:
+    """The feature extractor and encoder of ``folder`` on the chosen device, in eval mode, offline."""
+    from transformers import AutoModel
+
+    config, model, feed = open_audio_model(folder, AutoModel, device_choice, half, who)
+    if feed["whisper"]:
         model = model.get_encoder()
     elif not hasattr(model, "_get_feat_extract_output_lengths"):
         raise ComponentError(
             f"{who}: '{config.model_type}' is not a speech encoder this extractor knows "
             "(wav2vec2, hubert, wavlm, data2vec-audio, whisper and their kin)"
         )
-    device = pick_device(device_choice)
-    dtype = torch.float16 if half and device.type == "cuda" else torch.float32
-    model = model.to(device=device, dtype=dtype).eval()
     n_layers = int(getattr(config, "encoder_layers", None) or config.num_hidden_layers)
-    return {
-        "fe": fe,
-        "model": model,
-        "device": device,
-        "dtype": dtype,
-        "whisper": whisper,
-        "n_layers": n_layers,
-        # padding changes nothing only where the front end normalises per frame and the positional
-        # convolution is one layer: group-normalised front ends (wav2vec2-base and kin) normalise over
-        # the whole padded input and data2vec-audio's stacked convolutions carry padding into real
-        # frames, so there only recordings of equal length share a batch
-        "pads": whisper
-        or (config.model_type in PADS_EXACTLY and getattr(config, "feat_extract_norm", "group") == "layer"),
-    }
+    return {**feed, "model": model.eval(), "n_layers": n_layers}
 
 
 def forward(m: dict[str, Any], waves: list[np.ndarray], layers: list[int]) -> list[np.ndarray]:
     """One forward pass: each wave's ``layers`` hidden states over its own frames, (layers × frames × dims)."""
-    import warnings
-
     import torch
 
     fe, model, device, dtype = m["fe"], m["model"], m["device"], m["dtype"]
-    with torch.inference_mode(), warnings.catch_warnings():
-        # WavLM hands torch's attention an int padding mask beside a float bias: a deprecation note, no error
-        warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask")
+    with torch.inference_mode(), padding_mask_note_silenced():
         if m["whisper"]:
             feats = fe(waves, sampling_rate=16000, return_tensors="pt").input_features
             out = model(feats.to(device=device, dtype=dtype), output_hidden_states=True)

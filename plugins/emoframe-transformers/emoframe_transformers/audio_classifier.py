@@ -15,7 +15,7 @@ from pydantic import Field
 from emoframe import ComponentError, Model, inner_split
 from emoframe_torch.training import label_index, loss_weights
 
-from .audio import PADS_EXACTLY, EncoderParams, model_inputs
+from .audio import EncoderParams, model_inputs, open_audio_model, padding_mask_note_silenced
 from .loading import LocalModel
 
 
@@ -62,38 +62,17 @@ class AudioClassifier(LocalModel, Model):
         return out
 
     def _build(self, folder: str, n_labels: int) -> None:
-        import torch
-        from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+        from transformers import AutoModelForAudioClassification
 
-        from emoframe_torch.training import pick_device
-
-        from .loading import quiet
-
-        quiet()
-        try:
-            config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-            fe = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-            model = AutoModelForAudioClassification.from_pretrained(
-                folder,
-                num_labels=n_labels,
-                ignore_mismatched_sizes=True,
-                local_files_only=True,
-                trust_remote_code=False,
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise ComponentError(
-                f"{self.name}: cannot load '{folder}' for audio classification: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:200]}"
-            ) from None
-        device = pick_device(self.params.device)
-        self.model_ = model.to(device)
-        self._m = {
-            "fe": fe,
-            "device": device,
-            "dtype": torch.float32,
-            "whisper": config.model_type == "whisper",
-            "pads": config.model_type in PADS_EXACTLY and getattr(config, "feat_extract_norm", "group") == "layer",
-        }
+        _, self.model_, self._m = open_audio_model(
+            folder,
+            AutoModelForAudioClassification,
+            self.params.device,
+            False,
+            self.name,
+            num_labels=n_labels,
+            ignore_mismatched_sizes=True,
+        )
 
     def _freeze_front_end(self) -> None:
         if not self.params.freeze_feature_encoder:
@@ -107,15 +86,12 @@ class AudioClassifier(LocalModel, Model):
                     w.requires_grad = False
 
     def _logits(self, waves: list[np.ndarray]) -> Any:
-        import warnings
-
         m = self._m
         if m["whisper"]:
             feats = m["fe"](waves, sampling_rate=16000, return_tensors="pt").input_features
             return self.model_(input_features=feats.to(m["device"])).logits
         kwargs, _ = model_inputs(m, waves)
-        with warnings.catch_warnings():  # WavLM's int padding mask beside a float bias: a deprecation note
-            warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask")
+        with padding_mask_note_silenced():
             return self.model_(**kwargs).logits
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> AudioClassifier:
