@@ -60,19 +60,32 @@ class _TorchSequenceModel(Model):
         X = self._check(X)
         y = np.asarray(y)
         if len(y) != len(X):
-            raise ComponentError(f"{self.name}: {len(X)} sequences but {len(y)} labels")
+            raise ComponentError(f"{self.name}: {len(X)} utterances but {len(y)} labels")
         self.classes_, yi = label_index(y, self.name)
-        frames = np.vstack(X)
-        self.mean_, self.std_ = frames.mean(0), frames.std(0)
+        self.mean_, self.std_ = self._statistics(X)
         self.std_[self.std_ < 1e-8] = 1.0
         import torch
 
         torch.manual_seed(self.params.seed)
-        module = self.build(frames.shape[1], len(self.classes_))
+        module = self.build(self.mean_.shape[-1], len(self.classes_))
         self.module_, self.training_ = train(
-            module, self._standardise(X), yi, None if groups is None else np.asarray(groups), self.params, self.progress
+            module,
+            self._standardise(X),
+            yi,
+            None if groups is None else np.asarray(groups),
+            self._loop_params(),
+            self.progress,
         )
         return self
+
+    def _statistics(self, X: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Standardisation: mean and standard deviation of each dimension over all training frames."""
+        frames = np.vstack(X)
+        return frames.mean(0), frames.std(0)
+
+    def _loop_params(self) -> Any:
+        """What the shared training loop (and prediction) reads: these params."""
+        return self.params
 
     def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
         k = self.params.frame_stride
@@ -92,7 +105,7 @@ class _TorchSequenceModel(Model):
         weights = state.pop("weights", None)
         super().restore(state)
         if weights is not None:
-            module = self.build(len(self.mean_), len(self.classes_))
+            module = self.build(self.mean_.shape[-1], len(self.classes_))
             module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
             self.module_ = module.to(pick_device(self.params.device)).eval()
 
@@ -148,7 +161,7 @@ class _TorchSequenceModel(Model):
 
         if not hasattr(self, "module_"):
             raise ComponentError(f"{self.name}: predict_proba called before fit")
-        return predict(self.module_, self._standardise(self._check(X)), self.params)
+        return predict(self.module_, self._standardise(self._check(X)), self._loop_params())
 
 
 class CNN(_TorchSequenceModel):
@@ -238,44 +251,17 @@ class WeightedLayers(_TorchSequenceModel):
         return WeightedLayerHead(n_layers, in_dim, n_classes, self.params.hidden, self.params.dropout)
 
     def fit(self, X: Any, y: Any, groups: Any = None) -> WeightedLayers:
-        import torch
-
-        from .training import train
-
-        X = self._check(X)
-        y = np.asarray(y)
-        if len(y) != len(X):
-            raise ComponentError(f"{self.name}: {len(X)} utterances but {len(y)} labels")
-        self.classes_, yi = label_index(y, self.name)
-        stack = np.stack(X)  # utterances × layers × dims
-        self.mean_, self.std_ = stack.mean(0), stack.std(0)  # per layer and dimension
-        self.std_[self.std_ < 1e-8] = 1.0
-        torch.manual_seed(self.params.seed)
-        module = self.build(stack.shape[2], len(self.classes_))
-        self.module_, self.training_ = train(
-            module,
-            self._standardise(X),
-            yi,
-            None if groups is None else np.asarray(groups),
-            self._loop_params(),
-            self.progress,
-        )
+        super().fit(X, y, groups)
         self.layer_weights_ = self.module_.weights().detach().cpu().numpy().astype(np.float64)
         return self
 
+    def _statistics(self, X: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per layer and dimension, over the training utterances."""
+        stack = np.stack(X)  # utterances × layers × dims
+        return stack.mean(0), stack.std(0)
+
     def _standardise(self, X: list[np.ndarray]) -> list[np.ndarray]:
         return [((s - self.mean_) / self.std_).astype(np.float32) for s in X]
-
-    def restore(self, state: Any) -> None:
-        import torch
-
-        state = dict(state)
-        weights = state.pop("weights", None)
-        Model.restore(self, state)
-        if weights is not None:
-            module = self.build(self.mean_.shape[1], len(self.classes_))
-            module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
-            self.module_ = module.to(pick_device(self.params.device)).eval()
 
     def report(self) -> dict[str, Any]:
         """The learned layer weights (index 0 = the encoder's front end), summing to 1."""
@@ -290,10 +276,3 @@ class WeightedLayers(_TorchSequenceModel):
         """``x``: (batch × layers × dims) float32; ``mask``: (batch × layers) bool, all True."""
         x = np.stack(self._check(X)).astype(np.float32)
         return {"x": x, "mask": np.ones(x.shape[:2], dtype=bool)}
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        from .training import predict
-
-        if not hasattr(self, "module_"):
-            raise ComponentError(f"{self.name}: predict_proba called before fit")
-        return predict(self.module_, self._standardise(self._check(X)), self._loop_params())
