@@ -111,6 +111,21 @@ async def test_builder_loads_a_spec(tmp_path):
         assert "✓ valid pipeline" in validation(app)
 
 
+async def loaded_and_saved(tmp_path, doc):
+    """The document the builder saves after loading ``doc`` and changing nothing."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        out = tmp_path / "saved.yaml"
+        app.screen.query_one("#spec-path").value = str(out)
+        app.screen.action_save()
+        await pilot.pause()
+    saved = yaml.safe_load(out.read_text())
+    return saved
+
+
 async def test_builder_keeps_parameters_per_slot(tmp_path):
     """Issue 10 §6: the same model in two branches with different params survives load → save."""
     doc = {
@@ -122,16 +137,7 @@ async def test_builder_keeps_parameters_per_slot(tmp_path):
         },
         "fusion": "fusion.late",
     }
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        out = tmp_path / "saved.yaml"
-        app.screen.query_one("#spec-path").value = str(out)
-        app.screen.action_save()
-        await pilot.pause()
-    saved = yaml.safe_load(out.read_text())
+    saved = await loaded_and_saved(tmp_path, doc)
     assert saved["branches"]["audio"]["model"] == {"name": "sklearn.svc", "params": {"C": 2.0}}
     assert saved["branches"]["text"]["model"] == {"name": "sklearn.svc", "params": {"C": 5.0}}
     assert saved["name"] == "two-svcs"
@@ -145,16 +151,7 @@ async def test_builder_keeps_the_transcript_source_and_the_transcriber(tmp_path)
         "data": {"corpus": "demo", "transcriber": whisper},
         "branches": {"text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg", "transcripts": ["gold", "asr"]}},
     }
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(doc))
-    app = EmoframeApp(REGISTRY, workdir=tmp_path, spec=path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        out = tmp_path / "saved.yaml"
-        app.screen.query_one("#spec-path").value = str(out)
-        app.screen.action_save()
-        await pilot.pause()
-    saved = yaml.safe_load(out.read_text())
+    saved = await loaded_and_saved(tmp_path, doc)
     assert saved["data"]["transcriber"] == whisper
     assert saved["branches"]["text"]["transcripts"] == ["asr", "gold"]
 
