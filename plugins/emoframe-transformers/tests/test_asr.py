@@ -204,3 +204,19 @@ def test_on_the_gpu_the_text_is_the_cpus(whisper):
     gpu = transcriber(whisper, device="cuda").transcribe_batch(xs)
     assert [t.text for t in gpu] == [t.text for t in cpu]
     assert all(isinstance(t.text, str) for t in transcriber(whisper, device="cuda", half=True).transcribe_batch(xs))
+
+
+def test_a_transcriber_failing_on_too_many_rows_fails_as_a_whole(whisper, tmp_path):
+    from emoframe.features.transcripts import add_transcripts
+    from emoframe.registry import get_registry
+    from emoframe.spec import ComponentRef
+
+    manifest = _manifest(tmp_path)
+    (tmp_path / "u2.wav").write_bytes(b"RIFF not a wav")  # 1 of 6 rows: 16.7%
+    ref = ComponentRef(name="transformers.whisper", params={"model": str(whisper), "max_new_tokens": 4})
+    out, report, failed = add_transcripts(ref, manifest, get_registry(), max_failure_share=0.02)
+    assert failed is not None and "could not transcribe 1 of 6 recordings (16.7%" in failed
+    assert list(out.frame["asr_text"])[2] == "" and set(report.failures) == {"u2"}
+    assert add_transcripts(ref, manifest, get_registry(), max_failure_share=0.5)[2] is None
+    missing = ComponentRef(name="transformers.whisper", params={"model": str(tmp_path / "nowhere")})
+    assert "does not exist" in add_transcripts(missing, manifest, get_registry())[2]
