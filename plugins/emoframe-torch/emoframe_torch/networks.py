@@ -75,7 +75,15 @@ class SpectrogramCNN(nn.Module):
 
 
 class BiLSTMAttention(nn.Module):
-    """Bidirectional LSTM over packed (unpadded) sequences, attention pooling over real frames."""
+    """Bidirectional LSTM over the real frames of each row, attention pooling over them.
+
+    Computes what a bidirectional ``nn.LSTM`` over packed (unpadded) sequences computes, without
+    packing: the forward direction runs over the padded batch (padding comes after a row's real
+    frames, so it cannot reach them); the backward direction runs forward over each row reversed
+    within its own length (padding stays at the end), and its outputs are put back in order. On the
+    CPU a padded LSTM runs on oneDNN and its backward pass is about 5× faster than the packed one
+    (benchmarks/bench_torch.py). The weights are ``self.lstm``'s, so saved models load unchanged.
+    """
 
     def __init__(self, in_dim: int, n_classes: int, hidden: int, layers: int, dropout: float):
         super().__init__()
@@ -91,11 +99,34 @@ class BiLSTMAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(2 * hidden, n_classes)
 
+    def _direction(self, h: torch.Tensor, layer: int, suffix: str) -> torch.Tensor:
+        """One direction of one layer, run forward over ``h`` (batch × frames × dims) from zero state."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        weights = [getattr(self.lstm, f"{n}_l{layer}{suffix}") for n in names]
+        zeros = h.new_zeros(1, h.shape[0], self.lstm.hidden_size)
+        out, _, _ = torch.lstm(h, (zeros, zeros), weights, True, 1, 0.0, self.training, False, True)
+        return out
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch × frames × 2·hidden) outputs of the bidirectional LSTM; zero on padded frames."""
+        lengths = mask.sum(1, keepdim=True).clamp(min=1)
+        t = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+        # each row's frames reversed within its length, padding left in place: its own inverse
+        flip = torch.where(t < lengths, lengths - 1 - t, t).unsqueeze(-1)
+        keep = mask.unsqueeze(-1).to(x.dtype)
+        h = x
+        for layer in range(self.lstm.num_layers):
+            if layer:
+                h = nn.functional.dropout(h, self.lstm.dropout, self.training)
+            forward = self._direction(h, layer, "")
+            reversed_ = h.gather(1, flip.expand(-1, -1, h.shape[-1]))
+            backward = self._direction(reversed_, layer, "_reverse")
+            backward = backward.gather(1, flip.expand(-1, -1, backward.shape[-1]))
+            h = torch.cat([forward, backward], -1) * keep
+        return h
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        out = self.encode(x, mask)
         scores = self.attention(out).squeeze(-1).masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1).unsqueeze(-1)
         return self.head(self.dropout((weights * out).sum(1)))
