@@ -178,6 +178,19 @@ class FeatureExtractor(Component):
         samples of similar length); the default calls :meth:`extract` on each."""
         return [self.extract(x) for x in xs]
 
+    def shared_pass(self) -> str | None:
+        """A name for work this extractor can share: extractors of the same input whose classes share
+        one :meth:`extract_shared` and that return the same name here get each sample's features from
+        one pass (e.g. openSMILE's functionals and low-level descriptors of one feature set: one run
+        of the feature set gives both). None (the default): extracted on its own."""
+        return None
+
+    def extract_shared(self, x: Any, members: Sequence[FeatureExtractor]) -> list[np.ndarray]:
+        """Each of ``members``' features of input ``x`` (``self`` is the first of them), in their
+        order, from one pass. Must equal each member's own :meth:`extract` (the engine falls back to
+        those when this raises); the default calls them."""
+        return [m.extract(x) for m in members]
+
     def batch_size(self) -> int:
         """Samples per :meth:`extract_batch` call: ``params.batch_size`` where the params have one
         (else 32) for an extractor that overrides extract_batch; 1 (no batching) otherwise."""

@@ -27,7 +27,7 @@ from .data.perturb import row_audio
 from .errors import ComponentError, EmoframeError
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds
-from .features import FeatureCache, extract_features
+from .features import FeatureCache
 from .registry import Registry, get_registry
 from .spec import (
     BenchmarkSpec,
@@ -94,31 +94,75 @@ class FeatureProvider:
             return f"{ref.key()}|{manifest.text_source}"
         return ref.key()
 
+    def _progress(self, name: str) -> Any:
+        if not callable(self.progress):
+            return self.progress
+        report = self.progress
+
+        def progress(done: int, total: int) -> None:
+            report(name, done, total)
+
+        return progress
+
     def prepare(self, ref: ComponentRef, manifest: Manifest) -> None:
         """Extract whatever rows of ``manifest`` this extractor has not seen yet."""
-        key = self._key(ref, manifest)
-        known = self._values.setdefault(key, {})
-        failed = self.failures.setdefault(key, {})
-        todo = manifest.subset(~manifest.frame["id"].isin(set(known) | set(failed)).to_numpy())
+        self._prepare_together([ref], manifest)
+
+    def prepare_all(self, refs: list[ComponentRef], manifest: Manifest) -> None:
+        """:meth:`prepare` each extractor; stateless extractors that can share a pass over each sample
+        (``FeatureExtractor.shared_pass``, e.g. eGeMAPS functionals and LLDs) share it."""
+        from .features.extract import can_share
+
+        groups: list[list[ComponentRef]] = []
+        for ref in {r.key(): r for r in refs}.values():
+            ext = self.extractor(ref)
+            group = next((g for g in groups if can_share(self.extractor(g[0]), ext)), None)
+            if group is None:
+                groups.append([ref])
+            else:
+                group.append(ref)
+        for group in groups:
+            if len(group) > 1 and self._prepare_together(group, manifest):
+                continue
+            for ref in group:
+                self._prepare_together([ref], manifest)
+
+    def _prepare_together(self, refs: list[ComponentRef], manifest: Manifest) -> bool:
+        """Extract the rows of ``manifest`` any of ``refs`` has not seen, in one pass when several. False
+        when a group failed before any sample (each extractor is then prepared alone, for its own reason)."""
+        from .features.extract import extract_shared
+
+        keys = [self._key(ref, manifest) for ref in refs]
+        known = [self._values.setdefault(key, {}) for key in keys]
+        failed = [self.failures.setdefault(key, {}) for key in keys]
+        ids = manifest.frame["id"]
+        need = np.zeros(len(manifest), dtype=bool)
+        for got, bad in zip(known, failed):
+            need |= ~ids.isin(set(got) | set(bad)).to_numpy()
+        todo = manifest.subset(need)
         if len(todo) == 0:
-            return
-        progress: Any = self.progress
-        if callable(self.progress):
-            report, name = self.progress, ref.name
-
-            def progress(done: int, total: int) -> None:
-                report(name, done, total)
-
+            return True
+        extractors = [self.extractor(ref) for ref in refs]
         try:
-            result = extract_features(
-                self.extractor(ref), todo, jobs=self.jobs, cache=self.cache, progress=progress, limits=self.limits
+            results = extract_shared(
+                extractors,
+                todo,
+                jobs=self.jobs,
+                cache=self.cache,
+                progress=self._progress(" + ".join(ref.name for ref in refs)),
+                limits=self.limits,
             )
         except ComponentError as exc:  # before any sample (e.g. a pretrained model not on disk): every row
-            failed.update({str(i): str(exc) for i in todo.ids})
-            return
-        known.update(result.as_dict())
-        failed.update(result.failures)
-        self.corrupt += result.corrupt
+            if len(refs) > 1:
+                return False
+            failed[0].update({str(i): str(exc) for i in todo.ids})
+            return True
+        for result, got, bad in zip(results, known, failed):
+            fresh = result.as_dict()
+            got.update(fresh)
+            bad.update({i: r for i, r in result.failures.items() if i not in got})
+        self.corrupt += results[0].corrupt  # counted once per pass: the extractors share one cache
+        return True
 
     def get(self, ref: ComponentRef, manifest: Manifest) -> list[np.ndarray]:
         self.prepare(ref, manifest)
@@ -145,6 +189,7 @@ class FeatureProvider:
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
         """The rows every one of these extractors could process."""
         keep = np.ones(len(manifest), dtype=bool)
+        self.prepare_all(refs, manifest)
         for ref in refs:
             self.prepare(ref, manifest)
             known = self._values[self._key(ref, manifest)]

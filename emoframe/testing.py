@@ -51,7 +51,8 @@ def check_registrable(cls: type[Any]) -> None:
 
 
 def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> None:
-    """Output kind and shape as declared, finite, deterministic, picklable for worker processes."""
+    """Output kind and shape as declared, finite, deterministic, picklable for worker processes; batched
+    and shared-pass extraction equal to one by one."""
     check_registrable(cls)
     ext = cls(params)
     assert ext.output in FEATURE_KINDS, f"output must be one of {', '.join(FEATURE_KINDS)}"
@@ -85,6 +86,18 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
                     atol=1e-5,
                     err_msg=f"{cls.name}: extract_batch differs from extract one by one",
                 )
+        if ext.shared_pass():  # a shared pass must give what the extractor gives alone
+            for x, alone in zip(inputs, out):
+                shared = list(ext.extract_shared(x, [ext, clone]))
+                assert len(shared) == 2, f"{cls.name}: extract_shared gave {len(shared)} results for 2 members"
+                for value in shared:
+                    np.testing.assert_allclose(
+                        np.asarray(value, dtype=float),
+                        np.asarray(alone, dtype=float),
+                        rtol=1e-5,
+                        atol=1e-6,
+                        err_msg=f"{cls.name}: extract_shared differs from extract",
+                    )
     if hasattr(out, "toarray"):
         out, again = out.toarray(), again.toarray()
     rows = list(out)

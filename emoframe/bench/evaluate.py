@@ -47,6 +47,8 @@ def component_failures(
 ) -> dict[str, str]:
     """The extractors that failed on more than ``limit`` of the rows: a failed component, not an odd
     bad file. Their pipelines fail with this message; their failures remove no row from anyone else."""
+    for m in sides:  # extractors that can share a pass over each sample share it
+        provider.prepare_all(refs, m)
     out = {}
     for ref in refs:
         failed = [

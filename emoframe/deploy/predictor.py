@@ -140,7 +140,10 @@ class Predictor:
                 if not a:
                     fail(i, "no audio (this bundle reads audio)")
             self._check_raw_audio(manifest, failures)
-        for ref in self.pipeline.stateless_refs():
+        refs = self.pipeline.stateless_refs()
+        if len(refs) > 1:  # extractors that can share a pass over each sample share it
+            provider.prepare_all(refs, manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()))
+        for ref in refs:
             rest = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
             for i, why in provider.failed_rows(ref, rest).items():
                 fail(i, f"{ref.name}: {why}")

@@ -52,7 +52,7 @@ class ExtractionResult:
 
 
 class Sample(NamedTuple):
-    """One distinct input to extract: where it comes from and its cache key."""
+    """One distinct input to extract: where it comes from and, per extractor of the pass, its cache key."""
 
     row: int  # the first manifest row with this input
     audio: str
@@ -60,7 +60,7 @@ class Sample(NamedTuple):
     start: float | None
     end: float | None
     perturb: str  # the row's perturbation (JSON), '' for clean audio
-    key: str
+    keys: tuple[str | None, ...]  # per extractor: the key to store its features under; None: cached already
 
 
 def _input(extractor: FeatureExtractor, s: Sample) -> Any:
@@ -84,40 +84,80 @@ def _failure_reason(extractor: FeatureExtractor, exc: Exception) -> str:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(extractor: FeatureExtractor, cache_root: str | None, threads: int) -> None:
-    """Once per worker process: thread budget, the extractor warmed up (models loaded), the cache."""
+def _init_worker(extractors: list[FeatureExtractor], cache_root: str | None, threads: int) -> None:
+    """Once per worker process: thread budget, the extractors warmed up (models loaded), the cache."""
     limit_threads(threads)
-    extractor.warmup()
-    _worker["extractor"] = extractor
+    for extractor in extractors:
+        extractor.warmup()
+    _worker["extractors"] = extractors
     _worker["cache"] = FeatureCache(cache_root) if cache_root else None
 
 
-Outcome = tuple[int, "np.ndarray | None", "str | None"]  # index, features, failure reason
+# a sample's first row, then per extractor of the pass: its features, or why there are none
+Outcome = tuple[int, "list[np.ndarray | None]", "list[str | None]"]
 
 
 def _worker_chunk(samples: list[Sample]) -> tuple[list[Outcome], str | None]:
     cache = _worker["cache"]
-    return _run_chunk(samples, _worker["extractor"], cache), (cache.write_error if cache is not None else None)
+    return _run_chunk(samples, _worker["extractors"], cache), (cache.write_error if cache is not None else None)
 
 
-def _run_chunk(samples: list[Sample], extractor: FeatureExtractor, cache: FeatureCache | None) -> list[Outcome]:
-    """Extract a chunk: one sample at a time, or in batches of ``extractor.batch_size()``. A batch
-    that raises is retried sample by sample, so only the samples that fail are reported."""
+def _run_chunk(samples: list[Sample], extractors: list[FeatureExtractor], cache: FeatureCache | None) -> list[Outcome]:
+    """Extract a chunk: one sample at a time, or in batches of ``extractor.batch_size()`` (one extractor);
+    several extractors share each sample's input and, where they can, one pass over it. A batch or a
+    shared pass that raises is retried piece by piece, so only the samples (and extractors) that fail
+    are reported."""
     out: list[Outcome] = []
-    size = extractor.batch_size()
+    lead = extractors[0]
+    size = lead.batch_size() if len(extractors) == 1 else 1
     for b in range(0, len(samples), size):
         batch: list[tuple[Sample, Any]] = []
         for s in samples[b : b + size]:
-            note(f"{extractor.name} reading {s.audio or repr(s.text[:40])}")
+            note(f"{lead.name} reading {s.audio or repr(s.text[:40])}")
             try:
-                batch.append((s, _input(extractor, s)))
+                batch.append((s, _input(lead, s)))
             except Exception as exc:  # noqa: BLE001 — one bad sample must not stop the others
-                out.append((s.row, None, _failure_reason(extractor, exc)))
-        for s, value, reason in _extract_batch(extractor, batch):
-            if value is not None and cache is not None:
-                cache.put(extractor.name, s.key, value)
-            out.append((s.row, value, reason))
+                reason = _failure_reason(lead, exc)
+                out.append((s.row, [None] * len(extractors), [reason] * len(extractors)))
+        if len(extractors) == 1:
+            done = [(s, [value], [reason]) for s, value, reason in _extract_batch(lead, batch)]
+        else:
+            done = [_extract_shared(extractors, s, x) for s, x in batch]
+        for s, values, reasons in done:
+            for extractor, key, value in zip(extractors, s.keys, values):
+                if value is not None and key is not None and cache is not None:
+                    cache.put(extractor.name, key, value)
+            out.append((s.row, values, reasons))
     return out
+
+
+def _extract_one(extractor: FeatureExtractor, s: Sample, x: Any) -> tuple[np.ndarray | None, str | None]:
+    note(f"{extractor.name} extracting {s.audio or repr(s.text[:40])}")
+    try:
+        with guard(extractor, "extract"):
+            value = extractor.extract(x)
+        return check_feature(extractor, value), None
+    except Exception as exc:  # noqa: BLE001 — one bad sample must not stop the others
+        return None, _failure_reason(extractor, exc)
+
+
+def _extract_shared(
+    extractors: list[FeatureExtractor], s: Sample, x: Any
+) -> tuple[Sample, list[np.ndarray | None], list[str | None]]:
+    """Every extractor's features of one input from one pass (``extract_shared``); when the pass raises
+    or one result is malformed, each extractor on its own, so a failure stays the failing extractor's."""
+    lead = extractors[0]
+    note(f"{' + '.join(e.name for e in extractors)} extracting {s.audio or repr(s.text[:40])}")
+    try:
+        with guard(lead, "extract_shared"):
+            values = list(lead.extract_shared(x, list(extractors)))
+        if len(values) != len(extractors):
+            raise ComponentError(f"{origin(lead)}: extract_shared returned {len(values)} results for {len(extractors)}")
+        checked: list[np.ndarray | None] = [check_feature(e, v) for e, v in zip(extractors, values)]
+    except Exception:  # noqa: BLE001 — retried one extractor at a time below
+        alone = [_extract_one(e, s, x) for e in extractors]
+        return s, [v for v, _ in alone], [r for _, r in alone]
+    return s, checked, [None] * len(extractors)
 
 
 def _extract_batch(
@@ -143,26 +183,17 @@ def _extract_batch(
                 except ComponentError as exc:
                     out.append((s, None, str(exc)))
             return out
-    out = []
-    for s, x in batch:
-        note(f"{extractor.name} extracting {s.audio or repr(s.text[:40])}")
-        try:
-            with guard(extractor, "extract"):
-                value = extractor.extract(x)
-            out.append((s, check_feature(extractor, value), None))
-        except Exception as exc:  # noqa: BLE001 — one bad sample must not stop the others
-            out.append((s, None, _failure_reason(extractor, exc)))
-    return out
+    return [(s, *_extract_one(extractor, s, x)) for s, x in batch]
 
 
 def _supervised(
-    extractor: FeatureExtractor,
+    extractors: list[FeatureExtractor],
     chunks: list[list[Sample]],
     jobs: int,
     cache: FeatureCache | None,
     limits: Limits,
-    values: dict[int, Any],
-    failures: dict[int, str],
+    values: list[dict[int, Any]],
+    failures: list[dict[int, str]],
     write_errors: list[str],
     report: Callable[[int | None], None],
 ) -> None:
@@ -170,7 +201,7 @@ def _supervised(
     time, so only the samples that kill a worker are lost, each with the reason."""
     workers = max(1, min(jobs, len(chunks)))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    init = (extractor, str(cache.root) if cache is not None else None, threads)
+    init = (extractors, str(cache.root) if cache is not None else None, threads)
     done, retry = 0, list[list[Sample]]()
     for rnd in range(2):
         todo = chunks if rnd == 0 else [[t] for chunk in retry for t in chunk]
@@ -188,7 +219,9 @@ def _supervised(
                 continue
             else:
                 for t in chunk:
-                    failures[t.row] = f"{extractor.name}: {r.message}"
+                    for extractor, got, failed in zip(extractors, values, failures):
+                        if t.row not in got:
+                            failed[t.row] = f"{extractor.name}: {r.message}"
             done += len(chunk)
             report(done)
         if not retry:
@@ -214,30 +247,67 @@ def extract_features(
     length, in batches of ``extractor.batch_size()``. ``progress`` is a callback ``(done, total)``
     counting samples, or True for a progress bar on the terminal.
     """
-    if not extractor.stateless:
-        raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
+    return extract_shared([extractor], manifest, jobs, cache, progress, limits)[0]
+
+
+def can_share(a: FeatureExtractor, b: FeatureExtractor) -> bool:
+    """Whether two extractors may share a pass over each sample: the same input (modality, sample
+    rate), the same ``extract_shared`` code and the same non-empty ``shared_pass()`` name."""
+    try:
+        tag_a, tag_b = a.shared_pass(), b.shared_pass()
+    except Exception:  # noqa: BLE001 — an extractor that cannot say runs alone
+        return False
+    return (
+        bool(tag_a)
+        and tag_a == tag_b
+        and a.stateless
+        and b.stateless
+        and (a.modality, a.sample_rate) == (b.modality, b.sample_rate)
+        and type(a).extract_shared is type(b).extract_shared
+    )
+
+
+def extract_shared(
+    extractors: list[FeatureExtractor],
+    manifest: Manifest,
+    jobs: int | None = None,
+    cache: FeatureCache | None = None,
+    progress: Progress | bool = False,
+    limits: Limits | None = None,
+) -> list[ExtractionResult]:
+    """:func:`extract_features` for several extractors that :func:`can_share` a pass (or one): each
+    sample is read once and computed by one ``extract_shared`` call (e.g. openSMILE's functionals and
+    low-level descriptors from one run over the signal); each extractor's features are cached under
+    its own key and returned as its own result, and a sample an extractor has cached already is
+    computed only for the others' sake."""
+    for extractor in extractors:
+        if not extractor.stateless:
+            raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
+    if len(extractors) > 1 and not all(can_share(extractors[0], e) for e in extractors[1:]):
+        raise ComponentError(f"{', '.join(e.name for e in extractors)} cannot share a pass over their samples")
     t0 = time.perf_counter()
+    lead, k = extractors[0], len(extractors)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    if extractor.max_workers is not None:
-        jobs = min(jobs, max(1, extractor.max_workers))
-    ekey = ExtractorKey.of(extractor).digest()
+    for extractor in extractors:
+        if extractor.max_workers is not None:
+            jobs = min(jobs, max(1, extractor.max_workers))
+    ekeys = [ExtractorKey.of(e).digest() for e in extractors]
     frame = manifest.frame
     n = len(frame)
-    failures: dict[int, str] = {}  # row → reason
-    rows_of: dict[str, list[int]] = {}  # cache key → the rows with that input
+    unreadable: dict[int, str] = {}  # row → reason, for every extractor
+    rows_of: dict[str, list[int]] = {}  # input → the rows with that input
     samples: dict[str, Sample] = {}
+    source_of: dict[int, str] = {}  # a sample's first row → its input
     corrupt_start = cache.corrupt if cache is not None else 0
     write_errors: list[str] = []
     audios, texts, segments = frame["audio"].tolist(), frame["text"].tolist(), manifest.segments()
     noises = (
-        frame[PERTURB_COLUMN].fillna("").tolist()
-        if extractor.modality == "audio" and PERTURB_COLUMN in frame
-        else [""] * n
+        frame[PERTURB_COLUMN].fillna("").tolist() if lead.modality == "audio" and PERTURB_COLUMN in frame else [""] * n
     )
     for i in range(n):
         audio, text, (start, end), perturb = audios[i], texts[i], segments[i], noises[i]
         try:
-            if extractor.modality == "audio":
+            if lead.modality == "audio":
                 if not audio:
                     raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
                 digest = audio_digest(audio)
@@ -247,80 +317,96 @@ def extract_features(
             else:
                 digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         except AudioError as exc:
-            failures[i] = exc.reason
+            unreadable[i] = exc.reason
             continue
         except FileNotFoundError:
-            failures[i] = f"file not found: {audio}"
+            unreadable[i] = f"file not found: {audio}"
             continue
         except OSError as exc:
-            failures[i] = f"cannot read audio file: {exc.strerror or exc}"
+            unreadable[i] = f"cannot read audio file: {exc.strerror or exc}"
             continue
-        key = FeatureCache.key(ekey, digest, start, end)
-        rows_of.setdefault(key, []).append(i)
-        if key not in samples:
-            samples[key] = Sample(i, audio, text, start, end, perturb, key)
-    found: dict[int, Any] = {}  # sample index → features
-    for s in samples.values():
-        hit = _verified(extractor, cache.get(extractor.name, s.key), cache) if cache is not None else None
-        if hit is not None:
-            found[s.row] = hit
-    for i in _odd_shapes(extractor, found):  # a well-formed entry of the wrong width is damaged too
-        del found[i]
-        cache.corrupt += 1  # type: ignore[union-attr]
-    todo = [s for s in samples.values() if s.row not in found]
-    hits = sum(len(rows_of[s.key]) for s in samples.values() if s.row in found)
-    size = extractor.batch_size()
+        source = f"{digest}|{start}|{end}"
+        rows_of.setdefault(source, []).append(i)
+        if source not in samples:
+            source_of[i] = source
+            keys = tuple(FeatureCache.key(ekey, digest, start, end) for ekey in ekeys)
+            samples[source] = Sample(i, audio, text, start, end, perturb, keys)
+    found: list[dict[int, Any]] = [{} for _ in extractors]  # per extractor: sample row → cached features
+    if cache is not None:
+        for j, extractor in enumerate(extractors):
+            for s in samples.values():
+                hit = _verified(extractor, cache.get(extractor.name, s.keys[j]), cache)  # type: ignore[arg-type]
+                if hit is not None:
+                    found[j][s.row] = hit
+            for i in _odd_shapes(extractor, found[j]):  # a well-formed entry of the wrong width is damaged too
+                del found[j][i]
+                cache.corrupt += 1
+    todo = [
+        s._replace(keys=tuple(None if s.row in found[j] else s.keys[j] for j in range(k)))
+        for s in samples.values()
+        if any(s.row not in found[j] for j in range(k))
+    ]
+    size = lead.batch_size() if k == 1 else 1
     if size > 1:  # similar lengths in one batch: less padding
-        todo.sort(key=lambda s: _length(extractor, s))
-    values: dict[int, Any] = dict(found)
-    report = _progress_reporter(progress, extractor.name, len(todo))
+        todo.sort(key=lambda s: _length(lead, s))
+    values: list[dict[int, Any]] = [dict(f) for f in found]
+    failures: list[dict[int, str]] = [dict(unreadable) for _ in extractors]
+    report = _progress_reporter(progress, " + ".join(e.name for e in extractors), len(todo))
     if todo:
         if jobs == 1 and limits is None:
-            extractor.warmup()
+            for extractor in extractors:
+                extractor.warmup()
             step = max(8, size)
             for b in range(0, len(todo), step):
-                _collect(_run_chunk(todo[b : b + step], extractor, cache), values, failures)
+                _collect(_run_chunk(todo[b : b + step], extractors, cache), values, failures)
                 report(min(b + step, len(todo)))
         else:
             # batched: several batches a task, so that recycling a worker (and reloading its model)
             # after Limits.max_tasks tasks stays rare; Ctrl-C and timeouts still act within a task
             step = size * 8 if size > 1 else max(1, min(16, len(todo) // (jobs * 4) or 1))
             chunks = [todo[b : b + step] for b in range(0, len(todo), step)]
-            _supervised(extractor, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
+            _supervised(extractors, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
     report(None)
-    odd = set(_odd_shapes(extractor, values))
-    if odd:  # the contract: one width per extractor within a run; the odd samples fail, named
-        common = next(v.shape for i, v in values.items() if i not in odd)
-        for i in odd:
-            failures[i] = (
-                f"{origin(extractor)} returned shape {values[i].shape}, the other samples "
-                f"{common}: an extractor's output width must not change between samples"
-            )
-            del values[i]
-    per_row: list[np.ndarray | None] = [None] * n
-    for s in samples.values():
-        for i in rows_of[s.key]:
-            if s.row in values:
-                per_row[i] = values[s.row]
-            elif s.row in failures:
-                failures[i] = failures[s.row]
-    ids = frame["id"].tolist()
-    ok = [i for i in range(n) if per_row[i] is not None]
     warning = (cache.write_error if cache is not None else None) or (write_errors[0] if write_errors else None)
     if warning and cache is not None:
         cache.write_error = warning  # later extractions in this process skip writing at once
-    return ExtractionResult(
-        extractor.name,
-        [ids[i] for i in ok],
-        [per_row[i] for i in ok],  # type: ignore[misc]
-        {ids[i]: r for i, r in sorted(failures.items())},
-        hits=hits,
-        misses=len(todo),
-        reused=sum(len(rows_of[s.key]) - 1 for s in todo),
-        seconds=time.perf_counter() - t0,
-        corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
-        cache_warning=warning,
-    )
+    ids = frame["id"].tolist()
+    results = []
+    for j, extractor in enumerate(extractors):
+        got, failed = values[j], failures[j]
+        odd = set(_odd_shapes(extractor, got))
+        if odd:  # the contract: one width per extractor within a run; the odd samples fail, named
+            common = next(v.shape for i, v in got.items() if i not in odd)
+            for i in odd:
+                failed[i] = (
+                    f"{origin(extractor)} returned shape {got[i].shape}, the other samples "
+                    f"{common}: an extractor's output width must not change between samples"
+                )
+                del got[i]
+        per_row: list[np.ndarray | None] = [None] * n
+        for s in samples.values():
+            for i in rows_of[source_of[s.row]]:
+                if s.row in got:
+                    per_row[i] = got[s.row]
+                elif s.row in failed:
+                    failed[i] = failed[s.row]
+        ok = [i for i in range(n) if per_row[i] is not None]
+        computed = [s for s in todo if s.keys[j] is not None]
+        results.append(
+            ExtractionResult(
+                extractor.name,
+                [ids[i] for i in ok],
+                [per_row[i] for i in ok],  # type: ignore[misc]
+                {ids[i]: r for i, r in sorted(failed.items())},
+                hits=sum(len(rows_of[source_of[s.row]]) for s in samples.values() if s.row in found[j]),
+                misses=len(computed),
+                reused=sum(len(rows_of[source_of[s.row]]) - 1 for s in computed),
+                seconds=time.perf_counter() - t0,
+                corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
+                cache_warning=warning,
+            )
+        )
+    return results
 
 
 def _length(extractor: FeatureExtractor, s: Sample) -> float:
@@ -357,12 +443,14 @@ def _odd_shapes(extractor: FeatureExtractor, values: dict[int, Any]) -> list[int
     return sorted(i for group in shapes.values() if group is not common for i in group)
 
 
-def _collect(results: list[Outcome], values: dict[int, Any], failures: dict[int, str]) -> None:
-    for index, value, error in results:
-        if error is not None:
-            failures[index] = error
-        else:
-            values[index] = value
+def _collect(results: list[Outcome], values: list[dict[int, Any]], failures: list[dict[int, str]]) -> None:
+    """Per extractor: fresh features, or the reason — unless its cache had the sample already."""
+    for index, got, errors in results:
+        for value, error, known, failed in zip(got, errors, values, failures):
+            if value is not None:
+                known[index] = value
+            elif index not in known:
+                failed[index] = error or "no features"
 
 
 def _progress_reporter(progress: Progress | bool, name: str, total: int) -> Callable[[int | None], None]:

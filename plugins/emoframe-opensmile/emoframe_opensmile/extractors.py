@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,52 @@ class _SmileExtractor(FeatureExtractor):
     def extract(self, x: np.ndarray) -> np.ndarray:
         values = self.smile().process_signal(np.asarray(x, dtype=np.float32), self.sample_rate).to_numpy()
         return values[0] if self.output == "vector" else values
+
+    def shared_pass(self) -> str | None:
+        """Functionals and low-level descriptors of one feature set come from one openSMILE run."""
+        return f"opensmile:{self.feature_set}"
+
+    def extract_shared(self, x: np.ndarray, members: Sequence[FeatureExtractor]) -> list[np.ndarray]:
+        """One run of the feature set with openSMILE's two-level sink (``extsinklld``, ``extsinkfunc``,
+        shipped in the opensmile package): the same values as one run per level, at the cost of one."""
+        levels = [getattr(m, "level", None) for m in members]
+        if any(getattr(m, "feature_set", None) != self.feature_set for m in members) or not set(levels) <= {
+            "Functionals",
+            "LowLevelDescriptors",
+        }:
+            return super().extract_shared(x, members)
+        lld, func = self._both_levels(np.asarray(x, dtype=np.float32))
+        return [func[0] if level == "Functionals" else lld for level in levels]
+
+    def _both_levels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(frames × LLD dims, 1 × functionals dims) from one run, as ``Smile.process_signal`` feeds it."""
+        import os
+
+        from opensmile.core.config import config
+
+        smile = self.smile()
+        options = smile._options()
+        options["sink"] = os.path.join(smile.default_config_root, config.EXTERNAL_OUTPUT_MULTI_CONFIG)
+        options["source"] = os.path.join(smile.default_config_root, config.EXTERNAL_INPUT_CONFIG)
+        options["sampleRate"] = self.sample_rate
+        options["nBits"] = 16
+        signal = x.copy()
+        signal *= 32768  # what Smile does: 16-bit PCM in
+        pcm = signal.astype(np.int16)
+        lld: list[np.ndarray] = []
+        func: list[np.ndarray] = []
+        engine = smile._smile(options)
+        try:
+            engine.external_sink_set_callback_ex("extsinklld", lambda data, meta: lld.append(data.copy()))
+            engine.external_sink_set_callback_ex("extsinkfunc", lambda data, meta: func.append(data.copy()))
+            engine.external_audio_source_write_data(config.EXTERNAL_SOURCE_COMPONENT, bytes(pcm))
+            engine.external_audio_source_set_eoi(config.EXTERNAL_SOURCE_COMPONENT)
+            engine.run()
+        finally:
+            engine.free()
+        if not lld or not func:  # too short for a frame: each level's own run says so (NaN row, warning)
+            raise ValueError("segment too short for one shared run")
+        return np.vstack(lld), np.vstack(func)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
