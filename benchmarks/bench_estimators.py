@@ -59,6 +59,14 @@ def tfidf() -> Any:
     return TfidfVectorizer(ngram_range=(1, 2), max_features=20000, sublinear_tf=True, lowercase=True)
 
 
+def decide(model: Any, X: Any) -> np.ndarray:
+    """The label an SVC's one-vs-rest decision values pick (sklearn.svc's rule where only labels are
+    read: the one-vs-one vote, ties broken by confidence — ``predict`` breaks them by class order)."""
+    if not hasattr(model, "decision_function") or "svc" not in model.named_steps:
+        return model.predict(X)
+    return model.classes_[np.asarray(model.decision_function(X)).argmax(1)]
+
+
 def bare_fit(name: str, audio: np.ndarray, texts: list[str], y: np.ndarray) -> Callable[[np.ndarray, list[str]], Any]:
     """Fit the hand-written scikit-learn equivalent; return its predict(audio, texts)."""
     from sklearn.linear_model import LogisticRegression
@@ -68,11 +76,11 @@ def bare_fit(name: str, audio: np.ndarray, texts: list[str], y: np.ndarray) -> C
 
     if name == "eGeMAPS → SVC":
         m = make_pipeline(StandardScaler(), SVC(random_state=0)).fit(audio, y)
-        return lambda a, t: m.predict(a)
+        return lambda a, t: decide(m, a)
     if name in ("TF-IDF → logreg", "TF-IDF → SVC"):
         est = LogisticRegression(max_iter=2000) if "logreg" in name else SVC(random_state=0)
         m = make_pipeline(tfidf(), StandardScaler(with_mean=False), est).fit(texts, y)
-        return lambda a, t: m.predict(t)
+        return lambda a, t: decide(m, t)
     vec = tfidf().fit(texts)
 
     def blocks(a: np.ndarray, t: list[str]) -> list[np.ndarray]:
@@ -89,7 +97,7 @@ def bare_fit(name: str, audio: np.ndarray, texts: list[str], y: np.ndarray) -> C
         return np.hstack(parts).astype(np.float32).astype(np.float64)
 
     m = make_pipeline(StandardScaler(), SVC(random_state=0)).fit(fused(audio, texts), y)
-    return lambda a, t: m.predict(fused(a, t))
+    return lambda a, t: decide(m, fused(a, t))
 
 
 def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float, float]:
@@ -113,7 +121,8 @@ def main() -> None:
         provider = FeatureProvider(reg, cache=FeatureCache(Path(tmp) / "cache"), jobs=2)
         audio_ref = parse_spec({"data": {"manifest": str(manifest_path)}, **PIPELINES["eGeMAPS → SVC"]})
         provider.prepare(audio_ref.branches["audio"].extractor, manifest)  # extracted once, outside the timings
-        audio_all = np.vstack(provider.get(audio_ref.branches["audio"].extractor, manifest))
+        # float64, as sklearn.svc hands it to scikit-learn (float32 would change the SVC's numerics)
+        audio_all = np.vstack(provider.get(audio_ref.branches["audio"].extractor, manifest)).astype(np.float64)
         texts_all = [str(t) for t in manifest.frame["text"]]
         print(f"{len(manifest)} utterances, {speakers} speakers; eGeMAPS extracted", flush=True)
         folds = list(outer_folds("speaker_kfold", manifest.labels, manifest.speakers, None, 5, 0))
@@ -121,7 +130,7 @@ def main() -> None:
         for name, doc in PIPELINES.items():
             spec = parse_spec({"name": name, "data": {"manifest": str(manifest_path)}, **doc})
             sums = {"emoframe_wall": 0.0, "emoframe_cpu": 0.0, "bare_wall": 0.0, "bare_cpu": 0.0}
-            same = True
+            differ = 0
             for _ in range(args.repeats):
                 for tr, te in folds:
                     train, test = manifest.take(tr), manifest.take(te)
@@ -134,17 +143,18 @@ def main() -> None:
                     sums["bare_cpu"] += c
                     ours = [str(v) for v in pipe.predict(test, provider)]
                     theirs = [str(v) for v in predict(audio_all[te], [texts_all[i] for i in te])]
-                    same = same and ours == theirs
+                    differ += sum(a != b for a, b in zip(ours, theirs))
             row = {k: round(v, 2) for k, v in sums.items()}
             row["wall_ratio"] = round(sums["emoframe_wall"] / sums["bare_wall"], 3)
             row["cpu_ratio"] = round(sums["emoframe_cpu"] / sums["bare_cpu"], 3)
-            row["same_predictions"] = same
+            row["differing_predictions"] = differ
+            same = differ == 0
             result["pipelines"][name] = row
             ok = row["wall_ratio"] <= 1.3 and row["cpu_ratio"] <= 1.3 and same
             print(
                 f"{name}: emoframe {row['emoframe_wall']:.2f} s wall / {row['emoframe_cpu']:.2f} s CPU, bare "
                 f"{row['bare_wall']:.2f} / {row['bare_cpu']:.2f} → {row['wall_ratio']:.2f}× wall, "
-                f"{row['cpu_ratio']:.2f}× CPU, same predictions: {same} (target ≤ 1.3×) {'PASS' if ok else 'FAIL'}",
+                f"{row['cpu_ratio']:.2f}× CPU, predictions differing: {differ} (target ≤ 1.3×) {'PASS' if ok else 'FAIL'}",
                 flush=True,
             )
     if args.json:

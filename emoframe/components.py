@@ -160,6 +160,12 @@ class FeatureExtractor(Component):
     def fit(self, inputs: Sequence[Any], y: Labels | None = None) -> FeatureExtractor:
         return self
 
+    def fit_transform(self, inputs: Sequence[Any], y: Labels | None = None) -> list[Any] | np.ndarray:
+        """Fit, then the features of the same inputs (what a fold's training rows get). Override when
+        one pass does both (TF-IDF: one tokenisation, not two); must equal fit then transform."""
+        self.fit(inputs, y)
+        return self.transform(inputs)
+
     def warmup(self) -> None:
         """Pay one-off costs (JIT compilation, model loading) once per worker, not per file."""
 

@@ -135,13 +135,11 @@ class FeatureProvider:
         keys = [self._key(ref, manifest) for ref in refs]
         known = [self._values.setdefault(key, {}) for key in keys]
         failed = [self.failures.setdefault(key, {}) for key in keys]
-        ids = manifest.frame["id"]
-        need = np.zeros(len(manifest), dtype=bool)
-        for got, bad in zip(known, failed):
-            need |= ~ids.isin(set(got) | set(bad)).to_numpy()
-        todo = manifest.subset(need)
-        if len(todo) == 0:
+        ids = manifest.frame["id"].tolist()
+        need = [any(i not in got and i not in bad for got, bad in zip(known, failed)) for i in ids]
+        if not any(need):  # the common case inside a fold: everything extracted already
             return True
+        todo = manifest.subset(np.array(need))
         extractors = [self.extractor(ref) for ref in refs]
         try:
             results = extract_shared(
@@ -270,10 +268,11 @@ class Branch:
                 else [row_audio(manifest, i, ext.sample_rate) for i in range(len(manifest))]
             )
             if fit:
-                with guard(ext, "fit"):
-                    ext.fit(raw, manifest.labels)
-            with guard(ext, "transform"):
-                X = ext.transform(raw)
+                with guard(ext, "fit_transform"):
+                    X = ext.fit_transform(raw, manifest.labels)
+            else:
+                with guard(ext, "transform"):
+                    X = ext.transform(raw)
             if ext.output == "sequence" and isinstance(X, np.ndarray) and X.ndim == 3:
                 X = list(X)
         if self.spec.normalise == "speaker":

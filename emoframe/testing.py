@@ -62,9 +62,15 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
         inputs = ["I am so happy today!", "This is terrible.", ""]
     ext.warmup()
     if not ext.stateless:
-        ext.fit(inputs, ["happy", "angry", "neutral"][: len(inputs)])
+        labels = ["happy", "angry", "neutral"][: len(inputs)]
+        ext.fit(inputs, labels)
         out = ext.transform(inputs)
         again = ext.transform(inputs)
+        both = cls(params).fit_transform(inputs, labels)  # what a fold's training rows get
+        dense = [np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float) for v in (both, out)]
+        np.testing.assert_allclose(
+            *dense, rtol=1e-6, atol=1e-9, err_msg=f"{cls.name}: fit_transform differs from fit then transform"
+        )
     else:
         out = [ext.extract(x) for x in inputs]
         again = [ext.extract(x) for x in inputs]

@@ -39,6 +39,14 @@ class Tfidf(FeatureExtractor):
             return self
 
     def fit(self, inputs: Any, y: Any = None) -> Tfidf:
+        self._learn(inputs, transform=False)
+        return self
+
+    def fit_transform(self, inputs: Any, y: Any = None) -> Any:
+        """One tokenisation of the training texts for the vocabulary and their features (as scikit-learn's)."""
+        return self._learn(inputs, transform=True)
+
+    def _learn(self, inputs: Any, transform: bool) -> Any:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         p = self.params
@@ -54,11 +62,11 @@ class Tfidf(FeatureExtractor):
         if not any(t.strip() for t in texts):
             raise ComponentError(f"{self.name}: every training transcript is empty; nothing to learn a vocabulary from")
         try:
-            self.vectorizer_.fit(texts)
+            out = self.vectorizer_.fit_transform(texts) if transform else self.vectorizer_.fit(texts)
         except ValueError as exc:  # e.g. empty vocabulary after min_df
             raise ComponentError(f"{self.name}: {exc}") from None
         self.fitted_on_ = len(texts)
-        return self
+        return out
 
     def transform(self, inputs: Any) -> Any:
         if not hasattr(self, "vectorizer_"):
