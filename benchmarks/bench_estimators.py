@@ -154,7 +154,8 @@ def main() -> None:
             print(
                 f"{name}: emoframe {row['emoframe_wall']:.2f} s wall / {row['emoframe_cpu']:.2f} s CPU, bare "
                 f"{row['bare_wall']:.2f} / {row['bare_cpu']:.2f} → {row['wall_ratio']:.2f}× wall, "
-                f"{row['cpu_ratio']:.2f}× CPU, predictions differing: {differ} (target ≤ 1.3×) {'PASS' if ok else 'FAIL'}",
+                f"{row['cpu_ratio']:.2f}× CPU, predictions differing: {differ} "
+                f"(target ≤ 1.3×) {'PASS' if ok else 'FAIL'}",
                 flush=True,
             )
     if args.json:
