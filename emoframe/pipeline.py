@@ -158,6 +158,8 @@ class FeatureProvider:
         for result, got, bad in zip(results, known, failed):
             fresh = result.as_dict()
             got.update(fresh)
+            for i in fresh:  # computed again for another extractor of the pass, and it worked this time
+                bad.pop(i, None)
             bad.update({i: r for i, r in result.failures.items() if i not in got})
         self.corrupt += results[0].corrupt  # counted once per pass: the extractors share one cache
         return True
