@@ -4,9 +4,12 @@ In one run: (1) a bare script — opensmile over every file, per-speaker z-norma
 StandardScaler + SVC per leave-one-speaker-out fold, UAR over the pooled predictions — and
 (2) `emoframe run` of the same pipeline in a fresh workdir (extraction over the default jobs,
 the cache written, every fold stored, bootstrap CIs). Wall and CPU seconds and UAR of both.
-Needs ../shared/data/emodb.
+With ``--nkululeko PYTHON`` (an interpreter of a separate environment with nkululeko installed:
+its dependencies do not fit emoframe's), (3) nkululeko on the same rows in the same run: its
+openSMILE eGeMAPSv02 functionals, ``scale = speaker``, an RBF SVM, ``logo`` = the number of
+speakers (leave one speaker out), cold (fresh experiment folder). Needs ../shared/data/emodb.
 
-    python benchmarks/bench_emodb.py [--jobs 2] [--json out.json]
+    python benchmarks/bench_emodb.py [--jobs 2] [--nkululeko /path/to/venv/bin/python] [--json out.json]
 """
 
 from __future__ import annotations
@@ -46,9 +49,69 @@ def bare(manifest) -> tuple[float, float, float]:
     return time.perf_counter() - t0, cpu() - c0, uar
 
 
+NKULULEKO_INI = """[EXP]
+root = {root}/
+name = emodb_loso
+runs = 1
+epochs = 1
+[DATA]
+databases = ['emodb']
+emodb = {csv}
+emodb.type = csv
+emodb.absolute_path = True
+emodb.split_strategy = speaker_split
+target = emotion
+labels = {labels}
+[FEATS]
+type = ['os']
+scale = speaker
+[MODEL]
+type = svm
+C_val = 1.0
+kernel = rbf
+logo = {speakers}
+"""
+
+
+def nkululeko(python: str, manifest, workdir: Path) -> dict:
+    """(wall, CPU, UAR and its last lines) of ``python -m nkululeko.nkululeko`` on the same rows, LOSO."""
+    import re
+    import subprocess
+
+    import pandas as pd
+
+    csv = workdir / "emodb.csv"
+    frame = manifest.frame
+    pd.DataFrame({"file": frame["audio"], "speaker": frame["speaker"], "emotion": frame["label"]}).to_csv(
+        csv, index=False
+    )
+    labels = sorted(set(map(str, manifest.labels)))
+    ini = workdir / "exp.ini"
+    ini.write_text(
+        NKULULEKO_INI.format(root=workdir / "nkulu", csv=csv, labels=labels, speakers=len(set(manifest.speakers)))
+    )
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [python, "-m", "nkululeko.nkululeko", "--config", str(ini)], capture_output=True, text=True, cwd=workdir
+    )
+    wall = time.perf_counter() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = done.stdout + done.stderr
+    found = re.findall(r"UAR[^0-9]{0,40}?(0\.\d+)", out)
+    return {
+        "exit": done.returncode,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime, 1),
+        "uar": float(found[-1]) if found else None,
+        "tail": out.strip().splitlines()[-8:],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--nkululeko", help="python of a separate environment with nkululeko installed")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if not (EMODB / "wav").is_dir():
@@ -87,6 +150,9 @@ def main() -> None:
         "wall_ratio": round(ef_wall / bare_wall, 2),
         "cpu_ratio": round(ef_cpu / bare_cpu, 2),
     }
+    if args.nkululeko:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["nkululeko"] = nkululeko(args.nkululeko, manifest, Path(tmp))
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

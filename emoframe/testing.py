@@ -67,9 +67,15 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
         out = ext.transform(inputs)
         again = ext.transform(inputs)
         both = cls(params).fit_transform(inputs, labels)  # what a fold's training rows get
-        dense = [np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float) for v in (both, out)]
+        dense_both, dense_out = (
+            np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float) for v in (both, out)
+        )
         np.testing.assert_allclose(
-            *dense, rtol=1e-6, atol=1e-9, err_msg=f"{cls.name}: fit_transform differs from fit then transform"
+            dense_both,
+            dense_out,
+            rtol=1e-6,
+            atol=1e-9,
+            err_msg=f"{cls.name}: fit_transform differs from fit then transform",
         )
     else:
         out = [ext.extract(x) for x in inputs]
