@@ -57,3 +57,17 @@ def test_paired_gain_says_helped_did_not_help_and_hurt():
 def test_mean_std():
     assert mean_std([0.5, 0.7]) == pytest.approx((0.6, np.std([0.5, 0.7], ddof=1)))
     assert mean_std([0.4]) == (0.4, 0.0)
+
+
+def test_uar_of_a_stack_equals_uar_of_each_matrix():
+    """The bootstrap scores resamples a chunk at a time (metrics.uar_each): the same values, bit for bit,
+    as metrics.uar on each resample's confusion matrix, including a resample with one class present."""
+    from emoframe.evaluation.metrics import uar, uar_each
+
+    rng = np.random.default_rng(0)
+    cms = rng.integers(0, 20, size=(50, 4, 4))
+    cms[0, 1:] = 0  # only the first class has true rows
+    cms[1] = 0  # no rows at all
+    each = uar_each(cms)
+    assert np.isnan(each[1]) and np.isnan(uar(cms[1]))
+    np.testing.assert_array_equal(each, [uar(cm) for cm in cms])

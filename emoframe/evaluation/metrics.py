@@ -19,15 +19,24 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
 
 
 def recalls(cm: np.ndarray) -> np.ndarray:
-    support = cm.sum(1)
+    """Recall of each class (NaN for a class without true rows); ``cm`` may be a stack (… × k × k)."""
+    support = cm.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+        return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1) / np.maximum(support, 1), np.nan)
+
+
+def uar_each(cms: np.ndarray) -> np.ndarray:
+    """UAR of each confusion matrix of a stack (… × k × k): mean recall over the classes present in it,
+    NaN where none is; the bootstrap scores its resamples a chunk at a time with this."""
+    r = recalls(cms)
+    present = (~np.isnan(r)).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(present > 0, np.nansum(r, axis=-1) / np.maximum(present, 1), np.nan)
 
 
 def uar(cm: np.ndarray) -> float:
     """Unweighted average recall (balanced accuracy) over the classes present."""
-    r = recalls(cm)
-    return float(np.nanmean(r)) if np.any(~np.isnan(r)) else float("nan")
+    return float(uar_each(cm))
 
 
 def balanced_accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] | np.ndarray) -> float:

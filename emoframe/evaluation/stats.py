@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import confusion, uar
+from .metrics import confusion, uar, uar_each
 
 
 def _uar_idx(t: np.ndarray, p: np.ndarray, k: int) -> float:
@@ -39,17 +39,11 @@ def bootstrap_ci(
 
 
 def _uar_rows(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
-    """UAR of each row of (resamples × rows) label-index arrays, as :func:`_uar_idx` gives for one row
-    (recall over the classes present in that resample), computed for the whole chunk at once."""
+    """UAR of each row of (resamples × rows) label-index arrays, as :func:`_uar_idx` gives for one row,
+    from one stack of confusion matrices for the whole chunk."""
     r = t.shape[0]
     codes = (t * k + p) + (np.arange(r) * (k * k))[:, None]
-    cm = np.bincount(codes.ravel(), minlength=r * k * k).reshape(r, k, k)
-    support = cm.sum(2)
-    diag = np.diagonal(cm, axis1=1, axis2=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rec = np.where(support > 0, diag / np.maximum(support, 1), np.nan)
-    present = (support > 0).sum(1)
-    return np.where(present > 0, np.nansum(rec, axis=1) / np.maximum(present, 1), np.nan)
+    return uar_each(np.bincount(codes.ravel(), minlength=r * k * k).reshape(r, k, k))
 
 
 def _interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float, float]:
