@@ -191,7 +191,6 @@ class FeatureProvider:
         keep = np.ones(len(manifest), dtype=bool)
         self.prepare_all(refs, manifest)
         for ref in refs:
-            self.prepare(ref, manifest)
             known = self._values[self._key(ref, manifest)]
             keep &= manifest.frame["id"].isin(known).to_numpy()
         return manifest.subset(keep)
