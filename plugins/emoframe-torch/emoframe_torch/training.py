@@ -86,7 +86,7 @@ def train(
     for epoch in range(1, p.epochs + 1):
         module.train()
         t0 = time.perf_counter()
-        total = 0.0
+        total, frames, padded = 0.0, 0, 0
         for idx in batches(rng.permutation(tr), lengths, p.batch_size, getattr(p, "batching", "random"), rng):
             if len(idx) < 2 and len(tr) > 1:  # batch norm needs two rows
                 continue
@@ -98,10 +98,20 @@ def train(
             torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
             opt.step()
             total += float(loss.detach()) * len(idx)
+            frames, padded = frames + int(mb.sum()), padded + mb.numel()
         train_s = time.perf_counter() - t0
         pred = predict(module, [X[i] for i in va], p).argmax(1)
         score = balanced_accuracy(y[va], pred)
-        history.append({"epoch": epoch, "loss": total / max(1, len(tr)), "val_uar": score, "train_s": train_s})
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": total / max(1, len(tr)),
+                "val_uar": score,
+                "train_s": train_s,
+                "frames": frames,  # real frames trained on, and the frames computed with padding
+                "padded_frames": padded,
+            }
+        )
         if progress is not None:
             progress(epoch, p.epochs, f"epoch {epoch}/{p.epochs} val UAR {score:.3f}")
         if score > best_score + 1e-9:
