@@ -182,8 +182,9 @@ def main() -> None:
             result[f"{key} speed-up per epoch"] = round(speed, 2)
             result[f"{key} UAR change (points, mean and 95% half-width)"] = [round(delta, 1), round(half, 1)]
             verdict = "PASS" if speed >= 3 and abs(delta) <= 1 else "FAIL"
+            fits = len(uars[label])
             print(f"{key}: {speed:.2f}× faster per epoch than before (target ≥ 3×), "
-                  f"UAR {delta:+.1f} ± {half:.1f} points over {len(uars[label])} fits (target within ±1): {verdict}")  # fmt: skip
+                  f"UAR {delta:+.1f} ± {half:.1f} points over {fits} fits (target within ±1): {verdict}")  # fmt: skip
     # the floor: the CNN's convolution arithmetic alone, over the real frames, at this core's sgemm rate
     cnn = reg.create("torch.cnn", kind="model").params
     rate = sgemm_gflops(cnn.channels, cnn.kernel)
