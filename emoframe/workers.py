@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -98,6 +98,28 @@ def limit_threads(n: int = 1) -> None:
             sys.modules["torch"].set_num_threads(torch_threads)
         except RuntimeError:
             pass
+
+
+def undo_malloc_trim() -> None:
+    """Undo an inherited ``MALLOC_TRIM_THRESHOLD_`` in this process and its children.
+
+    Dask's nanny sets it (64 KiB) for its workers, and with it set glibc's malloc stops adapting
+    its mmap threshold: every array over 128 KiB is mapped afresh and page-faulted in, and a torch
+    training step took twice the CPU time in a Dask worker's child (benchmarks/bench_dask.py). This
+    sets the thresholds glibc's own adaptation tends to (mmap 32 MiB, trim 64 MiB) and removes the
+    variable for this process's children; where the variable is not set it does nothing.
+    """
+    if os.environ.pop("MALLOC_TRIM_THRESHOLD_", None) is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)
+    mallopt(m_trim_threshold, 64 << 20)
 
 
 def describe_exit(code: int | None) -> str:
@@ -260,22 +282,43 @@ def supervise(
     limits: Limits = DEFAULT_LIMITS,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
-) -> Iterator[Report]:
-    """Run ``fn`` over ``items`` in ``jobs`` supervised workers; yield Started/Done/Failed reports."""
-    queue = deque(enumerate(items))
+) -> Generator[Report, None, None]:
+    """Run ``fn`` over ``items`` in ``jobs`` supervised workers; yield Started/Done/Failed reports.
+
+    ``items`` is consumed lazily, one item whenever a worker is free to take it: a source that
+    blocks until its next item arrives keeps the workers (and their warm imports) between items
+    (``Resident``)."""
+    source = iter(enumerate(items))
+    retry: deque[tuple[int, Any]] = deque()  # items whose worker died before it could take them
+    exhausted = False
     ctx = mp_context()
     workers: list[_Worker] = []
+
+    def pull() -> tuple[int, Any] | None:
+        nonlocal exhausted
+        if retry:
+            return retry.popleft()
+        if not exhausted:
+            entry = next(source, None)
+            if entry is not None:
+                return entry
+            exhausted = True
+        return None
+
     try:
-        while queue or any(w.index is not None for w in workers):
+        while True:
             for w in [w for w in workers if w.index is None and not w.process.is_alive()]:
                 w.stop(kill=True)  # died while idle (killed from outside): never hand it a task
                 workers.remove(w)
             idle = [w for w in workers if w.index is None]
-            while queue and (idle or len(workers) < jobs):
+            while idle or len(workers) < jobs:
+                entry = pull()
+                if entry is None:
+                    break
+                index, item = entry
                 w = idle.pop() if idle else _Worker(ctx, fn, limits, initializer, initargs)
                 if w not in workers:
                     workers.append(w)
-                index, item = queue.popleft()
                 try:
                     w.give(index, item)
                 except Exception as exc:  # noqa: BLE001 — the worker is gone, or the item cannot be pickled
@@ -283,13 +326,15 @@ def supervise(
                     if not w.process.is_alive():  # the worker died, not the task: a fresh one takes it
                         w.stop(kill=True)
                         workers.remove(w)
-                        queue.appendleft((index, item))
+                        retry.appendleft((index, item))
                         continue
                     yield Failed(index, "error", f"could not hand the task to a worker: {exc}")
                     continue
                 yield Started(index)
             busy = [w for w in workers if w.index is not None]
             if not busy:
+                if exhausted and not retry:
+                    return
                 continue
             deadline = (
                 min((w.since + limits.timeout for w in busy), default=None) if limits.timeout is not None else None
@@ -344,3 +389,39 @@ def supervise(
     finally:
         for w in workers:
             w.stop(kill=w.index is not None)
+
+
+class Resident:
+    """One supervised worker kept between calls, for a caller that gets its items one at a time
+    (a Dask task): ``run(item)`` hands the item over and returns its ``Done`` or ``Failed``
+    report under ``supervise``'s rules — a death or a timeout fails that item only and a fresh
+    worker takes the next; the worker is retired after ``limits.max_tasks`` items — while the
+    worker's imports stay warm between items. Not for concurrent use: one per calling thread.
+    """
+
+    _NEVER = object()
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        limits: Limits = DEFAULT_LIMITS,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ):
+        import queue
+
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # blocks only when asked for an item, which run() always puts first
+        source = iter(self._inbox.get, self._NEVER)
+        self._reports = supervise(fn, source, jobs=1, limits=limits, initializer=initializer, initargs=initargs)
+
+    def run(self, item: Any) -> Done | Failed:
+        self._inbox.put(item)
+        for report in self._reports:
+            if not isinstance(report, Started):
+                return report
+        raise RuntimeError("the resident worker's supervisor ended")  # pragma: no cover — the source never ends
+
+    def close(self) -> None:
+        """Stop the worker (and its children die with it)."""
+        self._reports.close()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from emoframe.workers import Done, Failed, Limits, Started, supervise
+from emoframe.workers import Done, Failed, Limits, Resident, Started, supervise, undo_malloc_trim
 
 from .processes import child_pids, is_alive
 
@@ -125,6 +125,82 @@ def test_a_worker_killed_while_idle_costs_no_task():
     time.sleep(0.3)
     rest = [r for r in gen if not isinstance(r, Started)]
     assert [type(r).__name__ for r in rest] == ["Done", "Done"] and all(r.value != first.value for r in rest)
+
+
+def test_supervise_takes_items_lazily_one_per_free_worker():
+    pulled = []
+
+    def source():
+        for i in range(3):
+            pulled.append(i)
+            yield ("ok", i)
+
+    gen = supervise(work, source(), jobs=1)
+    assert isinstance(next(gen), Started) and pulled == [0]  # the second waits for a free worker
+    assert next(gen) == Done(0, 0) and pulled == [0]
+    assert [type(r).__name__ for r in gen] == ["Started", "Done", "Started", "Done"] and pulled == [0, 1, 2]
+
+
+def test_a_resident_worker_keeps_its_process_between_items_and_replaces_a_dead_one():
+    before = set(child_pids(os.getpid()))
+    resident = Resident(work, Limits(timeout=2))
+    try:
+        first, second = resident.run(("pid", 0)), resident.run(("pid", 0))
+        assert isinstance(first, Done) and first.value == second.value  # one process for both
+        assert resident.run(("ok", 21)).value == 42
+        raised = resident.run(("raise", 1))
+        assert isinstance(raised, Failed) and raised.kind == "error" and "bad item 1" in raised.message
+        assert resident.run(("pid", 0)).value == first.value  # an exception does not cost the worker
+        died = resident.run(("exit", 0))
+        assert isinstance(died, Failed) and died.kind == "died" and "exited with code 3" in died.message
+        hung = resident.run(("hang", 0))
+        assert isinstance(hung, Failed) and hung.kind == "timeout"
+        after = resident.run(("pid", 0))
+        assert isinstance(after, Done) and after.value != first.value  # a fresh worker took over
+        os.kill(after.value, signal.SIGKILL)  # killed from outside while idle: no item lost
+        time.sleep(0.3)
+        assert resident.run(("ok", 1)) == Done(8, 2)  # the ninth item
+    finally:
+        resident.close()
+    time.sleep(0.3)
+    assert not (set(child_pids(os.getpid())) - before)
+
+
+def test_a_resident_worker_is_recycled_after_max_tasks():
+    resident = Resident(work, Limits(max_tasks=2))
+    try:
+        pids = [resident.run(("pid", 0)).value for _ in range(5)]
+    finally:
+        resident.close()
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
+MALLOC_CHILD = """
+import os, resource, sys
+import numpy as np
+from emoframe.workers import undo_malloc_trim
+if sys.argv[1] == "undo":
+    undo_malloc_trim()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(100):
+    a = np.ones(75_000)  # 600 kB, allocated and freed: what a training loop does every step
+    del a
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before, os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_undo_malloc_trim_stops_dasks_setting_from_faulting_in_every_array():
+    """Under Dask's MALLOC_TRIM_THRESHOLD_ every large array is mapped and faulted in afresh."""
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    runs = {}
+    for how in ("keep", "undo"):
+        out = subprocess.run([sys.executable, "-c", MALLOC_CHILD, how], env=env, capture_output=True, text=True)
+        faults, variable = out.stdout.split()
+        runs[how] = (int(faults), variable)
+    assert runs["keep"] == (runs["keep"][0], "65536") and runs["undo"][1] == "None"
+    assert runs["keep"][0] > 20 * max(runs["undo"][0], 100)  # ~150 faults an array against ~100 in all
+    undo_malloc_trim()  # where the variable is not set: nothing happens
 
 
 TORCH_PARENT = """

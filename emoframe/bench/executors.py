@@ -7,12 +7,14 @@ runner treats a dead worker, a timeout and a raising plugin the same way on eith
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 from ..errors import EmoframeError
-from ..workers import Done, Failed, Limits, Report, Started, limit_threads, supervise
+from ..workers import Done, Failed, Limits, Report, Resident, Started, limit_threads, supervise, undo_malloc_trim
 from .tasks import FoldOutcome, FoldTask, run_task
 
 DEFAULT_LIMITS = Limits()
@@ -29,20 +31,35 @@ def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = DEFAULT_LIMITS)
     yield from supervise(partial(_threaded_task, threads=threads), tasks, jobs=jobs, limits=limits)
 
 
-def _isolated(task: FoldTask, timeout: float | None) -> FoldOutcome:
-    """On a Dask worker: the task in a supervised child, so a crash or hang costs this task only."""
+#: on a Dask worker: each calling thread's resident supervised child, for the run (session) it serves
+_RESIDENTS: dict[int, tuple[tuple[str, float | None], Resident]] = {}
+
+
+def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldOutcome:
+    """On a Dask worker: the task in a supervised child, so a crash or hang costs this task only.
+
+    The child stays for the rest of the run (``session``), one per worker thread, so its imports
+    and loaded plugins serve every task the run sends here; a new run gets a fresh child (code or
+    plugins changed in between are loaded anew), as does a task after a crash or a timeout. The
+    child undoes the malloc setting Dask gives its workers (``undo_malloc_trim``: half-speed torch).
+    """
+    thread = threading.get_ident()
+    key = (session, timeout)
+    held = _RESIDENTS.get(thread)
+    if held is None or held[0] != key:
+        if held is not None:
+            held[1].close()
+        child = Resident(partial(_threaded_task, threads=1), Limits(timeout=timeout), initializer=undo_malloc_trim)
+        held = _RESIDENTS[thread] = (key, child)
     try:
-        reports = list(
-            supervise(partial(_threaded_task, threads=1), [task], jobs=1, limits=Limits(timeout=timeout, max_tasks=1))
-        )
+        final = held[1].run(task)
     except AssertionError:  # a daemonic Dask worker may not fork children: run in the worker itself
+        _RESIDENTS.pop(thread, None)
         return _threaded_task(task, 1)
-    final = reports[-1]
     if isinstance(final, Done):
         outcome: FoldOutcome = final.value
         return outcome
-    message = final.message if isinstance(final, Failed) else "no result"
-    return FoldOutcome(task.fold, [], [(pid, task.fold, message) for pid, _ in task.pipelines], 0)
+    return FoldOutcome(task.fold, [], [(pid, task.fold, final.message) for pid, _ in task.pipelines], 0)
 
 
 def run_dask(
@@ -69,8 +86,9 @@ def run_dask(
             raise EmoframeError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         futures = {}
+        session = uuid.uuid4().hex  # this run: each Dask worker keeps one supervised child for it
         for i, t in enumerate(tasks):
-            futures[client.submit(_isolated, t, limits.timeout, pure=False)] = i
+            futures[client.submit(_isolated, t, limits.timeout, session, pure=False)] = i
             yield Started(i)
         for fut in dask_completed(list(futures)):
             i = futures[fut]
