@@ -44,7 +44,8 @@ class TemporalCNN(nn.Module):
     The blocks are ``Conv1d → BatchNorm1d → ReLU → Dropout`` modules (their state dict is what
     saved models hold), run as 2-D convolutions over a (batch × channels × 1 × frames) view of the
     (batch × frames × channels) input: that view is channels-last, oneDNN's fast layout on the CPU,
-    so no layer transposes or copies its input and each convolution costs about 0.6× its 1-D form.
+    so no layer transposes or copies its input, and the forward convolution runs about twice as fast
+    as ``Conv1d`` on a transposed copy (a training step ~0.65× the time, with ``Dropout`` below).
     """
 
     def __init__(self, in_dim: int, n_classes: int, channels: int, layers: int, kernel: int, dropout: float):
