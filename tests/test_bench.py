@@ -172,7 +172,7 @@ def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
     assert len(fits) == 3 * 2 * (1 + 3)
 
 
-def test_report_is_self_contained_html_with_images(corpus, tmp_path):
+def test_report_is_self_contained_html_with_images(corpus, tmp_path, monkeypatch):
     spec = parse_spec(bench_doc(corpus, "speaker_kfold"))
     outcome = run_benchmark(spec, Registry.from_entry_points(), tmp_path, jobs=1)
     store = ResultsStore(tmp_path / "results.db")
@@ -205,6 +205,25 @@ def test_report_is_self_contained_html_with_images(corpus, tmp_path):
     rows = leaderboard(store, outcome.run_id)
     assert to_csv(rows).count("\n") == 6 and json.loads(to_json(rows))[0]["pipeline"]
     assert to_markdown(rows).count("\n") == 7
+
+    # the same run and figures again (a warm rerun): the file is kept, nothing is drawn
+    from emoframe.results import report as report_module
+
+    before = path.read_bytes()
+
+    def no_drawing(fig):
+        raise AssertionError("drew the report again")
+
+    monkeypatch.setattr(report_module, "_png", no_drawing)
+    assert write_report(store, outcome.run_id, tmp_path / "report", rows) == path and path.read_bytes() == before
+    monkeypatch.undo()
+    changed = [dict(r) for r in rows]
+    changed[0]["uar"] = changed[0]["uar"] - 0.01  # other figures: another report
+    write_report(store, outcome.run_id, tmp_path / "report", changed)
+    assert path.read_bytes() != before
+    path.write_text("edited by hand")  # no marker of this report: written again
+    write_report(store, outcome.run_id, tmp_path / "report", rows)
+    assert path.read_bytes() == before
     store.close()
 
 
