@@ -7,6 +7,7 @@ import hashlib
 import html
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -270,14 +271,14 @@ def _plain(value: Any) -> Any:
 def report_key(run: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     """What a report is drawn from: the stored run, its leaderboard rows, the code that draws it and
     the versions of emoframe and matplotlib. The same key means the same report, so a warm rerun
-    keeps the file instead of drawing its charts again (2–3 s of a 6 s warm demo)."""
+    keeps the file instead of drawing its charts again (1.5–2 s of a 6 s warm demo)."""
     import matplotlib
 
     from .. import __version__
 
     code = hashlib.sha256()
-    for module in (__file__, Path(__file__).with_name("leaderboard.py")):
-        code.update(Path(module).read_bytes())
+    for module in (__name__, leaderboard.__module__, group_failures.__module__):  # the code that shapes the page
+        code.update(Path(str(sys.modules[module].__file__)).read_bytes())
     parts = {
         "run": run,
         "rows": rows,
