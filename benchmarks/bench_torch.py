@@ -193,7 +193,7 @@ def main() -> None:
     most = statistics.median(epochs[variants[0][2]]) / floor
     result["cnn floor s/epoch (convolutions at the sgemm rate)"] = round(floor, 3)
     result["cnn most speed-up possible for this network"] = round(most, 2)
-    print(f"torch.cnn floor: {per_frame / 1e3:.0f} kFLOP a frame × {statistics.median(frames[variants[0][2]]):,} "
+    print(f"torch.cnn floor: {per_frame / 1e3:.0f} kFLOP a frame × {statistics.median(frames[variants[0][2]]):,.0f} "
           f"real frames an epoch at this core's {rate:.0f} GFLOP/s sgemm = {floor:.3f} s/epoch with nothing else "
           f"computed: at most {most:.2f}× faster than before for this network")  # fmt: skip
     if args.json:
