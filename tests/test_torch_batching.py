@@ -41,3 +41,20 @@ def test_predictions_do_not_depend_on_row_order(name):
     reversed_P = model.predict_proba(X[::-1])[::-1]
     np.testing.assert_allclose(P, reversed_P, atol=1e-5)
     assert all("train_s" in h for h in model.training_["history"])
+
+
+def test_history_counts_real_and_padded_frames():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 60, size=32)
+    X = [rng.normal(size=(int(n), 6)).astype(np.float32) for n in lengths]
+    y = np.array(["a", "b"] * 16)
+    padded = {}
+    for how in ("random", "bucketed"):
+        params = {"epochs": 2, "batch_size": 4, "batching": how}
+        history = get_registry().create("torch.cnn", params, kind="model").fit(X, y).training_["history"]
+        assert all(0 < h["frames"] <= min(h["padded_frames"], int(lengths.sum())) for h in history)
+        padded[how] = sum(h["padded_frames"] for h in history)
+    assert padded["bucketed"] < padded["random"]
+    same = [rng.normal(size=(20, 6)).astype(np.float32) for _ in range(32)]  # nothing to pad
+    history = get_registry().create("torch.cnn", {"epochs": 1, "batch_size": 4}, kind="model").fit(same, y)
+    assert all(h["frames"] == h["padded_frames"] > 0 for h in history.training_["history"])
