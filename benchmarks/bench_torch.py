@@ -145,6 +145,7 @@ def main() -> None:
     ]
     epochs: dict[str, list[float]] = {v[2]: [] for v in variants}
     frames: dict[str, list[int]] = {v[2]: [] for v in variants}
+    cpu: dict[str, list[float]] = {v[2]: [] for v in variants}
     uars: dict[str, list[float]] = {v[2]: [] for v in variants}
     for fold, test_speakers in enumerate(groups):
         test = np.isin(speakers, test_speakers)
@@ -157,16 +158,19 @@ def main() -> None:
                 m = reg.create(model, params, kind="model") if cls is None else cls(params)
                 m.fit(Xtr, ytr, gtr)
                 epochs[label] += [h["train_s"] for h in m.training_["history"]]
+                cpu[label] += [h["train_cpu_s"] for h in m.training_["history"]]
                 frames[label] += [h["frames"] for h in m.training_["history"]]
                 uars[label].append(balanced_accuracy(yte, m.predict(Xte)))
                 print(f"fold {fold} seed {seed} {model} {label}: "
-                      f"{statistics.median(epochs[label][-args.epochs:]):.3f} s/epoch, UAR {uars[label][-1]:.3f}",
+                      f"{statistics.median(epochs[label][-args.epochs:]):.3f} s/epoch "
+                      f"({statistics.median(cpu[label][-args.epochs:]):.3f} CPU-s), UAR {uars[label][-1]:.3f}",
                       flush=True)  # fmt: skip
     result: dict = {"threads": args.threads, "epochs": args.epochs, "folds": len(groups), "seeds": args.seeds}
     rows = {}
     for model, _, label, _ in variants:
         rows[f"{model} {label}"] = {
             "epoch_s_median": round(statistics.median(epochs[label]), 3),
+            "epoch_cpu_s_median": round(statistics.median(cpu[label]), 3),
             "test_uar_mean": round(statistics.fmean(uars[label]), 4),
             "test_uar_sd": round(statistics.stdev(uars[label]), 4) if len(uars[label]) > 1 else None,
         }
@@ -180,6 +184,9 @@ def main() -> None:
             delta, half = interval([100 * (a - b) for a, b in zip(uars[label], uars[before], strict=True)])
             key = f"{model} {label}"
             result[f"{key} speed-up per epoch"] = round(speed, 2)
+            result[f"{key} CPU speed-up per epoch"] = round(
+                statistics.median(cpu[before]) / statistics.median(cpu[label]), 2
+            )
             result[f"{key} UAR change (points, mean and 95% half-width)"] = [round(delta, 1), round(half, 1)]
             verdict = "PASS" if speed >= 3 and abs(delta) <= 1 else "FAIL"
             fits = len(uars[label])

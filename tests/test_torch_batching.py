@@ -53,6 +53,7 @@ def test_history_counts_real_and_padded_frames():
         params = {"epochs": 2, "batch_size": 4, "batching": how}
         history = get_registry().create("torch.cnn", params, kind="model").fit(X, y).training_["history"]
         assert all(0 < h["frames"] <= min(h["padded_frames"], int(lengths.sum())) for h in history)
+        assert all(h["train_cpu_s"] > 0 and h["train_s"] > 0 for h in history)
         padded[how] = sum(h["padded_frames"] for h in history)
     assert padded["bucketed"] < padded["random"]
     same = [rng.normal(size=(20, 6)).astype(np.float32) for _ in range(32)]  # nothing to pad

@@ -85,7 +85,7 @@ def train(
     lengths = np.array([min(len(x), p.max_frames) for x in X])
     for epoch in range(1, p.epochs + 1):
         module.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         total, frames, padded = 0.0, 0, 0
         for idx in batches(rng.permutation(tr), lengths, p.batch_size, getattr(p, "batching", "random"), rng):
             if len(idx) < 2 and len(tr) > 1:  # batch norm needs two rows
@@ -99,7 +99,7 @@ def train(
             opt.step()
             total += float(loss.detach()) * len(idx)
             frames, padded = frames + int(mb.sum()), padded + mb.numel()
-        train_s = time.perf_counter() - t0
+        train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
         pred = predict(module, [X[i] for i in va], p).argmax(1)
         score = balanced_accuracy(y[va], pred)
         history.append(
@@ -107,7 +107,8 @@ def train(
                 "epoch": epoch,
                 "loss": total / max(1, len(tr)),
                 "val_uar": score,
-                "train_s": train_s,
+                "train_s": train_s,  # wall and CPU seconds of the epoch's training steps
+                "train_cpu_s": train_cpu_s,
                 "frames": frames,  # real frames trained on, and the frames computed with padding
                 "padded_frames": padded,
             }
