@@ -6,7 +6,8 @@ Bundle: eGeMAPS→SVC + TF-IDF→SVC, late fusion with learned weights, trained 
 1. one 3 s utterance through the loaded bundle (``emoframe.load(...).predict_proba``) vs the bare
    work: read the file, openSMILE (a Smile built once), the TF-IDF vocabulary, both SVCs and the
    weighted average, called directly — target ≤ 1.15×;
-2. loading the bundle in a fresh process (``Predictor.load``, plugin imports included) — ≤ 1 s;
+2. loading the bundle in a fresh process (``Predictor.load``, plugin imports included) — ≤ 1 s —
+   and as a ratio to importing the libraries its components are made of, alone in a fresh process;
 3. a folder of 200 files predicted with 2 worker processes vs 1 — ≥ 1.7× faster (the prediction
    itself, in one process, each twice in turn, the faster kept; the whole ``emoframe predict``
    command's wall time is printed too);
