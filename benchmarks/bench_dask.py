@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def own_cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def tree_cpu(procs: list[subprocess.Popen]) -> dict[int, float]:
+def tree_cpu(procs: Sequence[subprocess.Popen]) -> dict[int, float]:
     """CPU seconds so far of every living process under ``procs`` (each with its waited-for children)."""
     out: dict[int, float] = {}
     for p in procs:
@@ -89,12 +90,12 @@ def tree_cpu(procs: list[subprocess.Popen]) -> dict[int, float]:
     return out
 
 
-def timed(spec, workdir: Path, procs: list[subprocess.Popen] = (), **kw) -> tuple[float, float, dict[str, float]]:
+def timed(spec, workdir: Path, procs: Sequence[subprocess.Popen] = (), **kw) -> tuple[float, float, dict[str, float]]:
     """(wall seconds, CPU seconds, pooled UAR by pipeline) of one run from scratch."""
-    before, c0, t0 = tree_cpu(list(procs)), own_cpu(), time.perf_counter()
+    before, c0, t0 = tree_cpu(procs), own_cpu(), time.perf_counter()
     outcome = run_benchmark(spec, get_registry(), workdir, fresh=True, **kw)
     wall, cpu = time.perf_counter() - t0, own_cpu() - c0
-    cpu += sum(v - before.get(pid, 0.0) for pid, v in tree_cpu(list(procs)).items())
+    cpu += sum(v - before.get(pid, 0.0) for pid, v in tree_cpu(procs).items())
     assert not outcome.errors, outcome.errors[:3]
     rows = leaderboard(ResultsStore(workdir / "results.db"), outcome.run_id)
     return wall, cpu, {r["pipeline"]: round(r["uar"], 6) for r in rows}
