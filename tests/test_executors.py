@@ -39,3 +39,35 @@ def test_a_run_keeps_one_child_and_the_next_run_gets_a_fresh_one(monkeypatch):
         executors._RESIDENTS.clear()
     time.sleep(0.3)
     assert not (set(child_pids(os.getpid())) - before)
+
+
+def _worker_state() -> tuple[int, list[int]]:
+    """On a Dask worker: how many resident children it keeps, and its child processes."""
+    import psutil
+
+    return len(executors._RESIDENTS), sorted(p.pid for p in psutil.Process().children())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked children")
+def test_a_finished_dask_run_stops_its_children_on_every_worker():
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    from emoframe.workers import Done
+
+    with dask.config.set({"distributed.worker.daemon": False}):
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+    try:
+        with distributed.Client(cluster) as client:
+            before = client.run(_worker_state)
+            assert all(n == 0 for n, _ in before.values())
+            # not real fold tasks: each raises in its child, which stays for the next (as after a plugin error)
+            tasks = [SimpleNamespace(fold=f, pipelines=[]) for f in range(4)]
+            reports = list(executors.run_dask(tasks, cluster.scheduler_address, jobs=2))
+            assert sorted(r.value.fold for r in reports if isinstance(r, Done)) == [0, 1, 2, 3]
+            time.sleep(0.3)
+            after = client.run(_worker_state)
+            assert after == before  # no resident child kept, no child process left on any worker
+    finally:
+        cluster.close()

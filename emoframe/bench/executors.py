@@ -62,6 +62,17 @@ def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldO
     return FoldOutcome(task.fold, [], [(pid, task.fold, final.message) for pid, _ in task.pipelines], 0)
 
 
+def _release(session: str) -> int:
+    """On a Dask worker, after a run: stop the children kept for ``session`` (how many), so that a
+    worker does not hold an idle child — torch and the plugins loaded — until the next run."""
+    done = [t for t, (key, _) in list(_RESIDENTS.items()) if key[0] == session]
+    for thread in done:
+        held = _RESIDENTS.pop(thread, None)
+        if held is not None:
+            held[1].close()
+    return len(done)
+
+
 def run_dask(
     tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Report]:
@@ -84,9 +95,10 @@ def run_dask(
             client = Client(scheduler, timeout=30)
         except OSError as exc:
             raise EmoframeError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    finished = False
+    session = uuid.uuid4().hex  # this run: each Dask worker keeps one supervised child for it
     try:
         futures = {}
-        session = uuid.uuid4().hex  # this run: each Dask worker keeps one supervised child for it
         for i, t in enumerate(tasks):
             futures[client.submit(_isolated, t, limits.timeout, session, pure=False)] = i
             yield Started(i)
@@ -96,7 +108,13 @@ def run_dask(
                 yield Done(i, fut.result())
             except Exception as exc:  # noqa: BLE001 — e.g. KilledWorker: this task failed, the rest goes on
                 yield Failed(i, "died", f"the Dask task failed: {type(exc).__name__}: {exc}")
+        finished = True
     finally:
+        if finished:  # no task of this run is running any more: its children can go
+            try:
+                client.run(_release, session)
+            except Exception:  # noqa: BLE001 — a worker gone or busy: its child goes with the next run
+                pass
         client.close()
         if cluster is not None:
             cluster.close()
