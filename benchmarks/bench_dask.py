@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import psutil
 import yaml
+from clock import cpu_with_children
 
 from emoframe.bench.runner import run_benchmark
 from emoframe.registry import get_registry
@@ -66,12 +66,6 @@ def start_cluster(workers: int, env: dict[str, str]) -> tuple[str, list[subproce
     return address, procs
 
 
-def own_cpu() -> float:
-    """CPU seconds of this process and of its children that have ended and been waited for."""
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def tree_cpu(procs: Sequence[subprocess.Popen]) -> dict[int, float]:
     """CPU seconds so far of every living process under ``procs`` (each with its waited-for children)."""
     out: dict[int, float] = {}
@@ -92,9 +86,9 @@ def tree_cpu(procs: Sequence[subprocess.Popen]) -> dict[int, float]:
 
 def timed(spec, workdir: Path, procs: Sequence[subprocess.Popen] = (), **kw) -> tuple[float, float, dict[str, float]]:
     """(wall seconds, CPU seconds, pooled UAR by pipeline) of one run from scratch."""
-    before, c0, t0 = tree_cpu(procs), own_cpu(), time.perf_counter()
+    before, c0, t0 = tree_cpu(procs), cpu_with_children(), time.perf_counter()
     outcome = run_benchmark(spec, get_registry(), workdir, fresh=True, **kw)
-    wall, cpu = time.perf_counter() - t0, own_cpu() - c0
+    wall, cpu = time.perf_counter() - t0, cpu_with_children() - c0
     cpu += sum(v - before.get(pid, 0.0) for pid, v in tree_cpu(procs).items())
     assert not outcome.errors, outcome.errors[:3]
     rows = leaderboard(ResultsStore(workdir / "results.db"), outcome.run_id)

@@ -24,13 +24,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from clock import cpu_with_children
 
 EMODB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "emodb"
-
-
-def cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 def bare(manifest) -> tuple[float, float, float]:
@@ -41,12 +37,12 @@ def bare(manifest) -> tuple[float, float, float]:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    t0, c0 = time.perf_counter(), cpu()
+    t0, c0 = time.perf_counter(), cpu_with_children()
     smile = opensmile.Smile(opensmile.FeatureSet.eGeMAPSv02, opensmile.FeatureLevel.Functionals)
     X = np.vstack([smile.process_file(f).to_numpy() for f in manifest.frame["audio"]])
     y, speakers = manifest.labels.astype(str), manifest.speakers
     uar, _ = cross_validate(lambda: make_pipeline(StandardScaler(), SVC()), speaker_z(X, speakers), y, speakers)
-    return time.perf_counter() - t0, cpu() - c0, uar
+    return time.perf_counter() - t0, cpu_with_children() - c0, uar
 
 
 NKULULEKO_INI = """[EXP]
@@ -134,9 +130,9 @@ def main() -> None:
         }
     )
     with tempfile.TemporaryDirectory() as tmp:
-        t0, c0 = time.perf_counter(), cpu()
+        t0, c0 = time.perf_counter(), cpu_with_children()
         outcome = run_benchmark(spec, reg, tmp, jobs=args.jobs)
-        ef_wall, ef_cpu = time.perf_counter() - t0, cpu() - c0
+        ef_wall, ef_cpu = time.perf_counter() - t0, cpu_with_children() - c0
         (row,) = leaderboard(ResultsStore(Path(tmp) / "results.db"), outcome.run_id)
     result = {
         "utterances": len(manifest),

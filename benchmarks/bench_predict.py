@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from clock import cpu_with_children
 
 from emoframe.data.synth import generate
 from emoframe.deploy.predictor import Predictor
@@ -54,12 +55,6 @@ SPEC = {
 def cpu() -> float:
     t = os.times()
     return t.user + t.system
-
-
-def cpu_with_children() -> float:
-    """This process and its finished children (the extraction workers)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def process_cpu(pid: int) -> float:

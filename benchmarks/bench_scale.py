@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from clock import cpu_with_children
+
 GRID = {
     "name": "scale",
     "evaluation": {"protocol": "speaker_kfold", "folds": 5, "seed": 0},
@@ -45,7 +47,7 @@ def one(size: int, folder: Path, jobs: int) -> dict:
     t0 = time.perf_counter()
     generate(folder / "corpus", speakers=speakers, per_class=per_class)
     gen_s = time.perf_counter() - t0
-    cpu0 = _cpu()
+    cpu0 = cpu_with_children()
     t0 = time.perf_counter()
     outcome = run_benchmark(
         parse_spec(GRID | {"data": {"manifest": str(folder / "corpus" / "manifest.csv")}}),
@@ -60,7 +62,7 @@ def one(size: int, folder: Path, jobs: int) -> dict:
         "speakers": speakers,
         "generate_s": round(gen_s, 1),
         "bench_wall_s": round(bench_s, 1),
-        "bench_cpu_s": round(_cpu() - cpu0, 1),
+        "bench_cpu_s": round(cpu_with_children() - cpu0, 1),
         "pipelines": len(outcome.pipelines),
         "peak_rss_mb": round(
             max(
@@ -70,11 +72,6 @@ def one(size: int, folder: Path, jobs: int) -> dict:
             / 1024
         ),
     }
-
-
-def _cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
 def main() -> None:
