@@ -41,7 +41,7 @@ from emoframe.data.synth import generate
 from emoframe.features import FeatureCache, extract_features
 from emoframe.registry import get_registry
 from emoframe_torch.models import CNN, LSTM
-from emoframe_torch.networks import BiLSTMAttention, TemporalCNN, masked_mean_max
+from emoframe_torch.networks import BiLSTMAttention, TemporalCNN, channels_last_conv, masked_mean_max
 
 
 class Conv1dCNN(TemporalCNN):
@@ -127,7 +127,6 @@ def conv_seconds_per_frame(in_dim: int, channels: int, layers: int, kernel: int,
     import time
 
     import torch
-    from torch.nn import functional as F
 
     net = TemporalCNN(in_dim, 2, channels, layers, kernel, 0.0)
     x = torch.randn(32, 130, in_dim)
@@ -135,9 +134,7 @@ def conv_seconds_per_frame(in_dim: int, channels: int, layers: int, kernel: int,
     def step() -> None:
         h = x.transpose(1, 2).unsqueeze(2)
         for block in net.blocks:
-            conv = block[0]
-            pad, dil = int(conv.padding[0]), int(conv.dilation[0])
-            h = F.conv2d(h, conv.weight.unsqueeze(2), conv.bias, padding=(0, pad), dilation=(1, dil))
+            h = channels_last_conv(block[0], h)
         h.sum().backward()
 
     for _ in range(3):
