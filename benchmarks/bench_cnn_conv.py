@@ -72,6 +72,7 @@ def main() -> None:
     torch.manual_seed(0)
     c = args.channels
     total: dict[str, float] = {}
+    total_cpu: dict[str, float] = {}
     for c_in, d, grad in ((args.in_dim, 1, False), (c, 2, True), (c, 4, True)):
         x = torch.randn(args.batch, args.frames, c_in, requires_grad=grad)
         w = (torch.randn(c, c_in, R) * 0.1).requires_grad_()
@@ -92,24 +93,28 @@ def main() -> None:
         with torch.no_grad():
             diff = max(float((f() - conv1d()).abs().max()) for f in ways.values())
         times: dict[str, list[float]] = {k: [] for k in ways}
+        cpu: dict[str, list[float]] = {k: [] for k in ways}
         for _ in range(3):
             for f in ways.values():
                 f().sum().backward()
         for _ in range(args.reps):
             for name, f in ways.items():  # alternately: background load weighs on every way alike
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 f().sum().backward()
                 times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
         base = statistics.median(times["Conv1d, transposed copy"])
         print(f"{c_in} → {c} channels, dilation {d} (largest difference from Conv1d {diff:.1e}):")
         for name, ts in times.items():
-            med = statistics.median(ts)
+            med, med_cpu = statistics.median(ts), statistics.median(cpu[name])
             total[name] = total.get(name, 0.0) + med
-            print(f"  {name:28s} {med * 1e3:6.2f} ms forward + backward  ({base / med:.2f}× Conv1d)")
+            total_cpu[name] = total_cpu.get(name, 0.0) + med_cpu
+            print(f"  {name:28s} {med * 1e3:6.2f} ms wall, {med_cpu * 1e3:6.2f} ms CPU, forward + backward  "
+                  f"({base / med:.2f}× Conv1d)")  # fmt: skip
     base = total["Conv1d, transposed copy"]
     print("the three layers:")
     for name, t in total.items():
-        print(f"  {name:28s} {t * 1e3:6.2f} ms  ({base / t:.2f}× Conv1d)")
+        print(f"  {name:28s} {t * 1e3:6.2f} ms wall, {total_cpu[name] * 1e3:6.2f} ms CPU  ({base / t:.2f}× Conv1d)")
 
 
 if __name__ == "__main__":
