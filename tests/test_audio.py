@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from emoframe.data.audio import AudioError, load_audio
+from emoframe.data.containers import _mpeg_frame_length
 
 from .audio_files import tone, write_wav
 
@@ -92,6 +93,18 @@ def patched(raw: bytes, offset: int, value: int) -> bytes:
 
 
 WAV = wav_bytes()  # 44-byte header: RIFF size at 4, data size at 40, 16,000 bytes of audio
+MP3 = encoded("MP3", "MPEG_LAYER_III")  # Xing header first: it states the frame count
+RAW_MP3 = MP3[MP3.find(MP3[:2], 4) :]  # the stream without the Xing frame: no length stated anywhere
+
+
+def frame_starts(mp3: bytes) -> list[int]:
+    starts = [0]
+    while starts[-1] < len(mp3) and (length := _mpeg_frame_length(mp3[starts[-1] : starts[-1] + 4])):
+        starts.append(starts[-1] + length)
+    return starts
+
+
+MP3_FRAME_END = next(p for p in frame_starts(MP3) if p > len(MP3) // 2)  # a cut between two frames
 LIST = b"LIST" + struct.pack("<I", 12) + b"INFOISFT" + struct.pack("<I", 0)
 
 
@@ -125,6 +138,11 @@ LIST = b"LIST" + struct.pack("<I", 12) + b"INFOISFT" + struct.pack("<I", 0)
         pytest.param(encoded("AU", "PCM_16")[:5000], "cut short", id="au cut"),
         pytest.param(encoded("W64", "PCM_16")[:5000], "cut short", id="w64 cut"),
         pytest.param(encoded("CAF", "PCM_16")[:-3], "cut short", id="caf cut"),
+        pytest.param(MP3[:-50], "cut short: the MPEG audio stream's last frame is cut off", id="mp3 cut"),
+        pytest.param(
+            MP3[:MP3_FRAME_END], "cut short or damaged: the header says 8000 frames", id="mp3 cut between frames"
+        ),
+        pytest.param(RAW_MP3[:-50], "last frame is cut off", id="mp3 without a Xing header, cut mid-frame"),
     ],
 )
 def test_a_short_file_is_refused_never_read_shorter(tmp_path, data, reason):
@@ -147,6 +165,8 @@ def test_a_short_file_is_refused_never_read_shorter(tmp_path, data, reason):
         pytest.param(WAV + LIST, id="a metadata chunk after the audio"),
         pytest.param(WAV + LIST[:13], id="a metadata chunk after the audio, cut"),
         pytest.param(WAV + b"\0" * 512, id="zero padding after the audio"),
+        pytest.param(WAV + b"TAG" + b"\0" * 125, id="an ID3v1 tag after the audio"),
+        pytest.param(WAV + b"\x07", id="a byte after the audio, less than a frame"),
     ],
 )
 def test_harmless_container_quirks_read_the_whole_recording(tmp_path, data):

@@ -37,8 +37,18 @@ FORMATS = [
     ("W64", "PCM_16"),
     ("AU", "PCM_16"),
     ("CAF", "PCM_16"),
+    ("MP3", "MPEG_LAYER_III"),  # with its Xing/Info header, as encoders write it
 ]
-SUFFIX = {"WAV": ".wav", "RF64": ".wav", "AIFF": ".aiff", "FLAC": ".flac", "OGG": ".ogg", "W64": ".w64", "AU": ".au"}
+SUFFIX = {
+    "WAV": ".wav",
+    "RF64": ".wav",
+    "AIFF": ".aiff",
+    "FLAC": ".flac",
+    "OGG": ".ogg",
+    "W64": ".w64",
+    "AU": ".au",
+    "MP3": ".mp3",
+}
 
 
 def recording(fmt: str, subtype: str, frames: int, channels: int, seed: int, tail: bytes = b"") -> bytes:

@@ -6,14 +6,15 @@ stream, without a word. :func:`container_problem` walks the container's own stru
 why such a file is damaged; the reader refuses it (``load_audio``) instead of using it as if whole.
 
 What counts as damaged (``docs/data.md``, "Audio"):
-- WAV (RIFF, RIFX, RF64/BW64) and AIFF/AIFC: the file ends before the end of its audio data, or
+- WAV (RIFF, RIFX, RF64/BW64), Wave64, AIFF/AIFC, CAF, Sun .au: the file ends before the end of its audio data, or
   inside its header; PCM data that ends mid-frame; bytes after the audio data that are neither
   chunks nor zero padding (a header that gives a shorter length than the audio written).
 - Ogg: a page cut off, or a stream without its end-of-stream page.
+- MP3 (MPEG audio): a last frame cut off (and, with a Xing/Info header, fewer frames than it says).
 Harmless and accepted: a wrong RIFF/FORM size when the data chunk is right (some recorders never
 update it), a streamed WAV whose data size is the "unknown" marker 0xFFFFFFFF (read to the end of
 the file, whole frames only), metadata chunks after the audio (also when cut short: the audio is
-whole), trailing zero padding.
+whole), trailing zero padding or an ID3v1 tag, trailing bytes too few to hold a frame.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def container_problem(path: str | Path) -> str | None:
             return _caf_problem(f, size)
         if head[:4] in (b".snd", b".dns"):
             return _au_problem(head, f, size)
+        if head[:3] == b"ID3" or _mpeg_frame_length(head[:4]):
+            f.seek(0)
+            return _mpeg_problem(f.read())
     return None
 
 
@@ -202,6 +206,54 @@ def _au_problem(head: bytes, f: BinaryIO, size: int) -> str | None:
     return _data_problem(f, size, data, None)
 
 
+#: MPEG audio bitrates (kbit/s) by (MPEG-1: 1, MPEG-2/2.5: 2) and layer, and sample rates by version bits
+_MPEG_KBPS = {
+    (1, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (1, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (1, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (2, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (2, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (2, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_frame_length(header: bytes) -> int:
+    """Bytes of the MPEG audio frame this 4-byte header starts; 0: not a frame header."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return 0
+    version, layer = (header[1] >> 3) & 3, 4 - ((header[1] >> 1) & 3)  # layer 4: reserved
+    rate_index, kbps_index, padding = (header[2] >> 2) & 3, header[2] >> 4, (header[2] >> 1) & 1
+    if version == 1 or layer == 4 or rate_index == 3 or kbps_index in (0, 15):
+        return 0  # reserved values, or free format (no length in the header)
+    kbps = _MPEG_KBPS[(1 if version == 3 else 2, layer)][kbps_index]
+    rate = _MPEG_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * kbps * 1000 // rate + padding) * 4
+    per_frame = 72 if layer == 3 and version != 3 else 144
+    return per_frame * kbps * 1000 // rate + padding
+
+
+def _mpeg_problem(raw: bytes) -> str | None:
+    """Walk an MPEG audio (MP3) stream frame by frame: a last frame cut off is a file cut short. A stream
+    without a Xing/Info header states no length, so a cut at a frame boundary cannot be told from a shorter
+    recording; with one, the reader's frame count check refuses it (``load_audio``)."""
+    pos, frames = 0, 0
+    if raw[:3] == b"ID3" and len(raw) >= 10:  # an ID3v2 tag first: its size is 4 × 7 bits
+        pos = 10 + sum((b & 0x7F) << (7 * (3 - k)) for k, b in enumerate(raw[6:10])) + (10 if raw[5] & 0x10 else 0)
+    while pos < len(raw):
+        length = _mpeg_frame_length(raw[pos : pos + 4])
+        if not length and not (len(raw) - pos < 4 and raw[pos] == 0xFF):
+            break  # a trailing tag (ID3v1 'TAG', APE) or anything else that is not audio: the walk ends
+        if not length or pos + length > len(raw):  # the next frame's header or body cut off
+            return (
+                f"cut short: the MPEG audio stream's last frame is cut off after {frames} whole frame(s), as "
+                "after an interrupted copy or download; copy it again or re-export it"
+            )
+        pos, frames = pos + length, frames + 1
+    return None
+
+
 def _extended(raw: bytes) -> float:
     """An 80-bit IEEE extended float (AIFF's sample rate)."""
     if len(raw) < 10:
@@ -236,7 +288,7 @@ def _data_problem(f: BinaryIO, size: int, data: _Data, tail_order: str | None) -
     if tail_order is None:
         return None
     extra = _unexplained_tail(f, data.offset + data.claimed + (data.claimed & 1), size, tail_order)
-    if extra:
+    if extra and extra >= max(1, data.frame_bytes):  # fewer bytes than a frame hold no audio left unread
         return (
             f"{extra} byte(s) after the audio data are not part of the container: the header gives a shorter "
             f"length ({_seconds(data.claimed, data)}) than the audio written (a recorder that did not finish the "
@@ -253,6 +305,8 @@ def _unexplained_tail(f: BinaryIO, pos: int, size: int, order: str) -> int:
         if not rest.strip(b"\0") and _all_zero(f, pos, size):
             return 0
         ident = rest[:4]
+        if ident[:3] == b"TAG" and size - pos == 128:
+            return 0  # an ID3v1 tag appended by a tagger
         if not all(0x20 <= b <= 0x7E for b in ident):
             return size - pos
         if len(rest) < 8:
