@@ -854,6 +854,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "component": f.get("component", "?"),
                 "fold": "",
                 "reason": f.get("reason", ""),
+                "file": f.get("file", ""),  # the file the reason is about (audio extractors' rows)
             }
             for f in run["failures"]
         ]
@@ -864,13 +865,14 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "component": "",
                 "fold": str(e["fold"]),
                 "reason": e["message"],
+                "file": "",
             }
             for e in store.errors(run["id"])
         ]
     finally:
         store.close()
     if fmt in ("json", "csv"):
-        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason"])
+        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason", "file"])
     else:
         table = Table(
             "kind",
@@ -878,11 +880,12 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
             "component",
             "fold",
             "reason",
+            "file",
             title=f"failures of {run['name']} — run {run['id'][:12]}",
             title_justify="left",
         )
         for r in records:
-            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"])
+            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"], r["file"])
         console.print(table if records else f"run {run['id'][:12]} has no failures")
 
 

@@ -117,6 +117,7 @@ def test_a_run_leaves_out_a_cut_file_with_its_reason(cli, corpus, tmp_path):
     listed = cli("failures", "--format", "json", "--workdir", tmp_path / "wd")
     (row,) = [r for r in json.loads(listed.output) if r["kind"] == "row"]
     assert row["what"] == victim and row["reason"].startswith("cut short")
+    assert row["file"] == str(root / frame["audio"][0])  # beside the reason, not inside it
     results = cli("results", "--format", "json", "--workdir", tmp_path / "wd")
     (board,) = json.loads(results.output)
     assert board["n"] == len(frame) - 1  # evaluated on the whole files only
