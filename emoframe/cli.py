@@ -121,14 +121,13 @@ def plugins(as_json: bool, show: str | None) -> None:
             return
         _show_component(info)
         return
+    limit = reg.plugin_filter
     if as_json:
-        click.echo(
-            json.dumps(
-                {"plugins": [p.to_dict() for p in reg.plugins], "components": [c.to_dict() for c in reg.components()]},
-                indent=2,
-            )
-        )
+        listing = {"plugins": [p.to_dict() for p in reg.plugins], "components": [c.to_dict() for c in reg.components()]}
+        click.echo(json.dumps({**listing, "filter": limit.to_dict() if limit else None}, indent=2))
         return
+    if limit is not None:  # a filter in force is said before what it hides
+        console.print(styled(("plugin filter: ", "yellow"), limit.describe()), highlight=False)
     table = Table(title="emoframe components", title_justify="left")
     for col in ("name", "kind", "in → out", "plugin (EMOFRAME_PLUGINS)", "distribution", "version", "what it is"):
         table.add_column(col, overflow="fold")
@@ -329,6 +328,8 @@ def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]
     for label, group in frame.groupby("label"):
         table.add_row(str(label), str(len(group)), str(group["speaker"].nunique()))
     console.print(table)
+    if m.empty_transcripts:  # a fact about the corpus; a warning only where a text branch reads them
+        console.print(f"transcripts: {len(m.empty_transcripts)} empty", highlight=False)
     for w in m.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
 
@@ -379,7 +380,10 @@ def extract(
     if result.cache_warning:
         err_console.print(f"warning: {result.cache_warning}", highlight=False, markup=False)
     if result.failures:
-        _report_left_out([{"id": i, "component": ext.name, "reason": why} for i, why in result.failures.items()])
+        from .evaluation.failures import failure_records
+
+        files = dict(zip(m.frame["id"].astype(str), m.frame["audio"])) if ext.modality == "audio" else None
+        _report_left_out(failure_records(ext.name, result.failures, files))
         err_console.print(f"{len(result.failures)} sample(s) skipped; the rest was processed and saved")
         sys.exit(1)
 
@@ -850,6 +854,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "component": f.get("component", "?"),
                 "fold": "",
                 "reason": f.get("reason", ""),
+                "file": f.get("file", ""),  # the file the reason is about (audio extractors' rows)
             }
             for f in run["failures"]
         ]
@@ -860,13 +865,14 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "component": "",
                 "fold": str(e["fold"]),
                 "reason": e["message"],
+                "file": "",
             }
             for e in store.errors(run["id"])
         ]
     finally:
         store.close()
     if fmt in ("json", "csv"):
-        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason"])
+        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason", "file"])
     else:
         table = Table(
             "kind",
@@ -874,11 +880,12 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
             "component",
             "fold",
             "reason",
+            "file",
             title=f"failures of {run['name']} — run {run['id'][:12]}",
             title_justify="left",
         )
         for r in records:
-            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"])
+            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"], r["file"])
         console.print(table if records else f"run {run['id'][:12]} has no failures")
 
 

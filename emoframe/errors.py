@@ -37,7 +37,8 @@ class PluginError(EmoframeError):
 class UnknownComponentError(EmoframeError):
     """A component name is not in the registry."""
 
-    def __init__(self, name: str, kind: str | None, suggestions: list[str]):
+    def __init__(self, name: str, kind: str | None, suggestions: list[str], note: str = ""):
+        """``note``: why it may be missing (a plugin filter in force), said after the suggestions."""
         self.name, self.kind, self.suggestions = name, kind, suggestions
         what = f"{kind} " if kind else "component "
         msg = f"unknown {what}'{name}'"
@@ -45,6 +46,8 @@ class UnknownComponentError(EmoframeError):
             msg += f"; did you mean {', '.join(suggestions)}?"
         else:
             msg += "; run `emoframe plugins` to list what is installed"
+        if note:
+            msg += f" ({note})"
         super().__init__(msg)
 
 

@@ -186,6 +186,16 @@ class FeatureProvider:
         known = self._values[key]
         return {str(i): failed.get(i, "not extracted") for i in manifest.ids if i not in known}
 
+    def left_out(self, ref: ComponentRef, manifest: Manifest) -> list[dict[str, str]]:
+        """:meth:`failed_rows` as failure records (``evaluation.failures``): an audio extractor's name the
+        row's audio file beside the reason, so a summary shows it without parsing the reason."""
+        from .evaluation.failures import failure_records
+
+        reasons = self.failed_rows(ref, manifest)
+        audio = self.extractor(ref).modality == "audio" and bool(reasons)
+        files = dict(zip(manifest.frame["id"].astype(str), manifest.frame["audio"])) if audio else None
+        return failure_records(ref.label(), reasons, files)
+
     def usable(self, refs: list[ComponentRef], manifest: Manifest) -> Manifest:
         """The rows every one of these extractors could process."""
         keep = np.ones(len(manifest), dtype=bool)

@@ -4,8 +4,12 @@ A plugin that fails to import, whose hook raises, or that registers a name alrea
 is recorded with the reason and its distribution; every other plugin still loads. Tests
 and notebooks add plugins directly with :meth:`Registry.add_plugin`.
 
-``EMOFRAME_PLUGINS`` (comma-separated entry-point names) limits which third-party plugins
-load; emoframe's own built-ins always do.
+``EMOFRAME_PLUGINS`` (comma-separated entry-point names, the "plugin" column of ``emoframe
+plugins``) loads only the named plugins besides emoframe's core built-ins (plugin ``emoframe``).
+The first-party plugins (``opensmile``, ``sklearn``, …) are plugins like any other: the variable
+filters them too. A name that is no installed plugin, an empty entry or an empty value is an
+error naming it, and while a filter is set every "unknown component" error says so
+(:meth:`Registry.filter_note`), so a left-out plugin is never a mystery.
 """
 
 from __future__ import annotations
@@ -158,6 +162,57 @@ class ComponentInfo:
         return d
 
 
+@dataclass(frozen=True)
+class PluginFilter:
+    """An allow-list in force: where it came from, the plugins it lets load, the installed ones it leaves out."""
+
+    source: str  # 'EMOFRAME_PLUGINS=a,b' or 'allow=[...]' (a registry built in code)
+    allowed: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    def describe(self) -> str:
+        loaded = ", ".join([BUILTIN_PLUGIN, *[a for a in self.allowed if a != BUILTIN_PLUGIN]])
+        left = f"; not loaded: {', '.join(self.skipped)}" if self.skipped else ""
+        return f"{self.source} is set: only plugins {loaded} are loaded{left}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "allowed": list(self.allowed), "skipped": list(self.skipped)}
+
+
+def parse_allow_env(value: str, installed: Iterable[str]) -> list[str]:
+    """The plugin names ``EMOFRAME_PLUGINS`` lists; PluginError naming an empty or unknown entry."""
+    names = sorted(set(installed))
+    choices = f"installed plugins: {', '.join(names)}"
+    if not value.strip():
+        raise PluginError(
+            f"{ALLOW_ENV} is set but empty, which would load no plugin but emoframe's built-ins; unset it to "
+            f"load every installed plugin, or name the ones to load, comma-separated ({choices})"
+        )
+    entries = [e.strip() for e in value.split(",")]
+    empty = [str(k + 1) for k, e in enumerate(entries) if not e]
+    if empty:
+        raise PluginError(
+            f"{ALLOW_ENV}={value!r}: entry {', '.join(empty)} is empty; name the plugins to load, "
+            f"comma-separated ({choices})"
+        )
+    return entries
+
+
+def _check_allowed(allow: list[str], installed: Iterable[str], source: str) -> None:
+    """PluginError naming every entry of an allow-list that is no installed plugin."""
+    known = sorted(set(installed))
+    unknown = [a for a in allow if a not in known]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known)
+            hints.append(f"'{name}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        raise PluginError(
+            f"{source} names {', '.join(hints)}: no installed plugin has that name (installed plugins: "
+            f"{', '.join(known)}; the names are the 'plugin' column of `emoframe plugins`); fix or unset {ALLOW_ENV}"
+        )
+
+
 @dataclass
 class PluginInfo:
     """One plugin (entry point or programmatic), its components and its problems."""
@@ -199,6 +254,7 @@ class Registry:
         self._entry_points: tuple[bool, tuple[str, ...] | None] = (False, None)
         self._added: list[tuple[str | None, str, str, str]] = []  # (module or None, name, distribution, version)
         self._token = f"{os.getpid()}:{id(self)}"
+        self.plugin_filter: PluginFilter | None = None  # the allow-list entry points were loaded under
         _LIVE[self._token] = self
 
     # -- rebuilding in workers -------------------------------------------------------------
@@ -246,13 +302,21 @@ class Registry:
         return reg
 
     def load_entry_points(self, allow: Iterable[str] | None = None, honour_env: bool = True) -> None:
-        """Load every plugin of the ``emoframe`` group (built-in first), honouring the allow-list."""
+        """Load every plugin of the ``emoframe`` group (built-in first), honouring the allow-list
+        (``allow``, else ``EMOFRAME_PLUGINS``): an entry that names no installed plugin is a PluginError."""
+        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN_PLUGIN, e.name))
+        installed = [ep.name for ep in eps]
+        source = f"allow={list(allow)!r}" if allow is not None else ""
         if allow is None and honour_env and os.environ.get(ALLOW_ENV) is not None:
-            allow = [a.strip() for a in os.environ[ALLOW_ENV].split(",") if a.strip()]
+            allow = parse_allow_env(os.environ[ALLOW_ENV], installed)
+            source = f"{ALLOW_ENV}={os.environ[ALLOW_ENV]}"
         allow = list(allow) if allow is not None else None
+        if allow is not None:
+            _check_allowed(allow, installed, source)
+            skipped = sorted({n for n in installed if n not in allow and n != BUILTIN_PLUGIN})
+            self.plugin_filter = PluginFilter(source, tuple(allow), tuple(skipped))
         self._entry_points = (True, tuple(allow) if allow is not None else None)
         allowed = None if allow is None else set(allow) | {BUILTIN_PLUGIN}
-        eps = sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name != BUILTIN_PLUGIN, e.name))
         seen: set[str] = set()
         for ep in eps:
             if allowed is not None and ep.name not in allowed:
@@ -424,6 +488,13 @@ class Registry:
             f"choose one: {' or '.join(repr(c.qualified_name) for c in group)}, or load only one with {ALLOW_ENV}"
         )
 
+    def filter_note(self) -> str:
+        """'' unless an allow-list left plugins out: then which, for every "unknown component" message."""
+        f = self.plugin_filter
+        if f is None or not f.skipped:
+            return ""
+        return f"{f.describe()} — add the plugin that provides it, or unset {ALLOW_ENV}"
+
     def suggest(self, name: str, kind: str | None = None, n: int = 3) -> list[str]:
         pool = self.names(kind) or self.names()
         close = difflib.get_close_matches(name, pool, n=n, cutoff=0.5)
@@ -439,7 +510,7 @@ class Registry:
             raise NameConflictError(self.conflict_message(name))
         info = self._components.get(name) or self._qualified.get(name)
         if info is None or (kind is not None and info.kind != kind):
-            raise UnknownComponentError(name, kind, self.suggest(name, kind))
+            raise UnknownComponentError(name, kind, self.suggest(name, kind), self.filter_note())
         return info
 
     @overload

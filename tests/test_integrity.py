@@ -261,4 +261,4 @@ def test_one_manifest_check_for_every_command(tmp_path, monkeypatch, registry):
     assert info.exit_code == 0 and ran.exit_code == 0, (info.output, ran.output)
     message = next(line for line in info.output.splitlines() if "audio file not found" in line)
     assert ".wav" in message and message in ran.output  # the same words, with the path, in both
-    assert "file not found: " in ran.output  # and the row's own reason names the file
+    assert "file not found — 1 row(s), e.g. " in ran.output and ".wav)" in ran.output  # that row, with its file

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from emoframe.errors import NameConflictError, UnknownComponentError
+from emoframe.errors import NameConflictError, PluginError, UnknownComponentError
 from emoframe.registry import Registry
 
 GOOD_PLUGIN = """
@@ -49,9 +49,94 @@ def test_third_party_distribution_is_found_by_entry_point(make_dist):
 
 def test_allow_list_env_skips_other_plugins(make_dist, monkeypatch):
     make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
-    monkeypatch.setenv("EMOFRAME_PLUGINS", "someone_else")
+    make_dist("other-emo", "other_emo", GOOD_PLUGIN.replace("acme.loud", "other.loud"))
+    monkeypatch.setenv("EMOFRAME_PLUGINS", "other_emo")
     reg = Registry.from_entry_points()
-    assert "acme.loud" not in reg and "fusion.late" in reg  # built-ins always load
+    assert "acme.loud" not in reg and "other.loud" in reg and "fusion.late" in reg  # the core built-ins always load
+    assert "sklearn.svc" not in reg  # a first-party plugin is a plugin like any other: filtered too
+    assert reg.plugin_filter is not None and {"acme_emo", "sklearn"} <= set(reg.plugin_filter.skipped)
+
+
+# -- EMOFRAME_PLUGINS (issue 26 §4): never a silent filter --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("nosuch", "EMOFRAME_PLUGINS=nosuch names 'nosuch': no installed plugin has that name"),
+        ("acme_emo,acme_em", "names 'acme_em' (did you mean acme_emo?)"),
+        ("", "EMOFRAME_PLUGINS is set but empty"),
+        ("  ", "EMOFRAME_PLUGINS is set but empty"),
+        ("acme_emo,,sklearn", "EMOFRAME_PLUGINS='acme_emo,,sklearn': entry 2 is empty"),
+        ("acme_emo,", "entry 2 is empty"),
+    ],
+)
+def test_an_unknown_or_empty_entry_is_an_error_naming_it(make_dist, monkeypatch, value, message):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    monkeypatch.setenv("EMOFRAME_PLUGINS", value)
+    with pytest.raises(PluginError) as e:
+        Registry.from_entry_points()
+    assert message in str(e.value) and "acme_emo" in str(e.value)  # the installed names are listed
+
+
+def test_an_unknown_name_in_an_allow_list_given_in_code_is_an_error_too():
+    with pytest.raises(PluginError, match="allow=\\['nosuch'\\] names 'nosuch'"):
+        Registry.from_entry_points(allow=["nosuch"])
+
+
+def test_an_unknown_component_under_a_filter_names_the_filter(make_dist, monkeypatch):
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    monkeypatch.setenv("EMOFRAME_PLUGINS", "acme_emo")
+    reg = Registry.from_entry_points()
+    with pytest.raises(UnknownComponentError) as e:
+        reg.get("opensmile.egemaps", "extractor")
+    message = str(e.value)
+    assert message.startswith("unknown extractor 'opensmile.egemaps'")
+    assert "EMOFRAME_PLUGINS=acme_emo is set: only plugins emoframe, acme_emo are loaded; not loaded:" in message
+    assert "opensmile" in message.split("not loaded:")[1] and "unset EMOFRAME_PLUGINS" in message
+    monkeypatch.delenv("EMOFRAME_PLUGINS")
+    with pytest.raises(UnknownComponentError) as e:
+        Registry.from_entry_points().get("nosuch.thing")
+    assert "EMOFRAME_PLUGINS" not in str(e.value)  # no filter, no word about one
+
+
+def test_spec_validation_names_the_filter(make_dist, monkeypatch, tmp_path):
+    from emoframe.errors import SpecError
+    from emoframe.spec import load_spec
+
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    monkeypatch.setenv("EMOFRAME_PLUGINS", "acme_emo")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("branches:\n  audio: {extractor: opensmile.egemaps, model: sklearn.svc}\ndata: {manifest: m.csv}\n")
+    with pytest.raises(SpecError) as e:
+        load_spec(spec, registry=Registry.from_entry_points())
+    message = str(e.value)
+    assert "unknown extractor 'opensmile.egemaps'" in message and "EMOFRAME_PLUGINS=acme_emo is set" in message
+
+
+def test_cli_plugins_states_the_filter_while_it_is_set(make_dist, monkeypatch):
+    from click.testing import CliRunner
+
+    from emoframe import registry as registry_module
+    from emoframe.cli import main
+
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    runner = CliRunner()
+
+    def plugins(*args, env=None):
+        monkeypatch.setattr(registry_module, "_default", None)  # the next command loads plugins afresh
+        return runner.invoke(main, ["plugins", *args], env=env)
+
+    table = plugins(env={"EMOFRAME_PLUGINS": "acme_emo"})
+    assert table.exit_code == 0, table.output
+    assert table.output.startswith("plugin filter: EMOFRAME_PLUGINS=acme_emo is set: only plugins emoframe, acme_emo")
+    listing = json.loads(plugins("--json", env={"EMOFRAME_PLUGINS": "acme_emo"}).output)
+    assert listing["filter"]["source"] == "EMOFRAME_PLUGINS=acme_emo" and "sklearn" in listing["filter"]["skipped"]
+    unfiltered = plugins("--json", env={"EMOFRAME_PLUGINS": None})
+    assert json.loads(unfiltered.output)["filter"] is None
+    assert "plugin filter" not in plugins(env={"EMOFRAME_PLUGINS": None}).output
+    bad = plugins(env={"EMOFRAME_PLUGINS": "nosuch"})
+    assert bad.exit_code == 2 and "names 'nosuch': no installed plugin has that name" in bad.output
 
 
 def test_import_error_is_reported_and_others_load(make_dist):

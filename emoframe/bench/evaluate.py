@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.manifest import Manifest
-from ..data.source import check_audio_rows, load_data
+from ..data.source import check_audio_rows, load_data, transcript_warnings
 from ..errors import ComponentError, DataError
 from ..evaluation.failures import group_failures
 from ..evaluation.metrics import confusion, uar
@@ -51,11 +51,7 @@ def component_failures(
         provider.prepare_all(refs, m)
     out = {}
     for ref in refs:
-        failed = [
-            {"id": i, "component": ref.label(), "reason": why}
-            for m in sides
-            for i, why in provider.failed_rows(ref, m).items()
-        ]
+        failed = [record for m in sides for record in provider.left_out(ref, m)]
         total = sum(len(m) for m in sides)
         if total and len(failed) / total > limit:
             reasons = "; ".join(f"{g.reason} ×{g.count}" for g in group_failures(failed)[:3])
@@ -73,8 +69,10 @@ def plan(
     refs: list[Any],
     manifest: Manifest | None = None,
     test_manifest: Manifest | None = None,
+    pipelines: list[PipelineSpec] | None = None,
 ) -> Plan:
-    """Load the data, keep the rows every extractor in ``refs`` could process, and cut the folds."""
+    """Load the data, keep the rows every extractor in ``refs`` could process, and cut the folds.
+    ``pipelines``: every pipeline that will read these rows (a benchmark's), for the data warnings; [spec]."""
     ev = spec.evaluation
     manifest = manifest if manifest is not None else load_data(spec.data, registry)
     warnings = list(manifest.warnings)
@@ -98,6 +96,7 @@ def plan(
     sides = [manifest] + ([test_manifest] if test_manifest is not None else [])
     for side in sides:
         check_audio_rows([spec], side)
+        warnings += transcript_warnings(pipelines or [spec], side)
     failed_components = component_failures(provider, refs, sides, ev.max_failure_share)
     healthy = [r for r in refs if r.key() not in failed_components]
     usable = provider.usable(healthy, manifest)
@@ -109,12 +108,7 @@ def plan(
             "labels, data.classes, or why rows were left out"
         )
     # the rows left out, each with every healthy component's reason
-    failures = [
-        {"id": i, "component": r.label(), "reason": why}
-        for m in sides
-        for r in healthy
-        for i, why in provider.failed_rows(r, m).items()
-    ]
+    failures = [record for m in sides for r in healthy for record in provider.left_out(r, m)]
     if ev.protocol == "cross_corpus":
         test_usable = provider.usable(healthy, test_manifest)  # type: ignore[arg-type]
         splits = [(usable, test_usable)]

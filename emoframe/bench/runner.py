@@ -311,7 +311,7 @@ def run_benchmark(
                 first, manifest, test_manifest, registry, cache, limits, emit, store, run_id
             )
         refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
-        p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest)
+        p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest, [ps for _, ps in pipelines])
         store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
         if uses_asr and asr_failed is None:
             prepare_asr_features([ps for _, ps in pipelines], registry, provider, manifest, test_manifest)

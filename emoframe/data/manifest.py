@@ -25,7 +25,7 @@ FOUR_CLASSES = ("neutral", "happy", "sad", "angry")
 ASR_COLUMN = "asr_text"
 
 
-def _examples(values: Iterable[object], n: int = 5) -> str:
+def shown_examples(values: Iterable[object], n: int = 5) -> str:
     values = list(values)
     shown = ", ".join(str(v) for v in values[:n])
     return shown + (f" … (+{len(values) - n} more)" if len(values) > n else "")
@@ -62,25 +62,25 @@ class Manifest:
             df[col] = df[col].fillna("").astype(str).str.strip() if col != "text" else df[col].fillna("").astype(str)
         dup = df["id"][df["id"].duplicated()].unique()
         if len(dup):
-            problems.append(f"duplicate id(s): {_examples(dup)}; ids must be unique")
+            problems.append(f"duplicate id(s): {shown_examples(dup)}; ids must be unique")
         if (df["id"] == "").any():
             problems.append(f"{int((df['id'] == '').sum())} row(s) with an empty id")
         for col in ("label", "speaker"):
             empty = df["id"][df[col] == ""]
             if len(empty):
                 problems.append(
-                    f"empty {col} in {len(empty)} row(s): {_examples(empty)}; every utterance needs a {col}"
+                    f"empty {col} in {len(empty)} row(s): {shown_examples(empty)}; every utterance needs a {col}"
                 )
         df["audio"] = [_resolve(p, root, problems, i) for i, p in zip(df["id"], df["audio"])]
         if require_audio:
             no_audio = df["id"][df["audio"] == ""]
             if len(no_audio):
-                problems.append(f"no audio path in {len(no_audio)} row(s): {_examples(no_audio)}")
+                problems.append(f"no audio path in {len(no_audio)} row(s): {shown_examples(no_audio)}")
         # one check for every command: a missing file is the odd bad row (like a corrupt one), reported
         # with its path here and as that row's reason when it is left out, never a reason to stop
         absent = df["audio"][(df["audio"] != "") & ~df["audio"].map(lambda p: Path(p).is_file())]
         missing_note = (
-            f"{name}: audio file not found for {len(absent)} row(s): {_examples(absent)}; those rows are left "
+            f"{name}: audio file not found for {len(absent)} row(s): {shown_examples(absent)}; those rows are left "
             "out of audio branches"
             if len(absent)
             else None
@@ -92,12 +92,8 @@ class Manifest:
                 if len(problems) == 1
                 else f"{name}: {len(problems)} problems:\n" + "\n".join(f"  - {p}" for p in problems)
             )
+        # empty transcripts are not a warning here: only a text branch reads them (data.source.transcript_warnings)
         warnings = [missing_note] if missing_note else []
-        empty_text = int((df["text"].str.strip() == "").sum())
-        if empty_text:
-            warnings.append(
-                f"{name}: {empty_text} utterance(s) with an empty transcript; text branches see them as empty strings"
-            )
         columns = [c for c in (*REQUIRED, *OPTIONAL) if c in df.columns]
         extra = [c for c in df.columns if c not in columns]
         return cls(df[columns + extra].reset_index(drop=True), name=name, root=root, warnings=warnings)
@@ -121,6 +117,11 @@ class Manifest:
     @property
     def texts(self) -> list[str]:
         return self.frame["text"].tolist()
+
+    @property
+    def empty_transcripts(self) -> list[str]:
+        """Ids of the rows whose transcript is empty (or only white space)."""
+        return self.frame["id"][self.frame["text"].astype(str).str.strip() == ""].astype(str).tolist()
 
     @property
     def has_audio(self) -> bool:
@@ -207,12 +208,12 @@ def _check_segments(df: pd.DataFrame, problems: list[str]) -> None:
             values = pd.to_numeric(df[col], errors="coerce")
             bad = df["id"][df[col].notna() & (values.isna() | (values < 0))]
             if len(bad):
-                problems.append(f"column '{col}' must be seconds ≥ 0; bad in row(s) {_examples(bad)}")
+                problems.append(f"column '{col}' must be seconds ≥ 0; bad in row(s) {shown_examples(bad)}")
             df[col] = values
     if "start" in df.columns and "end" in df.columns:
         bad = df["id"][df["start"].notna() & df["end"].notna() & (df["end"] <= df["start"])]
         if len(bad):
-            problems.append(f"segment end ≤ start in row(s) {_examples(bad)}")
+            problems.append(f"segment end ≤ start in row(s) {shown_examples(bad)}")
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:

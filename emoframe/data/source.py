@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..registry import Registry
 from ..spec import DataSpec, PipelineSpec, branch_modality
-from .manifest import Manifest, load_manifest
+from .manifest import Manifest, load_manifest, shown_examples
 
 
 def load_data(
@@ -48,3 +48,22 @@ def check_audio_rows(pipelines: list[PipelineSpec], manifest: Manifest) -> None:
             f"{len(audio)} audio branch(es) would read them ({'; '.join(audio[:3])}); use text branches "
             "only with this corpus, or give those rows an audio file"
         )
+
+
+def transcript_warnings(pipelines: list[PipelineSpec], manifest: Manifest) -> list[str]:
+    """The empty-transcript warning, only where it matters: a text branch of one of ``pipelines`` reads
+    the manifest's own transcripts (not ASR ones) and some are empty. Audio branches never read them."""
+    if manifest.text_source != "gold":
+        return []
+    readers = sorted(
+        {f"{p.display_name}: branch '{k}'" for p in pipelines for k, b in p.branches.items()
+         if branch_modality(k, b.modality) == "text" and p.transcripts_of(k) == "gold"}
+    )  # fmt: skip
+    empty = manifest.empty_transcripts if readers else []
+    if not empty:
+        return []
+    return [
+        f"{manifest.name}: {len(empty)} of {len(manifest)} utterance(s) have an empty transcript "
+        f"({shown_examples(empty, 3)}); {len(readers)} text branch(es) read them as empty strings "
+        f"({'; '.join(readers[:3])}{'; …' if len(readers) > 3 else ''})"
+    ]

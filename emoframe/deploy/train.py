@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..data.digest import manifest_fingerprint
-from ..data.source import check_audio_rows, load_data
+from ..data.source import check_audio_rows, load_data, transcript_warnings
 from ..errors import ComponentError, DataError, EmoframeError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
@@ -106,6 +106,7 @@ def train_bundle(
             raise DataError(f"{manifest.name}: no row has split '{split}' (the splits are {', '.join(found)})")
         manifest = manifest.subset(keep.to_numpy())
     check_audio_rows([spec], manifest)
+    data_warnings = transcript_warnings([spec], manifest)
     cache = FeatureCache(wd / "cache") if (use_cache and wd is not None) else None
     provider = FeatureProvider(registry, cache=cache, jobs=jobs, progress=progress, limits=limits)
     pipeline = Pipeline(spec, registry)
@@ -126,11 +127,7 @@ def train_bundle(
             raise ComponentError(f"ASR transcripts: {failed}")
     refs = pipeline.stateless_refs()
     usable = provider.usable(refs, manifest)
-    left_out = [
-        {"id": i, "component": r.label(), "reason": why}
-        for r in refs
-        for i, why in provider.failed_rows(r, manifest).items()
-    ]
+    left_out = [record for r in refs for record in provider.left_out(r, manifest)]
     if len(np.unique(usable.labels)) < 2:
         raise DataError(
             f"{manifest.name}: {len(usable)} usable row(s) hold fewer than two classes; nothing to train "
@@ -150,4 +147,4 @@ def train_bundle(
     if asr is not None:
         training["asr"] = {k: v for k, v in asr.to_dict().items() if k != "failures"}
     path = write_bundle(pipeline, out, training, evaluation, registry, force=force)
-    return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, provider.warnings())
+    return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, data_warnings + provider.warnings())

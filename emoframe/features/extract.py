@@ -17,13 +17,13 @@ import numpy as np
 
 from ..components import FeatureExtractor
 from ..contract import check_feature, guard, origin
-from ..data.audio import AudioError
+from ..data.audio import AudioError, checked_digest
 from ..data.manifest import Manifest
 from ..data.perturb import COLUMN as PERTURB_COLUMN
 from ..data.perturb import AudioPerturbation, read_audio
 from ..errors import ComponentError, describe_exception
 from ..workers import Done, Limits, Started, limit_threads, note, supervise
-from .cache import ExtractorKey, FeatureCache, audio_digest
+from .cache import ExtractorKey, FeatureCache
 
 Progress = Callable[[int, int], None]
 
@@ -310,7 +310,7 @@ def extract_shared(
             if lead.modality == "audio":
                 if not audio:
                     raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
-                digest = audio_digest(audio)
+                digest = checked_digest(audio)  # a file cut short is refused here too, cached features or not
                 if perturb:  # clean rows keep the keys they always had
                     noise = AudioPerturbation.from_json(perturb).key()
                     digest = hashlib.sha256(f"{digest}|{noise}".encode()).hexdigest()
@@ -320,7 +320,7 @@ def extract_shared(
             unreadable[i] = exc.reason
             continue
         except FileNotFoundError:
-            unreadable[i] = f"file not found: {audio}"
+            unreadable[i] = "file not found"  # the file is beside the reason (failure records), not in it
             continue
         except OSError as exc:
             unreadable[i] = f"cannot read audio file: {exc.strerror or exc}"

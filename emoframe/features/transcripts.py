@@ -20,12 +20,12 @@ import numpy as np
 
 from ..components import Transcriber, Transcription
 from ..contract import guard, origin
-from ..data.audio import AudioError
+from ..data.audio import AudioError, checked_digest
 from ..data.manifest import ASR_COLUMN, Manifest
 from ..data.perturb import read_audio
 from ..errors import ComponentError, EmoframeError, describe_exception
 from ..workers import Done, Limits, Started, limit_threads, supervise
-from .cache import ExtractorKey, FeatureCache, audio_digest
+from .cache import ExtractorKey, FeatureCache
 
 CACHE_PREFIX = "asr-"  # the feature cache keeps a transcriber's results in cache/asr-<name>
 
@@ -212,7 +212,10 @@ def transcribe_manifest(
             report.failures[ids[i]] = "this utterance has no audio file to transcribe"
             continue
         try:
-            digest = audio_digest(audio)
+            digest = checked_digest(audio)  # a file cut short is refused, cached transcript or not
+        except AudioError as exc:
+            report.failures[ids[i]] = exc.reason
+            continue
         except OSError as exc:
             report.failures[ids[i]] = f"cannot read audio file: {getattr(exc, 'strerror', None) or exc}"
             continue

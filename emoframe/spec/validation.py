@@ -86,6 +86,8 @@ def _component_problems(c: Ctx, path: str, ref: ComponentRef, kind: str) -> Prob
     if ref.name not in c.reg:
         close = c.reg.suggest(ref.name, kind)
         fix = f"did you mean {', '.join(close)}?" if close else f"`emoframe plugins` lists the installed {kind}s"
+        if c.reg.filter_note():  # a plugin filter may be why it is missing
+            fix += f" ({c.reg.filter_note()})"
         yield SpecProblem(f"{path}.name" if ref.params else path, f"unknown {kind} '{ref.name}'", fix)
         return
     info = c.reg.get(ref.name)
