@@ -540,6 +540,8 @@ def _execute(
                 highlight=False,
                 markup=False,
             )
+            for line in event.code_changes:
+                err_console.print(styled(("code changed: ", "yellow"), line))
         elif isinstance(event, ev.PerturbationStarted):
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
