@@ -180,7 +180,8 @@ def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
 
 
 INDEX = "index.html"
-#: the first line of every report: its key (what it is drawn from) and the sha256 of the lines after it
+#: the first line of every report: its key (what it is drawn from) and the sha256 of that key and the lines after
+#: it (a report from before that digest has the key alone)
 _HEAD = re.compile(rb"^<!doctype html><!-- emoframe report ([0-9a-f]{32})(?: ([0-9a-f]{64}))? -->\n")
 
 
@@ -195,9 +196,14 @@ def report_owner(path: str | Path) -> tuple[bool, str | None]:
     m = _HEAD.match(data)
     if m is None:
         return False, None
-    if m.group(2) is not None and hashlib.sha256(data[m.end() :]).hexdigest() != m.group(2).decode():
+    if m.group(2) is not None and _page_digest(m.group(1).decode(), data[m.end() :]) != m.group(2).decode():
         return False, None  # an emoframe report someone edited: theirs now
     return True, m.group(1).decode()
+
+
+def _page_digest(key: str, body: bytes) -> str:
+    """What a report's first line records: the sha256 of its key and of every byte after that line."""
+    return hashlib.sha256(key.encode() + b"\n" + body).hexdigest()
 
 
 def check_report_target(out: str | Path, force: bool = False) -> None:
@@ -303,7 +309,7 @@ def write_report(
         "say nothing about real speech.</p></body></html>"
     )
     body = "\n".join(parts).encode("utf-8")
-    head = f"<!doctype html><!-- emoframe report {key} {hashlib.sha256(body).hexdigest()} -->\n".encode()
+    head = f"<!doctype html><!-- emoframe report {key} {_page_digest(key, body)} -->\n".encode()
     out.mkdir(parents=True, exist_ok=True)
     check_report_target(out, force)  # again: the folder may have changed while the charts were drawn
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{INDEX}-", dir=out)
