@@ -156,6 +156,23 @@ def test_a_model_edited_without_a_version_bump_reruns_exactly_its_pipeline_folds
     assert (settled.ran, planned.code_changes) == (0, ())
 
 
+def test_a_stale_fold_that_fails_on_todays_code_keeps_no_figures_of_the_old_code(corpus, code_plugin, tmp_path):
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    cp.write(code_plugin, sharpness="float('nan')")  # the edited model now returns NaN probabilities
+    broken, _ = bench(corpus, code_plugin, wd)
+    assert broken.run_id == first.run_id and len(broken.errors) == 2
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        rows = {r["pipeline"]: r for r in leaderboard(store, first.run_id)}
+    finally:
+        store.close()
+    assert rows["cc.energy→cc.centroid"]["status"] == "failed" and rows["cc.energy→cc.centroid"].get("uar") is None
+    assert rows["cc.energy→toy.centroid"]["status"] == "done"
+
+
 def test_an_extractor_edited_without_a_version_bump_reruns_every_pipeline_using_it(corpus, code_plugin, tmp_path):
     from . import code_plugin as cp
 
