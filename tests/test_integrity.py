@@ -324,6 +324,8 @@ def test_a_bundle_on_edited_code_is_warned_about_by_name_and_refused_when_strict
     assert "cc.energy" not in warned.output.split("[")[0]  # only the component that changed is named
     refused = predict_cli(monkeypatch, code_plugin, bundle, wav, "--strict")
     assert refused.exit_code == 2 and "model 'cc.centroid'" in refused.output, refused.output
+    served = CliRunner().invoke(main, ["serve", str(bundle), "--strict", "--port", "0"])  # refused before it starts
+    assert served.exit_code == 2 and "refusing to load (strict)" in served.output, served.output
 
 
 def test_an_extractor_whose_width_changed_is_named_not_the_model(audio_corpus, code_plugin, tmp_path, monkeypatch):
