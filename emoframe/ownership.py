@@ -28,6 +28,7 @@ class OwnershipError(EmoframeError):
 
 
 def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: what a marker records, so that ownership follows content, not names."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
@@ -174,7 +175,15 @@ def foreign_files(folder: str | Path, files: Mapping[str, str | None]) -> list[s
 
 
 def shown(names: list[str], limit: int = 5) -> str:
+    """The first ``limit`` names, and how many more: an error message stays readable."""
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def still_as_written(folder: str | Path, files: Mapping[str, str | None]) -> Callable[[Path], bool]:
+    """A ``belongs`` test for :func:`remove_files` in ``folder``: a file listed in ``files`` whose content
+    still has the recorded sha256 (checked as it is about to be deleted), or a temp file."""
+    folder = Path(folder)
+    return lambda rel: rel.name.startswith(".tmp-") or _why_foreign(folder, rel.as_posix(), files) is None
 
 
 def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Mapping[str, str | None]) -> None:
@@ -207,10 +216,3 @@ def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Mapping[st
         remove_files(aside, kind, still_as_written(aside, files))
         return
     os.replace(tmp, out)
-
-
-def still_as_written(folder: str | Path, files: Mapping[str, str | None]) -> Callable[[Path], bool]:
-    """A ``belongs`` test for :func:`remove_files` in ``folder``: a file listed in ``files`` whose content
-    still has the recorded sha256 (checked as it is about to be deleted), or a temp file."""
-    folder = Path(folder)
-    return lambda rel: rel.name.startswith(".tmp-") or _why_foreign(folder, rel.as_posix(), files) is None
