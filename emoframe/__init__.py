@@ -42,11 +42,12 @@ from .registry import Registry, get_registry
 __version__ = "0.1.0"
 
 
-def load(path: str, registry: Registry | None = None) -> Any:
-    """A trained bundle (``emoframe train``) ready to label recordings: ``.predict`` / ``.predict_proba``."""
+def load(path: str, registry: Registry | None = None, strict: bool = False) -> Any:
+    """A trained bundle (``emoframe train``) ready to label recordings: ``.predict`` / ``.predict_proba``.
+    Components whose code changed since training are warned about by name; ``strict=True`` refuses them."""
     from .deploy.predictor import load as load_bundle
 
-    return load_bundle(path, registry)
+    return load_bundle(path, registry, strict=strict)
 
 
 #: the public API of plugin authors; tests/test_public_api.py fails when a name disappears

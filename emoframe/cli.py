@@ -544,6 +544,8 @@ def _execute(
                 highlight=False,
                 markup=False,
             )
+            for line in event.code_changes:
+                err_console.print(styled(("code changed: ", "yellow"), line))
         elif isinstance(event, ev.PerturbationStarted):
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
@@ -589,12 +591,14 @@ def _bench(
 
     from .results.leaderboard import leaderboard, learned_lines
     from .results.leaderboard import outcome as row_outcome
-    from .results.report import write_report
+    from .results.report import check_report_target, write_report
     from .results.store import ResultsStore
     from .spec import load_spec
 
     wd = _use_workdir(workdir)
     spec = load_spec(spec_path, registry=_registry())
+    if report_dir is not None:
+        check_report_target(report_dir)  # a user's own index.html there: said before the run, not after it
     t0 = time.perf_counter()
     outcome = _execute(spec, spec_path, wd, jobs, executor, scheduler, fresh, timeout, no_cache)
 
@@ -957,15 +961,21 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
 @main.command()
 @click.argument("run_id", metavar="RUN", required=False)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--force", is_flag=True, help="Replace an index.html in --out that emoframe did not write.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
-def report(run_id: str | None, out: Path, workdir: Path | None) -> None:
-    """Write a self-contained HTML report of a run (default: the latest)."""
-    from .results.report import write_report
+def report(run_id: str | None, out: Path, force: bool, workdir: Path | None) -> None:
+    """Write a self-contained HTML report of a run (default: the latest) to OUT/index.html.
 
+    A report emoframe wrote there is redrawn; any other index.html (or an edited report) is kept
+    unless --force.
+    """
+    from .results.report import check_report_target, write_report
+
+    check_report_target(out, force)  # before reading anything
     store = _read_store(workdir)
     try:
         target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
-        path = write_report(store, target, out)
+        path = write_report(store, target, out, force=force)
     finally:
         store.close()
     console.print(f"wrote {path}", highlight=False)

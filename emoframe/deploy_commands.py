@@ -20,6 +20,17 @@ from .cli import _registry, _report_left_out, _use_workdir, console, err_console
 from .errors import EmoframeError
 
 WORKDIR_HELP = "State folder [./.emoframe]."
+STRICT_HELP = "Refuse a bundle whose components' code differs from the code it was trained with (default: warn)."
+
+
+def load_checked(bundle: Path, strict: bool) -> Any:
+    """The bundle's Predictor (integrity checked; ``strict``: changed code refused), its warnings printed."""
+    from .deploy.predictor import Predictor
+
+    model = Predictor.load(bundle, _registry(), strict=strict)
+    for w in model.warnings:
+        err_console.print(styled(("warning: ", "yellow"), w))
+    return model
 
 
 @contextmanager
@@ -183,6 +194,7 @@ def render(records: list[dict[str, Any]], columns: list[str], fmt: str) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help=WORKDIR_HELP)
+@click.option("--strict", is_flag=True, help=STRICT_HELP)
 def predict(
     bundle: Path,
     inputs: tuple[str, ...],
@@ -193,13 +205,13 @@ def predict(
     jobs: int | None,
     no_cache: bool,
     workdir: Path | None,
+    strict: bool,
 ) -> None:
     """Label recordings with a trained bundle: audio files, folders (recursive) or a manifest (CSV/Parquet).
 
     Files that cannot be predicted are reported with their reason; the rest is predicted (exit 1).
     """
     from .deploy.inputs import collect
-    from .deploy.predictor import Predictor
     from .features import FeatureCache
     from .workers import Limits
 
@@ -207,7 +219,7 @@ def predict(
         fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
     if out is not None:
         refuse_existing(out, force)  # say so before the work, not after it
-    model = Predictor.load(bundle, _registry())
+    model = load_checked(bundle, strict)
     got = collect(list(inputs), text)
     records: list[dict[str, Any]] = []
     failures = dict(got.problems)
@@ -309,14 +321,14 @@ def export(bundle: Path, onnx_out: Path, check_inputs: tuple[str, ...], text: st
     "--max-mb", default=20.0, show_default=True, type=click.FloatRange(0.01, 4096), help="Request size limit."
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
-def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int) -> None:
+@click.option("--strict", is_flag=True, help=STRICT_HELP)
+def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int, strict: bool) -> None:
     """Serve a bundle over HTTP: POST /predict (audio file + text), GET /health, GET /model."""
     import uvicorn
 
-    from .deploy.predictor import Predictor
     from .deploy.server import BUNDLE_ENV, LIMIT_ENV, create_app
 
-    model = Predictor.load(bundle, _registry())  # also checks the bundle before any worker starts
+    model = load_checked(bundle, strict)  # also checks the bundle before any worker starts
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(styled(("warning: ", "yellow"), f"binding {host}: reachable from other machines, no auth"))
     err_console.print(f"serving {model.meta['pipeline']} on http://{host}:{port} (Ctrl-C stops)", highlight=False)

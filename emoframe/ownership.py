@@ -3,15 +3,18 @@
 emoframe never deletes a path a user typed. It deletes a folder's content only when the
 folder carries the marker ``.emoframe-owned`` written when emoframe created it, of the
 expected kind, and then only the files the marker (or the owner's own naming rule) says
-emoframe wrote. Anything else found there is left in place and reported. No ``rmtree``.
+emoframe wrote — and, where it recorded their sha256, only while their content still is what
+emoframe wrote: a marker copied beside a user's own ``manifest.csv`` licenses nothing. Anything
+else found there is left in place and reported. No ``rmtree``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +27,24 @@ class OwnershipError(EmoframeError):
     """emoframe was asked to replace or delete something it did not create."""
 
 
-def mark(folder: str | Path, kind: str, **info: Any) -> None:
-    """Declare ``folder`` as created by emoframe for ``kind`` (atomic write; deterministic content)."""
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: what a marker records, so that ownership follows content, not names."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def mark(folder: str | Path, kind: str, files: Iterable[str] | None = None, **info: Any) -> None:
+    """Declare ``folder`` as created by emoframe for ``kind`` (atomic write; deterministic content).
+
+    ``files`` (relative paths of what emoframe wrote there) are recorded with the sha256 of their
+    content, so that only files still holding that content are ever replaced or deleted.
+    """
     folder = Path(folder)
+    if files is not None:
+        info["files"] = {rel: file_sha256(folder / rel) for rel in sorted(files)}
     body = json.dumps({"owner": "emoframe", "kind": kind, **info}, sort_keys=True, indent=0)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-marker-", dir=folder)
     try:
@@ -113,19 +131,69 @@ def remove_files(folder: str | Path, kind: str, belongs: Callable[[Path], bool])
     return removed, foreign
 
 
-def listed(files: Iterable[str]) -> Callable[[Path], bool]:
-    """A ``belongs`` test for :func:`remove_files`: exactly these relative paths (and temp files)."""
-    names = set(files)
-    return lambda rel: rel.as_posix() in names or rel.name.startswith(".tmp-")
+def recorded(m: Mapping[str, Any] | None) -> dict[str, str | None]:
+    """The files a marker says emoframe wrote: relative path → sha256, or None where the marker
+    (written by an emoframe from before content digests) lists the name only."""
+    files = (m or {}).get("files")
+    if isinstance(files, Mapping):
+        return {str(k): str(v) if isinstance(v, str) else None for k, v in files.items()}
+    if isinstance(files, list):
+        return dict.fromkeys((str(f) for f in files), None)
+    return {}
 
 
-def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Iterable[str]) -> None:
+def _why_foreign(folder: Path, rel: str, files: Mapping[str, str | None]) -> str | None:
+    """Why the file at ``rel`` is not emoframe's to replace, or None when it is (listed, same content)."""
+    path = folder / rel
+    if path.is_symlink() or rel not in files:
+        return rel
+    want = files[rel]
+    if want is None:
+        return f"{rel} (listed by an older emoframe without its digest: cannot tell it is unchanged)"
+    try:
+        same = file_sha256(path) == want
+    except OSError:
+        return f"{rel} (unreadable)"
+    return None if same else f"{rel} (changed since emoframe wrote it)"
+
+
+def foreign_files(folder: str | Path, files: Mapping[str, str | None]) -> list[str]:
+    """Every file (or symlink) under ``folder`` but the marker that is not one of ``files`` with the
+    content recorded for it, each with why; sorted."""
+    folder = Path(folder)
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_dir() and not p.is_symlink():
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if rel == MARKER:
+            continue
+        why = _why_foreign(folder, rel, files)
+        if why is not None:
+            out.append(why)
+    return out
+
+
+def shown(names: list[str], limit: int = 5) -> str:
+    """The first ``limit`` names, and how many more: an error message stays readable."""
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def still_as_written(folder: str | Path, files: Mapping[str, str | None]) -> Callable[[Path], bool]:
+    """A ``belongs`` test for :func:`remove_files` in ``folder``: a file listed in ``files`` whose content
+    still has the recorded sha256 (checked as it is about to be deleted), or a temp file."""
+    folder = Path(folder)
+    return lambda rel: rel.name.startswith(".tmp-") or _why_foreign(folder, rel.as_posix(), files) is None
+
+
+def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Mapping[str, str | None]) -> None:
     """Put the finished folder ``tmp`` (made beside ``out``) at ``out``.
 
     An existing ``out`` must be empty, or a folder emoframe made for ``kind`` that holds only
-    ``files`` (relative paths) and its marker. It is checked before anything moves, then set
-    aside, replaced by ``tmp`` and deleted: an interruption leaves the old folder or the new one,
-    and a file someone added to the old folder stops the replacement with its name.
+    ``files`` (relative path → the sha256 emoframe wrote) and its marker, each with that content.
+    It is checked before anything moves, then set aside, replaced by ``tmp`` and deleted: an
+    interruption leaves the old folder or the new one, and a file someone added to the old folder,
+    or one whose content changed, stops the replacement with its name.
     """
     tmp, out = Path(tmp), Path(out)
     if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
@@ -135,22 +203,16 @@ def replace_owned(tmp: str | Path, out: str | Path, kind: str, files: Iterable[s
             raise OwnershipError(
                 f"refusing to replace {out}: emoframe did not create it (no {MARKER} of kind '{kind}')"
             )
-        expected = {*files, MARKER}
-        foreign = sorted(
-            p.relative_to(out).as_posix()
-            for p in out.rglob("*")
-            if (p.is_file() or p.is_symlink()) and p.relative_to(out).as_posix() not in expected
-        )
+        foreign = foreign_files(out, files)
         if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise OwnershipError(
-                f"refusing to replace {out}: it holds file(s) emoframe did not write there ({shown}); "
+                f"refusing to replace {out}: it holds file(s) emoframe did not write there ({shown(foreign)}); "
                 "move them out, or write to another folder"
             )
         aside = Path(tempfile.mkdtemp(prefix=f".tmp-old-{out.name}-", dir=out.parent))
         aside.rmdir()
         os.replace(out, aside)
         os.replace(tmp, out)
-        remove_files(aside, kind, listed(files))
+        remove_files(aside, kind, still_as_written(aside, files))
         return
     os.replace(tmp, out)

@@ -39,3 +39,16 @@ def make_dist(tmp_path, monkeypatch):
         return site
 
     yield make
+
+
+@pytest.fixture
+def code_plugin(tmp_path, monkeypatch):
+    """A plugin package on disk whose code a test edits (tests/code_plugin.py); forgotten afterwards."""
+    from . import code_plugin as cp
+
+    root = tmp_path / "plugin-src"
+    cp.write(root)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # an edit within the same second is read, not a .pyc
+    yield root
+    cp.forget()

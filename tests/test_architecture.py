@@ -15,7 +15,7 @@ PACKAGE = ROOT / "emoframe"
 
 #: lowest first; a module may import its own layer and those below it
 LAYERS: list[set[str]] = [
-    {"errors", "hookspecs", "workdir", "ownership", "workers", "components", "contract"},
+    {"errors", "hookspecs", "workdir", "ownership", "workers", "components", "contract", "code_digest"},
     {"registry"},
     {"spec"},
     {"data"},

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import emoframe
 from emoframe.bench.runner import run_benchmark
 from emoframe.cli import main
+from emoframe.errors import EmoframeError
 from emoframe.pipeline import Branch
 from emoframe.registry import Registry
 from emoframe.results.leaderboard import leaderboard, to_csv, to_json, to_markdown
@@ -221,8 +222,11 @@ def test_report_is_self_contained_html_with_images(corpus, tmp_path, monkeypatch
     changed[0]["uar"] = changed[0]["uar"] - 0.01  # other figures: another report
     write_report(store, outcome.run_id, tmp_path / "report", changed)
     assert path.read_bytes() != before
-    path.write_text("edited by hand")  # no marker of this report: written again
-    write_report(store, outcome.run_id, tmp_path / "report", rows)
+    path.write_text("edited by hand")  # not emoframe's any more (issue 26 §3): replaced only with force
+    with pytest.raises(EmoframeError, match=r"index.html exists and emoframe did not write it.*--force"):
+        write_report(store, outcome.run_id, tmp_path / "report", rows)
+    assert path.read_text() == "edited by hand"
+    write_report(store, outcome.run_id, tmp_path / "report", rows, force=True)
     assert path.read_bytes() == before
     store.close()
 

@@ -111,9 +111,9 @@ def test_a_bundle_predicts_what_the_fitted_pipeline_predicted(doc, corpus, tmp_p
 
 def test_bundle_holds_only_safe_formats(late_bundle):
     suffixes = {p.suffix for p in late_bundle.rglob("*") if p.is_file()}
-    assert suffixes <= {".json", ".skops", ".safetensors", ""}  # "" is the ownership marker
+    assert suffixes <= {".json", ".skops", ".safetensors", ".sha256", ""}  # "" is the ownership marker
     meta = json.loads((late_bundle / "bundle.json").read_text())
-    assert meta["format"] == 1 and meta["training"]["rows"] == 48 and meta["training"]["manifest_digest"]
+    assert meta["format"] == 2 and meta["training"]["rows"] == 48 and meta["training"]["manifest_digest"]
     assert {e["distribution"] for e in meta["components"]} == {"emoframe-opensmile", "emoframe-sklearn", "emoframe"}
 
 
@@ -125,12 +125,10 @@ def _copy(src: Path, dst: Path) -> Path:
 
 
 def _relist(bundle: Path) -> None:
-    """Recompute bundle.json's checksums, as an attacker who edits the files would."""
-    from emoframe.deploy.bundle import _sha256
+    """Recompute bundle.sha256, as an attacker who edits the files would (the checks behind it must hold)."""
+    from emoframe.deploy.bundle import write_sums
 
-    meta = json.loads((bundle / "bundle.json").read_text())
-    meta["files"] = {rel: _sha256(bundle / rel) for rel in meta["files"]}
-    (bundle / "bundle.json").write_text(json.dumps(meta))
+    write_sums(bundle)
 
 
 def test_a_pickle_payload_is_refused_and_never_runs(late_bundle, tmp_path):
@@ -192,12 +190,13 @@ def _edit(bundle: Path, change) -> None:
     meta = json.loads((bundle / "bundle.json").read_text())
     change(meta)
     (bundle / "bundle.json").write_text(json.dumps(meta))
+    _relist(bundle)
 
 
 def test_incompatible_bundles_say_what_is_missing(late_bundle, tmp_path):
     b = _copy(late_bundle, tmp_path / "newer")
-    _edit(b, lambda m: m.update(format=2))
-    with pytest.raises(BundleError, match="format 2 was written by a newer emoframe.*upgrade emoframe"):
+    _edit(b, lambda m: m.update(format=3))
+    with pytest.raises(BundleError, match="format 3 was written by a newer emoframe.*upgrade emoframe"):
         read_bundle(b, REG)
 
     b = _copy(late_bundle, tmp_path / "version")

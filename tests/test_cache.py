@@ -74,7 +74,7 @@ def test_corrupt_entry_is_a_miss_and_is_rewritten(tmp_path):
     entry.write_bytes(b"garbage")
     again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache)
     assert (again.misses, again.corrupt) == (1, 1)
-    assert decode_entry(entry.read_bytes()).shape == (4,)
+    assert decode_entry(entry.read_bytes(), entry.stem).shape == (4,)
 
 
 def _writer(root, key, value, n):
@@ -144,7 +144,8 @@ def test_valid_but_wrong_entries_fail_the_output_checks(tmp_path, bad):
     m = corpus(tmp_path)
     cache = FeatureCache(tmp_path / "cache")
     clean = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).matrix()
-    _entries(tmp_path / "cache")[0].write_bytes(encode_entry(bad))
+    entry = _entries(tmp_path / "cache")[0]
+    entry.write_bytes(encode_entry(bad, entry.stem))
     again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
     assert again.corrupt == 1 and again.misses == 1
     np.testing.assert_array_equal(again.matrix(), clean)
@@ -199,6 +200,77 @@ def test_an_extractor_edited_in_place_is_re_extracted(tmp_path, monkeypatch):
     again = extract_features(mod.Level(), m, jobs=1, cache=cache)
     assert again.misses == 3 and np.allclose(again.matrix(), 2 * first.matrix())
     sys.modules.pop("edited_plugin", None)
+
+
+def test_entries_rotated_among_keys_are_misses(tmp_path):
+    """Issue 26 §3: each entry is internally valid, but sits under another sample's key: a miss, never a feature."""
+    m = corpus(tmp_path)
+    cache = FeatureCache(tmp_path / "cache")
+    clean = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).matrix()
+    entries = _entries(tmp_path / "cache")
+    blobs = [e.read_bytes() for e in entries]
+    for entry, blob in zip(entries, blobs[1:] + blobs[:1]):
+        entry.write_bytes(blob)
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert (again.hits, again.misses, again.corrupt) == (0, 6, 6)
+    np.testing.assert_array_equal(again.matrix(), clean)
+    assert extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache")).hits == 6
+
+
+def test_an_entry_is_valid_only_under_its_own_key():
+    value = np.arange(4, dtype=np.float32)
+    blob = encode_entry(value, "a" * 64)
+    np.testing.assert_array_equal(decode_entry(blob, "a" * 64), value)
+    assert decode_entry(blob, "b" * 64) is None
+
+
+def test_entries_of_an_older_emoframe_are_recomputed_not_reported_as_damage(tmp_path):
+    """Entries written before the key was bound into the checksum (EFC1) are plain misses, then rewritten."""
+    import hashlib
+    import io
+
+    m = corpus(tmp_path, n=2)
+    cache = FeatureCache(tmp_path / "cache")
+    clean = extract_features(toy_plugin.Energy(), m, jobs=1, cache=cache).matrix()
+    for entry in _entries(tmp_path / "cache"):
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(4, dtype=np.float32), allow_pickle=False)
+        payload = buf.getvalue()
+        entry.write_bytes(b"EFC1\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    again = extract_features(toy_plugin.Energy(), m, jobs=1, cache=FeatureCache(tmp_path / "cache"))
+    assert (again.hits, again.misses, again.corrupt) == (0, 2, 0)
+    np.testing.assert_array_equal(again.matrix(), clean)
+
+
+def test_an_extractor_whose_helper_module_is_edited_is_re_extracted(tmp_path, monkeypatch):
+    """Issue 26 §2: the code is the defining module and the modules of its own package it imports."""
+    import importlib
+    import sys
+
+    pkg = tmp_path / "src" / "helped_plugin"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text("def level(x):\n    return float(abs(x).max())\n")
+    (pkg / "extractors.py").write_text(
+        "import numpy as np\nimport emoframe\nfrom .helpers import level\n\n"
+        "class Level(emoframe.FeatureExtractor):\n"
+        "    name = 'helped.level'\n    version = '1'\n    modality = 'audio'\n    output = 'vector'\n\n"
+        "    def extract(self, x):\n        return np.array([level(x)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    mod = importlib.import_module("helped_plugin.extractors")
+    m = corpus(tmp_path, n=3)
+    cache = FeatureCache(tmp_path / "cache")
+    first = extract_features(mod.Level(), m, jobs=1, cache=cache)
+    assert extract_features(mod.Level(), m, jobs=1, cache=cache).hits == 3
+    (pkg / "helpers.py").write_text("def level(x):\n    return 3.0 * float(abs(x).max())\n")  # version untouched
+    for name in ("helped_plugin.extractors", "helped_plugin.helpers", "helped_plugin"):
+        sys.modules.pop(name, None)
+    mod = importlib.import_module("helped_plugin.extractors")
+    again = extract_features(mod.Level(), m, jobs=1, cache=cache)
+    assert again.misses == 3 and np.allclose(again.matrix(), 3 * first.matrix())
+    for name in ("helped_plugin.extractors", "helped_plugin.helpers", "helped_plugin"):
+        sys.modules.pop(name, None)
 
 
 def test_no_cache_neither_reads_nor_writes(tmp_path):

@@ -262,3 +262,221 @@ def test_one_manifest_check_for_every_command(tmp_path, monkeypatch, registry):
     message = next(line for line in info.output.splitlines() if "audio file not found" in line)
     assert ".wav" in message and message in ran.output  # the same words, with the path, in both
     assert "file not found — 1 row(s), e.g. " in ran.output and ".wav)" in ran.output  # that row, with its file
+
+
+# -- issue 26 §2 and §3: bundles checked file by file and against the code they were trained with ---------
+
+
+@pytest.fixture(scope="module")
+def audio_corpus(tmp_path_factory) -> Path:
+    from emoframe.data.synth import generate
+
+    return generate(tmp_path_factory.mktemp("i26") / "corpus", seed=4, speakers=4, per_class=2) / "manifest.csv"
+
+
+CC_PIPELINE = {
+    "name": "cc",
+    "branches": {"audio": {"extractor": "cc.energy", "model": "cc.centroid"}},
+}
+
+
+def train_cc(corpus: Path, root: Path, out: Path, force: bool = False) -> Path:
+    from emoframe.deploy.train import train_bundle
+
+    from . import code_plugin as cp
+
+    spec = parse_spec({**CC_PIPELINE, "data": {"manifest": str(corpus)}})
+    return train_bundle(spec, out, cp.registry(root), jobs=1, force=force).path
+
+
+def predict_cli(monkeypatch, root: Path, bundle: Path, *args: str):
+    from . import code_plugin as cp
+
+    monkeypatch.setattr(registry_module, "_default", cp.registry(root))
+    return CliRunner().invoke(main, ["predict", str(bundle), *args])
+
+
+def test_a_bundle_on_edited_code_is_warned_about_by_name_and_refused_when_strict(
+    audio_corpus, code_plugin, tmp_path, monkeypatch
+):
+    import emoframe
+    from emoframe import BundleError
+    from emoframe.deploy.bundle import BundleWarning
+    from emoframe.deploy.predictor import Predictor
+
+    from . import code_plugin as cp
+
+    bundle = train_cc(audio_corpus, code_plugin, tmp_path / "b")
+    wav = str(audio_corpus.parent / "wav" / sorted(p.name for p in (audio_corpus.parent / "wav").iterdir())[0])
+    meta = json.loads((bundle / "bundle.json").read_text())
+    assert all(len(e["code"]) == 64 for e in meta["components"])  # every component's code digest recorded
+    clean = predict_cli(monkeypatch, code_plugin, bundle, wav, "--format", "json", "--strict")
+    assert clean.exit_code == 0 and "warning" not in clean.output, clean.output
+    cp.write(code_plugin, sharpness="4.0")  # the model's helper module edited, version "1" kept
+    (note,) = Predictor.load(bundle, cp.registry(code_plugin)).warnings
+    assert note.startswith("model 'cc.centroid': its code here differs from the code this bundle was trained with")
+    with pytest.warns(BundleWarning, match=r"model 'cc.centroid': its code here differs .*version 1 unchanged"):
+        emoframe.load(str(bundle), cp.registry(code_plugin))
+    with pytest.raises(BundleError, match=r"(?s)refusing to load \(strict\).*model 'cc.centroid'"):
+        emoframe.load(str(bundle), cp.registry(code_plugin), strict=True)
+    warned = predict_cli(monkeypatch, code_plugin, bundle, wav, "--format", "json")
+    assert warned.exit_code == 0 and "warning: model 'cc.centroid': its code here differs" in warned.output
+    assert "cc.energy" not in warned.output.split("[")[0]  # only the component that changed is named
+    refused = predict_cli(monkeypatch, code_plugin, bundle, wav, "--strict")
+    assert refused.exit_code == 2 and "model 'cc.centroid'" in refused.output, refused.output
+    served = CliRunner().invoke(main, ["serve", str(bundle), "--strict", "--port", "0"])  # refused before it starts
+    assert served.exit_code == 2 and "refusing to load (strict)" in served.output, served.output
+
+
+def test_an_extractor_whose_width_changed_is_named_not_the_model(audio_corpus, code_plugin, tmp_path, monkeypatch):
+    from . import code_plugin as cp
+
+    bundle = train_cc(audio_corpus, code_plugin, tmp_path / "b")
+    assert json.loads((bundle / "bundle.json").read_text())["components"][0]["width"] == 4
+    cp.write(code_plugin, extra="0.0, float(e.min())")  # features.py now gives 5 values per sample
+    wav = str(next((audio_corpus.parent / "wav").iterdir()))
+    result = predict_cli(monkeypatch, code_plugin, bundle, wav, "--no-cache")
+    assert result.exit_code == 2, result.output
+    assert "extractor 'cc.energy' (branch 'audio') gives 5 feature(s) per sample here but gave 4" in result.output
+    assert "its code changed since the bundle was trained" in result.output
+    assert "fitted on" not in result.output
+
+
+def test_renaming_a_class_or_a_hyperparameter_in_bundle_json_is_refused(
+    audio_corpus, code_plugin, tmp_path, monkeypatch
+):
+    import shutil
+
+    bundle = train_cc(audio_corpus, code_plugin, tmp_path / "b")
+    wav = str(next((audio_corpus.parent / "wav").iterdir()))
+    for name, edit in (
+        ("class", lambda text: text.replace('"sad"', '"SAD"')),
+        ("hyperparameter", lambda text: text.replace('"protocol": "speaker_kfold"', '"protocol": "loso"')),
+    ):
+        copy = shutil.copytree(bundle, tmp_path / name)
+        text = (copy / "bundle.json").read_text()
+        assert edit(text) != text, name
+        (copy / "bundle.json").write_text(edit(text))
+        result = predict_cli(monkeypatch, code_plugin, copy, wav, "--format", "csv")
+        assert result.exit_code == 2, (name, result.output)
+        assert "bundle.json: changed since emoframe wrote it" in result.output and "SAD" not in result.output
+
+
+def test_a_bundle_from_before_digests_loads_with_a_warning_and_strict_refuses(audio_corpus, code_plugin, tmp_path):
+    """Format 1 (bundle.json lists the state files' sha256, nothing covers bundle.json) stays readable."""
+    from emoframe import BundleError
+    from emoframe.deploy.bundle import SUMS, _sha256
+    from emoframe.deploy.predictor import Predictor
+    from emoframe.ownership import MARKER
+
+    from . import code_plugin as cp
+
+    bundle = train_cc(audio_corpus, code_plugin, tmp_path / "b")
+    (bundle / SUMS).unlink()
+    meta = json.loads((bundle / "bundle.json").read_text())
+    meta["format"] = 1
+    for e in meta["components"]:
+        e.pop("code"), e.pop("width", None)
+    meta["files"] = {
+        p.relative_to(bundle).as_posix(): _sha256(p)
+        for p in bundle.rglob("*")
+        if p.is_file() and p.name not in ("bundle.json", MARKER)
+    }
+    (bundle / "bundle.json").write_text(json.dumps(meta))
+    model = Predictor.load(bundle, cp.registry(code_plugin))
+    assert len(model.warnings) == 1 and "bundle format 1" in model.warnings[0]
+    with pytest.raises(BundleError, match="refusing to load \\(strict\\)"):
+        Predictor.load(bundle, cp.registry(code_plugin), strict=True)
+    (bundle / "bundle.json").write_text(json.dumps({**meta, "format": 2}))  # claims the new format: needs its sums
+    with pytest.raises(BundleError, match="bundle.sha256: missing"):
+        Predictor.load(bundle, cp.registry(code_plugin))
+
+
+def test_train_force_replaces_only_bundle_files_that_still_hold_what_emoframe_wrote(
+    audio_corpus, code_plugin, tmp_path
+):
+    import shutil
+
+    from emoframe import BundleError
+    from emoframe.ownership import MARKER
+
+    bundle = train_cc(audio_corpus, code_plugin, tmp_path / "b")
+    train_cc(audio_corpus, code_plugin, bundle, force=True)  # its own bundle, unchanged: replaced
+    user = tmp_path / "user"
+    shutil.copytree(bundle, user)  # a bundle's marker and digest list copied beside a user's own files
+    (bundle / "bundle.json").write_text((bundle / "bundle.json").read_text() + " ")  # edited since
+    with pytest.raises(BundleError, match=r"bundle.json \(changed since emoframe wrote it\)"):
+        train_cc(audio_corpus, code_plugin, bundle, force=True)
+    (user / "bundle.json").write_text("my own notes")
+    for f in user.rglob("state.json"):
+        f.write_text("{}")
+    before = {p: p.read_bytes() for p in user.rglob("*") if p.is_file()}
+    with pytest.raises(BundleError, match="changed since emoframe wrote it"):
+        train_cc(audio_corpus, code_plugin, user, force=True)
+    assert {p: p.read_bytes() for p in user.rglob("*") if p.is_file()} == before and (user / MARKER).is_file()
+
+
+# -- issue 26 §3: ownership markers record content; a report replaces only its own page -------------------
+
+
+def test_a_copied_corpus_marker_does_not_let_synth_overwrite_a_users_manifest(tmp_path, monkeypatch, registry):
+    import shutil
+
+    from emoframe.data.synth import generate
+    from emoframe.ownership import MARKER, OwnershipError
+
+    ours = generate(tmp_path / "ours", seed=1, speakers=2, per_class=1)
+    user = tmp_path / "user"
+    shutil.copytree(ours, user)
+    (user / "manifest.csv").write_text("id,audio,text,label,speaker\nmine,,my own data,happy,me\n")
+    mine = (user / "manifest.csv").read_bytes()
+    assert (user / MARKER).is_file()  # the marker came along with the copy
+    result = CliRunner().invoke(main, ["corpus", "synth", "--out", str(user), "--speakers", "2", "--per-class", "1"])
+    assert result.exit_code == 2 and "manifest.csv (changed since emoframe wrote it)" in result.output, result.output
+    assert (user / "manifest.csv").read_bytes() == mine
+    # the demo corpus does not read it as its own either: it would regenerate, and refuses instead
+    monkeypatch.setattr(registry_module, "_default", registry)
+    demo = registry.create("demo", {"root": str(user), "speakers": 2, "per_class": 1}, kind="corpus")
+    with pytest.raises(OwnershipError, match=r"manifest.csv \(changed since emoframe wrote it\)"):
+        demo.load()
+    assert (user / "manifest.csv").read_bytes() == mine
+
+
+def test_a_marker_from_before_digests_licenses_no_replacement(tmp_path):
+    from emoframe.data.synth import generate
+    from emoframe.ownership import MARKER, OwnershipError
+
+    folder = generate(tmp_path / "old", seed=1, speakers=2, per_class=1)
+    m = json.loads((folder / MARKER).read_text())
+    m["files"] = sorted(m["files"])  # names only, as emoframe wrote markers before
+    (folder / MARKER).write_text(json.dumps(m))
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(OwnershipError, match="older emoframe without its digest"):
+        generate(folder, seed=2, speakers=2, per_class=1)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    generate(tmp_path / "mine", seed=1, speakers=2, per_class=1)
+    generate(tmp_path / "mine", seed=2, speakers=2, per_class=1)  # a marker with digests: replaced as before
+
+
+def test_report_keeps_a_users_index_html_unless_forced(manifest, tmp_path, monkeypatch, registry):
+    monkeypatch.setattr(registry_module, "_default", registry)
+    out = run_benchmark(grid(manifest), registry, tmp_path / "wd", jobs=1)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html>my own home page</html>")
+    runner = CliRunner()
+    args = ["report", out.run_id, "--out", str(site), "--workdir", str(tmp_path / "wd")]
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == 2 and "emoframe did not write it" in refused.output and "--force" in refused.output
+    assert (site / "index.html").read_text() == "<html>my own home page</html>"
+    forced = runner.invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0 and "emoframe report" in (site / "index.html").read_text()
+    again = runner.invoke(main, args)  # a report emoframe wrote is redrawn without --force
+    assert again.exit_code == 0, again.output
+    bench_args = ["bench", "--report", str(tmp_path / "mine"), "-j", "1", "--workdir", str(tmp_path / "wd")]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "index.html").write_text("keep")
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(grid(manifest).to_dict()))
+    early = runner.invoke(main, [*bench_args[:1], str(tmp_path / "b.yaml"), *bench_args[1:]])
+    assert early.exit_code == 2 and "emoframe did not write it" in early.output and "pipeline-fold" not in early.output
+    assert (tmp_path / "mine" / "index.html").read_text() == "keep"

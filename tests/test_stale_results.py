@@ -95,3 +95,164 @@ def test_non_utf8_transcripts_are_reported_not_replaced(tmp_path):
         load_manifest(path, require_audio=False)
     m = load_manifest(path, require_audio=False, encoding="latin-1")
     assert m.texts[0] == "café au lait"
+
+
+# -- issue 26 §2: a figure comes from today's code, not only today's version string -------------------------
+
+
+def code_grid(manifest):
+    """Two pipelines on cc.energy: one scored by cc.centroid, one by toy.centroid; 2 folds each."""
+    return parse_spec(
+        {
+            "name": "code",
+            "kind": "benchmark",
+            "data": {"manifest": str(manifest)},
+            "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
+            "branches": {"audio": {"extractor": "cc.energy", "model": ["cc.centroid", "toy.centroid"]}},
+        }
+    )
+
+
+def bench(manifest, root, wd):
+    """Run the grid with the plugin as it is on disk now; the outcome and the RunPlanned event."""
+    from emoframe.bench.events import RunPlanned
+
+    from . import code_plugin as cp
+
+    planned = []
+    out = run_benchmark(code_grid(manifest), cp.registry(root), wd, jobs=1, events=planned.append)
+    return out, next(e for e in planned if isinstance(e, RunPlanned))
+
+
+def stored_code(wd, run_id):
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        return store.fold_code(run_id)
+    finally:
+        store.close()
+
+
+def test_a_model_edited_without_a_version_bump_reruns_exactly_its_pipeline_folds(corpus, code_plugin, tmp_path):
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    assert first.ran == 4
+    again, planned = bench(corpus, code_plugin, wd)
+    assert (again.ran, again.skipped, planned.code_changes) == (0, 4, ())
+    before = stored_code(wd, first.run_id)
+    cp.write(code_plugin, sharpness="2.5")  # scoring.py, a helper module of models.py: version "1" untouched
+    edited, planned = bench(corpus, code_plugin, wd)
+    assert edited.run_id == first.run_id  # the same run: only its stale folds are computed again
+    assert (edited.ran, edited.skipped, planned.pending) == (2, 2, 2)
+    (line,) = planned.code_changes
+    assert line == (
+        f"cc.centroid's code changed since run {first.run_id[:12]} was stored (version 1 unchanged): "
+        "rerunning 2 pipeline-fold(s) of 1 pipeline(s)"
+    )
+    for key, now in stored_code(wd, first.run_id).items():  # each fold carries the code that computed it
+        assert (now != before[key]) == ("cc.centroid" in now), key
+    settled, planned = bench(corpus, code_plugin, wd)
+    assert (settled.ran, planned.code_changes) == (0, ())
+
+
+def test_a_stale_fold_that_fails_on_todays_code_keeps_no_figures_of_the_old_code(corpus, code_plugin, tmp_path):
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    cp.write(code_plugin, sharpness="float('nan')")  # the edited model now returns NaN probabilities
+    broken, _ = bench(corpus, code_plugin, wd)
+    assert broken.run_id == first.run_id and len(broken.errors) == 2
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        rows = {r["pipeline"]: r for r in leaderboard(store, first.run_id)}
+    finally:
+        store.close()
+    assert rows["cc.energy→cc.centroid"]["status"] == "failed" and rows["cc.energy→cc.centroid"].get("uar") is None
+    assert rows["cc.energy→toy.centroid"]["status"] == "done"
+
+
+def test_an_extractor_edited_without_a_version_bump_reruns_every_pipeline_using_it(corpus, code_plugin, tmp_path):
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    cp.write(code_plugin, extra="float(e.min())")  # features.py: same width, other values
+    edited, planned = bench(corpus, code_plugin, wd)
+    assert edited.run_id == first.run_id and (edited.ran, edited.skipped) == (4, 0)
+    assert planned.code_changes == (
+        f"cc.energy's code changed since run {first.run_id[:12]} was stored (version 1 unchanged): "
+        "rerunning 4 pipeline-fold(s) of 2 pipeline(s)",
+    )
+
+
+def test_bench_says_which_component_changed(corpus, code_plugin, tmp_path, monkeypatch):
+    import yaml
+
+    from . import code_plugin as cp
+
+    (tmp_path / "grid.yaml").write_text(yaml.safe_dump(code_grid(corpus).to_dict()))
+    args = ["bench", str(tmp_path / "grid.yaml"), "-j", "1", "--workdir", str(tmp_path / "wd")]
+    monkeypatch.setattr(registry_module, "_default", cp.registry(code_plugin))
+    assert CliRunner().invoke(main, args).exit_code == 0
+    cp.write(code_plugin, sharpness="0.25")
+    monkeypatch.setattr(registry_module, "_default", cp.registry(code_plugin))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "2 to run, 2 already in the store" in result.output
+    assert "code changed: cc.centroid's code changed since run" in result.output
+    assert "(version 1 unchanged): rerunning 2 pipeline-fold(s) of 1 pipeline(s)" in result.output
+
+
+OLD_SCHEMA = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, name TEXT, spec TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+    classes TEXT, warnings TEXT, failures TEXT, n_folds INTEGER, n_rows INTEGER, base_dir TEXT, asr TEXT
+);
+CREATE TABLE pipelines (
+    run_id TEXT NOT NULL, id TEXT NOT NULL, position INTEGER NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
+    fused INTEGER NOT NULL, PRIMARY KEY (run_id, id)
+);
+CREATE TABLE folds (
+    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, result TEXT NOT NULL,
+    test_uar REAL NOT NULL, finished REAL NOT NULL, PRIMARY KEY (run_id, pipeline_id, fold)
+);
+CREATE TABLE errors (
+    run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
+);
+"""
+
+
+def as_old_store(new, old) -> None:
+    """Copy a store into the schema emoframe had before it recorded code digests."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(new), sqlite3.connect(old)
+    dst.executescript(OLD_SCHEMA)
+    for table in ("runs", "pipelines", "folds", "errors"):
+        columns = [r[1] for r in dst.execute(f"PRAGMA table_info({table})")]
+        rows = src.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+        dst.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})", rows)
+    dst.commit()
+    src.close()
+    dst.close()
+
+
+def test_a_store_from_before_code_digests_is_read_and_its_folds_rerun_once(corpus, code_plugin, tmp_path):
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, tmp_path / "new")
+    wd.mkdir()
+    as_old_store(tmp_path / "new" / "results.db", wd / "results.db")
+    readonly = ResultsStore(wd / "results.db", readonly=True)
+    try:  # readable as it is, nothing written
+        assert [r["status"] for r in leaderboard(readonly, first.run_id)] == ["done", "done"]
+        assert set(readonly.fold_code(first.run_id).values()) == {None}
+    finally:
+        readonly.close()
+    resumed, planned = bench(corpus, code_plugin, wd)
+    assert resumed.run_id == first.run_id and resumed.ran == 4
+    (line,) = planned.code_changes
+    assert "4 pipeline-fold(s) of 2 pipeline(s)" in line and "stored before emoframe recorded the code" in line
+    assert None not in stored_code(wd, first.run_id).values()
+    assert bench(corpus, code_plugin, wd)[0].ran == 0

@@ -33,6 +33,7 @@ class RunPlanned:
     skipped: int  # pairs already in the store
     names: dict[str, str] = field(default_factory=dict)  # pipeline id → label
     done: dict[str, int] = field(default_factory=dict)  # pipeline id → folds already stored
+    code_changes: tuple[str, ...] = ()  # one line per component whose code changed: its stored folds rerun
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ A run is keyed by what decides its figures: the spec (less its name and executio
 the content of the data it read (manifest rows and audio bytes) and the versions of the
 components it uses. Edit a transcript, a label or an audio file, or upgrade a plugin, and
 the next run is a new run; the old one stays in the store, readable.
+
+The code of each component (:func:`~emoframe.code_digest.code_digest`, the digest the feature
+cache keys on) is recorded with the run and with every stored fold. Edit a component without
+bumping its version and the run id stays, but the folds of exactly the pipelines that use it
+are stale: they run again, and the run says which component changed (:func:`stale_folds`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..code_digest import code_digest
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
@@ -55,6 +61,7 @@ class BenchmarkOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
     shared_hits: int = 0
     warnings: list[str] = field(default_factory=list)  # about this call (cache, damaged entries), not the data
+    code_changes: list[str] = field(default_factory=list)  # components whose code changed: their folds rerun
 
 
 def transcripts_for(
@@ -224,6 +231,56 @@ def component_identities(pipelines: list[PipelineSpec], registry: Registry) -> d
     return out
 
 
+def pipeline_code(spec: PipelineSpec, registry: Registry) -> dict[str, str]:
+    """name → code digest of every component a pipeline runs (extractors, models, fusion, transcriber)."""
+    refs = [spec.fusion, spec.model, spec.data.transcriber if spec.uses_asr else None] + [
+        r for b in spec.branches.values() for r in (b.extractor, b.model)
+    ]
+    out = {}
+    for ref in refs:
+        if ref is not None and ref.name in registry:
+            out[ref.name] = code_digest(registry.get(ref.name).cls)
+    return dict(sorted(out.items()))
+
+
+def stale_folds(
+    stored: dict[tuple[str, int], dict[str, str] | None],
+    current: dict[str, dict[str, str]],
+    versions: dict[str, str],
+    run_id: str,
+) -> tuple[set[tuple[str, int]], list[str]]:
+    """The stored (pipeline, fold)s computed by code other than today's, and one line per changed component
+    saying so: "sklearn.svc's code changed since run … was stored (version 2 unchanged): rerunning …"."""
+    stale: set[tuple[str, int]] = set()
+    by_component: dict[str, set[tuple[str, int]]] = {}
+    unrecorded: set[tuple[str, int]] = set()
+    for (pid, fold), was in stored.items():
+        now = current.get(pid)
+        if now is None:
+            continue
+        if was is None:
+            unrecorded.add((pid, fold))
+            continue
+        for name in sorted(set(now) | set(was)):
+            if now.get(name) != was.get(name):
+                by_component.setdefault(name, set()).add((pid, fold))
+    lines = []
+    for name, folds in sorted(by_component.items()):
+        stale |= folds
+        version = f"version {versions[name]} unchanged" if name in versions else "same version"
+        lines.append(
+            f"{name}'s code changed since run {run_id[:12]} was stored ({version}): rerunning "
+            f"{len(folds)} pipeline-fold(s) of {len({p for p, _ in folds})} pipeline(s)"
+        )
+    if unrecorded:
+        stale |= unrecorded
+        lines.append(
+            f"{len(unrecorded)} pipeline-fold(s) of {len({p for p, _ in unrecorded})} pipeline(s) of run "
+            f"{run_id[:12]} were stored before emoframe recorded the code that computed them: rerunning them"
+        )
+    return stale, lines
+
+
 def run_key(
     spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec], registry: Registry
 ) -> str:
@@ -286,8 +343,19 @@ def run_benchmark(
     run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
     name = spec.name or (pipelines[0][1].display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
     names = {pid: ps.display_name for pid, ps in pipelines}
+    code = {pid: pipeline_code(ps, registry) for pid, ps in pipelines}
     store = ResultsStore(wd / "results.db")
     try:
+        stale, code_changes = (
+            (set(), [])
+            if fresh
+            else stale_folds(
+                store.fold_code(run_id),
+                code,
+                {n: registry.get(n).version for c in code.values() for n in c},
+                run_id,
+            )
+        )
         store.begin_run(
             run_id,
             name,
@@ -295,6 +363,7 @@ def run_benchmark(
             [(pid, p.display_name, p.to_dict(), p.is_fused) for pid, p in pipelines],
             fresh=fresh,
             base_dir=str(Path(base_dir).resolve()) if base_dir is not None else None,
+            code={n: d for c in code.values() for n, d in c.items()},
         )
         cache = FeatureCache(wd / "cache") if use_cache else None
         provider = FeatureProvider(
@@ -326,7 +395,7 @@ def run_benchmark(
         }
         blocked = {pid: msg for pid, msg in blocked.items() if msg}
         conditions = perturbed_sets(spec, p, registry, cache, jobs, list(refs.values()), emit, limits)
-        done = set() if fresh else store.finished(run_id)
+        done = set() if fresh else store.finished(run_id) - stale
         tasks = []
         outcome = BenchmarkOutcome(
             run_id,
@@ -334,6 +403,7 @@ def run_benchmark(
             pipelines,
             len(p.splits),
             warnings=cost_warnings([ps for _, ps in pipelines], registry, len(manifest)) + provider.warnings(),
+            code_changes=code_changes,
         )
         groups = share_groups([ps for _, ps in pipelines])
         for f, (train, test) in enumerate(p.splits, start=1):
@@ -372,6 +442,7 @@ def run_benchmark(
                 outcome.skipped,
                 names,
                 {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines},
+                tuple(code_changes),
             )
         )
         if blocked_folds:
@@ -390,7 +461,7 @@ def run_benchmark(
                     if isinstance(report, Done)
                     else FoldOutcome(task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
                 )
-                store.save_fold(run_id, result.results, result.errors)
+                store.save_fold(run_id, result.results, result.errors, code)
                 outcome.ran += len(result.results)
                 outcome.shared_hits += result.shared_hits
                 for pid, _ in result.results:

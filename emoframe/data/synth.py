@@ -25,7 +25,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..ownership import MARKER, OwnershipError, is_empty_dir, listed, mark, marker, remove_files
+from ..ownership import (
+    MARKER,
+    OwnershipError,
+    foreign_files,
+    is_empty_dir,
+    mark,
+    marker,
+    recorded,
+    remove_files,
+    shown,
+    still_as_written,
+)
 
 SR = 16000
 CLASSES = ("neutral", "happy", "sad", "angry")
@@ -295,7 +306,8 @@ def check_target(out: str | Path) -> None:
     """Refuse a target emoframe may not fill: a file, or a non-empty folder it did not create.
 
     An emoframe-made corpus folder holding files of someone else's is refused too: replacing it
-    would delete them.
+    would delete them. "emoframe's" means listed in the folder's marker *with the content emoframe
+    wrote* (its sha256): a marker copied beside a user's ``manifest.csv`` does not make it ours.
     """
     out = Path(out)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
@@ -308,17 +320,11 @@ def check_target(out: str | Path) -> None:
             f"refusing to write the synthetic corpus into {out}: the folder is not empty and "
             "emoframe did not create it; choose a new or empty folder"
         )
-    ours = set(m.get("files", []))
-    foreign = sorted(
-        p.relative_to(out).as_posix()
-        for p in out.rglob("*")
-        if not p.is_dir() and p.name != MARKER and p.relative_to(out).as_posix() not in ours
-    )
+    foreign = foreign_files(out, recorded(m))
     if foreign:
         raise OwnershipError(
             f"refusing to replace the synthetic corpus in {out}: it holds files emoframe did not "
-            f"write ({', '.join(foreign[:3])}{' …' if len(foreign) > 3 else ''}); move them "
-            "or choose another folder"
+            f"write ({shown(foreign, 3)}); nothing was changed: move them or choose another folder"
         )
 
 
@@ -373,7 +379,7 @@ def generate(out: str | Path, seed: int = 0, speakers: int = 12, per_class: int 
             os.replace(tmp, out)
         else:
             if marker(out) is not None:
-                remove_files(out, SYNTH_KIND, listed(marker(out).get("files", [])))  # type: ignore[union-attr]
+                remove_files(out, SYNTH_KIND, still_as_written(out, recorded(marker(out))))
                 out.mkdir(exist_ok=True)
             # the marker first and manifest.csv last: a half-moved folder is still ours and incomplete
             for name in (MARKER, "wav", "README.md", "manifest.csv"):

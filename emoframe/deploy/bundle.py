@@ -2,10 +2,15 @@
 folder of safe-format state per fitted component. Writing is atomic; loading runs no code from it.
 
     bundle/
-      bundle.json                 format, spec, classes, components (+ versions), training, evaluation
+      bundle.json                 format, spec, classes, components (+ versions, code digests), training, evaluation
+      bundle.sha256               the sha256 of every other file, then of its own lines
       branches/audio/model/       state.json, arrays.safetensors, *.skops
       branches/text/extractor/
       fusion/
+
+Loading checks every file against ``bundle.sha256`` (bundle.json and the ownership marker included:
+an edited class name or hyperparameter is refused with the file named), and each component's code
+against the digest recorded when it was trained (:func:`code_changes`).
 """
 
 from __future__ import annotations
@@ -14,23 +19,34 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import tempfile
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import __version__
+from ..code_digest import code_digest
 from ..components import Component
 from ..errors import BundleError, EmoframeError
-from ..ownership import MARKER, OwnershipError, mark, owns, replace_owned
+from ..ownership import MARKER, OwnershipError, file_sha256, mark, owns, replace_owned
 from ..pipeline import FoldWork, Pipeline
 from ..registry import Registry, get_registry
 from ..spec import PipelineSpec, branch_modality, validate
 from .state import load_state, save_state
 
-FORMAT = 1
+FORMAT = 2  # 2: bundle.sha256 covers every file, components record their code digest
 META = "bundle.json"
+SUMS = "bundle.sha256"
 KIND = "bundle"
+_SUMS_HEAD = "# emoframe bundle: sha256 of every file in this folder but this one\n"
+_SUMS_TAIL = "# sha256 of the lines above: "
+_SUMS_LINE = re.compile(r"^([0-9a-f]{64})  ([^\n]+)$")
+_SUMS_LIMIT = 1 << 20
 
 
 def components(pipeline: Pipeline) -> Iterator[tuple[str, Component]]:
@@ -46,12 +62,7 @@ def components(pipeline: Pipeline) -> Iterator[tuple[str, Component]]:
         yield "model", pipeline.model
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+_sha256 = file_sha256
 
 
 def needs(spec: PipelineSpec) -> dict[str, bool]:
@@ -74,6 +85,7 @@ def spec_transcriber(pipeline: Pipeline, registry: Registry) -> dict[str, Any] |
         "params": info.cls.Params.model_validate(ref.params).model_dump(mode="json"),
         "distribution": info.distribution,
         "distribution_version": info.distribution_version,
+        "code": code_digest(info.cls),
     }
 
 
@@ -84,11 +96,14 @@ def write_bundle(
     evaluation: dict[str, Any] | None = None,
     registry: Registry | None = None,
     force: bool = False,
+    widths: dict[str, int] | None = None,
 ) -> Path:
     """Save a fitted pipeline to ``out`` (atomically: a temporary folder renamed at the end).
 
     ``out`` must not exist, be an empty folder, or (with ``force``) be a bundle emoframe wrote;
-    a bundle is replaced file by file, and nothing else in that folder is touched.
+    a bundle is replaced file by file, and nothing else in that folder is touched. ``widths``:
+    branch key → the feature width its stateless extractor gave in training (:func:`feature_widths`),
+    so that predicting with an extractor whose output changed names the extractor.
     """
     if not hasattr(pipeline, "classes_"):
         raise BundleError("the pipeline is not fitted; fit it (or `emoframe train`) before saving")
@@ -103,23 +118,24 @@ def write_bundle(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-bundle-", dir=out.parent))
     try:
-        entries, files = [], {}
+        entries = []
         for role, comp in components(pipeline):
             info = registry.get(comp.name, kind=comp.kind)
-            written = save_state(comp.state(), tmp / role)
-            for name in written:
-                files[f"{role}/{name}"] = _sha256(tmp / role / name)
-            entries.append(
-                {
-                    "role": role,
-                    "kind": comp.kind,
-                    "name": comp.name,
-                    "version": str(type(comp).version),
-                    "params": comp.params.model_dump(mode="json"),
-                    "distribution": info.distribution,
-                    "distribution_version": info.distribution_version,
-                }
-            )
+            save_state(comp.state(), tmp / role)
+            entry = {
+                "role": role,
+                "kind": comp.kind,
+                "name": comp.name,
+                "version": str(type(comp).version),
+                "params": comp.params.model_dump(mode="json"),
+                "distribution": info.distribution,
+                "distribution_version": info.distribution_version,
+                "code": code_digest(type(comp)),
+            }
+            key = role.split("/")[1] if role.startswith("branches/") and role.endswith("/extractor") else None
+            if key is not None and widths and key in widths:
+                entry["width"] = int(widths[key])
+            entries.append(entry)
         transcriber = spec_transcriber(pipeline, registry)
         meta: dict[str, Any] = {
             "format": FORMAT,
@@ -136,13 +152,13 @@ def write_bundle(
             },
             "training": training,
             "evaluation": evaluation,
-            "files": files,
         }
         if transcriber is not None:  # predict transcribes recordings that come without a transcript
             meta["transcriber"] = transcriber
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
-        replace_owned(tmp, out, KIND, [META, *_listed_files(out)])
+        write_sums(tmp)
+        replace_owned(tmp, out, KIND, _written(out))
     except OwnershipError as exc:
         _discard(tmp)
         raise BundleError(str(exc)) from None
@@ -155,12 +171,59 @@ def write_bundle(
     return out
 
 
-def _listed_files(folder: Path) -> list[str]:
-    """The files an existing bundle's bundle.json lists (none when there is no readable one)."""
+def _written(folder: Path) -> dict[str, str | None]:
+    """The files of an existing bundle with the sha256 emoframe wrote, to replace only those (--force).
+    A bundle from before bundle.sha256 has digests for its state files but not for bundle.json."""
+    if not folder.is_dir():
+        return {}
     try:
-        return list(json.loads((folder / META).read_text(encoding="utf-8")).get("files", {}))
+        sums = read_sums(folder)
+        return {**sums, SUMS: _sha256(folder / SUMS)}
+    except BundleError:
+        pass
+    try:
+        listed = json.loads((folder / META).read_text(encoding="utf-8")).get("files", {})
+        return {**{str(k): str(v) for k, v in listed.items()}, META: None}
     except (OSError, ValueError, AttributeError):
-        return []
+        return {}
+
+
+def write_sums(folder: Path) -> None:
+    """Write ``bundle.sha256``: the sha256 of every file under ``folder`` (but itself), then of those lines."""
+    lines = []
+    for dirpath, _dirs, names in os.walk(folder):
+        for n in names:
+            rel = Path(dirpath, n).relative_to(folder).as_posix()
+            if rel != SUMS:
+                lines.append(f"{_sha256(folder / rel)}  {rel}\n")
+    body = _SUMS_HEAD + "".join(sorted(lines, key=lambda line: line[66:]))
+    tail = _SUMS_TAIL + hashlib.sha256(body.encode("utf-8")).hexdigest() + "\n"
+    (folder / SUMS).write_text(body + tail, encoding="utf-8")
+
+
+def read_sums(folder: Path) -> dict[str, str]:
+    """relative path → sha256 from ``bundle.sha256``, after checking the file's own digest of its lines."""
+    path = folder / SUMS
+    damaged = f"{path}: changed since emoframe wrote it (its own checksum differs); the bundle is damaged"
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise BundleError(f"{path}: missing; every file of a bundle is checked against it — train it again")
+        if path.stat().st_size > _SUMS_LIMIT:
+            raise BundleError(damaged)
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise BundleError(damaged) from None
+    body, _, tail = text.rpartition(_SUMS_TAIL)
+    if not body.startswith(_SUMS_HEAD) or tail != hashlib.sha256(body.encode("utf-8")).hexdigest() + "\n":
+        raise BundleError(damaged)
+    out: dict[str, str] = {}
+    for line in body[len(_SUMS_HEAD) :].splitlines():
+        m = _SUMS_LINE.match(line)
+        rel = m.group(2) if m else ""
+        if m is None or rel in out or rel == SUMS or rel.startswith("/") or ".." in rel.split("/"):
+            raise BundleError(damaged)
+        out[rel] = m.group(1)
+    return out
 
 
 def _discard(tmp: Path) -> None:
@@ -193,20 +256,40 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def check_files(path: Path, meta: dict[str, Any]) -> None:
-    """Every file present is one emoframe listed, unchanged; every listed file is present."""
-    listed_files: dict[str, str] = meta.get("files", {})
-    for dirpath, _dirs, names in os.walk(path):
-        for n in names:
+def check_files(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Every file present is one emoframe listed, unchanged; every listed file is present; then bundle.json
+    (its format checked). Returns it, and what a bundle from before bundle.sha256 (format 1) leaves unchecked."""
+    sums = path / SUMS
+    if sums.exists() or sums.is_symlink():
+        try:
+            listed = read_sums(path)
+        except BundleError:
+            read_meta(path)  # a bundle of a newer format says so, rather than "damaged"
+            raise
+        _verify(path, listed, {SUMS})
+        return read_meta(path), []
+    meta = read_meta(path)
+    if meta.get("format") != 1:
+        raise BundleError(f"{sums}: missing; every file of a bundle is checked against it (train it again)")
+    listed = meta.get("files", {})
+    _verify(path, listed if isinstance(listed, dict) else {}, {META, MARKER})
+    return meta, [
+        f"{path} was written by an older emoframe (bundle format 1): its {META} is not covered by a checksum "
+        "and it records no code digests; train it again to have both checked"
+    ]
+
+
+def _verify(path: Path, listed: dict[str, str], unlisted: set[str]) -> None:
+    """Each file (or link) under ``path`` is in ``listed`` (or ``unlisted``) and has its recorded sha256."""
+    for dirpath, dirs, names in os.walk(path):
+        for n in [*names, *(d for d in dirs if Path(dirpath, d).is_symlink())]:
             rel = Path(dirpath, n).relative_to(path).as_posix()
-            if rel in (META, MARKER):
-                continue
-            if rel not in listed_files:
+            if rel not in listed and rel not in unlisted:
                 raise BundleError(
                     f"{path / rel}: a file emoframe did not write into this bundle; refusing to load the bundle "
                     "(remove the file if you put it there)"
                 )
-    for rel, digest in listed_files.items():
+    for rel, digest in listed.items():
         f = path / rel
         if not f.is_file() or f.is_symlink():
             raise BundleError(f"{f}: missing from the bundle; copy the whole folder, or train again")
@@ -235,13 +318,67 @@ def check_compatible(meta: dict[str, Any], registry: Registry) -> None:
         raise BundleError("cannot load this bundle:\n  " + "\n  ".join(problems))
 
 
-def read_bundle(path: str | Path, registry: Registry | None = None) -> tuple[Pipeline, dict[str, Any]]:
-    """The fitted pipeline a bundle holds, and its metadata. Reads JSON, safetensors and skops only."""
+def code_changes(meta: dict[str, Any], registry: Registry) -> list[str]:
+    """One line per component whose installed code differs from the code the bundle was trained with
+    (same version: a plugin edited without bumping it), by name; the versions are checked before."""
+    out = []
+    for e in [*meta.get("components", []), *([meta["transcriber"]] if meta.get("transcriber") else [])]:
+        recorded = e.get("code")
+        if not isinstance(recorded, str):
+            continue  # format 1 records none: check_files says so once
+        try:
+            here = code_digest(registry.get(e["name"], kind=e["kind"]).cls)
+        except EmoframeError:
+            continue  # not installed: check_compatible refuses first
+        if here != recorded:
+            out.append(
+                f"{e['kind']} '{e['name']}': its code here differs from the code this bundle was trained with "
+                f"(version {e['version']} unchanged, so someone edited it without bumping the version); "
+                "predictions may differ from the bundle's evaluation: train the bundle again, or install "
+                "the code it was trained with"
+            )
+    return out
+
+
+@dataclass
+class LoadedBundle:
+    """A bundle's fitted pipeline, its metadata (bundle.json) and what the user should know about it."""
+
+    pipeline: Pipeline
+    meta: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_bundle(path: str | Path, registry: Registry | None = None, strict: bool = False) -> LoadedBundle:
+    """Load a bundle; components whose code changed since training are warnings, refused with ``strict``
+    (as is a format-1 bundle, whose code cannot be checked)."""
     registry = registry or get_registry()
     path = Path(path)
-    meta = read_meta(path)
-    check_files(path, meta)
+    meta, notes = check_files(path)
     check_compatible(meta, registry)
+    notes += code_changes(meta, registry)
+    if strict and notes:
+        raise BundleError(f"{path}: refusing to load (strict):\n  " + "\n  ".join(notes))
+    pipeline = _restore(path, meta, registry)
+    return LoadedBundle(pipeline, meta, notes)
+
+
+def read_bundle(
+    path: str | Path, registry: Registry | None = None, strict: bool = False
+) -> tuple[Pipeline, dict[str, Any]]:
+    """The fitted pipeline a bundle holds, and its metadata. Reads JSON, safetensors and skops only.
+    What :func:`open_bundle` would warn about is issued as a Python warning."""
+    loaded = open_bundle(path, registry, strict)
+    for note in loaded.warnings:
+        warnings.warn(note, BundleWarning, stacklevel=2)
+    return loaded.pipeline, loaded.meta
+
+
+class BundleWarning(UserWarning):
+    """A bundle loads, but not everything about it could be checked or matched (e.g. changed code)."""
+
+
+def _restore(path: Path, meta: dict[str, Any], registry: Registry) -> Pipeline:
     try:
         spec = PipelineSpec.model_validate(meta["spec"])
     except Exception as exc:  # noqa: BLE001 - pydantic's error, reworded
@@ -266,8 +403,22 @@ def read_bundle(path: str | Path, registry: Registry | None = None) -> tuple[Pip
         comp = registry.create(e["name"], e["params"], kind=e["kind"])
         comp.restore(load_state(path / role, type(comp).trusted_types, owner=e["name"]))
         setattr(owner, attr, comp)
-    import numpy as np
-
     pipeline.classes_ = np.asarray(meta["classes"], dtype=object)
     pipeline.work = FoldWork()
-    return pipeline, meta
+    return pipeline
+
+
+def feature_widths(pipeline: Pipeline, manifest: Any, provider: Any) -> dict[str, int]:
+    """branch key → how many features its stateless extractor gives per sample (per frame for sequences),
+    measured on the first row of ``manifest``: recorded at training, compared when predicting."""
+    out: dict[str, int] = {}
+    if not len(manifest):
+        return out
+    first = manifest.subset(np.arange(len(manifest)) == 0)
+    for key, branch in sorted(pipeline.branches.items()):
+        ref = branch.stateless_ref
+        if ref is None:
+            continue
+        (value,) = provider.get(ref, first.with_asr_text() if branch.transcripts == "asr" else first)
+        out[key] = int(np.asarray(value).shape[-1]) if np.asarray(value).ndim else 1
+    return out

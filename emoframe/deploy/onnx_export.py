@@ -21,7 +21,7 @@ import numpy as np
 from ..data.manifest import Manifest
 from ..errors import BundleError
 from ..evaluation.proba import align_proba
-from ..ownership import OwnershipError, mark, owns, replace_owned
+from ..ownership import OwnershipError, mark, marker, owns, recorded, replace_owned
 from ..pipeline import FeatureProvider, _dense
 from .predictor import Predictor
 
@@ -136,12 +136,15 @@ def export_onnx(
                 "max_abs_diff": float(np.max(np.abs(P - Q))) if len(usable) else None,
             }
         (tmp / EXPORT).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        mark(tmp, KIND, pipeline=model.meta["pipeline"])
-        try:
-            old = json.loads((out / EXPORT).read_text(encoding="utf-8")).get("files", []) if out.is_dir() else []
-        except (OSError, ValueError, AttributeError):
-            old = []
-        replace_owned(tmp, out, KIND, [EXPORT, *old])
+        mark(tmp, KIND, files=[EXPORT, *graphs], pipeline=model.meta["pipeline"])
+        previous = recorded(marker(out))  # what emoframe wrote there, with the sha256 of each file
+        if not previous:  # an export from before content digests: names only, none of them verifiable
+            try:
+                old = json.loads((out / EXPORT).read_text(encoding="utf-8")).get("files", []) if out.is_dir() else []
+            except (OSError, ValueError, AttributeError):
+                old = []
+            previous = dict.fromkeys([EXPORT, *old])
+        replace_owned(tmp, out, KIND, previous)
     except OwnershipError as exc:
         _cleanup(tmp)
         raise BundleError(str(exc)) from None

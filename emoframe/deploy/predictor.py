@@ -23,12 +23,12 @@ import pandas as pd
 from ..components import LateFusion
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
-from ..errors import ComponentError, DataError
+from ..errors import BundleError, ComponentError, DataError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..registry import Registry, get_registry
 from ..workers import Limits
-from .bundle import read_bundle
+from .bundle import BundleWarning, feature_widths, open_bundle
 
 NO_TEXT = "no transcript (this bundle reads text: give a text column, a NAME.txt beside the audio, or --text)"
 TRANSCRIPT_COLUMNS = ["transcript", "transcript_source"]
@@ -45,10 +45,14 @@ class Predictions:
 
 
 class Predictor:
-    """A fitted pipeline loaded from a bundle, with its metadata (``meta``: bundle.json)."""
+    """A fitted pipeline loaded from a bundle, with its metadata (``meta``: bundle.json) and what loading
+    found the user should know (``warnings``: components whose code changed since training)."""
 
-    def __init__(self, pipeline: Pipeline, meta: dict[str, Any], path: Path | None = None):
+    def __init__(
+        self, pipeline: Pipeline, meta: dict[str, Any], path: Path | None = None, warnings: list[str] | None = None
+    ):
         self.pipeline, self.meta, self.path = pipeline, meta, path
+        self.warnings = list(warnings or [])
         self.classes = [str(c) for c in meta["classes"]]
         self.needs_audio = bool(meta["needs"]["audio"])
         self.needs_text = bool(meta["needs"]["text"])
@@ -58,9 +62,10 @@ class Predictor:
         self._transcriber: Any = None
 
     @classmethod
-    def load(cls, path: str | Path, registry: Registry | None = None) -> Predictor:
-        pipeline, meta = read_bundle(path, registry or get_registry())
-        return cls(pipeline, meta, Path(path))
+    def load(cls, path: str | Path, registry: Registry | None = None, strict: bool = False) -> Predictor:
+        """Load a bundle; ``strict`` refuses one whose components' code changed since it was trained."""
+        loaded = open_bundle(path, registry or get_registry(), strict=strict)
+        return cls(loaded.pipeline, loaded.meta, Path(path), loaded.warnings)
 
     def __repr__(self) -> str:
         return f"Predictor({self.meta['pipeline']!r}, classes={self.classes})"
@@ -154,6 +159,7 @@ class Predictor:
         usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
         if not len(usable):
             return Predictions([], failures, self.columns())
+        self._check_widths(usable, provider)
         self.pipeline.work = FoldWork()  # per call: its memo would otherwise grow with every request
         P = self.pipeline.predict_proba(usable, provider)
         # plain dicts, built column-wise from the arrays (a DataFrame here costs more than the models)
@@ -171,6 +177,31 @@ class Predictor:
             columns["transcript_source"] = usable.frame["transcript_source"].tolist()
         records = [dict(zip(columns, row)) for row in zip(*columns.values())]
         return Predictions(records, failures, self.columns())
+
+    def _check_widths(self, manifest: Manifest, provider: FeatureProvider) -> None:
+        """An extractor that now gives another number of features than in training is named, before a
+        model downstream fails with "fitted on 4 features, got 5" (or, at the same width, is fed
+        features it was not trained on: that is the code-digest warning)."""
+        recorded = {
+            e["role"].split("/")[1]: (e["name"], e["width"])
+            for e in self.meta.get("components", [])
+            if isinstance(e.get("width"), int)
+        }
+        if not recorded:
+            return
+        for key, got in feature_widths(self.pipeline, manifest, provider).items():
+            name, want = recorded.get(key, ("", got))
+            if got != want:
+                why = (
+                    "its code changed since the bundle was trained"
+                    if any(f"'{name}'" in w for w in self.warnings)
+                    else "its code is the same, so a library under it changed"
+                )
+                raise BundleError(
+                    f"extractor '{name}' (branch '{key}') gives {got} feature(s) per sample here but gave {want} "
+                    f"when this bundle was trained ({why}); install the {name} the bundle was trained with, "
+                    "or train the bundle again"
+                )
 
     def _check_raw_audio(self, manifest: Manifest, failures: dict[str, str]) -> None:
         """Branches that read the waveform themselves (no cached extractor) would stop on a bad file:
@@ -259,6 +290,15 @@ class Predictor:
         return Manifest(pd.DataFrame(rows), name="inputs")
 
 
-def load(path: str | Path, registry: Registry | None = None) -> Predictor:
-    """Load a bundle written by ``emoframe train``: an object with ``predict`` and ``predict_proba``."""
-    return Predictor.load(path, registry)
+def load(path: str | Path, registry: Registry | None = None, strict: bool = False) -> Predictor:
+    """Load a bundle written by ``emoframe train``: an object with ``predict`` and ``predict_proba``.
+
+    A component whose code changed since the bundle was trained is a :class:`BundleWarning` naming it;
+    ``strict=True`` refuses such a bundle (BundleError).
+    """
+    import warnings
+
+    model = Predictor.load(path, registry, strict=strict)
+    for note in model.warnings:
+        warnings.warn(note, BundleWarning, stacklevel=2)
+    return model

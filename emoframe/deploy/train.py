@@ -23,7 +23,7 @@ from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
 from ..spec import PipelineSpec
 from ..workers import Limits
-from .bundle import write_bundle
+from .bundle import feature_widths, write_bundle
 
 
 @dataclass
@@ -146,5 +146,6 @@ def train_bundle(
     }
     if asr is not None:
         training["asr"] = {k: v for k, v in asr.to_dict().items() if k != "failures"}
-    path = write_bundle(pipeline, out, training, evaluation, registry, force=force)
+    widths = feature_widths(pipeline, usable, provider)  # an extractor whose output changes is named at predict
+    path = write_bundle(pipeline, out, training, evaluation, registry, force=force, widths=widths)
     return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, data_warnings + provider.warnings())

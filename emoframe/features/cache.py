@@ -2,8 +2,9 @@
 
 Key = hash(extractor name, version, params, sample rate, audio content hash, segment).
 One entry per sample under ``<workdir>/cache/<extractor>/<2 hex>/<key>.efc``: a magic line,
-the sha256 of the payload, then the array in ``.npy`` format (read without pickle). A read
-checks the checksum, so a flipped byte or a swapped-in file is a miss, never a feature.
+the sha256 of the key and the payload, then the array in ``.npy`` format (read without pickle).
+A read checks the checksum against the key it asked for, so a flipped byte, or a valid entry
+of another sample swapped in under this name, is a miss, never a feature.
 Entries are written to a temporary file in the same folder and renamed into place, so
 concurrent writers of the same key never leave a torn or duplicate entry.
 
@@ -25,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from ..code_digest import code_digest
 from ..data.digest import DigestMemo, audio_digest, file_digest  # noqa: F401 — re-exported
 from ..errors import EmoframeError
 from ..ownership import mark, marker, remove_files
 from ..workdir import workdir
 
-MAGIC = b"EFC1\n"
+MAGIC = b"EFC2\n"  # EFC1 entries (checksum of the payload only) are misses: recomputed once
+LEGACY_MAGIC = b"EFC1\n"
 SUFFIX = ".efc"
 ROOT_KIND = "feature-cache"
 FOLDER_KIND = "feature-cache.extractor"
@@ -41,9 +44,10 @@ _ENTRY = re.compile(r"^[0-9a-f]{2}/([0-9a-f]{64}\.efc|\.tmp-[^/]*)$")
 class ExtractorKey:
     """The part of the cache key that names the extractor configuration — and its code.
 
-    ``origin`` is the distribution and its version; ``code`` the sha256 of the module that
-    defines the class, so an extractor edited in place (an editable install, a local plugin)
-    is re-extracted even when nobody bumped ``version``.
+    ``origin`` is the distribution and its version; ``code`` the extractor's
+    :func:`~emoframe.code_digest.code_digest` (its module and the modules of its package it
+    imports), so an extractor edited in place (an editable install, a local plugin) is
+    re-extracted even when nobody bumped ``version``.
     """
 
     name: str
@@ -88,44 +92,30 @@ def _identity(extractor: Any) -> str:
         return str(extractor.identity() or "")
 
 
-_CODE: dict[tuple[str, int, int], str] = {}
+def _checksum(key: str, payload: bytes) -> bytes:
+    """sha256 of the entry's key and payload: an entry is valid only under the key it was written for."""
+    h = hashlib.sha256(key.encode())
+    h.update(b"\n")
+    h.update(payload)
+    return h.hexdigest().encode()
 
 
-def code_digest(cls: type) -> str:
-    """sha256 of the source file defining ``cls`` (memoised by path, size and mtime); '' if none."""
-    import inspect
-    import sys
-
-    try:
-        path = inspect.getsourcefile(sys.modules[cls.__module__])
-    except (TypeError, KeyError, OSError):
-        return ""
-    if not path:
-        return ""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return ""
-    key = (path, st.st_size, st.st_mtime_ns)
-    if key not in _CODE:
-        _CODE[key] = file_digest(path)
-    return _CODE[key]
-
-
-def encode_entry(value: np.ndarray) -> bytes:
+def encode_entry(value: np.ndarray, key: str) -> bytes:
+    """An entry file's bytes for ``value`` stored under ``key`` (the checksum binds the two)."""
     buf = io.BytesIO()
     np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
     payload = buf.getvalue()
-    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    return MAGIC + _checksum(key, payload) + b"\n" + payload
 
 
-def decode_entry(blob: bytes) -> np.ndarray | None:
-    """The array of an entry, or None when the entry is damaged (bad magic, checksum, or npy)."""
+def decode_entry(blob: bytes, key: str) -> np.ndarray | None:
+    """The array of an entry read under ``key``, or None when the entry is damaged (bad magic, checksum
+    or npy) or was written under another key (a file swapped in from another sample or extractor)."""
     head = len(MAGIC) + 65
     if len(blob) < head or not blob.startswith(MAGIC) or blob[head - 1 : head] != b"\n":
         return None
     payload = blob[head:]
-    if hashlib.sha256(payload).hexdigest().encode() != blob[len(MAGIC) : head - 1]:
+    if _checksum(key, payload) != blob[len(MAGIC) : head - 1]:
         return None
     fast = _from_npy(payload)
     if fast is not None:
@@ -206,8 +196,8 @@ class FeatureCache:
         except OSError:
             self.corrupt += 1
             return None
-        value = decode_entry(blob)
-        if value is None:
+        value = decode_entry(blob, key)
+        if value is None and not blob.startswith(LEGACY_MAGIC):  # an older emoframe's entry: a plain miss
             self.corrupt += 1
         return value
 
@@ -233,7 +223,7 @@ class FeatureCache:
             p.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=p.parent)
             with os.fdopen(fd, "wb") as f:
-                f.write(encode_entry(value))
+                f.write(encode_entry(value, key))
             os.replace(tmp, p)
             return True
         except OSError as exc:

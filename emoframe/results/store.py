@@ -4,6 +4,10 @@ Each finished fold of each pipeline is one row, committed in its own transaction
 interrupted benchmark (Ctrl-C, kill) leaves a consistent store and a rerun resumes where it
 stopped: a (pipeline, fold) is either fully there or not at all. WAL mode lets a reader (the
 TUI, `emoframe results`) look while a benchmark writes.
+
+Each fold row records the code digest of every component its pipeline ran (``folds.code``), and
+each run the digests it last ran with (``runs.code``), so that a fold computed by code that has
+changed since is recognised as stale and run again (stores from before this hold NULL there).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -73,10 +77,23 @@ CREATE TABLE IF NOT EXISTS folds (
     run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, result TEXT NOT NULL,
     test_uar REAL NOT NULL, finished REAL NOT NULL, PRIMARY KEY (run_id, pipeline_id, fold)
 );
+-- columns added later (n_rows, base_dir, asr, code of runs; code of folds) come from ResultsStore._migrate
 CREATE TABLE IF NOT EXISTS errors (
     run_id TEXT NOT NULL, pipeline_id TEXT NOT NULL, fold INTEGER NOT NULL, message TEXT NOT NULL, at REAL NOT NULL
 );
 """
+
+
+def _code_json(code: Mapping[str, str] | None) -> str | None:
+    return json.dumps(dict(code), sort_keys=True) if code is not None else None
+
+
+def _code_of(text: str | None) -> dict[str, str] | None:
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
 class ResultsStore:
@@ -108,6 +125,7 @@ class ResultsStore:
             columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
             self._has_n_rows, self._has_base_dir = "n_rows" in columns, "base_dir" in columns
             self._has_asr = "asr" in columns
+            self._has_fold_code = "code" in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}
         except sqlite3.DatabaseError as exc:
             raise store_error(self.path, exc) from None
         except OSError as exc:
@@ -122,6 +140,10 @@ class ResultsStore:
             self.db.execute("ALTER TABLE runs ADD COLUMN base_dir TEXT")
         if "asr" not in columns:  # speech recognition: transcriber, word error rate, failures (JSON)
             self.db.execute("ALTER TABLE runs ADD COLUMN asr TEXT")
+        if "code" not in columns:  # component name → code digest the run last ran with (JSON)
+            self.db.execute("ALTER TABLE runs ADD COLUMN code TEXT")
+        if "code" not in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}:
+            self.db.execute("ALTER TABLE folds ADD COLUMN code TEXT")  # the same, of the fold's own pipeline
 
     def close(self) -> None:
         self.db.close()
@@ -148,8 +170,10 @@ class ResultsStore:
         pipelines: list[tuple[str, str, dict, bool]],
         fresh: bool = False,
         base_dir: str | None = None,
+        code: dict[str, str] | None = None,
     ) -> None:
-        """Create (or reopen) a run and its pipelines; ``fresh`` drops what an earlier run stored."""
+        """Create (or reopen) a run and its pipelines; ``fresh`` drops what an earlier run stored. ``code``:
+        component name → code digest this call runs with."""
         now = time.time()
         with self.transaction() as db:
             if fresh:
@@ -158,10 +182,10 @@ class ResultsStore:
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             db.execute(
-                "INSERT INTO runs (id, name, spec, created, updated, base_dir) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO runs (id, name, spec, created, updated, base_dir, code) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name, "
-                "base_dir = excluded.base_dir",
-                (run_id, name, json.dumps(spec, sort_keys=True), now, now, base_dir),
+                "base_dir = excluded.base_dir, code = excluded.code",
+                (run_id, name, json.dumps(spec, sort_keys=True), now, now, base_dir, _code_json(code)),
             )
             for position, (pid, pname, pspec, fused) in enumerate(pipelines):
                 db.execute(
@@ -191,27 +215,44 @@ class ResultsStore:
         with self.transaction() as db:
             db.execute("UPDATE runs SET asr = ? WHERE id = ?", (json.dumps(reports), run_id))
 
-    def save_fold(self, run_id: str, results: list[tuple[str, FoldResult]], errors: list[tuple[str, int, str]]) -> None:
-        """One finished fold task: its pipelines' results and errors, in one transaction."""
+    def save_fold(
+        self,
+        run_id: str,
+        results: list[tuple[str, FoldResult]],
+        errors: list[tuple[str, int, str]],
+        code: Mapping[str, dict[str, str]] | None = None,
+    ) -> None:
+        """One finished fold task: its pipelines' results and errors, in one transaction. ``code``: pipeline
+        id → the code digest of each component it ran (stored with each of its folds)."""
         now = time.time()
         with self.transaction() as db:
             for pid, fr in results:
                 db.execute(
-                    "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now),
+                    "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished, code) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now, _code_json((code or {}).get(pid))),
                 )
                 db.execute(
                     "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold)
                 )
             for pid, fold, message in errors:
                 db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                # a fold stored by older code and failing on today's keeps no figures of the older code
+                db.execute("DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
                 db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
             db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
 
     # -- reading ---------------------------------------------------------------------
     def finished(self, run_id: str) -> set[tuple[str, int]]:
         return {(p, f) for p, f in self.db.execute("SELECT pipeline_id, fold FROM folds WHERE run_id = ?", (run_id,))}
+
+    def fold_code(self, run_id: str) -> dict[tuple[str, int], dict[str, str] | None]:
+        """(pipeline id, fold) → the code digests each stored fold was computed with; None for a fold stored
+        before emoframe recorded them."""
+        if not self._has_fold_code:  # an older store opened read-only: nothing recorded
+            return dict.fromkeys(self.finished(run_id))
+        rows = self.db.execute("SELECT pipeline_id, fold, code FROM folds WHERE run_id = ?", (run_id,))
+        return {(p, f): _code_of(c) for p, f, c in rows}
 
     def runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute(

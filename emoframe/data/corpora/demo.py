@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from ...components import Corpus, Params
-from ...ownership import MARKER, OwnershipError, is_empty_dir, mark, marker
+from ...ownership import MARKER, OwnershipError, file_sha256, is_empty_dir, mark, marker, recorded
 from ...workdir import workdir
 from ..manifest import Manifest, load_manifest
 from ..synth import GENERATOR, SYNTH_KIND, check_target, generate, readme
@@ -96,13 +96,27 @@ class DemoCorpus(Corpus):
                 )
             )
         )
-        if not (current and (folder / "manifest.csv").is_file()) and not _adopt_legacy(
+        if not (current and _manifest_as_written(folder, m)) and not _adopt_legacy(
             folder, p.seed, p.speakers, p.per_class
         ):
             generate(folder, seed=p.seed, speakers=p.speakers, per_class=p.per_class)
         manifest = load_manifest(folder / "manifest.csv")
         manifest.name = "demo"
         return manifest
+
+
+def _manifest_as_written(folder: Path, m: dict | None) -> bool:
+    """The folder's manifest.csv is there and, where the marker recorded its sha256, still that content:
+    a marker copied beside a user's manifest.csv does not make it the demo corpus (generating then refuses
+    and names the file)."""
+    path = folder / "manifest.csv"
+    if not path.is_file():
+        return False
+    want = recorded(m).get("manifest.csv")
+    try:
+        return want is None or file_sha256(path) == want
+    except OSError:
+        return False
 
 
 def _looks_like_legacy(folder: Path, seed: int, speakers: int, per_class: int) -> bool:

@@ -146,6 +146,8 @@ class RunScreen(Screen):
                     f"{event.skipped} already stored"
                 )
             )
+            for line in event.code_changes:
+                log.write(Text(f"code changed: {line}"))
             for pid, row in self.rows.items():
                 row["done"] = event.done.get(pid, 0)
                 table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
