@@ -7,6 +7,7 @@ runner treats a dead worker, a timeout and a raising plugin the same way on eith
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -73,6 +74,52 @@ def _release(session: str) -> int:
     return len(done)
 
 
+#: the transports a Dask client connects over (``distributed.comm``'s registry, less in-process ``inproc``)
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+SCHEDULER_FORM = "tcp://HOST:PORT (also tls://, ws://, wss://, ucx://; HOST:PORT alone means tcp://)"
+_HOST = re.compile(r"\[[0-9A-Za-z:.%_-]+\]|[A-Za-z0-9._-]+")
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address in the form Dask accepts, as ``SCHEME://HOST:PORT``; ``local`` (a
+    LocalCluster) stays ``local``. Anything else is refused here, naming the form, instead of Dask
+    raising ValueError once the corpus is loaded."""
+    given = text.strip()
+    if given == "local":
+        return given
+    scheme, sep, location = given.rpartition("://")
+    scheme = scheme.lower() if sep else "tcp"
+    host, colon, port = location.rpartition(":")
+    problem = ""
+    if scheme not in DASK_SCHEMES:
+        problem = f"unknown scheme '{scheme}://'"
+    elif not colon or not host:
+        problem = "it names no HOST:PORT"
+    elif not _HOST.fullmatch(host):
+        problem = f"'{host}' is not a host name or address"
+    elif not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        problem = f"'{port}' is not a port (1–65535)"
+    if problem:
+        quoted = text if text.isprintable() else repr(text)[1:-1]
+        raise EmoframeError(f"--scheduler '{quoted}': {problem}; give the Dask scheduler as {SCHEDULER_FORM}")
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def choose_executor(executor: str | None, scheduler: str | None) -> tuple[str, str | None, str | None]:
+    """(executor, checked scheduler address, a note to show): ``--scheduler`` implies the Dask executor
+    (said in the note) and contradicts an explicit ``--executor local`` (refused)."""
+    if scheduler is None:
+        return executor or "local", None, None
+    address = scheduler_address(scheduler)
+    if executor == "local":
+        raise EmoframeError(
+            f"--scheduler {scheduler} names a Dask scheduler, and --executor local runs without Dask: "
+            "drop --scheduler, or use --executor dask"
+        )
+    note = None if executor == "dask" else f"--scheduler given: fold tasks run on the Dask scheduler at {address}"
+    return "dask", address, note
+
+
 def run_dask(
     tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Report]:
@@ -84,6 +131,8 @@ def run_dask(
     except ImportError:
         raise EmoframeError("the dask executor needs `pip install 'dask[distributed]'`") from None
     cluster: Any = None
+    if scheduler is not None and scheduler != "":
+        scheduler = scheduler_address(scheduler)
     if scheduler in (None, "", "local"):
         with dask.config.set({"distributed.worker.daemon": False}):  # lets tasks run in supervised children
             cluster = LocalCluster(
