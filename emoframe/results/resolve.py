@@ -52,8 +52,9 @@ class Candidate:
     rank: int | None = None
     note: str = ""
 
-    def line(self, width: int = SHORT_ID) -> str:
-        rank = f"#{self.rank:<4}" if self.rank is not None else ""
+    def line(self, width: int = SHORT_ID, ranked: bool = False) -> str:
+        """'  #1   3b4fd191  label  (UAR 0.500)'; ``ranked``: leave the rank's room when this one has none."""
+        rank = f"#{self.rank:<4}" if self.rank is not None else ("     " if ranked else "")
         return f"  {rank}{self.id[:width]:<{width}}  {self.label}" + (f"  ({self.note})" if self.note else "")
 
 
@@ -113,13 +114,17 @@ def match(candidates: Sequence[Candidate], ref: str, what: str, where: str, rank
         why = f"no {what} '{shown(key)}' in {where}: references are matched literally, % _ * ? are not wildcards"
     else:
         why = f"no {what} '{shown(key)}' in {where}"
+    close = [c for c in candidates if lowered in c.label.lower()]
+    if close:  # a part of a label: those are what was meant, likely
+        raise _refuse(f"{why}; give {FORMS[what]} — did you mean one of these?", ref, close)
     raise _refuse(f"{why}; give {FORMS[what]}", ref, candidates)
 
 
 def _refuse(message: str, ref: str, candidates: Sequence[Candidate]) -> IdentifierError:
     listed = sorted(candidates, key=lambda c: (c.rank is None, c.rank or 0))
     width = short_id_width([c.id for c in listed])
-    lines = [c.line(width) for c in listed[:SHOWN]]
+    ranked = any(c.rank is not None for c in listed)
+    lines = [c.line(width, ranked) for c in listed[:SHOWN]]
     if len(listed) > SHOWN:
         lines.append(f"  … and {len(listed) - SHOWN} more")
     header = ["candidates:"] if lines else []
