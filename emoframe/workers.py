@@ -83,7 +83,7 @@ def library_warnings_reported() -> Iterator[None]:
     as two raw lines (file path, source line) between emoframe's own otherwise."""
     global _reporting
     with warnings.catch_warnings():
-        _quiet_library_warnings()
+        report_library_warnings()
         before, _reporting = _reporting, True
         try:
             yield
@@ -91,7 +91,13 @@ def library_warnings_reported() -> Iterator[None]:
             _reporting = before
 
 
-def _quiet_library_warnings() -> None:
+def reporting_library_warnings() -> bool:
+    """Whether this process is inside library_warnings_reported() (processes it starts elsewhere are told)."""
+    return _reporting
+
+
+def report_library_warnings() -> None:
+    """From now on in this process, library warnings as emoframe lines (a worker's side of the rule)."""
     warnings.showwarning = _report_warning
     for pattern, _why in KNOWN_NOISE:
         warnings.filterwarnings("ignore", message=re.escape(pattern))
@@ -267,7 +273,7 @@ def _worker_main(
     global _TORCH_INHERITED
     _TORCH_INHERITED = torch_inherited
     if report_warnings:  # forked children inherit it; spawned ones are told
-        _quiet_library_warnings()
+        report_library_warnings()
     import faulthandler
 
     faulthandler.disable()  # a crash is reported by the parent, with what the worker was doing

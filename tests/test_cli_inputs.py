@@ -199,3 +199,35 @@ def test_extract_counts_add_up(awkward_corpus, tmp_path):
         assert int(left_out) == 1  # the empty file; the short ones are extracted
         seen.append((int(cached), int(computed), shared))
     assert seen == [(0, rows - 1, ", 2 of them sharing another row's identical input"), (rows - 1, 0, "")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_a_models_warnings_in_worker_processes_come_out_as_emoframe_lines(tmp_path, executor):
+    """scikit-learn's ConvergenceWarning, raised in a supervised worker (under Dask: a Dask worker's child)."""
+    pytest.importorskip("sklearn")
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    manifest = write_text_corpus(tmp_path / "manifest.csv", 4, 3, lambda s, label, k: rotated(label, k + s))
+    spec = tmp_path / "mlp.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mlp",
+                "data": {"manifest": str(manifest)},
+                "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 20},
+                "branches": {
+                    "text": {
+                        "extractor": "sklearn.tfidf",
+                        "model": {"name": "sklearn.mlp", "params": {"max_iter": 2, "early_stopping": False}},
+                    }
+                },
+            }
+        )
+    )
+    r = emoframe("bench", str(spec), "-j", "2", "--executor", executor, "--workdir", str(tmp_path / "wd"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.splitlines()
+    assert any(line.startswith("warning: sklearn (ConvergenceWarning): ") for line in lines), r.stderr
+    assert "site-packages" not in r.stderr and "warnings.warn" not in r.stderr
+    assert all(re.match(r"(warning: |1 pipelines × 2 folds)", line) for line in lines), r.stderr

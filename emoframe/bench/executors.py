@@ -15,7 +15,19 @@ from functools import partial
 from typing import Any
 
 from ..errors import EmoframeError
-from ..workers import Done, Failed, Limits, Report, Resident, Started, limit_threads, supervise, undo_malloc_trim
+from ..workers import (
+    Done,
+    Failed,
+    Limits,
+    Report,
+    Resident,
+    Started,
+    limit_threads,
+    report_library_warnings,
+    reporting_library_warnings,
+    supervise,
+    undo_malloc_trim,
+)
 from .tasks import FoldOutcome, FoldTask, run_task
 
 DEFAULT_LIMITS = Limits()
@@ -36,7 +48,15 @@ def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = DEFAULT_LIMITS)
 _RESIDENTS: dict[int, tuple[tuple[str, float | None], Resident]] = {}
 
 
-def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldOutcome:
+def _prepare_child(report_warnings: bool) -> None:
+    """A Dask worker's supervised child: Dask's malloc setting undone; library warnings as emoframe
+    lines when the command that submitted the task prints them so (a Dask worker is not its child)."""
+    undo_malloc_trim()
+    if report_warnings:
+        report_library_warnings()
+
+
+def _isolated(task: FoldTask, timeout: float | None, session: str = "", report_warnings: bool = False) -> FoldOutcome:
     """On a Dask worker: the task in a supervised child, so a crash or hang costs this task only.
 
     The child stays for the rest of the run (``session``), one per worker thread, so its imports
@@ -50,7 +70,12 @@ def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldO
     if held is None or held[0] != key:
         if held is not None:
             held[1].close()
-        child = Resident(partial(_threaded_task, threads=1), Limits(timeout=timeout), initializer=undo_malloc_trim)
+        child = Resident(
+            partial(_threaded_task, threads=1),
+            Limits(timeout=timeout),
+            initializer=_prepare_child,
+            initargs=(report_warnings,),
+        )
         held = _RESIDENTS[thread] = (key, child)
     try:
         final = held[1].run(task)
@@ -149,7 +174,7 @@ def run_dask(
     try:
         futures = {}
         for i, t in enumerate(tasks):
-            futures[client.submit(_isolated, t, limits.timeout, session, pure=False)] = i
+            futures[client.submit(_isolated, t, limits.timeout, session, reporting_library_warnings(), pure=False)] = i
             yield Started(i)
         for fut in dask_completed(list(futures)):
             i = futures[fut]
