@@ -33,11 +33,14 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 
 
 class EmoframeGroup(click.Group):
-    """Turns EmoframeError into clean messages and exit codes."""
+    """Turns EmoframeError into clean messages and exit codes; library warnings into emoframe's lines."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from .workers import library_warnings_reported
+
         try:
-            return super().invoke(ctx)
+            with library_warnings_reported():
+                return super().invoke(ctx)
         except EmoframeError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -362,14 +365,7 @@ def extract(
     cache = None if no_cache else FeatureCache(wd / "cache")
     result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty(), limits=Limits())
     shape = result.features[0].shape if result.features else ()
-    console.print(
-        f"{ext.name}: {len(result.ids)} samples ({result.hits} cached, {result.misses} computed"
-        + (f", {result.reused} identical to another row's input, computed once" if result.reused else "")
-        + ") "
-        f"in {result.seconds:.1f} s; feature shape {shape}",
-        highlight=False,
-        markup=False,
-    )
+    console.print(f"{extraction_summary(result, len(m))}; feature shape {shape}", highlight=False, markup=False)
     if result.corrupt:
         err_console.print(
             f"warning: {result.corrupt} damaged cache entr{'y' if result.corrupt == 1 else 'ies'} "
@@ -384,8 +380,19 @@ def extract(
 
         files = dict(zip(m.frame["id"].astype(str), m.frame["audio"])) if ext.modality == "audio" else None
         _report_left_out(failure_records(ext.name, result.failures, files))
-        err_console.print(f"{len(result.failures)} sample(s) skipped; the rest was processed and saved")
+        err_console.print(f"{len(result.failures)} row(s) left out; the rest was extracted and saved")
         sys.exit(1)
+
+
+def extraction_summary(result: Any, rows: int) -> str:
+    """'librosa.mfcc: 28 of 32 rows extracted (0 from the cache, 28 computed), 4 left out, in 2.8 s': every
+    count is of rows, so the parts add up (extracted = cached + computed; extracted + left out = rows)."""
+    done = len(result.ids)
+    shared = f", {result.reused} of them sharing another row's identical input" if result.reused else ""
+    return (
+        f"{result.extractor}: {done} of {rows} rows extracted ({result.hits} from the cache, {done - result.hits} "
+        f"computed{shared}), {len(result.failures)} left out, in {result.seconds:.1f} s"
+    )
 
 
 @main.command("run")
@@ -579,7 +586,7 @@ def _bench(
     spec_path: Path,
     jobs: int | None,
     workdir: Path | None,
-    executor: str,
+    executor: str | None,
     scheduler: str | None,
     fresh: bool,
     report_dir: Path | None,
@@ -589,18 +596,22 @@ def _bench(
     """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
     import time
 
+    from .bench.executors import choose_executor
     from .results.leaderboard import leaderboard, learned_lines
     from .results.leaderboard import outcome as row_outcome
     from .results.report import check_report_target, write_report
     from .results.store import ResultsStore
     from .spec import load_spec
 
+    chosen, scheduler, note = choose_executor(executor, scheduler)  # bad --scheduler: exit 2 before any work
+    if note:
+        err_console.print(note, highlight=False, markup=False)
     wd = _use_workdir(workdir)
     spec = load_spec(spec_path, registry=_registry())
     if report_dir is not None:
         check_report_target(report_dir)  # a user's own index.html there: said before the run, not after it
     t0 = time.perf_counter()
-    outcome = _execute(spec, spec_path, wd, jobs, executor, scheduler, fresh, timeout, no_cache)
+    outcome = _execute(spec, spec_path, wd, jobs, chosen, scheduler, fresh, timeout, no_cache)
 
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
@@ -695,8 +706,17 @@ def _print_robustness(rows: list[dict[str, Any]]) -> None:
 _BENCH_OPTIONS = [
     click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Processes [default: cores]."),
     click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe]."),
-    click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True),
-    click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:port); default: a LocalCluster."),
+    click.option(
+        "--executor",
+        type=click.Choice(["local", "dask"]),
+        default=None,
+        help="Where fold tasks run [local; dask when --scheduler is given].",
+    ),
+    click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler, tcp://HOST:PORT (implies --executor dask); with --executor dask alone: a LocalCluster.",
+    ),
     click.option("--fresh", is_flag=True, help="Drop this benchmark's stored results and rerun everything."),
     click.option(
         "--report",
@@ -726,7 +746,7 @@ def bench(
     spec_path: Path,
     jobs: int | None,
     workdir: Path | None,
-    executor: str,
+    executor: str | None,
     scheduler: str | None,
     fresh: bool,
     report_dir: Path | None,
@@ -742,7 +762,7 @@ def bench(
 def demo(
     jobs: int | None,
     workdir: Path | None,
-    executor: str,
+    executor: str | None,
     scheduler: str | None,
     fresh: bool,
     report_dir: Path | None,
@@ -845,11 +865,11 @@ def runs(fmt: str, workdir: Path | None) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="State folder [./.emoframe].")
 def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
     """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
+    from .results.resolve import resolve_run
 
     store = _read_store(workdir)
     try:
-        target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
-        run = store.run(target)
+        run = store.run(resolve_run(store, run_id))
         names = {p["id"]: p["name"] for p in store.pipelines(run["id"])}
         records = [
             {
@@ -901,21 +921,27 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
 def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
     """Is pipeline A better than B? Paired-bootstrap UAR difference on their shared rows, with its CI.
 
-    A and B are pipeline ids (a prefix) or labels as `emoframe results` shows them.
+    RUN is a run id prefix (at least 4 hex characters) or the run's exact name. A and B are each a
+    leaderboard rank (1 = the best), an id prefix (at least 4 hex characters) or an exact label, as
+    `emoframe results --run RUN` shows them in its #, id and pipeline columns: `compare RUN 1 2`.
     """
     from .results.leaderboard import compare_pipelines
+    from .results.resolve import resolve_run
 
     store = _read_store(workdir)
     try:
-        d = compare_pipelines(store, run_id, first, second)
+        d = compare_pipelines(store, resolve_run(store, run_id), first, second)
     finally:
         store.close()
+    console.print(f"A = {d['a_ref']}\nB = {d['b_ref']}", highlight=False)
     console.print(styled((d["verdict"], OUTCOME_STYLE[d["outcome"]])))
-    console.print(f"UAR {d['uar_a']:.3f} ({d['a']}) vs {d['uar_b']:.3f} ({d['b']}) on the same {d['n']} rows")
+    console.print(f"UAR {d['uar_a']:.3f} (A) vs {d['uar_b']:.3f} (B) on the same {d['n']} rows", highlight=False)
 
 
 @main.command()
-@click.option("--run", "run_id", help="Run id (prefix) or name; default: the latest run.")
+@click.option(
+    "--run", "run_id", help="Run id (at least 4 of its hex characters) or exact name; default: the latest run."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True
 )
@@ -931,13 +957,12 @@ def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
 def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
     """The leaderboard of a run (`--run`), or the list of runs."""
     from .results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
+    from .results.resolve import resolve_run
 
     store = _read_store(workdir)
     try:
         runs = store.runs()
-        if not runs:
-            raise EmoframeError(f"no runs in {store.path}")
-        target = run_id or runs[0]["id"]
+        target = resolve_run(store, run_id)
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
             rows = [r for r in rows if r["fused"]]
@@ -970,12 +995,12 @@ def report(run_id: str | None, out: Path, force: bool, workdir: Path | None) -> 
     unless --force.
     """
     from .results.report import check_report_target, write_report
+    from .results.resolve import resolve_run
 
     check_report_target(out, force)  # before reading anything
     store = _read_store(workdir)
     try:
-        target = run_id or (store.runs() or [{"id": ""}])[0]["id"]
-        path = write_report(store, target, out, force=force)
+        path = write_report(store, resolve_run(store, run_id), out, force=force)
     finally:
         store.close()
     console.print(f"wrote {path}", highlight=False)

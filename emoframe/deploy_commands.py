@@ -52,8 +52,12 @@ def extraction_bar() -> Iterator[Any]:
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Bundle folder to write.")
 @click.option("--split", help="Train on the rows whose 'split' column is this (e.g. train) [all rows].")
-@click.option("--run", "run_id", help="Train a pipeline of this stored run (id prefix or name) [the latest run].")
-@click.option("--pipeline", "pipeline_key", help="With --run: the pipeline's id prefix, name or leaderboard rank.")
+@click.option("--run", "run_id", help="Train a pipeline of this stored run (id prefix or exact name) [the latest run].")
+@click.option(
+    "--pipeline",
+    "pipeline_key",
+    help="The stored pipeline: its leaderboard rank (1 = the best), id prefix (≥ 4 hex characters) or exact label.",
+)
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
 @click.option("--force", is_flag=True, help="Replace a bundle emoframe wrote at --out before.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
@@ -73,9 +77,11 @@ def train(
 
     With --pipeline P (and --run RUN; default: the latest run) the pipeline comes from a stored
     benchmark run, and the bundle keeps that run's figures (UAR ± CI, fusion gain, protocol).
-    P is a pipeline id prefix, its name, or its rank on the leaderboard (1: the best).
+    P is the pipeline's rank on the leaderboard (1: the best), an id prefix of at least 4 hex characters,
+    or its exact label, as `emoframe results` shows them; the chosen pipeline is printed first.
     """
-    from .deploy.train import stored_pipeline, train_bundle
+    from .deploy.train import choose_stored_pipeline, train_bundle
+    from .results.resolve import describe
     from .results.store import ResultsStore
     from .spec import PipelineSpec, load_spec
     from .workers import Limits
@@ -87,22 +93,19 @@ def train(
     if run_id is not None or pipeline_key is not None:
         if spec_path is not None:
             raise click.UsageError("give a SPEC or --run RUN --pipeline P, not both")
-        if not pipeline_key:
+        if pipeline_key is None:
             raise click.UsageError(
-                "--run needs --pipeline (an id prefix, name or leaderboard rank: see `emoframe results`)"
+                "--run needs --pipeline (a leaderboard rank, an id prefix or a label: see `emoframe results`)"
             )
         if not (wd / "results.db").exists():
             raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
         store = ResultsStore(wd / "results.db", readonly=True)
-        try:
-            if run_id is None:  # the latest run, as `emoframe results` shows it
-                runs = store.runs()
-                if not runs:
-                    raise EmoframeError(f"no runs in {wd / 'results.db'}")
-                run_id = runs[0]["id"]
-            spec, figures = stored_pipeline(store, run_id, pipeline_key)
+        try:  # --run omitted: the latest run, as `emoframe results` shows it
+            chosen = choose_stored_pipeline(store, run_id, pipeline_key)
         finally:
             store.close()
+        spec, figures = chosen.spec, chosen.figures
+        what = f"{describe(chosen.row)} of run {figures['run'][:12]} ({figures['run_name']})"
         base_dir = Path(figures.pop("base_dir")) if figures.get("base_dir") else None
     elif spec_path is not None:
         loaded = load_spec(spec_path, registry=registry)
@@ -111,10 +114,10 @@ def train(
                 f"{spec_path}: a benchmark spec lists alternatives; train one of them: `emoframe train --run RUN "
                 "--pipeline P` after benchmarking it, or write that pipeline as its own spec"
             )
-        spec, base_dir = loaded, spec_path.parent
+        spec, base_dir, what = loaded, spec_path.parent, loaded.display_name
     else:
         raise click.UsageError("give a pipeline SPEC, or --run RUN --pipeline P")
-    err_console.print(f"training {spec.display_name}", highlight=False)
+    err_console.print(f"training {what}", highlight=False, markup=False)
     with extraction_bar() as progress:
         outcome = train_bundle(
             spec,
@@ -329,13 +332,57 @@ def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int, stric
     from .deploy.server import BUNDLE_ENV, LIMIT_ENV, create_app
 
     model = load_checked(bundle, strict)  # also checks the bundle before any worker starts
+    check_bindable(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(styled(("warning: ", "yellow"), f"binding {host}: reachable from other machines, no auth"))
     err_console.print(f"serving {model.meta['pipeline']} on http://{host}:{port} (Ctrl-C stops)", highlight=False)
-    if workers == 1:
-        uvicorn.run(create_app(model, max_bytes=int(max_mb * 1e6)), host=host, port=port, log_level="warning")
-        return
-    os.environ[BUNDLE_ENV], os.environ[LIMIT_ENV] = str(bundle.resolve()), str(int(max_mb * 1e6))
-    uvicorn.run(
-        "emoframe.deploy.server:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
-    )
+    try:
+        if workers == 1:
+            uvicorn.run(create_app(model, max_bytes=int(max_mb * 1e6)), host=host, port=port, log_level="warning")
+            return
+        os.environ[BUNDLE_ENV], os.environ[LIMIT_ENV] = str(bundle.resolve()), str(int(max_mb * 1e6))
+        uvicorn.run(
+            "emoframe.deploy.server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+    except SystemExit as exc:  # uvicorn's own startup failure (3): not one of emoframe's exit codes
+        if exc.code in (0, None):
+            raise
+        raise EmoframeError(
+            f"the server could not start on {host}:{port} (the reason is on the line above); choose another "
+            "--port or --host"
+        ) from None
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Refuse a --host/--port the server cannot listen on, before it starts and naming what to do (exit 2):
+    uvicorn would log the error and exit 3, a code emoframe does not use."""
+    import errno
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise EmoframeError(
+            f"--host {host}: not an address or a known host name ({getattr(exc, 'strerror', None) or exc}); "
+            "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    why = "is already in use (another server?): stop what listens there, or choose another --port"
+                elif exc.errno == errno.EACCES:
+                    why = "needs privileges this user lacks (ports below 1024): choose --port 1024 or above"
+                elif exc.errno == errno.EADDRNOTAVAIL:
+                    why = "is not on an address of this machine: choose another --host (127.0.0.1, 0.0.0.0)"
+                else:
+                    why = f"cannot be listened on ({exc.strerror or exc})"
+                raise EmoframeError(f"port {port} on {host} {why}") from None

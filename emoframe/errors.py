@@ -95,3 +95,11 @@ class ComponentError(EmoframeError):
 
 class BundleError(EmoframeError):
     """A trained-pipeline bundle cannot be written or loaded: unsafe, damaged, or incompatible."""
+
+
+class IdentifierError(EmoframeError):
+    """A run or pipeline reference names nothing, or more than one thing; lists the candidates."""
+
+    def __init__(self, message: str, reference: str, candidates: list[str] | None = None):
+        self.reference, self.candidates = reference, list(candidates or [])
+        super().__init__(message)

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import signal
 import sys
 import threading
 import time
+import warnings
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -34,6 +37,70 @@ from .errors import describe_exception
 
 START_METHOD_ENV = "EMOFRAME_START_METHOD"  # fork | spawn | forkserver: override the platform default
 DEFAULT_TIMEOUT = 7200.0  # seconds per task: long enough for a CPU fine-tune fold, short of "forever"
+
+
+#: library warnings whose consequence emoframe reports itself, silenced (pattern, why)
+KNOWN_NOISE: tuple[tuple[str, str], ...] = (
+    (
+        "Segment too short, filling with NaN",
+        "openSMILE on a file shorter than its window: the NaN features make emoframe leave the row out, saying why",
+    ),
+)
+_reported: set[tuple[str, str, str]] = set()  # (category, package, message with its numbers blanked): said once
+_reporting = False  # inside library_warnings_reported(): passed on to the workers this process starts
+
+
+def _package_of(filename: str) -> str:
+    """The top-level package a warning came from (``librosa`` for …/librosa/core/spectrum.py)."""
+    folder, name = os.path.split(os.path.abspath(filename))
+    package = os.path.splitext(name)[0]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+    return package
+
+
+def _report_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    text = " ".join(str(message).split()) or category.__name__
+    origin = _package_of(filename)
+    key = (category.__name__, origin, re.sub(r"\d+", "#", text))
+    if key in _reported:
+        return
+    _reported.add(key)
+    try:
+        sys.stderr.write(f"warning: {origin} ({category.__name__}): {text}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: a warning is not worth failing for
+        pass
+
+
+@contextmanager
+def library_warnings_reported() -> Iterator[None]:
+    """Within it, a library's warnings (UserWarning, FutureWarning, ConvergenceWarning, …) print as one
+    emoframe line, ``warning: librosa (UserWarning): …``, once per message and process (numbers aside),
+    here and in the worker processes started here; those in KNOWN_NOISE are silenced. Python prints them
+    as two raw lines (file path, source line) between emoframe's own otherwise."""
+    global _reporting
+    with warnings.catch_warnings():
+        report_library_warnings()
+        before, _reporting = _reporting, True
+        try:
+            yield
+        finally:
+            _reporting = before
+
+
+def reporting_library_warnings() -> bool:
+    """Whether this process is inside library_warnings_reported() (processes it starts elsewhere are told)."""
+    return _reporting
+
+
+def report_library_warnings() -> None:
+    """From now on in this process, library warnings as emoframe lines (a worker's side of the rule)."""
+    warnings.showwarning = _report_warning
+    for pattern, _why in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=re.escape(pattern))
 
 
 @dataclass(frozen=True)
@@ -200,10 +267,13 @@ def _worker_main(
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
     torch_inherited: bool = False,
+    report_warnings: bool = False,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     global _TORCH_INHERITED
     _TORCH_INHERITED = torch_inherited
+    if report_warnings:  # forked children inherit it; spawned ones are told
+        report_library_warnings()
     import faulthandler
 
     faulthandler.disable()  # a crash is reported by the parent, with what the worker was doing
@@ -245,7 +315,7 @@ class _Worker:
         torch_inherited = ctx.get_start_method() == "fork" and "torch" in sys.modules
         self.process = ctx.Process(
             target=_worker_main,
-            args=(child, fn, limits, os.getpid(), initializer, initargs, torch_inherited),
+            args=(child, fn, limits, os.getpid(), initializer, initargs, torch_inherited, _reporting),
             daemon=False,
         )
         self.process.start()

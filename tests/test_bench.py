@@ -243,7 +243,7 @@ def test_results_and_report_commands(corpus, tmp_path):
     md = runner.invoke(main, ["results", "--workdir", str(tmp_path), "--format", "markdown", "--fused"])
     assert md.exit_code == 0 and md.output.count("\n") == 2 + 3
     csv = runner.invoke(main, ["results", "--workdir", str(tmp_path), "--format", "csv", "--sort", "name"])
-    assert csv.output.splitlines()[0].startswith("pipeline,n,coverage,uar,uar_ci_low")
+    assert csv.output.splitlines()[0].startswith("rank,id,pipeline,n,coverage,uar,uar_ci_low")
     out = runner.invoke(main, ["report", "--workdir", str(tmp_path), "--out", str(tmp_path / "r")])
     assert out.exit_code == 0 and (tmp_path / "r" / "index.html").exists()
     fresh = runner.invoke(main, ["bench", str(spec), "--workdir", str(tmp_path), "--jobs", "1", "--fresh"])

@@ -165,7 +165,7 @@ def test_train_from_a_stored_run_keeps_its_figures(served, tmp_path):
     wrong = CliRunner().invoke(
         main, ["train", "--run", run_id[:8], "--pipeline", "nope", "--out", str(tmp_path / "c"), "--workdir", str(wd)]
     )
-    assert wrong.exit_code != 0 and "matches none" in wrong.output
+    assert wrong.exit_code == 2 and "no pipeline 'nope'" in wrong.output
     shutil.rmtree(tmp_path / "c", ignore_errors=True)
 
 

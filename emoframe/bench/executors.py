@@ -7,6 +7,7 @@ runner treats a dead worker, a timeout and a raising plugin the same way on eith
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,19 @@ from functools import partial
 from typing import Any
 
 from ..errors import EmoframeError
-from ..workers import Done, Failed, Limits, Report, Resident, Started, limit_threads, supervise, undo_malloc_trim
+from ..workers import (
+    Done,
+    Failed,
+    Limits,
+    Report,
+    Resident,
+    Started,
+    limit_threads,
+    report_library_warnings,
+    reporting_library_warnings,
+    supervise,
+    undo_malloc_trim,
+)
 from .tasks import FoldOutcome, FoldTask, run_task
 
 DEFAULT_LIMITS = Limits()
@@ -35,7 +48,15 @@ def run_local(tasks: list[FoldTask], jobs: int, limits: Limits = DEFAULT_LIMITS)
 _RESIDENTS: dict[int, tuple[tuple[str, float | None], Resident]] = {}
 
 
-def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldOutcome:
+def _prepare_child(report_warnings: bool) -> None:
+    """A Dask worker's supervised child: Dask's malloc setting undone; library warnings as emoframe
+    lines when the command that submitted the task prints them so (a Dask worker is not its child)."""
+    undo_malloc_trim()
+    if report_warnings:
+        report_library_warnings()
+
+
+def _isolated(task: FoldTask, timeout: float | None, session: str = "", report_warnings: bool = False) -> FoldOutcome:
     """On a Dask worker: the task in a supervised child, so a crash or hang costs this task only.
 
     The child stays for the rest of the run (``session``), one per worker thread, so its imports
@@ -49,7 +70,12 @@ def _isolated(task: FoldTask, timeout: float | None, session: str = "") -> FoldO
     if held is None or held[0] != key:
         if held is not None:
             held[1].close()
-        child = Resident(partial(_threaded_task, threads=1), Limits(timeout=timeout), initializer=undo_malloc_trim)
+        child = Resident(
+            partial(_threaded_task, threads=1),
+            Limits(timeout=timeout),
+            initializer=_prepare_child,
+            initargs=(report_warnings,),
+        )
         held = _RESIDENTS[thread] = (key, child)
     try:
         final = held[1].run(task)
@@ -73,6 +99,52 @@ def _release(session: str) -> int:
     return len(done)
 
 
+#: the transports a Dask client connects over (``distributed.comm``'s registry, less in-process ``inproc``)
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+SCHEDULER_FORM = "tcp://HOST:PORT (also tls://, ws://, wss://, ucx://; HOST:PORT alone means tcp://)"
+_HOST = re.compile(r"\[[0-9A-Za-z:.%_-]+\]|[A-Za-z0-9._-]+")
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address in the form Dask accepts, as ``SCHEME://HOST:PORT``; ``local`` (a
+    LocalCluster) stays ``local``. Anything else is refused here, naming the form, instead of Dask
+    raising ValueError once the corpus is loaded."""
+    given = text.strip()
+    if given == "local":
+        return given
+    scheme, sep, location = given.rpartition("://")
+    scheme = scheme.lower() if sep else "tcp"
+    host, colon, port = location.rpartition(":")
+    problem = ""
+    if scheme not in DASK_SCHEMES:
+        problem = f"unknown scheme '{scheme}://'"
+    elif not colon or not host:
+        problem = "it names no HOST:PORT"
+    elif not _HOST.fullmatch(host):
+        problem = f"'{host}' is not a host name or address"
+    elif not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        problem = f"'{port}' is not a port (1–65535)"
+    if problem:
+        quoted = text if text.isprintable() else repr(text)[1:-1]
+        raise EmoframeError(f"--scheduler '{quoted}': {problem}; give the Dask scheduler as {SCHEDULER_FORM}")
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def choose_executor(executor: str | None, scheduler: str | None) -> tuple[str, str | None, str | None]:
+    """(executor, checked scheduler address, a note to show): ``--scheduler`` implies the Dask executor
+    (said in the note) and contradicts an explicit ``--executor local`` (refused)."""
+    if scheduler is None:
+        return executor or "local", None, None
+    address = scheduler_address(scheduler)
+    if executor == "local":
+        raise EmoframeError(
+            f"--scheduler {scheduler} names a Dask scheduler, and --executor local runs without Dask: "
+            "drop --scheduler, or use --executor dask"
+        )
+    note = None if executor == "dask" else f"--scheduler given: fold tasks run on the Dask scheduler at {address}"
+    return "dask", address, note
+
+
 def run_dask(
     tasks: list[FoldTask], scheduler: str | None, jobs: int, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Report]:
@@ -84,6 +156,8 @@ def run_dask(
     except ImportError:
         raise EmoframeError("the dask executor needs `pip install 'dask[distributed]'`") from None
     cluster: Any = None
+    if scheduler is not None and scheduler != "":
+        scheduler = scheduler_address(scheduler)
     if scheduler in (None, "", "local"):
         with dask.config.set({"distributed.worker.daemon": False}):  # lets tasks run in supervised children
             cluster = LocalCluster(
@@ -100,7 +174,7 @@ def run_dask(
     try:
         futures = {}
         for i, t in enumerate(tasks):
-            futures[client.submit(_isolated, t, limits.timeout, session, pure=False)] = i
+            futures[client.submit(_isolated, t, limits.timeout, session, reporting_library_warnings(), pure=False)] = i
             yield Started(i)
         for fut in dask_completed(list(futures)):
             i = futures[fut]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.digest import manifest_fingerprint
 from ..data.source import check_audio_rows, load_data, transcript_warnings
-from ..errors import ComponentError, DataError, EmoframeError
+from ..errors import ComponentError, DataError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
@@ -37,30 +37,37 @@ class TrainOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def stored_pipeline(store: Any, run_id: str, pipeline: str) -> tuple[PipelineSpec, dict[str, Any]]:
-    """A stored run's pipeline (by id prefix, name or position) and its evaluation figures (``base_dir``
-    in them: where the run's spec file was, against which its relative manifest paths resolve)."""
-    from ..results.leaderboard import leaderboard
+@dataclass
+class StoredPipeline:
+    """A pipeline chosen from a stored run: its spec, its evaluation figures, its leaderboard row."""
 
+    spec: PipelineSpec
+    figures: dict[str, Any]
+    row: dict[str, Any]
+
+
+def stored_pipeline(store: Any, run_id: str | None, pipeline: str) -> tuple[PipelineSpec, dict[str, Any]]:
+    """A stored run's pipeline and its evaluation figures (``base_dir`` in them: where the run's spec file
+    was, against which its relative manifest paths resolve). References: :mod:`emoframe.results.resolve`."""
+    chosen = choose_stored_pipeline(store, run_id, pipeline)
+    return chosen.spec, chosen.figures
+
+
+def choose_stored_pipeline(store: Any, run_id: str | None, pipeline: str) -> StoredPipeline:
+    """The pipeline ``pipeline`` names (a rank, an id prefix, a label) in the run ``run_id`` names (None:
+    the latest run), with its figures and leaderboard row, by the one resolver every face uses."""
+    from ..results.resolve import resolve_pipeline
+
+    run_id, row = resolve_pipeline(store, run_id, pipeline)
     run = store.run(run_id)
-    rows = leaderboard(store, run["id"])
-    specs = store.pipelines(run["id"])
-    key = pipeline.strip()
-    found = [p for p in specs if p["id"].startswith(key) or p["name"] == key]
-    if not found and key.isdigit() and 1 <= int(key) <= len(rows):  # a leaderboard rank
-        found = [p for p in specs if p["id"] == rows[int(key) - 1]["id"]]
-    if len(found) != 1:
-        names = "; ".join(f"{p['id'][:10]} {p['name']}" for p in specs)
-        what = "matches several" if found else "matches none"
-        raise EmoframeError(f"--pipeline '{pipeline}' {what} of run {run['id'][:12]}'s pipelines: {names}")
-    p = found[0]
-    row = next(r for r in rows if r["id"] == p["id"])
+    p = next(p for p in store.pipelines(run_id) if p["id"] == row["id"])
     spec = PipelineSpec.model_validate(p["spec"])
     ev = spec.evaluation
     figures = {
         "run": run["id"],
         "run_name": run["name"],
         "pipeline_id": p["id"],
+        "rank": row.get("rank"),
         "protocol": ev.protocol,
         "folds": run["n_folds"],
         "rows": row.get("n"),
@@ -75,7 +82,7 @@ def stored_pipeline(store: Any, run_id: str, pipeline: str) -> tuple[PipelineSpe
         figures["fusion_gain_pts"] = row["gain_pts"]
         figures["fusion_gain_ci_pts"] = [row.get("gain_ci_low_pts"), row.get("gain_ci_high_pts")]
         figures["verdict"] = row.get("verdict")
-    return spec, figures
+    return StoredPipeline(spec, figures, row)
 
 
 def train_bundle(

@@ -36,9 +36,9 @@ class ExtractionResult:
     ids: list[str]
     features: list[np.ndarray]
     failures: dict[str, str] = field(default_factory=dict)
-    hits: int = 0  # rows read from the cache
-    misses: int = 0  # distinct inputs computed
-    reused: int = 0  # rows whose input was identical to another row's: computed once, shared
+    hits: int = 0  # rows extracted from the cache (len(ids) - hits: rows extracted by computing)
+    misses: int = 0  # distinct inputs computed (failed ones too)
+    reused: int = 0  # extracted rows whose input was identical to another row's: computed once, shared
     seconds: float = 0.0
     corrupt: int = 0  # damaged cache entries found, recomputed and rewritten
     cache_warning: str | None = None  # why the cache could not be written (the run went on without it)
@@ -398,9 +398,12 @@ def extract_shared(
                 [ids[i] for i in ok],
                 [per_row[i] for i in ok],  # type: ignore[misc]
                 {ids[i]: r for i, r in sorted(failed.items())},
-                hits=sum(len(rows_of[source_of[s.row]]) for s in samples.values() if s.row in found[j]),
+                # rows, like ids: those extracted from the cache, and those sharing a computed input
+                hits=sum(
+                    len(rows_of[source_of[s.row]]) for s in samples.values() if s.row in found[j] and s.row in got
+                ),
                 misses=len(computed),
-                reused=sum(len(rows_of[source_of[s.row]]) - 1 for s in computed),
+                reused=sum(len(rows_of[source_of[s.row]]) - 1 for s in computed if s.row in got),
                 seconds=time.perf_counter() - t0,
                 corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
                 cache_warning=warning,

@@ -13,11 +13,14 @@ from ..evaluation.records import EvaluationResult
 from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
 from ..evaluation.summary import summarise
 from ..spec import PipelineSpec
+from .resolve import SHORT_ID, describe, resolve_pipeline, short_id_width
 from .store import ResultsStore
 
 #: the exported columns. The headline ``uar`` is the pooled UAR (every test row of every fold scored
 #: once), with its bootstrap CI; the fold mean ± std sits beside it, labelled. Gains are in UAR points.
 COLUMNS = (
+    "rank",
+    "id",
     "pipeline",
     "n",
     "coverage",
@@ -46,6 +49,7 @@ SORT_KEYS = {
     "fit": "fit_s",
     "name": "pipeline",
     "n": "n",
+    "rank": "rank",
 }
 
 
@@ -106,7 +110,19 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 learned=learned_over_folds([fr.learned for fr in r.folds]),
             )
         rows.append(row)
+    add_ranks(rows)
     return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
+
+
+def add_ranks(rows: list[dict[str, Any]]) -> None:
+    """Each row's ``rank`` (1: the highest pooled UAR; ties keep the spec's order; None without results)
+    and ``short_id`` (the id's first 8 characters, more where two would read the same): how a face
+    shows a pipeline so that `compare`, `train --pipeline` and the TUI can be told which one."""
+    width = short_id_width([r["id"] for r in rows])
+    for r in rows:
+        r["rank"], r["short_id"] = None, r["id"][:width]
+    for rank, r in enumerate((r for r in sort_rows(rows, "uar") if r.get("uar") is not None), start=1):
+        r["rank"] = rank
 
 
 def learned_over_folds(per_fold: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -144,23 +160,16 @@ def learned_lines(row: dict[str, Any]) -> list[str]:
 
 def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str) -> dict[str, Any]:
     """Pipeline A against B on the rows both were evaluated on: the paired-bootstrap UAR difference with
-    its CI and a plain verdict (the same rule as fusion gain). A and B: a pipeline id (prefix) or label."""
+    its CI and a plain verdict (the same rule as fusion gain). A and B: references of
+    :mod:`emoframe.results.resolve` (a leaderboard rank, an id prefix, a label)."""
     from ..errors import EmoframeError
 
     run = store.run(run_id)
-    pipelines = store.pipelines(run["id"])
-
-    def find(key: str) -> dict[str, Any]:
-        hits = [p for p in pipelines if p["name"] == key] or [p for p in pipelines if p["id"].startswith(key)]
-        if len(hits) != 1:
-            close = ", ".join(p["name"] for p in pipelines if key.lower() in p["name"].lower())[:400]
-            hint = f"; did you mean: {close}" if close else "; `emoframe results --run RUN` lists them"
-            raise EmoframeError(
-                f"{'no' if not hits else 'more than one'} pipeline '{key}' in run {run['id'][:12]}" + hint
-            )
-        return hits[0]
-
-    a, b = find(first), find(second)
+    rows = leaderboard(store, run["id"])
+    a = resolve_pipeline(store, run["id"], first, rows)[1]
+    b = resolve_pipeline(store, run["id"], second, rows)[1]
+    if a["id"] == b["id"]:
+        raise EmoframeError(f"'{first}' and '{second}' both name {describe(a)}: compare two different pipelines")
     preds = {}
     for p in (a, b):
         preds[p["id"]] = {
@@ -170,7 +179,7 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
         }
     shared = sorted(set(preds[a["id"]]) & set(preds[b["id"]]))
     if not shared:
-        raise EmoframeError(f"'{a['name']}' and '{b['name']}' have no evaluated rows in common yet")
+        raise EmoframeError(f"'{a['pipeline']}' and '{b['pipeline']}' have no evaluated rows in common yet")
     ev = run["spec"].get("evaluation", {})
     d = paired_difference(
         [preds[a["id"]][i][0] for i in shared],
@@ -182,10 +191,12 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
     )
     return {
         **d,
-        "a": a["name"],
-        "b": b["name"],
+        "a": a["pipeline"],
+        "b": b["pipeline"],
+        "a_ref": describe(a, uar=False),
+        "b_ref": describe(b, uar=False),
         "outcome": fusion_outcome(*d["ci"]),
-        "verdict": comparison_verdict(a["name"], b["name"], d),
+        "verdict": comparison_verdict(a["pipeline"], b["pipeline"], d),
     }
 
 
@@ -223,6 +234,8 @@ def outcome(row: dict[str, Any]) -> str:
 
 #: the leaderboard's headers, shared by the terminal table, markdown and the TUI
 HEADERS = (
+    "#",
+    "id",
     "pipeline",
     "n (coverage)",
     "UAR pooled [95% CI]",
@@ -236,11 +249,17 @@ HEADERS = (
 )
 
 
+#: where the fusion gain sits in ``table_cells`` (the report colours it)
+GAIN_CELL = HEADERS.index("fusion gain pts [95% CI]")
+
+
 def table_cells(r: dict[str, Any]) -> list[str]:
     """One row's cells under HEADERS (a failed or unfinished row shows its status)."""
+    ident = [str(r["rank"]) if r.get("rank") is not None else "", r.get("short_id") or r["id"][:SHORT_ID]]
     if r.get("uar") is None:
-        return [r["pipeline"], "", r["status"], "", "", "", "", "", "", r["folds"]]
+        return [*ident, r["pipeline"], "", r["status"], "", "", "", "", "", "", r["folds"]]
     return [
+        *ident,
         r["pipeline"],
         coverage_text(r),
         f"{r['uar']:.3f} [{r['uar_ci_low']:.3f}, {r['uar_ci_high']:.3f}]",

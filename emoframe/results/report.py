@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
-from .leaderboard import HEADERS, leaderboard, learned_lines, outcome, table_cells
+from .leaderboard import GAIN_CELL, HEADERS, leaderboard, learned_lines, outcome, table_cells
 from .store import ResultsStore
 
 CSS = """
@@ -256,14 +256,15 @@ def write_report(
     )
     for r in rows:
         if r.get("uar") is None:
+            lead = "".join(f"<td>{e(c) or '—'}</td>" for c in table_cells(r)[: HEADERS.index("pipeline") + 1])
             parts.append(
-                f"<tr><td>{e(r['pipeline'])}</td><td colspan='{len(HEADERS) - 1}'>{e(r['status'])}: "
+                f"<tr>{lead}<td colspan='{len(HEADERS) - HEADERS.index('pipeline') - 1}'>{e(r['status'])}: "
                 f"{e('; '.join(r['errors'])[:300])}</td></tr>"
             )
             continue
         cells = [e(c) for c in table_cells(r)]
         if r.get("gain_pts") is not None:
-            cells[6] = f"<span class='{outcome(r)}'>{cells[6]}</span>"
+            cells[GAIN_CELL] = f"<span class='{outcome(r)}'>{cells[GAIN_CELL]}</span>"
         parts.append("<tr>" + "".join(f"<td>{c or '—'}</td>" for c in cells) + "</tr>")
     parts.append("</table>")
     verdicts = [r for r in rows if r.get("verdict")]

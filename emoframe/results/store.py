@@ -266,19 +266,27 @@ class ResultsStore:
             r["spec"] = json.loads(r["spec"])
         return out
 
+    def run_index(self) -> list[tuple[str, str, float]]:
+        """(id, name, updated) of every run, newest first: what a run reference is matched against."""
+        return [
+            (i, n or "", u) for i, n, u in self.db.execute("SELECT id, name, updated FROM runs ORDER BY updated DESC")
+        ]
+
     def run(self, run_id: str) -> dict[str, Any]:
-        """One run by id or unique id prefix (or name)."""
+        """One run, by a reference of :mod:`emoframe.results.resolve` (its id, an id prefix of at least
+        4 hex characters, or its exact name); anything naming no run or several runs is refused."""
+        from .resolve import match_run
+
         n_rows = "n_rows" if self._has_n_rows else "NULL"
         base_dir = "base_dir" if self._has_base_dir else "NULL"
         asr = "asr" if self._has_asr else "NULL"
-        rows = self.db.execute(
+        query = (
             f"SELECT id, name, spec, classes, warnings, failures, n_folds, {n_rows}, created, {base_dir}, {asr} "
-            "FROM runs "
-            "WHERE id LIKE ? OR name = ? ORDER BY updated DESC",
-            (run_id + "%", run_id),
-        ).fetchall()
-        if not rows:
-            raise EmoframeError(f"no run '{run_id}' in {self.path}; `emoframe runs` lists the runs")
+            "FROM runs WHERE id = ?"
+        )
+        rows = self.db.execute(query, (run_id,)).fetchall()
+        if not rows:  # not a full id: matched in Python, literally (user text never reaches a LIKE pattern)
+            rows = self.db.execute(query, (match_run(self.run_index(), run_id, str(self.path)),)).fetchall()
         r = rows[0]
         return {
             "id": r[0],

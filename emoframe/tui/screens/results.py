@@ -16,20 +16,16 @@ from ...errors import EmoframeError
 from ...evaluation.stats import OUTCOME_STYLE
 from ...registry import Registry
 from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
+from ...results.resolve import resolve_run
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
 
-COLUMNS = (  # header, sort key: the same headers as the CLI and the report (leaderboard.HEADERS)
-    (HEADERS[0], "pipeline"),
-    (HEADERS[1], "n"),
-    (HEADERS[2], "uar"),
-    (HEADERS[3], "uar_fold_mean"),
-    (HEADERS[4], "wa"),
-    (HEADERS[5], "macro_f1"),
-    (HEADERS[6], "gain_pts"),
-    (HEADERS[7], "gap"),
-    (HEADERS[8], "fit_s"),
-    (HEADERS[9], "folds"),
+COLUMNS = tuple(  # header, sort key: the same headers as the CLI and the report (leaderboard.HEADERS)
+    zip(
+        HEADERS,
+        ("rank", "id", "pipeline", "n", "uar", "uar_fold_mean", "wa", "macro_f1", "gain_pts", "gap", "fit_s", "folds"),
+        strict=True,
+    )
 )
 
 
@@ -89,7 +85,7 @@ class ResultsScreen(Screen):
                 return
             try:
                 runs = store.runs()
-                target = wanted or (runs[0]["id"] if runs else None)
+                target = resolve_run(store, wanted) if runs else None  # the one resolver; None: the latest
                 rows = leaderboard(store, target, sort=self.sort_key, descending=self.descending) if target else []
                 labels = store.run(target)["classes"] if target else []
             finally:
@@ -140,7 +136,7 @@ class ResultsScreen(Screen):
     @on(DataTable.HeaderSelected, "#leaderboard")
     def _sort(self, event: DataTable.HeaderSelected) -> None:
         key = COLUMNS[event.column_index][1]
-        self.descending = not self.descending if key == self.sort_key else key != "pipeline"
+        self.descending = not self.descending if key == self.sort_key else key not in ("rank", "id", "pipeline")
         self.sort_key = key
         self.rows = sort_rows(self.rows, key, self.descending)
         self.fill()
