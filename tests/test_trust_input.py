@@ -87,7 +87,7 @@ def test_extract_lists_each_reason_once_with_its_files_and_leaves_out_a_cut_file
         ]
     )
     assert "<file>" not in got.output and "(/inf)" not in got.output
-    assert "toy.energy: 4 samples" in got.output  # the four whole files, and only them
+    assert "toy.energy: 4 of 10 rows extracted" in got.output and "6 left out" in got.output  # the whole files only
 
 
 def test_group_failures_takes_no_reason_apart():
