@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 #: file → ((size, mtime), sha256 of its bytes, absolute names of the modules it imports)
@@ -122,3 +123,20 @@ def code_digest(cls: type) -> str:
     if cls.__module__ not in modules:
         return ""
     return hashlib.sha256(json.dumps(sorted(modules.items())).encode()).hexdigest()
+
+
+def changed_components(was: Mapping[str, str], now: Mapping[str, str]) -> list[str]:
+    """The components whose code digest differs between two records (one present in only one counts too)."""
+    return sorted(name for name in set(was) | set(now) if was.get(name) != now.get(name))
+
+
+def fold_is_current(fold_code: Mapping[str, str] | None, run_code: Mapping[str, str] | None) -> bool:
+    """Was a stored fold computed by the code its run last ran with? A fold of a pipeline whose component
+    changed, stored before the rerun that replaces it finished, is not: its figures are the older code's.
+    Stores from before digests (neither recorded) keep every fold; a fold without digests in a run that has
+    them since was computed by code nobody recorded, so it is not current either."""
+    if run_code is None:
+        return True
+    if fold_code is None:
+        return False
+    return all(run_code.get(name) == digest for name, digest in fold_code.items())

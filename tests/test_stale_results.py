@@ -173,6 +173,42 @@ def test_a_stale_fold_that_fails_on_todays_code_keeps_no_figures_of_the_old_code
     assert rows["cc.energy→toy.centroid"]["status"] == "done"
 
 
+def test_an_interrupted_rerun_of_changed_code_never_pools_folds_of_the_older_code(corpus, code_plugin, tmp_path):
+    from emoframe.bench.events import BenchmarkCancelled, PipelineFoldFinished
+
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    cp.write(code_plugin, sharpness="2.5")  # cc.centroid's helper module: its 2 folds are stale
+
+    def stop_after_one(event):
+        if isinstance(event, PipelineFoldFinished):
+            raise BenchmarkCancelled
+
+    with pytest.raises(BenchmarkCancelled):
+        run_benchmark(code_grid(corpus), cp.registry(code_plugin), wd, jobs=1, events=stop_after_one)
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        old = {pid for pid, _ in store.stale_folds(first.run_id)}
+        rows = {r["pipeline"]: r for r in leaderboard(store, first.run_id)}
+    finally:
+        store.close()
+    edited = rows["cc.energy→cc.centroid"]
+    assert len(old) == 1 and edited["id"] in old  # one of its two folds is still the older code's
+    assert edited["folds"] == "1/2" and "1 fold(s) of older code left out" in edited["status"], edited
+    assert 0 < edited["n"] < rows["cc.energy→toy.centroid"]["n"]  # scored on the fold of today's code only
+    assert rows["cc.energy→toy.centroid"]["status"] == "done"
+    finished, _ = bench(corpus, code_plugin, wd)  # the next run reruns exactly the fold left
+    assert finished.ran == 1
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        assert store.stale_folds(first.run_id) == set()
+        assert {r["status"] for r in leaderboard(store, first.run_id)} == {"done"}
+    finally:
+        store.close()
+
+
 def test_an_extractor_edited_without_a_version_bump_reruns_every_pipeline_using_it(corpus, code_plugin, tmp_path):
     from . import code_plugin as cp
 

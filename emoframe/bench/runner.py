@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..code_digest import code_digest
+from ..code_digest import changed_components, code_digest
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
@@ -261,9 +261,8 @@ def stale_folds(
         if was is None:
             unrecorded.add((pid, fold))
             continue
-        for name in sorted(set(now) | set(was)):
-            if now.get(name) != was.get(name):
-                by_component.setdefault(name, set()).add((pid, fold))
+        for name in changed_components(was, now):
+            by_component.setdefault(name, set()).add((pid, fold))
     lines = []
     for name, folds in sorted(by_component.items()):
         stale |= folds

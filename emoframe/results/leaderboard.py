@@ -68,11 +68,15 @@ def results_of(store: ResultsStore, run_id: str) -> list[tuple[dict[str, Any], E
 
 def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending: bool = True) -> list[dict[str, Any]]:
     run = store.run(run_id)
+    stale = store.stale_folds(run["id"])
     rows = []
     for p, r, errs in results_of(store, run_id):
         n = run["n_folds"] or 0
         done = len(r.folds) if r else 0
         status = "failed" if errs and done < n else ("done" if done == n else f"{done}/{n} folds")
+        older = sum(1 for pid, _ in stale if pid == p["id"])
+        if older:  # left out of every figure: a rerun of changed code stopped before reaching them
+            status += f"; {older} fold(s) of older code left out (run the benchmark again to rerun them)"
         row: dict[str, Any] = {
             "pipeline": p["name"],
             "id": p["id"],

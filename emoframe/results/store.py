@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..code_digest import fold_is_current
 from ..errors import EmoframeError
 from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
@@ -125,6 +126,7 @@ class ResultsStore:
             columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
             self._has_n_rows, self._has_base_dir = "n_rows" in columns, "base_dir" in columns
             self._has_asr = "asr" in columns
+            self._has_run_code = "code" in columns
             self._has_fold_code = "code" in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}
         except sqlite3.DatabaseError as exc:
             raise store_error(self.path, exc) from None
@@ -308,11 +310,29 @@ class ResultsStore:
         )
         return [{"id": i, "name": n, "spec": json.loads(s), "fused": bool(f)} for i, n, s, f in rows]
 
+    def run_code(self, run_id: str) -> dict[str, str] | None:
+        """Component name → the code digest the run last ran with; None for a run stored before digests."""
+        if not self._has_run_code:
+            return None
+        row = self.db.execute("SELECT code FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _code_of(row[0]) if row else None
+
     def fold_results(self, run_id: str, pipeline_id: str) -> list[FoldResult]:
+        """The pipeline's stored folds computed by the code its run last ran with. A fold of older code
+        (a rerun of changed code interrupted before it reached that fold) is left out: it is stale, counted
+        by :meth:`stale_folds`, and rerun by the next ``bench``; its figures never pool with today's."""
+        code = "code" if self._has_fold_code else "NULL"
         rows = self.db.execute(
-            "SELECT result FROM folds WHERE run_id = ? AND pipeline_id = ? ORDER BY fold", (run_id, pipeline_id)
+            f"SELECT result, {code} FROM folds WHERE run_id = ? AND pipeline_id = ? ORDER BY fold",
+            (run_id, pipeline_id),
         )
-        return [FoldResult(**json.loads(r[0])) for r in rows]
+        run_code = self.run_code(run_id)
+        return [FoldResult(**json.loads(r)) for r, c in rows if fold_is_current(_code_of(c), run_code)]
+
+    def stale_folds(self, run_id: str) -> set[tuple[str, int]]:
+        """(pipeline id, fold) of every stored fold that :meth:`fold_results` leaves out as older code's."""
+        run_code = self.run_code(run_id)
+        return {key for key, code in self.fold_code(run_id).items() if not fold_is_current(code, run_code)}
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
