@@ -11,7 +11,10 @@ A component's code is:
   ``ast``: ``emoframe_torch/models.py`` imports ``.networks`` and ``.training``, so editing either
   changes ``torch.cnn``'s digest). Imports inside functions count too. Other packages (numpy,
   scikit-learn, emoframe itself for a third-party plugin) are not code of the component: their
-  versions are recorded beside it.
+  versions are recorded beside it;
+- every module it imports that no version covers: a top-level module outside the standard library
+  that no installed distribution provides (a helper lying beside a plugin on ``PYTHONPATH``), and
+  what that imports of its own, since no version string would tell its edits apart.
 
 The digest hashes each module's *name* and file content, not its path: a moved install keeps it.
 Reading is memoised per file by (path, size, mtime), so asking again costs a ``stat`` per module.
@@ -73,6 +76,11 @@ def _file_of(module: str) -> str | None:
         return str(found) if os.path.isfile(found) else None
     top, _, rest = module.partition(".")
     package = sys.modules.get(top)
+    if package is None and not rest and unversioned(top):  # a loose module not imported yet: found, not imported
+        import importlib.util
+
+        spec = importlib.util.find_spec(top)
+        return spec.origin if spec is not None and spec.origin and os.path.isfile(spec.origin) else None
     if package is None or not rest:
         return None
     parts = rest.split(".")
@@ -86,7 +94,7 @@ def _file_of(module: str) -> str | None:
 
 def module_closure(roots: list[str]) -> dict[str, str]:
     """module name → sha256 of its file, for ``roots`` and every module of each root's own top-level
-    package that they import, transitively."""
+    package that they import, transitively — and of every module no version covers (:func:`unversioned`)."""
     out: dict[str, str] = {}
     todo = [(name, name.partition(".")[0]) for name in roots]
     while todo:
@@ -101,8 +109,49 @@ def module_closure(roots: list[str]) -> dict[str, str]:
         except OSError:
             continue
         out[name] = digest
-        todo.extend((m, top) for m in imports if m.partition(".")[0] == top and m not in out)
+        for m in imports:
+            other = m.partition(".")[0]
+            if m not in out and (other == top or unversioned(other)):
+                todo.append((m, other))
     return out
+
+
+_UNVERSIONED: dict[str, bool] = {}
+
+
+def unversioned(top: str) -> bool:
+    """Is ``top`` a top-level module that no version number covers — not the standard library, not
+    installed by a distribution (a helper module lying beside a plugin on ``PYTHONPATH``)? Its code is
+    then part of the digest of every component that imports it: an edit to it reruns what it changed.
+    A distribution is recognised by its name (``top`` or ``top`` with ``-`` for ``_``), which is cheap
+    and right for every package here; a loose module named exactly like an installed distribution is
+    taken for it."""
+    if top in _UNVERSIONED:
+        return _UNVERSIONED[top]
+    import importlib.metadata
+    import importlib.util
+
+    answer = False
+    if top and top not in sys.stdlib_module_names and top not in sys.builtin_module_names:
+        loaded = sys.modules.get(top)
+        origin = getattr(loaded, "__file__", None) if loaded is not None else None
+        if origin is None and loaded is None:
+            try:
+                spec = importlib.util.find_spec(top)  # searches sys.path; imports nothing for a top-level name
+            except (ImportError, ValueError):
+                spec = None
+            origin = spec.origin if spec is not None else None
+        if origin and os.path.isfile(origin) and not {"site-packages", "dist-packages"} & set(Path(origin).parts):
+            answer = True
+            for dist in {top, top.replace("_", "-")}:
+                try:
+                    importlib.metadata.distribution(dist)
+                except importlib.metadata.PackageNotFoundError:
+                    continue
+                answer = False
+                break
+    _UNVERSIONED[top] = answer
+    return answer
 
 
 def code_modules(cls: type) -> list[str]:

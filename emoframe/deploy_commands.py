@@ -101,7 +101,7 @@ def train(
             raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
         store = ResultsStore(wd / "results.db", readonly=True)
         try:  # --run omitted: the latest run, as `emoframe results` shows it
-            chosen = choose_stored_pipeline(store, run_id, pipeline_key)
+            chosen = choose_stored_pipeline(store, run_id, pipeline_key, registry)
         finally:
             store.close()
         spec, figures = chosen.spec, chosen.figures

@@ -103,3 +103,7 @@ class IdentifierError(EmoframeError):
     def __init__(self, message: str, reference: str, candidates: list[str] | None = None):
         self.reference, self.candidates = reference, list(candidates or [])
         super().__init__(message)
+
+
+class StaleResultsError(EmoframeError):
+    """A stored run's figures were computed by code that has changed since: they are not today's code's."""

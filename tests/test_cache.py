@@ -273,6 +273,38 @@ def test_an_extractor_whose_helper_module_is_edited_is_re_extracted(tmp_path, mo
         sys.modules.pop(name, None)
 
 
+def test_a_loose_helper_module_that_no_version_covers_is_part_of_the_code(tmp_path, monkeypatch):
+    """A helper beside the plugin on PYTHONPATH, in no distribution: its edits change the digest too."""
+    import importlib
+    import sys
+
+    from emoframe.code_digest import _UNVERSIONED, code_digest, unversioned
+
+    src = tmp_path / "src"
+    (src / "loose_plugin").mkdir(parents=True)
+    (src / "loose_plugin" / "__init__.py").write_text("")
+    (src / "exhelp_loose.py").write_text("def feats(x):\n    return [float(abs(x).max())]\n")
+    (src / "loose_plugin" / "extractors.py").write_text(
+        "import numpy as np\nimport emoframe\nimport exhelp_loose\n\n"
+        "class Level(emoframe.FeatureExtractor):\n"
+        "    name = 'loose.level'\n    version = '1'\n    modality = 'audio'\n    output = 'vector'\n\n"
+        "    def extract(self, x):\n        return np.array(exhelp_loose.feats(x))\n"
+    )
+    monkeypatch.syspath_prepend(str(src))
+    names = ("loose_plugin.extractors", "loose_plugin", "exhelp_loose")
+    try:
+        mod = importlib.import_module("loose_plugin.extractors")
+        assert unversioned("exhelp_loose") and not unversioned("numpy") and not unversioned("emoframe")
+        assert not unversioned("json")  # the standard library
+        before = code_digest(mod.Level)
+        (src / "exhelp_loose.py").write_text("def feats(x):\n    return [0.0]\n")  # the plugin's files untouched
+        assert code_digest(mod.Level) != before
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+        _UNVERSIONED.pop("exhelp_loose", None)
+
+
 def test_no_cache_neither_reads_nor_writes(tmp_path):
     from click.testing import CliRunner
 

@@ -81,7 +81,10 @@ def test_a_bad_scheduler_is_bad_input_naming_the_form(cli, bench_spec, tmp_path,
 
 def test_scheduler_addresses_dask_accepts_are_kept():
     assert scheduler_address("127.0.0.1:8786") == "tcp://127.0.0.1:8786"
-    assert scheduler_address(" TLS://sched.example.org:8786 ") == "tls://sched.example.org:8786"
+    assert scheduler_address(" TCP://sched.example.org:8786 ") == "tcp://sched.example.org:8786"
+    for scheme in ("tls", "wss", "ws", "ucx"):  # Dask knows them, but they fail inside Dask as emoframe connects
+        with pytest.raises(EmoframeError, match=rf"'{scheme}://' .*give the Dask scheduler as tcp://HOST:PORT"):
+            scheduler_address(f"{scheme}://127.0.0.1:8786")
     assert scheduler_address("tcp://[::1]:8786") == "tcp://[::1]:8786"
     assert scheduler_address("local") == "local"
     assert choose_executor(None, None) == ("local", None, None)

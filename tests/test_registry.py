@@ -114,6 +114,24 @@ def test_spec_validation_names_the_filter(make_dist, monkeypatch, tmp_path):
     assert "unknown extractor 'opensmile.egemaps'" in message and "EMOFRAME_PLUGINS=acme_emo is set" in message
 
 
+def test_a_bundle_needing_a_filtered_out_plugin_names_the_filter_not_pip(make_dist, monkeypatch):
+    from emoframe.deploy.bundle import check_compatible
+    from emoframe.errors import BundleError
+
+    make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
+    meta = {
+        "components": [
+            {"kind": "extractor", "name": "opensmile.egemaps", "version": "1", "distribution": "emoframe-opensmile"}
+        ]
+    }
+    monkeypatch.setenv("EMOFRAME_PLUGINS", "acme_emo")
+    with pytest.raises(BundleError) as e:
+        check_compatible(meta, Registry.from_entry_points())
+    message = str(e.value)
+    assert "extractor 'opensmile.egemaps' is not loaded: EMOFRAME_PLUGINS=acme_emo is set" in message
+    assert "pip install" not in message
+
+
 def test_cli_plugins_states_the_filter_while_it_is_set(make_dist, monkeypatch):
     from click.testing import CliRunner
 

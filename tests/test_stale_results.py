@@ -292,3 +292,38 @@ def test_a_store_from_before_code_digests_is_read_and_its_folds_rerun_once(corpu
     assert "4 pipeline-fold(s) of 2 pipeline(s)" in line and "stored before emoframe recorded the code" in line
     assert None not in stored_code(wd, first.run_id).values()
     assert bench(corpus, code_plugin, wd)[0].ran == 0
+
+
+def test_train_from_a_run_whose_code_changed_is_refused_naming_the_component(corpus, code_plugin, tmp_path):
+    """A bundle trained with today's code must not carry figures (or a rank) the older code produced."""
+    from emoframe.deploy.train import choose_stored_pipeline, stored_pipeline
+    from emoframe.errors import StaleResultsError
+    from emoframe.results.code_check import changed_since_stored
+
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        assert changed_since_stored(store, first.run_id, cp.registry(code_plugin)) == {}
+        assert choose_stored_pipeline(store, first.run_id, "1", cp.registry(code_plugin)).figures["uar"] >= 0
+    finally:
+        store.close()
+    cp.write(code_plugin, sharpness="3.0")  # cc.centroid's helper module, version "1" kept
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        today = cp.registry(code_plugin)
+        assert changed_since_stored(store, first.run_id, today) == {"cc.centroid": ["cc.energy→cc.centroid"]}
+        for ref in ("1", "2", "cc.energy→toy.centroid"):  # a rank of a stale run is stale too, whichever it is
+            with pytest.raises(StaleResultsError, match=r"cc.centroid's code changed since run .* rerun the bench"):
+                stored_pipeline(store, first.run_id, ref, today)
+        stored_pipeline(store, first.run_id, "1")  # without a registry (no code to compare): as before
+    finally:
+        store.close()
+    bench(corpus, code_plugin, wd)  # the rerun of the affected folds makes the run today's code's again
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        assert changed_since_stored(store, first.run_id, cp.registry(code_plugin)) == {}
+    finally:
+        store.close()

@@ -99,9 +99,17 @@ def _release(session: str) -> int:
     return len(done)
 
 
-#: the transports a Dask client connects over (``distributed.comm``'s registry, less in-process ``inproc``)
-DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
-SCHEDULER_FORM = "tcp://HOST:PORT (also tls://, ws://, wss://, ucx://; HOST:PORT alone means tcp://)"
+#: the transport emoframe's Dask client connects over: plain TCP. TLS (tls://, wss://) needs security
+#: credentials emoframe has no option for, UCX a package it does not install, and websockets are untested
+#: here: each is refused by name rather than failing inside Dask once the run has started.
+DASK_SCHEMES = ("tcp",)
+UNSUPPORTED_SCHEMES = {
+    "tls": "needs TLS credentials (a Dask security configuration), which emoframe cannot pass yet",
+    "wss": "needs TLS credentials (a Dask security configuration), which emoframe cannot pass yet",
+    "ws": "websocket transport is not supported by emoframe's Dask executor",
+    "ucx": "needs the UCX transport (ucx-py), which emoframe does not install",
+}
+SCHEDULER_FORM = "tcp://HOST:PORT (HOST:PORT alone means tcp://)"
 _HOST = re.compile(r"\[[0-9A-Za-z:.%_-]+\]|[A-Za-z0-9._-]+")
 
 
@@ -116,7 +124,9 @@ def scheduler_address(text: str) -> str:
     scheme = scheme.lower() if sep else "tcp"
     host, colon, port = location.rpartition(":")
     problem = ""
-    if scheme not in DASK_SCHEMES:
+    if scheme in UNSUPPORTED_SCHEMES:
+        problem = f"'{scheme}://' {UNSUPPORTED_SCHEMES[scheme]}"
+    elif scheme not in DASK_SCHEMES:
         problem = f"unknown scheme '{scheme}://'"
     elif not colon or not host:
         problem = "it names no HOST:PORT"

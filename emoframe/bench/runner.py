@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..code_digest import changed_components, code_digest
+from ..code_digest import changed_components
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
@@ -30,6 +30,7 @@ from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
 from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
+from ..spec.code import pipeline_code
 from ..workdir import workdir as default_workdir
 from ..workers import Done, Limits, Started
 from .evaluate import Plan, plan
@@ -229,18 +230,6 @@ def component_identities(pipelines: list[PipelineSpec], registry: Registry) -> d
             except Exception as exc:  # noqa: BLE001 — e.g. not on disk: the run reports it; the key stays stable
                 out[ref.label()] = f"unavailable: {exc}"
     return out
-
-
-def pipeline_code(spec: PipelineSpec, registry: Registry) -> dict[str, str]:
-    """name → code digest of every component a pipeline runs (extractors, models, fusion, transcriber)."""
-    refs = [spec.fusion, spec.model, spec.data.transcriber if spec.uses_asr else None] + [
-        r for b in spec.branches.values() for r in (b.extractor, b.model)
-    ]
-    out = {}
-    for ref in refs:
-        if ref is not None and ref.name in registry:
-            out[ref.name] = code_digest(registry.get(ref.name).cls)
-    return dict(sorted(out.items()))
 
 
 def stale_folds(

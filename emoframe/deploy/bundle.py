@@ -306,7 +306,12 @@ def check_compatible(meta: dict[str, Any], registry: Registry) -> None:
         try:
             info = registry.get(e["name"], kind=e["kind"])
         except EmoframeError:
-            problems.append(f"{e['kind']} '{e['name']}' is not installed; it comes from {dist}: pip install {want}")
+            note = registry.filter_note()  # installed but left out by EMOFRAME_PLUGINS: say so, not "pip install"
+            problems.append(
+                f"{e['kind']} '{e['name']}' is not loaded: {note}"
+                if note
+                else f"{e['kind']} '{e['name']}' is not installed; it comes from {dist}: pip install {want}"
+            )
             continue
         if info.version != str(e["version"]):
             problems.append(

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.digest import manifest_fingerprint
 from ..data.source import check_audio_rows, load_data, transcript_warnings
-from ..errors import ComponentError, DataError
+from ..errors import ComponentError, DataError, StaleResultsError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
@@ -46,19 +46,35 @@ class StoredPipeline:
     row: dict[str, Any]
 
 
-def stored_pipeline(store: Any, run_id: str | None, pipeline: str) -> tuple[PipelineSpec, dict[str, Any]]:
+def stored_pipeline(
+    store: Any, run_id: str | None, pipeline: str, registry: Registry | None = None
+) -> tuple[PipelineSpec, dict[str, Any]]:
     """A stored run's pipeline and its evaluation figures (``base_dir`` in them: where the run's spec file
     was, against which its relative manifest paths resolve). References: :mod:`emoframe.results.resolve`."""
-    chosen = choose_stored_pipeline(store, run_id, pipeline)
+    chosen = choose_stored_pipeline(store, run_id, pipeline, registry)
     return chosen.spec, chosen.figures
 
 
-def choose_stored_pipeline(store: Any, run_id: str | None, pipeline: str) -> StoredPipeline:
+def choose_stored_pipeline(
+    store: Any, run_id: str | None, pipeline: str, registry: Registry | None = None
+) -> StoredPipeline:
     """The pipeline ``pipeline`` names (a rank, an id prefix, a label) in the run ``run_id`` names (None:
-    the latest run), with its figures and leaderboard row, by the one resolver every face uses."""
+    the latest run), with its figures and leaderboard row, by the one resolver every face uses.
+
+    With ``registry``, a run whose stored figures were computed by code that changed since is refused
+    (:class:`StaleResultsError`): its figures, and so its ranks, are not those of the code a bundle would
+    be trained with today."""
+    from ..results.code_check import changed_since_stored, describe_changes
     from ..results.resolve import resolve_pipeline
 
     run_id, row = resolve_pipeline(store, run_id, pipeline)
+    changed = changed_since_stored(store, run_id, registry) if registry is not None else {}
+    if changed:
+        raise StaleResultsError(
+            "; ".join(describe_changes(changed, run_id))
+            + ". A bundle would be trained with today's code but carry the older code's figures and rank: "
+            "rerun the benchmark first, then train"
+        )
     run = store.run(run_id)
     p = next(p for p in store.pipelines(run_id) if p["id"] == row["id"])
     spec = PipelineSpec.model_validate(p["spec"])

@@ -210,7 +210,7 @@ class ResultsScreen(Screen):
             if store is None:
                 return
             try:
-                spec, figures = stored_pipeline(store, run_id, pipeline_id)
+                spec, figures = stored_pipeline(store, run_id, pipeline_id, self.registry)
             finally:
                 store.close()
             self.app.call_from_thread(pane.update, Text(f"training {name}\nfitting on all rows…"))
