@@ -17,6 +17,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from ..registry import Registry
+    from ..results.leaderboard import LeaderboardRow
 
 # wide enough for the leaderboard when piped or logged (a terminal keeps its own width). markup=False:
 # user text (names, paths, labels, messages) is data, never markup; colour comes from Text styles.
@@ -180,7 +181,8 @@ def report_left_out(failures: list[dict[str, Any]], shown: int = 8) -> None:
         err_console.print(f"… and {len(groups) - shown} more reason(s); `emoframe failures` lists every row")
 
 
-def print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
+def print_leaderboard(rows: list[LeaderboardRow], title: str) -> None:
+    """The leaderboard as a table under the shared HEADERS (the report and the TUI show the same cells)."""
     from ..results.leaderboard import HEADERS, table_cells
 
     table = Table(
@@ -196,13 +198,14 @@ def print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
     console.print(table)
 
 
-def print_robustness(rows: list[dict[str, Any]]) -> None:
-    names = sorted({n for r in rows for n in (r.get("robustness") or {})})
+def print_robustness(rows: list[LeaderboardRow]) -> None:
+    """Each pipeline's UAR change under each perturbation of the run's sweep, in points (nothing without one)."""
+    names = sorted({n for r in rows for n in (r.robustness or {})})
     if not names:
         return
     table = Table("pipeline", *names, title="robustness: UAR change under perturbation (points)", title_justify="left")
     for r in rows:
-        rob = r.get("robustness") or {}
+        rob = r.robustness or {}
         if rob:
-            table.add_row(r["pipeline"], *[f"{rob[n]['delta'] * 100:+.1f}" if n in rob else "" for n in names])
+            table.add_row(r.pipeline, *[f"{rob[n]['delta'] * 100:+.1f}" if n in rob else "" for n in names])
     console.print(table)

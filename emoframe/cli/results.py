@@ -200,7 +200,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
         target = resolve_run(store, run_id)
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
-            rows = [r for r in rows if r["fused"]]
+            rows = [r for r in rows if r.fused]
         run = store.run(target)
         if fmt == "table":
             if run_id is None and len(runs) > 1:
@@ -211,7 +211,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
                 console.print(a["line"], highlight=False)
             for r in rows:
                 for line in learned_lines(r):
-                    console.print(f"{r['pipeline']}: {line}", highlight=False)
+                    console.print(f"{r.pipeline}: {line}", highlight=False)
         else:
             click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
     finally:

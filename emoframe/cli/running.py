@@ -6,7 +6,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -29,6 +29,9 @@ from .common import (
     use_workdir,
     workdir_option,
 )
+
+if TYPE_CHECKING:
+    from ..results.leaderboard import LeaderboardRow
 
 
 @click.command()
@@ -144,7 +147,7 @@ def run_pipeline(
     report_errors(outcome)
 
 
-def _print_result(r: Any, row: dict[str, Any]) -> None:
+def _print_result(r: Any, row: LeaderboardRow) -> None:
     from ..results.leaderboard import coverage_text, learned_lines
 
     lo, hi = r.uar_ci
@@ -276,12 +279,12 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
         print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
         print_robustness(rows)
         for r in rows:
-            if r.get("verdict"):
+            if r.verdict:
                 colour = OUTCOME_STYLE[row_outcome(r)]
-                console.print(styled((r["verdict"], colour), f" — {r['pipeline']}"))
+                console.print(styled((r.verdict, colour), f" — {r.pipeline}"))
         for r in rows:
             for line in learned_lines(r):
-                console.print(f"{r['pipeline']}: {line}", highlight=False)
+                console.print(f"{r.pipeline}: {line}", highlight=False)
         run = store.run(outcome.run_id)
         for a in run.get("asr") or []:
             console.print(a["line"], highlight=False)
@@ -289,7 +292,7 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
             err_console.print(styled(("warning: ", "yellow"), w))
         seen = set()
         for r in rows:
-            for w in r.get("warnings", []):
+            for w in r.warnings:
                 if w not in seen and w not in run["warnings"]:
                     seen.add(w)
                     err_console.print(styled(("warning: ", "yellow"), w))
