@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"bench"},
     {"deploy"},
     {"testing"},
-    {"cli", "tui", "__main__", "scaffold", "deploy_commands"},
+    {"cli", "tui", "__main__", "scaffold"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

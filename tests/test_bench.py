@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -126,8 +127,8 @@ def test_failing_plugin_is_recorded_and_the_rest_completes(corpus, tmp_path, reg
     outcome = run_benchmark(spec, reg, tmp_path, jobs=1)
     store = ResultsStore(tmp_path / "results.db")
     rows = leaderboard(store, outcome.run_id)
-    failed = [r for r in rows if r["status"] == "failed"]
-    done = [r for r in rows if r["status"] == "done"]
+    failed = [r for r in rows if r.status == "failed"]
+    done = [r for r in rows if r.status == "done"]
     assert failed and all("broken.model" in r["pipeline"] for r in failed)
     assert all("licence server unreachable" in r["errors"][0] for r in failed)
     assert {r["pipeline"] for r in done} >= {"opensmile.egemaps→sklearn.logreg", "sklearn.tfidf→sklearn.logreg"}
@@ -144,7 +145,7 @@ def test_dask_executor_gives_the_local_leaderboard(corpus, tmp_path):
     a = leaderboard(ResultsStore(tmp_path / "local" / "results.db"), local.run_id)
     b = leaderboard(ResultsStore(tmp_path / "dask" / "results.db"), dask.run_id)
     keys = ("pipeline", "uar", "uar_std", "uar_ci_low", "uar_ci_high", "wa", "fusion_gain", "gap", "confusion")
-    assert [{k: r.get(k) for k in keys} for r in a] == [{k: r.get(k) for k in keys} for r in b]
+    assert [{k: r.to_record().get(k) for k in keys} for r in a] == [{k: r.to_record().get(k) for k in keys} for r in b]
 
 
 def test_late_fusions_share_branch_training(corpus, tmp_path, monkeypatch):
@@ -218,8 +219,7 @@ def test_report_is_self_contained_html_with_images(corpus, tmp_path, monkeypatch
     monkeypatch.setattr(report_module, "_png", no_drawing)
     assert write_report(store, outcome.run_id, tmp_path / "report", rows) == path and path.read_bytes() == before
     monkeypatch.undo()
-    changed = [dict(r) for r in rows]
-    changed[0]["uar"] = changed[0]["uar"] - 0.01  # other figures: another report
+    changed = [dataclasses.replace(rows[0], uar=rows[0].uar - 0.01), *rows[1:]]  # other figures: another report
     write_report(store, outcome.run_id, tmp_path / "report", changed)
     assert path.read_bytes() != before
     path.write_text("edited by hand")  # not emoframe's any more (issue 26 §3): replaced only with force
@@ -258,7 +258,7 @@ def test_robustness_sweep_degrades_the_touched_pipelines_only(corpus, tmp_path):
     doc["robustness"] = {"snr_db": [0], "noise": ["white"], "word_dropout": [0.8]}
     outcome = run_benchmark(parse_spec(doc), Registry.from_entry_points(), tmp_path, jobs=1)
     assert not outcome.errors
-    rows = {r["pipeline"]: r["robustness"] for r in leaderboard(ResultsStore(tmp_path / "results.db"), outcome.run_id)}
+    rows = {r.pipeline: r.robustness for r in leaderboard(ResultsStore(tmp_path / "results.db"), outcome.run_id)}
     audio = rows["opensmile.egemaps→sklearn.logreg"]
     text = rows["sklearn.tfidf→sklearn.logreg"]
     assert set(audio) == {"white@0dB"} and set(text) == {"dropout@0.8"}  # each only where it touches the input

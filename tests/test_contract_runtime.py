@@ -50,7 +50,7 @@ def run(manifest, reg, tmp_path, text_branch):
     out = run_benchmark(spec, reg, tmp_path, jobs=1)
     store = ResultsStore(tmp_path / "results.db", readonly=True)
     try:
-        return {r["pipeline"]: r for r in leaderboard(store, out.run_id)}
+        return {r.pipeline: r for r in leaderboard(store, out.run_id)}
     finally:
         store.close()
 
@@ -58,37 +58,35 @@ def run(manifest, reg, tmp_path, text_branch):
 def test_a_scikit_learn_style_model_works_and_gets_dense_input(manifest, reg, tmp_path):
     rows = run(manifest, reg, tmp_path, {"extractor": "sklearn.tfidf", "model": "contract.sklearn_style"})
     (row,) = rows.values()
-    assert row["status"] == "done", row["errors"]  # fit(X, y) without groups; TF-IDF densified for it
+    assert row.status == "done", row.errors  # fit(X, y) without groups; TF-IDF densified for it
 
 
 def test_a_vector_extractor_returning_a_matrix_is_named(manifest, reg, tmp_path):
     rows = run(manifest, reg, tmp_path, {"extractor": "contract.matrix", "model": "toy.centroid"})
     (row,) = rows.values()
-    assert row["status"] == "failed"
-    assert (
-        "contract.matrix (contract-plugin 0.1) declares output 'vector' but returned shape (3, 2)" in row["errors"][0]
-    )
+    assert row.status == "failed"
+    assert "contract.matrix (contract-plugin 0.1) declares output 'vector' but returned shape (3, 2)" in row.errors[0]
 
 
 def test_a_width_that_changes_between_samples_is_named(manifest, reg, tmp_path):
     rows = run(manifest, reg, tmp_path, {"extractor": "contract.wobbly", "model": "toy.centroid"})
     (row,) = rows.values()
-    assert row["status"] == "failed"
-    assert "contract.wobbly (contract-plugin 0.1) returned shape (3,), the other samples (2,)" in row["errors"][0]
+    assert row.status == "failed"
+    assert "contract.wobbly (contract-plugin 0.1) returned shape (3,), the other samples (2,)" in row.errors[0]
 
 
 def test_probabilities_outside_the_contract_are_named(manifest, reg, tmp_path):
     rows = run(manifest, reg, tmp_path, {"extractor": "toy.words", "model": "contract.overconfident"})
     (row,) = rows.values()
-    assert row["status"] == "failed"
-    assert "contract.overconfident (contract-plugin 0.1)" in row["errors"][0]
-    assert "outside [0, 1]" in row["errors"][0]
+    assert row.status == "failed"
+    assert "contract.overconfident (contract-plugin 0.1)" in row.errors[0]
+    assert "outside [0, 1]" in row.errors[0]
 
 
 def test_a_raising_plugin_is_named_with_its_distribution_and_line(manifest, reg, tmp_path):
     rows = run(manifest, reg, tmp_path, {"extractor": "toy.words", "model": "contract.raising"})
     (row,) = rows.values()
-    message = row["errors"][0]
+    message = row.errors[0]
     assert message.startswith(
         "contract.raising (contract-plugin 0.1) raised RuntimeError: licence server unreachable (at contract_plugin.py:"
     ), message

@@ -234,8 +234,8 @@ def test_short_ids_grow_until_they_differ(tmp_path, manifest):
     )
     store = ResultsStore(tmp_path / "results.db", readonly=True)
     try:
-        assert [r["short_id"] for r in leaderboard(store, RUN)] == ["aaaaaaaa1", "aaaaaaaa2"]
-        assert resolve_pipeline(store, None, "aaaaaaaa2")[1]["rank"] == 2
+        assert [r.short_id for r in leaderboard(store, RUN)] == ["aaaaaaaa1", "aaaaaaaa2"]
+        assert resolve_pipeline(store, None, "aaaaaaaa2")[1].rank == 2
     finally:
         store.close()
 
@@ -322,5 +322,5 @@ def test_rows_without_results_have_no_rank(tmp_path, manifest):
     store.begin_run(RUN, "grid", {"name": "grid"}, [("0e0e0e0e0e0e0e0e", "late one", spec_of(manifest, 9.0), False)])
     rows = leaderboard(store, RUN)
     store.close()
-    assert rows[-1]["id"] == "0e0e0e0e0e0e0e0e" and rows[-1]["rank"] is None
-    assert match_pipeline(rows, "late one", "run x")["id"] == "0e0e0e0e0e0e0e0e"
+    assert rows[-1].id == "0e0e0e0e0e0e0e0e" and rows[-1].rank is None
+    assert match_pipeline(rows, "late one", "run x").id == "0e0e0e0e0e0e0e0e"

@@ -71,7 +71,7 @@ def grid(manifest: Path, trigger: str | None = None, share: float = 0.02):
 def rows_of(wd: Path, run_id: str) -> dict[str, dict]:
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
-        return {r["pipeline"]: r for r in leaderboard(store, run_id)}
+        return {r.pipeline: r.to_record() for r in leaderboard(store, run_id)}  # the exported record
     finally:
         store.close()
 
@@ -210,13 +210,13 @@ def test_gain_is_in_points_in_every_export(manifest, tmp_path, registry):
     store = ResultsStore(tmp_path / "results.db", readonly=True)
     rows = leaderboard(store, out.run_id)
     store.close()
-    fused = next(r for r in rows if r["fused"])
-    assert fused["gain_ci_low_pts"] <= fused["gain_pts"] <= fused["gain_ci_high_pts"]
+    fused = next(r for r in rows if r.fused)
+    assert fused.gain_ci_low_pts <= fused.gain_pts <= fused.gain_ci_high_pts
     as_csv = next(csv.DictReader(io.StringIO(to_csv([fused]))))
-    assert "gain_pts" in as_csv and "fusion_gain" not in as_csv and float(as_csv["gain_pts"]) == fused["gain_pts"]
-    assert json.loads(to_json([fused]))[0]["gain_pts"] == fused["gain_pts"]
+    assert "gain_pts" in as_csv and "fusion_gain" not in as_csv and float(as_csv["gain_pts"]) == fused.gain_pts
+    assert json.loads(to_json([fused]))[0]["gain_pts"] == fused.gain_pts
     md = to_markdown([fused])
-    assert "fusion gain pts" in md and f"{fused['gain_pts']:+.1f}" in md
+    assert "fusion gain pts" in md and f"{fused.gain_pts:+.1f}" in md
 
 
 def test_labels_are_unique_in_the_demo_grid_and_every_example(registry):

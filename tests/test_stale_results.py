@@ -67,7 +67,7 @@ def test_changed_data_is_a_new_run_and_the_old_one_stays(corpus, registry, tmp_p
     try:
         assert {r["id"] for r in store.runs()} == {first.run_id, second.run_id}
         old, new = leaderboard(store, first.run_id), leaderboard(store, second.run_id)
-        assert len(old) == len(new) and all(r["status"] == "done" for r in old + new)
+        assert len(old) == len(new) and all(r.status == "done" for r in old + new)
     finally:
         store.close()
 
@@ -166,11 +166,11 @@ def test_a_stale_fold_that_fails_on_todays_code_keeps_no_figures_of_the_old_code
     assert broken.run_id == first.run_id and len(broken.errors) == 2
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
-        rows = {r["pipeline"]: r for r in leaderboard(store, first.run_id)}
+        rows = {r.pipeline: r for r in leaderboard(store, first.run_id)}
     finally:
         store.close()
-    assert rows["cc.energy→cc.centroid"]["status"] == "failed" and rows["cc.energy→cc.centroid"].get("uar") is None
-    assert rows["cc.energy→toy.centroid"]["status"] == "done"
+    assert rows["cc.energy→cc.centroid"].status == "failed" and rows["cc.energy→cc.centroid"].uar is None
+    assert rows["cc.energy→toy.centroid"].status == "done"
 
 
 def test_an_interrupted_rerun_of_changed_code_never_pools_folds_of_the_older_code(corpus, code_plugin, tmp_path):
@@ -191,20 +191,20 @@ def test_an_interrupted_rerun_of_changed_code_never_pools_folds_of_the_older_cod
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
         old = {pid for pid, _ in store.stale_folds(first.run_id)}
-        rows = {r["pipeline"]: r for r in leaderboard(store, first.run_id)}
+        rows = {r.pipeline: r for r in leaderboard(store, first.run_id)}
     finally:
         store.close()
     edited = rows["cc.energy→cc.centroid"]
-    assert len(old) == 1 and edited["id"] in old  # one of its two folds is still the older code's
-    assert edited["folds"] == "1/2" and "1 fold(s) of older code left out" in edited["status"], edited
-    assert 0 < edited["n"] < rows["cc.energy→toy.centroid"]["n"]  # scored on the fold of today's code only
-    assert rows["cc.energy→toy.centroid"]["status"] == "done"
+    assert len(old) == 1 and edited.id in old  # one of its two folds is still the older code's
+    assert edited.folds == "1/2" and "1 fold(s) of older code left out" in edited.status, edited
+    assert 0 < edited.n < rows["cc.energy→toy.centroid"].n  # scored on the fold of today's code only
+    assert rows["cc.energy→toy.centroid"].status == "done"
     finished, _ = bench(corpus, code_plugin, wd)  # the next run reruns exactly the fold left
     assert finished.ran == 1
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
         assert store.stale_folds(first.run_id) == set()
-        assert {r["status"] for r in leaderboard(store, first.run_id)} == {"done"}
+        assert {r.status for r in leaderboard(store, first.run_id)} == {"done"}
     finally:
         store.close()
 
@@ -282,7 +282,7 @@ def test_a_store_from_before_code_digests_is_read_and_its_folds_rerun_once(corpu
     as_old_store(tmp_path / "new" / "results.db", wd / "results.db")
     readonly = ResultsStore(wd / "results.db", readonly=True)
     try:  # readable as it is, nothing written
-        assert [r["status"] for r in leaderboard(readonly, first.run_id)] == ["done", "done"]
+        assert [r.status for r in leaderboard(readonly, first.run_id)] == ["done", "done"]
         assert set(readonly.fold_code(first.run_id).values()) == {None}
     finally:
         readonly.close()

@@ -21,6 +21,7 @@ from ..errors import ComponentError, DataError, StaleResultsError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..registry import Registry, get_registry
+from ..results.leaderboard import LeaderboardRow
 from ..spec import PipelineSpec
 from ..workers import Limits
 from .bundle import feature_widths, write_bundle
@@ -43,7 +44,7 @@ class StoredPipeline:
 
     spec: PipelineSpec
     figures: dict[str, Any]
-    row: dict[str, Any]
+    row: LeaderboardRow
 
 
 def stored_pipeline(
@@ -76,28 +77,29 @@ def choose_stored_pipeline(
             "rerun the benchmark first, then train"
         )
     run = store.run(run_id)
-    p = next(p for p in store.pipelines(run_id) if p["id"] == row["id"])
+    p = next(p for p in store.pipelines(run_id) if p["id"] == row.id)
     spec = PipelineSpec.model_validate(p["spec"])
     ev = spec.evaluation
     figures = {
         "run": run["id"],
         "run_name": run["name"],
         "pipeline_id": p["id"],
-        "rank": row.get("rank"),
+        "rank": row.rank,
         "protocol": ev.protocol,
         "folds": run["n_folds"],
-        "rows": row.get("n"),
+        "rows": row.n,
         "classes": run["classes"],
-        "status": row["status"],
+        "status": row.status,
         "base_dir": run.get("base_dir"),
     }
     for k in ("uar", "uar_ci_low", "uar_ci_high", "uar_fold_std", "wa", "macro_f1", "gap"):
-        if row.get(k) is not None:
-            figures[k] = float(row[k])
-    if row.get("gain_pts") is not None:
-        figures["fusion_gain_pts"] = row["gain_pts"]
-        figures["fusion_gain_ci_pts"] = [row.get("gain_ci_low_pts"), row.get("gain_ci_high_pts")]
-        figures["verdict"] = row.get("verdict")
+        value = getattr(row, k)
+        if value is not None:
+            figures[k] = float(value)
+    if row.gain_pts is not None:
+        figures["fusion_gain_pts"] = row.gain_pts
+        figures["fusion_gain_ci_pts"] = [row.gain_ci_low_pts, row.gain_ci_high_pts]
+        figures["verdict"] = row.verdict
     return StoredPipeline(spec, figures, row)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,89 @@ COLUMNS = (
     "folds",
     "status",
 )
+#: the figures a row has only once its pipeline has fold results (absent from its record before)
+RESULT_FIELDS = (
+    "n",
+    "coverage",
+    "uar",
+    "uar_ci_low",
+    "uar_ci_high",
+    "uar_fold_mean",
+    "uar_fold_std",
+    "wa",
+    "macro_f1",
+    "weighted_f1",
+    "gain_pts",
+    "gain_ci_low_pts",
+    "gain_ci_high_pts",
+    "verdict",
+    "gap",
+    "gap_std",
+    "fit_s",
+    "predict_s",
+    "recall",
+    "confusion",
+    "warnings",
+    "robustness",
+    "learned",
+)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One pipeline of a run as every face reads it (CLI, report, TUI, `compare`, `train --pipeline`) and
+    every export writes it (``to_record``). The figures are None until the pipeline has fold results; gains
+    are in UAR points. Made only by :func:`leaderboard`."""
+
+    pipeline: str
+    id: str
+    fused: bool
+    folds: str
+    status: str
+    errors: tuple[str, ...] = ()
+    n: int | None = None
+    coverage: float | None = None
+    uar: float | None = None
+    uar_ci_low: float | None = None
+    uar_ci_high: float | None = None
+    uar_fold_mean: float | None = None
+    uar_fold_std: float | None = None
+    wa: float | None = None
+    macro_f1: float | None = None
+    weighted_f1: float | None = None
+    gain_pts: float | None = None
+    gain_ci_low_pts: float | None = None
+    gain_ci_high_pts: float | None = None
+    verdict: str | None = None
+    gap: float | None = None
+    gap_std: float | None = None
+    fit_s: float | None = None
+    predict_s: float | None = None
+    recall: dict[str, float | None] | None = None
+    confusion: list[list[int]] | None = None
+    warnings: tuple[str, ...] = ()
+    robustness: dict[str, dict[str, Any]] | None = None
+    learned: dict[str, dict[str, Any]] | None = None
+    rank: int | None = None  # 1: the highest pooled UAR; None without results
+    short_id: str = ""  # the id's first 8 characters, more where two would read the same
+
+    @property
+    def has_results(self) -> bool:
+        """Whether the pipeline has fold results (and so its figures)."""
+        return self.uar is not None
+
+    def to_record(self) -> dict[str, Any]:
+        """The row as the JSON export writes it (and the CSV export picks ``COLUMNS`` from): the figures only
+        once there are results, lists as lists; the one place a row becomes a dict."""
+        record: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in RESULT_FIELDS and not self.has_results:
+                continue
+            value = getattr(self, f.name)
+            record[f.name] = list(value) if isinstance(value, tuple) else value
+        return record
+
+
 SORT_KEYS = {
     "uar": "uar",
     "wa": "wa",
@@ -66,7 +151,8 @@ def results_of(store: ResultsStore, run_id: str) -> list[tuple[dict[str, Any], E
     return out
 
 
-def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending: bool = True) -> list[dict[str, Any]]:
+def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending: bool = True) -> list[LeaderboardRow]:
+    """The run's rows, ranked, sorted by ``sort`` (a key of ``SORT_KEYS`` or a row field)."""
     run = store.run(run_id)
     stale = store.stale_folds(run["id"])
     rows = []
@@ -77,18 +163,21 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
         older = sum(1 for pid, _ in stale if pid == p["id"])
         if older:  # left out of every figure: a rerun of changed code stopped before reaching them
             status += f"; {older} fold(s) of older code left out (run the benchmark again to rerun them)"
-        row: dict[str, Any] = {
+        head = {
             "pipeline": p["name"],
             "id": p["id"],
             "fused": p["fused"],
             "folds": f"{done}/{n}",
             "status": status,
-            "errors": [e["message"] for e in errs],
+            "errors": tuple(e["message"] for e in errs),
         }
-        if r is not None:
+        if r is None:
+            rows.append(LeaderboardRow(**head))
+        else:
             g = r.fusion_gain or {}
             n_rows = sum(len(fr.test_ids) for fr in r.folds)
-            row.update(
+            row = LeaderboardRow(
+                **head,
                 n=n_rows,
                 coverage=(n_rows / run["n_rows"]) if run.get("n_rows") else None,
                 uar=r.metrics["uar"],
@@ -109,24 +198,22 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 predict_s=r.predict_s,
                 recall=r.metrics["recall"],
                 confusion=r.metrics["confusion"],
-                warnings=r.warnings,
+                warnings=tuple(r.warnings),
                 robustness=r.robustness,
                 learned=learned_over_folds([fr.learned for fr in r.folds]),
             )
-        rows.append(row)
-    add_ranks(rows)
-    return sort_rows(rows, SORT_KEYS.get(sort, sort), descending)
+            rows.append(row)
+    return sort_rows(add_ranks(rows), SORT_KEYS.get(sort, sort), descending)
 
 
-def add_ranks(rows: list[dict[str, Any]]) -> None:
-    """Each row's ``rank`` (1: the highest pooled UAR; ties keep the spec's order; None without results)
-    and ``short_id`` (the id's first 8 characters, more where two would read the same): how a face
+def add_ranks(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+    """The rows with their ``rank`` (1: the highest pooled UAR; ties keep the spec's order; None without
+    results) and ``short_id`` (the id's first 8 characters, more where two would read the same): how a face
     shows a pipeline so that `compare`, `train --pipeline` and the TUI can be told which one."""
-    width = short_id_width([r["id"] for r in rows])
-    for r in rows:
-        r["rank"], r["short_id"] = None, r["id"][:width]
-    for rank, r in enumerate((r for r in sort_rows(rows, "uar") if r.get("uar") is not None), start=1):
-        r["rank"] = rank
+    width = short_id_width([r.id for r in rows])
+    ranked = [r for r in sort_rows(rows, "uar") if r.uar is not None]
+    ranks = {r.id: rank for rank, r in enumerate(ranked, start=1)}
+    return [dataclasses.replace(r, rank=ranks.get(r.id), short_id=r.id[:width]) for r in rows]
 
 
 def learned_over_folds(per_fold: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
@@ -148,10 +235,10 @@ def learned_over_folds(per_fold: list[dict[str, dict[str, Any]]]) -> dict[str, d
     return out
 
 
-def learned_lines(row: dict[str, Any]) -> list[str]:
+def learned_lines(row: LeaderboardRow) -> list[str]:
     """'audio: torch.weighted_layers layer_weights: 0.08 ±0.01, 0.31 ±0.02, …' for each reported value."""
     lines = []
-    for where, summary in (row.get("learned") or {}).items():
+    for where, summary in (row.learned or {}).items():
         for key, value in summary.items():
             if isinstance(value, dict) and "mean" in value:
                 means, stds = np.atleast_1d(value["mean"]), np.atleast_1d(value["std"])
@@ -172,43 +259,40 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
     rows = leaderboard(store, run["id"])
     a = resolve_pipeline(store, run["id"], first, rows)[1]
     b = resolve_pipeline(store, run["id"], second, rows)[1]
-    if a["id"] == b["id"]:
+    if a.id == b.id:
         raise EmoframeError(f"'{first}' and '{second}' both name {describe(a)}: compare two different pipelines")
     preds = {}
     for p in (a, b):
-        preds[p["id"]] = {
-            i: (t, y)
-            for fr in store.fold_results(run["id"], p["id"])
-            for i, t, y in zip(fr.test_ids, fr.y_true, fr.y_pred)
-        }
-    shared = sorted(set(preds[a["id"]]) & set(preds[b["id"]]))
+        folds = store.fold_results(run["id"], p.id)
+        preds[p.id] = {i: (t, y) for fr in folds for i, t, y in zip(fr.test_ids, fr.y_true, fr.y_pred)}
+    shared = sorted(set(preds[a.id]) & set(preds[b.id]))
     if not shared:
-        raise EmoframeError(f"'{a['pipeline']}' and '{b['pipeline']}' have no evaluated rows in common yet")
+        raise EmoframeError(f"'{a.pipeline}' and '{b.pipeline}' have no evaluated rows in common yet")
     ev = run["spec"].get("evaluation", {})
     d = paired_difference(
-        [preds[a["id"]][i][0] for i in shared],
-        [preds[a["id"]][i][1] for i in shared],
-        [preds[b["id"]][i][1] for i in shared],
+        [preds[a.id][i][0] for i in shared],
+        [preds[a.id][i][1] for i in shared],
+        [preds[b.id][i][1] for i in shared],
         run["classes"],
         n=ev.get("bootstrap", 1000),
         seed=ev.get("seed", 0),
     )
     return {
         **d,
-        "a": a["pipeline"],
-        "b": b["pipeline"],
+        "a": a.pipeline,
+        "b": b.pipeline,
         "a_ref": describe(a, uar=False),
         "b_ref": describe(b, uar=False),
         "outcome": fusion_outcome(*d["ci"]),
-        "verdict": comparison_verdict(a["pipeline"], b["pipeline"], d),
+        "verdict": comparison_verdict(a.pipeline, b.pipeline, d),
     }
 
 
-def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> list[dict[str, Any]]:
-    """Rows sorted by one column; rows without a value (failed, unfused) keep their order at the end."""
-    present = [r for r in rows if r.get(key) is not None]
-    missing = [r for r in rows if r.get(key) is None]
-    present.sort(key=lambda r: r[key], reverse=descending)
+def sort_rows(rows: list[LeaderboardRow], key: str, descending: bool = True) -> list[LeaderboardRow]:
+    """Rows sorted by one field; rows without a value (failed, unfused) keep their order at the end."""
+    present = [r for r in rows if getattr(r, key) is not None]
+    missing = [r for r in rows if getattr(r, key) is None]
+    present.sort(key=lambda r: getattr(r, key), reverse=descending)
     return present + missing
 
 
@@ -217,23 +301,23 @@ def _pts(fraction: float | None) -> float | None:
     return None if fraction is None else fraction * 100  # unrounded: every face formats the same number
 
 
-def gain_text(row: dict[str, Any]) -> str:
+def gain_text(row: LeaderboardRow) -> str:
     """A fused row's gain and CI in UAR points, '+6.9 [+2.2, +11.7]'; '' for unimodal rows."""
-    if row.get("gain_pts") is None:
+    if row.gain_pts is None:
         return ""
-    return f"{row['gain_pts']:+.1f} [{row['gain_ci_low_pts']:+.1f}, {row['gain_ci_high_pts']:+.1f}]"
+    return f"{row.gain_pts:+.1f} [{row.gain_ci_low_pts:+.1f}, {row.gain_ci_high_pts:+.1f}]"
 
 
-def coverage_text(row: dict[str, Any]) -> str:
+def coverage_text(row: LeaderboardRow) -> str:
     """'480 (100%)': rows evaluated and their share of the rows the protocol would evaluate."""
-    if row.get("n") is None:
+    if row.n is None:
         return ""
-    return f"{row['n']}" + (f" ({row['coverage']:.0%})" if row.get("coverage") is not None else "")
+    return f"{row.n}" + (f" ({row.coverage:.0%})" if row.coverage is not None else "")
 
 
-def outcome(row: dict[str, Any]) -> str:
+def outcome(row: LeaderboardRow) -> str:
     """'helped' / 'hurt' / 'none' for a fused row (the one rule, on the row's CI)."""
-    return fusion_outcome(row.get("gain_ci_low_pts"), row.get("gain_ci_high_pts"))
+    return fusion_outcome(row.gain_ci_low_pts, row.gain_ci_high_pts)
 
 
 #: the leaderboard's headers, shared by the terminal table, markdown and the TUI
@@ -257,41 +341,44 @@ HEADERS = (
 GAIN_CELL = HEADERS.index("fusion gain pts [95% CI]")
 
 
-def table_cells(r: dict[str, Any]) -> list[str]:
+def table_cells(r: LeaderboardRow) -> list[str]:
     """One row's cells under HEADERS (a failed or unfinished row shows its status)."""
-    ident = [str(r["rank"]) if r.get("rank") is not None else "", r.get("short_id") or r["id"][:SHORT_ID]]
-    if r.get("uar") is None:
-        return [*ident, r["pipeline"], "", r["status"], "", "", "", "", "", "", r["folds"]]
+    ident = [str(r.rank) if r.rank is not None else "", r.short_id or r.id[:SHORT_ID]]
+    if r.uar is None:
+        return [*ident, r.pipeline, "", r.status, "", "", "", "", "", "", r.folds]
     return [
         *ident,
-        r["pipeline"],
+        r.pipeline,
         coverage_text(r),
-        f"{r['uar']:.3f} [{r['uar_ci_low']:.3f}, {r['uar_ci_high']:.3f}]",
-        f"{r['uar_fold_mean']:.3f} ± {r['uar_fold_std']:.3f}",
-        f"{r['wa']:.3f}",
-        f"{r['macro_f1']:.3f}",
+        f"{r.uar:.3f} [{r.uar_ci_low:.3f}, {r.uar_ci_high:.3f}]",
+        f"{r.uar_fold_mean:.3f} ± {r.uar_fold_std:.3f}",
+        f"{r.wa:.3f}",
+        f"{r.macro_f1:.3f}",
         gain_text(r),
-        f"{r['gap']:+.3f}",
-        f"{r['fit_s']:.1f}",
-        r["folds"],
+        f"{r.gap:+.3f}",
+        f"{r.fit_s:.1f}",
+        r.folds,
     ]
 
 
-def to_markdown(rows: list[dict[str, Any]]) -> str:
+def to_markdown(rows: list[LeaderboardRow]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for r in rows:
         lines.append("| " + " | ".join(c.replace("|", "\\|") or "—" for c in table_cells(r)) + " |")
     return "\n".join(lines) + "\n"
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[LeaderboardRow]) -> str:
+    """The rows' ``COLUMNS`` as CSV (empty where a row has no such figure yet)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: r.get(k) for k in COLUMNS})
+        record = r.to_record()
+        writer.writerow({k: record.get(k) for k in COLUMNS})
     return buf.getvalue()
 
 
-def to_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, indent=1)
+def to_json(rows: list[LeaderboardRow]) -> str:
+    """Every row's record (``LeaderboardRow.to_record``) as one JSON array."""
+    return json.dumps([r.to_record() for r in rows], indent=1)

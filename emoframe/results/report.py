@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
-from .leaderboard import GAIN_CELL, HEADERS, leaderboard, learned_lines, outcome, table_cells
+from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
 from .store import ResultsStore
 
 CSS = """
@@ -64,42 +64,42 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _uar_chart(rows: list[dict[str, Any]]) -> str:
-    rows = [r for r in rows if r.get("uar") is not None][::-1]
+def _uar_chart(rows: list[LeaderboardRow]) -> str:
+    rows = [r for r in rows if r.uar is not None][::-1]
     fig, ax = _figure((9, 0.35 * len(rows) + 1.2))
     y = np.arange(len(rows))
-    pooled = np.array([r["uar"] for r in rows])
-    lo = pooled - np.array([r["uar_ci_low"] for r in rows])
-    hi = np.array([r["uar_ci_high"] for r in rows]) - pooled
-    colors = ["#4a78c2" if r["fused"] else "#9aa5b1" for r in rows]
+    pooled = np.array([r.uar for r in rows])
+    lo = pooled - np.array([r.uar_ci_low for r in rows])
+    hi = np.array([r.uar_ci_high for r in rows]) - pooled
+    colors = ["#4a78c2" if r.fused else "#9aa5b1" for r in rows]
     ax.barh(y, pooled, xerr=[lo, hi], color=colors, capsize=3)
-    ax.set_yticks(y, [plain(short(r["pipeline"])) for r in rows], fontsize=7)
+    ax.set_yticks(y, [plain(short(r.pipeline)) for r in rows], fontsize=7)
     ax.set_xlabel("UAR (pooled) with bootstrap 95% CI; blue = fused")
     ax.set_xlim(0, 1)
     return _png(fig)
 
 
-def _gain_chart(rows: list[dict[str, Any]]) -> str | None:
-    rows = [r for r in rows if r.get("gain_pts") is not None][::-1]
+def _gain_chart(rows: list[LeaderboardRow]) -> str | None:
+    rows = [r for r in rows if r.gain_pts is not None][::-1]
     if not rows:
         return None
     fig, ax = _figure((9, 0.4 * len(rows) + 1.2))
     y = np.arange(len(rows))
-    g = np.array([r["gain_pts"] for r in rows])
-    lo = g - np.array([r["gain_ci_low_pts"] for r in rows])
-    hi = np.array([r["gain_ci_high_pts"] for r in rows]) - g
+    g = np.array([r.gain_pts for r in rows])
+    lo = g - np.array([r.gain_ci_low_pts for r in rows])
+    hi = np.array([r.gain_ci_high_pts for r in rows]) - g
     palette = {"helped": "#1a7f37", "hurt": "#c62828", "none": "#b0a060"}
     colors = [palette[outcome(r)] for r in rows]
     ax.errorbar(g, y, xerr=[lo, hi], fmt="none", ecolor="#555", capsize=3)
     ax.scatter(g, y, c=colors, zorder=3)
     ax.axvline(0, color="#333", lw=1)
-    ax.set_yticks(y, [plain(short(r["pipeline"])) for r in rows], fontsize=7)
+    ax.set_yticks(y, [plain(short(r.pipeline)) for r in rows], fontsize=7)
     ax.set_xlabel("fusion gain: fused UAR − best own unimodal branch (points), paired bootstrap 95% CI")
     return _png(fig)
 
 
-def _confusion(row: dict[str, Any], classes: list[str]) -> str:
-    cm = np.asarray(row["confusion"], dtype=float)
+def _confusion(row: LeaderboardRow, classes: list[str]) -> str:
+    cm = np.asarray(row.confusion, dtype=float)
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
     fig, ax = _figure((3.2, 2.9))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -126,14 +126,12 @@ def _parse(name: str) -> tuple[str, float]:
     return kind, float(level.replace("dB", ""))
 
 
-def _robustness_chart(rows: list[dict[str, Any]], modality: str) -> str | None:
+def _robustness_chart(rows: list[LeaderboardRow], modality: str) -> str | None:
     kinds = ("white", "babble") if modality == "audio" else ("dropout", "substitution")
     series = []
     for r in rows:
         for kind in kinds:
-            pts = sorted(
-                (_parse(n)[1], v["uar"]) for n, v in (r.get("robustness") or {}).items() if _parse(n)[0] == kind
-            )
+            pts = sorted((_parse(n)[1], v["uar"]) for n, v in (r.robustness or {}).items() if _parse(n)[0] == kind)
             if pts:
                 series.append((r, kind, pts))
     if not series:
@@ -142,7 +140,7 @@ def _robustness_chart(rows: list[dict[str, Any]], modality: str) -> str | None:
     for r, kind, pts in series:
         xs, ys = zip(*pts)
         style = "-" if kind in ("white", "dropout") else "--"
-        ax.plot(xs, ys, style, marker="o", label=plain(f"{short(r['pipeline'], 50)} · {kind}"))
+        ax.plot(xs, ys, style, marker="o", label=plain(f"{short(r.pipeline, 50)} · {kind}"))
     if modality == "audio":
         ax.set_xlabel("SNR (dB): lower is noisier")
         ax.invert_xaxis()
@@ -154,8 +152,8 @@ def _robustness_chart(rows: list[dict[str, Any]], modality: str) -> str | None:
     return _png(fig)
 
 
-def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
-    names = sorted({n for r in rows for n in (r.get("robustness") or {})}, key=lambda n: (_parse(n)[0], -_parse(n)[1]))
+def _robustness_html(rows: list[LeaderboardRow]) -> list[str]:
+    names = sorted({n for r in rows for n in (r.robustness or {})}, key=lambda n: (_parse(n)[0], -_parse(n)[1]))
     if not names:
         return ["<h2>Robustness</h2><p>No robustness sweep in this run.</p>"]
     e = html.escape
@@ -166,11 +164,11 @@ def _robustness_html(rows: list[dict[str, Any]]) -> list[str]:
         + "</tr>"
     ]
     for r in rows:
-        rob = r.get("robustness") or {}
+        rob = r.robustness or {}
         if not rob:
             continue
         cells = "".join(f"<td>{rob[n]['delta'] * 100:+.1f}</td>" if n in rob else "<td></td>" for n in names)
-        parts.append(f"<tr><td>{e(r['pipeline'])}</td>{cells}</tr>")
+        parts.append(f"<tr><td>{e(r.pipeline)}</td>{cells}</tr>")
     parts.append("</table>")
     for modality in ("audio", "text"):
         png = _robustness_chart(rows, modality)
@@ -223,7 +221,7 @@ def write_report(
     store: ResultsStore,
     run_id: str,
     out: str | Path,
-    rows: list[dict[str, Any]] | None = None,
+    rows: list[LeaderboardRow] | None = None,
     force: bool = False,
 ) -> Path:
     """Write ``out/index.html`` (images embedded, no other files needed). ``rows``: the run's leaderboard
@@ -254,57 +252,8 @@ def write_report(
         "the fold mean ± std beside it; n = rows evaluated (share of the rows the protocol evaluates).</p>"
         "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADERS) + "</tr>"
     )
-    for r in rows:
-        if r.get("uar") is None:
-            lead = "".join(f"<td>{e(c) or '—'}</td>" for c in table_cells(r)[: HEADERS.index("pipeline") + 1])
-            parts.append(
-                f"<tr>{lead}<td colspan='{len(HEADERS) - HEADERS.index('pipeline') - 1}'>{e(r['status'])}: "
-                f"{e('; '.join(r['errors'])[:300])}</td></tr>"
-            )
-            continue
-        cells = [e(c) for c in table_cells(r)]
-        if r.get("gain_pts") is not None:
-            cells[GAIN_CELL] = f"<span class='{outcome(r)}'>{cells[GAIN_CELL]}</span>"
-        parts.append("<tr>" + "".join(f"<td>{c or '—'}</td>" for c in cells) + "</tr>")
-    parts.append("</table>")
-    verdicts = [r for r in rows if r.get("verdict")]
-    if verdicts:
-        parts.append("<h2>Did fusion help?</h2><ul>")
-        for r in verdicts:
-            cls = outcome(r)
-            parts.append(f"<li><b>{e(r['pipeline'])}</b>: <span class='{cls}'>{e(r['verdict'])}</span></li>")
-        parts.append("</ul>")
-    if any(r.get("uar") is not None for r in rows):
-        parts.append(f"<h2>UAR</h2><img alt='UAR per pipeline with 95% CI' src='{_uar_chart(rows)}'>")
-    gain_png = _gain_chart(rows)
-    if gain_png:
-        parts.append(f"<h2>Fusion gain</h2><img alt='fusion gain with 95% CI' src='{gain_png}'>")
-    parts.append("<h2>Confusion matrices</h2><div class='grid'>")
-    for r in rows:
-        if r.get("confusion") is not None:
-            parts.append(
-                f"<figure><img alt='confusion matrix of {e(r['pipeline'])}' "
-                f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r['pipeline'])} "
-                f"(UAR {r['uar']:.3f})</figcaption></figure>"
-            )
-    parts.append("</div>")
-    parts.extend(_robustness_html(rows))
-    learned = [(r["pipeline"], line) for r in rows for line in learned_lines(r)]
-    if learned:
-        parts.append("<h2>What the models learned</h2><ul>")
-        for pipeline, line in learned:
-            parts.append(f"<li><b>{e(pipeline)}</b>: {e(line)}</li>")
-        parts.append("</ul>")
-    if run["failures"]:
-        groups = group_failures(run["failures"])
-        left = len({f["id"] for f in run["failures"]})
-        parts.append(
-            f"<h2>Left out</h2><p>{left} utterance(s) were left out of every pipeline (a component "
-            "could not process them; `emoframe failures` lists all):</p><ul>"
-        )
-        for g in groups[:30]:
-            parts.append(f"<li>{e(g.line())}</li>")
-        parts.append("</ul>")
+    parts.extend(_leaderboard_html(rows))
+    parts.extend(_sections_html(rows, run))
     parts.append(
         "<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "
         "say nothing about real speech.</p></body></html>"
@@ -324,6 +273,71 @@ def write_report(
     return out / INDEX
 
 
+def _leaderboard_html(rows: list[LeaderboardRow]) -> list[str]:
+    """The leaderboard's rows under HEADERS (a row without results shows its status and errors)."""
+    e = html.escape
+    parts = []
+    for r in rows:
+        if r.uar is None:
+            lead = "".join(f"<td>{e(c) or '—'}</td>" for c in table_cells(r)[: HEADERS.index("pipeline") + 1])
+            parts.append(
+                f"<tr>{lead}<td colspan='{len(HEADERS) - HEADERS.index('pipeline') - 1}'>{e(r.status)}: "
+                f"{e('; '.join(r.errors)[:300])}</td></tr>"
+            )
+            continue
+        cells = [e(c) for c in table_cells(r)]
+        if r.gain_pts is not None:
+            cells[GAIN_CELL] = f"<span class='{outcome(r)}'>{cells[GAIN_CELL]}</span>"
+        parts.append("<tr>" + "".join(f"<td>{c or '—'}</td>" for c in cells) + "</tr>")
+    parts.append("</table>")
+    return parts
+
+
+def _sections_html(rows: list[LeaderboardRow], run: dict[str, Any]) -> list[str]:
+    """Verdicts, charts, confusion matrices, robustness, what models learned and what was left out."""
+    e = html.escape
+    parts = []
+    verdicts = [r for r in rows if r.verdict]
+    if verdicts:
+        parts.append("<h2>Did fusion help?</h2><ul>")
+        for r in verdicts:
+            cls = outcome(r)
+            parts.append(f"<li><b>{e(r.pipeline)}</b>: <span class='{cls}'>{e(r.verdict or '')}</span></li>")
+        parts.append("</ul>")
+    if any(r.uar is not None for r in rows):
+        parts.append(f"<h2>UAR</h2><img alt='UAR per pipeline with 95% CI' src='{_uar_chart(rows)}'>")
+    gain_png = _gain_chart(rows)
+    if gain_png:
+        parts.append(f"<h2>Fusion gain</h2><img alt='fusion gain with 95% CI' src='{gain_png}'>")
+    parts.append("<h2>Confusion matrices</h2><div class='grid'>")
+    for r in rows:
+        if r.confusion is not None:
+            parts.append(
+                f"<figure><img alt='confusion matrix of {e(r.pipeline)}' "
+                f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r.pipeline)} "
+                f"(UAR {r.uar:.3f})</figcaption></figure>"
+            )
+    parts.append("</div>")
+    parts.extend(_robustness_html(rows))
+    learned = [(r.pipeline, line) for r in rows for line in learned_lines(r)]
+    if learned:
+        parts.append("<h2>What the models learned</h2><ul>")
+        for pipeline, line in learned:
+            parts.append(f"<li><b>{e(pipeline)}</b>: {e(line)}</li>")
+        parts.append("</ul>")
+    if run["failures"]:
+        groups = group_failures(run["failures"])
+        left = len({f["id"] for f in run["failures"]})
+        parts.append(
+            f"<h2>Left out</h2><p>{left} utterance(s) were left out of every pipeline (a component "
+            "could not process them; `emoframe failures` lists all):</p><ul>"
+        )
+        for g in groups[:30]:
+            parts.append(f"<li>{e(g.line())}</li>")
+        parts.append("</ul>")
+    return parts
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -332,7 +346,7 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def report_key(run: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+def report_key(run: dict[str, Any], rows: list[LeaderboardRow]) -> str:
     """What a report is drawn from: the stored run, its leaderboard rows, the code that draws it and
     the versions of emoframe and matplotlib. The same key means the same report, so a warm rerun
     keeps the file instead of drawing its charts again (1.5–2 s of a 6 s warm demo)."""
@@ -345,7 +359,7 @@ def report_key(run: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         code.update(Path(str(sys.modules[module].__file__)).read_bytes())
     parts = {
         "run": run,
-        "rows": rows,
+        "rows": [r.to_record() for r in rows],
         "code": code.hexdigest(),
         "versions": [__version__, matplotlib.__version__],
     }

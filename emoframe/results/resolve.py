@@ -21,11 +21,12 @@ import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import IdentifierError
 
 if TYPE_CHECKING:
+    from .leaderboard import LeaderboardRow
     from .store import ResultsStore
 
 RANK = re.compile(r"[1-9][0-9]*")
@@ -157,28 +158,22 @@ def resolve_run(store: ResultsStore, ref: str | None) -> str:
     return match_run(index, ref, str(store.path))
 
 
-def pipeline_candidates(rows: Sequence[dict[str, Any]]) -> list[Candidate]:
+def pipeline_candidates(rows: Sequence[LeaderboardRow]) -> list[Candidate]:
     """Candidates from leaderboard rows (with their ``rank``), each noting its pooled UAR."""
     return [
-        Candidate(
-            r["id"],
-            r["pipeline"],
-            r.get("rank"),
-            f"UAR {r['uar']:.3f}" if r.get("uar") is not None else str(r.get("status", "")),
-        )
-        for r in rows
+        Candidate(r.id, r.pipeline, r.rank, f"UAR {r.uar:.3f}" if r.uar is not None else str(r.status)) for r in rows
     ]
 
 
-def match_pipeline(rows: Sequence[dict[str, Any]], ref: str, where: str) -> dict[str, Any]:
+def match_pipeline(rows: Sequence[LeaderboardRow], ref: str, where: str) -> LeaderboardRow:
     """The leaderboard row ``ref`` names (a rank, an id prefix or a label)."""
     chosen = match(pipeline_candidates(rows), ref, "pipeline", where, ranked=True)
-    return next(r for r in rows if r["id"] == chosen.id)
+    return next(r for r in rows if r.id == chosen.id)
 
 
 def resolve_pipeline(
-    store: ResultsStore, run_ref: str | None, ref: str, rows: Sequence[dict[str, Any]] | None = None
-) -> tuple[str, dict[str, Any]]:
+    store: ResultsStore, run_ref: str | None, ref: str, rows: Sequence[LeaderboardRow] | None = None
+) -> tuple[str, LeaderboardRow]:
     """(run id, leaderboard row) of the pipeline ``ref`` names in the run ``run_ref`` names.
 
     ``rows``: that run's leaderboard when the caller has it (ranks come from it; it costs a bootstrap
@@ -192,12 +187,10 @@ def resolve_pipeline(
     return run_id, match_pipeline(rows, ref, f"run {run_id[:12]}")
 
 
-def describe(row: dict[str, Any], uar: bool = True) -> str:
+def describe(row: LeaderboardRow, uar: bool = True) -> str:
     """'#1 3b4fd191 librosa.mfcc→sklearn.svc (UAR 0.500)': how a face names the pipeline it chose."""
-    rank = f"#{row['rank']} " if row.get("rank") is not None else ""
-    text = f"{rank}{row.get('short_id') or row['id'][:SHORT_ID]} {row['pipeline']}"
+    rank = f"#{row.rank} " if row.rank is not None else ""
+    text = f"{rank}{row.short_id or row.id[:SHORT_ID]} {row.pipeline}"
     if not uar:
         return text
-    return text + (
-        f" (UAR {row['uar']:.3f})" if row.get("uar") is not None else f" ({row.get('status', 'no results')})"
-    )
+    return text + (f" (UAR {row.uar:.3f})" if row.uar is not None else f" ({row.status})")

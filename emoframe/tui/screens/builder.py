@@ -10,7 +10,6 @@ from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
@@ -18,6 +17,7 @@ from ...errors import EmoframeError, SpecError
 from ...registry import Registry
 from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
 from ..widgets.params_form import ParamsForm
+from .base import EmoframeScreen
 
 SLOTS = (
     ("audio-extractor", "extractor", "audio"),
@@ -29,7 +29,7 @@ SLOTS = (
 )
 
 
-class BuilderScreen(Screen):
+class BuilderScreen(EmoframeScreen):
     """Assemble a pipeline or a benchmark grid, validated live, saved as YAML the CLI accepts."""
 
     BINDINGS = [("ctrl+s", "save", "Save spec"), ("ctrl+o", "load", "Load spec")]
@@ -98,7 +98,7 @@ class BuilderScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        spec_path = getattr(self.app, "current_spec", None)
+        spec_path = self.app.current_spec
         if spec_path is not None and Path(spec_path).exists():  # `emoframe tui SPEC` opens it here
             self.query_one("#spec-path", Input).value = str(spec_path)
             self.action_load()
@@ -175,10 +175,10 @@ class BuilderScreen(Screen):
                 p for p in problems if not p.startswith("branches: Dictionary should have at least 1 item")
             ]
         self.valid = not problems
-        if problems:
+        if problems or spec is None:
             lines = [f"[red]✗ {len(problems)} problem(s)[/red]"] + [f"[red]•[/red] {escape(p)}" for p in problems]
         else:
-            pipelines = pipelines_of(spec, self.registry)  # type: ignore[arg-type]
+            pipelines = pipelines_of(spec, self.registry)
             fused = sum(p.is_fused for p in pipelines)
             kind = "benchmark" if isinstance(spec, BenchmarkSpec) else "pipeline"
             lines = [
@@ -233,7 +233,7 @@ class BuilderScreen(Screen):
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(parse_spec(self.doc).to_yaml(), encoding="utf-8")
-        self.app.current_spec = path  # type: ignore[attr-defined]
+        self.app.current_spec = path
         self.notify(f"saved {path}")
 
     @on(Button.Pressed, "#load")
@@ -249,7 +249,7 @@ class BuilderScreen(Screen):
             self.notify(str(err), severity="error")
             return
         self.load_spec(spec)
-        self.app.current_spec = path  # type: ignore[attr-defined]
+        self.app.current_spec = path
         self.notify(f"loaded {path}")
 
     def load_spec(self, spec: Any) -> None:

@@ -9,10 +9,10 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
 from ...registry import Registry
+from .base import EmoframeScreen
 
 
 def params_table(info: Any) -> Table:
@@ -22,7 +22,7 @@ def params_table(info: Any) -> Table:
     return table
 
 
-class PluginsScreen(Screen):
+class PluginsScreen(EmoframeScreen):
     """Browse what is installed."""
 
     BINDINGS = [("enter", "show", "Show")]

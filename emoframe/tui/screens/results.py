@@ -9,16 +9,24 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from ...errors import EmoframeError
 from ...evaluation.stats import OUTCOME_STYLE
 from ...registry import Registry
-from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
+from ...results.leaderboard import (
+    HEADERS,
+    LeaderboardRow,
+    compare_pipelines,
+    leaderboard,
+    sort_rows,
+    table_cells,
+    to_csv,
+)
 from ...results.resolve import resolve_run
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
+from .base import EmoframeScreen
 
 COLUMNS = tuple(  # header, sort key: the same headers as the CLI and the report (leaderboard.HEADERS)
     zip(
@@ -29,7 +37,7 @@ COLUMNS = tuple(  # header, sort key: the same headers as the CLI and the report
 )
 
 
-class ResultsScreen(Screen):
+class ResultsScreen(EmoframeScreen):
     """Leaderboard of a run; Enter/cursor shows a row, `c` marks it for comparison, `e` exports,
     `t` trains the row's pipeline on all its data into a bundle (as `emoframe train --run`)."""
 
@@ -43,10 +51,10 @@ class ResultsScreen(Screen):
     def __init__(self, registry: Registry, **kwargs: Any):
         super().__init__(**kwargs)
         self.registry = registry
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[LeaderboardRow] = []
         self.labels: list[str] = []
         self.sort_key, self.descending = "uar", True
-        self.compare_with: dict[str, Any] | None = None
+        self.compare_with: LeaderboardRow | None = None
         self.run_id: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -67,13 +75,13 @@ class ResultsScreen(Screen):
         self.action_reload()
 
     def _store(self) -> ResultsStore | None:
-        db = self.app.workdir / "results.db"  # type: ignore[attr-defined]
+        db = self.app.workdir / "results.db"
         return ResultsStore(db, readonly=True) if db.exists() else None
 
     def action_reload(self) -> None:
         """Read the store in a worker thread: a big store or a busy machine never freezes the screen."""
         self.query_one("#detail-a", Static).update(Text("loading results…"))
-        wanted = getattr(self.app, "last_run", None) or self.run_id
+        wanted = self.app.last_run or self.run_id
         self.load(wanted)
 
     @work(thread=True, exclusive=True, group="results")
@@ -99,7 +107,7 @@ class ResultsScreen(Screen):
         self.query_one("#detail-a", Static).update(Text(message))
 
     def _loaded(
-        self, runs: list[dict[str, Any]] | None, target: str | None, rows: list[dict[str, Any]], labels: list[str]
+        self, runs: list[dict[str, Any]] | None, target: str | None, rows: list[LeaderboardRow], labels: list[str]
     ) -> None:
         if runs is None:
             self.query_one("#detail-a", Static).update("No results yet: run a benchmark (F3).")
@@ -146,7 +154,7 @@ class ResultsScreen(Screen):
         if event.row_key is not None and event.row_key.value is not None:
             self.query_one("#detail-a", Static).update(detail(self.rows[int(event.row_key.value)], self.labels))
 
-    def _current(self) -> dict[str, Any] | None:
+    def _current(self) -> LeaderboardRow | None:
         table = self.query_one("#leaderboard", DataTable)
         return self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
 
@@ -157,16 +165,16 @@ class ResultsScreen(Screen):
             return
         pane = self.query_one("#detail-b", Static)
         marked = self.compare_with
-        if marked is None or marked["id"] == row["id"] or self.run_id is None or row.get("uar") is None:
+        if marked is None or marked.id == row.id or self.run_id is None or row.uar is None:
             self.compare_with = row
             pane.update(detail(row, self.labels))
-            self.notify(f"comparing with {row['pipeline']}; press c on another row for the difference")
+            self.notify(f"comparing with {row.pipeline}; press c on another row for the difference")
             return
         store = self._store()
         if store is None:
             return
         try:
-            d = compare_pipelines(store, self.run_id, row["id"], marked["id"])
+            d = compare_pipelines(store, self.run_id, row.id, marked.id)
         except EmoframeError as exc:
             self.notify(str(exc), severity="warning")
             return
@@ -177,7 +185,7 @@ class ResultsScreen(Screen):
     def action_export(self) -> None:
         if not self.rows or self.run_id is None:
             return
-        out = self.app.workdir / "exports" / f"{self.run_id[:12]}.csv"  # type: ignore[attr-defined]
+        out = self.app.workdir / "exports" / f"{self.run_id[:12]}.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(to_csv(self.rows), encoding="utf-8")
         self.notify(f"exported {out}")
@@ -187,14 +195,14 @@ class ResultsScreen(Screen):
         row = self._current()
         if row is None or self.run_id is None:
             return
-        workdir = self.app.workdir  # type: ignore[attr-defined]
-        base = workdir / "bundles" / f"{self.run_id[:8]}-{row['id'][:8]}"
+        workdir = self.app.workdir
+        base = workdir / "bundles" / f"{self.run_id[:8]}-{row.id[:8]}"
         out, n = base, 1
         while out.exists():
             n += 1
             out = base.with_name(f"{base.name}-{n}")
-        self.notify(f"training {row['pipeline']} on all its rows…")
-        self.train(self.run_id, row["id"], row["pipeline"], out)
+        self.notify(f"training {row.pipeline} on all its rows…")
+        self.train(self.run_id, row.id, row.pipeline, out)
 
     @work(thread=True, exclusive=True, group="train")
     def train(self, run_id: str, pipeline_id: str, name: str, out: Any) -> None:
@@ -219,7 +227,7 @@ class ResultsScreen(Screen):
                 spec,
                 out,
                 self.registry,
-                workdir=self.app.workdir,  # type: ignore[attr-defined]
+                workdir=self.app.workdir,
                 base_dir=base_dir,
                 evaluation=figures,
                 progress=progress,

@@ -11,7 +11,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, RichLog
 
 from ...bench import events as ev
@@ -20,6 +19,7 @@ from ...bench.runner import pipeline_id, run_benchmark
 from ...errors import EmoframeError
 from ...registry import Registry
 from ...spec import load_spec, pipelines_of
+from .base import EmoframeScreen
 
 
 def fold_bar(done: int, total: int, width: int = 10) -> Text:
@@ -28,7 +28,7 @@ def fold_bar(done: int, total: int, width: int = 10) -> Text:
     return Text("█" * filled, style="green") + Text("░" * (width - filled), style="dim") + Text(f" {done}/{total}")
 
 
-class RunScreen(Screen):
+class RunScreen(EmoframeScreen):
     """Start, follow and cancel a benchmark; the UI stays responsive."""
 
     BINDINGS = [("ctrl+r", "start", "Start"), ("escape", "cancel", "Cancel run")]
@@ -60,7 +60,7 @@ class RunScreen(Screen):
             table.add_column(label, key=label, width=width)
 
     def on_screen_resume(self) -> None:
-        spec = getattr(self.app, "current_spec", None)
+        spec = self.app.current_spec
         box = self.query_one("#run-spec", Input)
         if spec and not box.value:
             box.value = str(spec)
@@ -118,7 +118,7 @@ class RunScreen(Screen):
             outcome = run_benchmark(
                 spec,
                 self.registry,
-                self.app.workdir,  # type: ignore[attr-defined]
+                self.app.workdir,
                 jobs=jobs,
                 base_dir=base_dir,
                 events=events,
@@ -198,5 +198,5 @@ class RunScreen(Screen):
             f"done: {outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused, "
             f"{len(outcome.errors)} failed — open Results (F4)"
         )
-        self.app.last_run = outcome.run_id  # type: ignore[attr-defined]
+        self.app.last_run = outcome.run_id
         self.notify("benchmark finished")

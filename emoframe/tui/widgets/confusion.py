@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...evaluation.stats import OUTCOME_STYLE
-from ...results.leaderboard import coverage_text, outcome
+from ...results.leaderboard import LeaderboardRow, coverage_text, outcome
 
 
 def confusion_table(matrix: list[list[int]], classes: list[str], title: str = "") -> Table:
@@ -25,27 +25,25 @@ def confusion_table(matrix: list[list[int]], classes: list[str], title: str = ""
     return table
 
 
-def detail(row: dict[str, Any], classes: list[str]) -> Any:
+def detail(row: LeaderboardRow, classes: list[str]) -> Any:
     """Confusion heat map, per-class recall, fusion gain with CI and generalisation gap of one pipeline."""
     from rich.console import Group
     from rich.markup import escape
 
-    if row.get("uar") is None:
-        return Group(
-            f"[b]{escape(row['pipeline'])}[/b]", f"status: {row['status']}", *[Text(e) for e in row.get("errors", [])]
-        )
+    if row.uar is None:
+        return Group(f"[b]{escape(row.pipeline)}[/b]", f"status: {row.status}", *[Text(e) for e in row.errors])
     parts: list[Any] = [
-        f"[b]{escape(row['pipeline'])}[/b]",
-        f"UAR {row['uar']:.3f} pooled over n = {coverage_text(row)} (95% CI {row['uar_ci_low']:.3f}–"
-        f"{row['uar_ci_high']:.3f}) · fold mean {row['uar_fold_mean']:.3f} ± {row['uar_fold_std']:.3f} · "
-        f"gap {row['gap']:+.3f}",
+        f"[b]{escape(row.pipeline)}[/b]",
+        f"UAR {row.uar:.3f} pooled over n = {coverage_text(row)} (95% CI {row.uar_ci_low:.3f}–"
+        f"{row.uar_ci_high:.3f}) · fold mean {row.uar_fold_mean:.3f} ± {row.uar_fold_std:.3f} · "
+        f"gap {row.gap:+.3f}",
     ]
-    if row.get("verdict"):
+    if row.verdict:
         colour = OUTCOME_STYLE[outcome(row)]
-        parts.append(f"[{colour}]{escape(row['verdict'])}[/{colour}]")
-    parts.append(confusion_table(row["confusion"], classes, "confusion matrix"))
+        parts.append(f"[{colour}]{escape(row.verdict)}[/{colour}]")
+    parts.append(confusion_table(row.confusion or [], classes, "confusion matrix"))
     recall = Table("class", "recall", title="per-class recall", title_justify="left")
-    for c, v in row["recall"].items():
+    for c, v in (row.recall or {}).items():
         recall.add_row(c, "—" if v is None else f"{v:.3f}")
     parts.append(recall)
     return Group(*parts)

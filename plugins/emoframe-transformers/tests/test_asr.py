@@ -110,15 +110,15 @@ def test_gold_and_asr_text_side_by_side_in_a_benchmark(whisper, tmp_path):
     validate(spec, get_registry())
     outcome = run_benchmark(spec, workdir=tmp_path / "wd", jobs=1)
     store = ResultsStore(tmp_path / "wd" / "results.db", readonly=True)
-    rows = {r["pipeline"]: r for r in leaderboard(store, outcome.run_id)}
+    rows = {r.pipeline: r for r in leaderboard(store, outcome.run_id)}
     run = store.run(outcome.run_id)
     store.close()
     assert set(rows) == {"sklearn.tfidf→sklearn.logreg", "sklearn.tfidf (ASR text)→sklearn.logreg"}
-    assert all(r["status"] == "done" for r in rows.values()), rows
+    assert all(r.status == "done" for r in rows.values()), rows
     (asr,) = run["asr"]
     assert asr["transcriber"] == "transformers.whisper" and asr["wer"] is not None and asr["rows"] == 32
     # the gold-text pipeline learns the demo's emotional words; random-weight ASR text cannot
-    assert rows["sklearn.tfidf→sklearn.logreg"]["uar"] > rows["sklearn.tfidf (ASR text)→sklearn.logreg"]["uar"]
+    assert rows["sklearn.tfidf→sklearn.logreg"].uar > rows["sklearn.tfidf (ASR text)→sklearn.logreg"].uar
     again = run_benchmark(spec, workdir=tmp_path / "wd", jobs=1, fresh=True)
     assert again.run_id == outcome.run_id
 

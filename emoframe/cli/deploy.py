@@ -1,4 +1,4 @@
-"""``emoframe train``, ``predict``, ``export`` and ``serve``: the command-line face of deployment."""
+"""Commands that ship a pipeline: `train`, `predict`, `export`, `serve` (the face of ``emoframe.deploy``)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,34 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
-from .cli import _registry, _report_left_out, _use_workdir, console, err_console, progress_bar, styled
-from .errors import EmoframeError
+from ..errors import EmoframeError
 
-WORKDIR_HELP = "State folder [./.emoframe]."
-STRICT_HELP = "Refuse a bundle whose components' code differs from the code it was trained with (default: warn)."
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from ..spec import PipelineSpec
+from .common import (
+    STRICT_HELP,
+    console,
+    err_console,
+    load_registry,
+    progress_bar,
+    report_left_out,
+    styled,
+    use_workdir,
+    workdir_option,
+)
 
 
 def load_checked(bundle: Path, strict: bool) -> Any:
     """The bundle's Predictor (integrity checked; ``strict``: changed code refused), its warnings printed."""
-    from .deploy.predictor import Predictor
+    from ..deploy.predictor import Predictor
 
-    model = Predictor.load(bundle, _registry(), strict=strict)
+    model = Predictor.load(bundle, load_registry(), strict=strict)
     for w in model.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
     return model
@@ -61,7 +72,7 @@ def extraction_bar() -> Iterator[Any]:
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
 @click.option("--force", is_flag=True, help="Replace a bundle emoframe wrote at --out before.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help=WORKDIR_HELP)
+@workdir_option
 def train(
     spec_path: Path | None,
     out: Path,
@@ -80,43 +91,12 @@ def train(
     P is the pipeline's rank on the leaderboard (1: the best), an id prefix of at least 4 hex characters,
     or its exact label, as `emoframe results` shows them; the chosen pipeline is printed first.
     """
-    from .deploy.train import choose_stored_pipeline, train_bundle
-    from .results.resolve import describe
-    from .results.store import ResultsStore
-    from .spec import PipelineSpec, load_spec
-    from .workers import Limits
+    from ..deploy.train import train_bundle
+    from ..workers import Limits
 
-    wd = _use_workdir(workdir)
-    registry = _registry()
-    figures = None
-    base_dir: Path | None = None
-    if run_id is not None or pipeline_key is not None:
-        if spec_path is not None:
-            raise click.UsageError("give a SPEC or --run RUN --pipeline P, not both")
-        if pipeline_key is None:
-            raise click.UsageError(
-                "--run needs --pipeline (a leaderboard rank, an id prefix or a label: see `emoframe results`)"
-            )
-        if not (wd / "results.db").exists():
-            raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
-        store = ResultsStore(wd / "results.db", readonly=True)
-        try:  # --run omitted: the latest run, as `emoframe results` shows it
-            chosen = choose_stored_pipeline(store, run_id, pipeline_key, registry)
-        finally:
-            store.close()
-        spec, figures = chosen.spec, chosen.figures
-        what = f"{describe(chosen.row)} of run {figures['run'][:12]} ({figures['run_name']})"
-        base_dir = Path(figures.pop("base_dir")) if figures.get("base_dir") else None
-    elif spec_path is not None:
-        loaded = load_spec(spec_path, registry=registry)
-        if not isinstance(loaded, PipelineSpec):
-            raise EmoframeError(
-                f"{spec_path}: a benchmark spec lists alternatives; train one of them: `emoframe train --run RUN "
-                "--pipeline P` after benchmarking it, or write that pipeline as its own spec"
-            )
-        spec, base_dir, what = loaded, spec_path.parent, loaded.display_name
-    else:
-        raise click.UsageError("give a pipeline SPEC, or --run RUN --pipeline P")
+    wd = use_workdir(workdir)
+    registry = load_registry()
+    spec, figures, base_dir, what = _what_to_train(spec_path, run_id, pipeline_key, wd, registry)
     err_console.print(f"training {what}", highlight=False, markup=False)
     with extraction_bar() as progress:
         outcome = train_bundle(
@@ -135,7 +115,7 @@ def train(
         )
     for w in outcome.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
-    _report_left_out(outcome.left_out)
+    report_left_out(outcome.left_out)
     how_good = ""
     if figures and "uar" in figures:
         how_good = (
@@ -148,6 +128,45 @@ def train(
         f"{outcome.seconds:.1f} s{how_good}. Next: `emoframe predict {outcome.path} FILES…`",
         highlight=False,
     )
+
+
+def _what_to_train(
+    spec_path: Path | None, run_id: str | None, pipeline_key: str | None, wd: Path, registry: Registry
+) -> tuple[PipelineSpec, dict[str, Any] | None, Path | None, str]:
+    """(spec, stored figures or None, the folder its relative paths start from, how to name it) of `train`'s
+    SPEC or of --run RUN --pipeline P."""
+    from ..deploy.train import choose_stored_pipeline
+    from ..results.resolve import describe
+    from ..results.store import ResultsStore
+    from ..spec import PipelineSpec, load_spec
+
+    if run_id is not None or pipeline_key is not None:
+        if spec_path is not None:
+            raise click.UsageError("give a SPEC or --run RUN --pipeline P, not both")
+        if pipeline_key is None:
+            raise click.UsageError(
+                "--run needs --pipeline (a leaderboard rank, an id prefix or a label: see `emoframe results`)"
+            )
+        if not (wd / "results.db").exists():
+            raise EmoframeError(f"no results in {wd}; `emoframe bench` or `emoframe demo` first, or pass --workdir")
+        store = ResultsStore(wd / "results.db", readonly=True)
+        try:  # --run omitted: the latest run, as `emoframe results` shows it
+            chosen = choose_stored_pipeline(store, run_id, pipeline_key, registry)
+        finally:
+            store.close()
+        figures = chosen.figures
+        what = f"{describe(chosen.row)} of run {figures['run'][:12]} ({figures['run_name']})"
+        base_dir = Path(figures.pop("base_dir")) if figures.get("base_dir") else None
+        return chosen.spec, figures, base_dir, what
+    if spec_path is None:
+        raise click.UsageError("give a pipeline SPEC, or --run RUN --pipeline P")
+    loaded = load_spec(spec_path, registry=registry)
+    if not isinstance(loaded, PipelineSpec):
+        raise EmoframeError(
+            f"{spec_path}: a benchmark spec lists alternatives; train one of them: `emoframe train --run RUN "
+            "--pipeline P` after benchmarking it, or write that pipeline as its own spec"
+        )
+    return loaded, None, spec_path.parent, loaded.display_name
 
 
 def refuse_existing(path: Path, force: bool) -> None:
@@ -196,7 +215,7 @@ def render(records: list[dict[str, Any]], columns: list[str], fmt: str) -> str:
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Extraction processes [cores].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help=WORKDIR_HELP)
+@workdir_option
 @click.option("--strict", is_flag=True, help=STRICT_HELP)
 def predict(
     bundle: Path,
@@ -214,9 +233,9 @@ def predict(
 
     Files that cannot be predicted are reported with their reason; the rest is predicted (exit 1).
     """
-    from .deploy.inputs import collect
-    from .features import FeatureCache
-    from .workers import Limits
+    from ..deploy.inputs import collect
+    from ..features import FeatureCache
+    from ..workers import Limits
 
     if out is not None and fmt == "table":
         fmt = {".json": "json", ".jsonl": "jsonl"}.get(out.suffix.lower(), "csv")
@@ -238,7 +257,7 @@ def predict(
                     "speaker column (several recordings per speaker).",
                 )
             )
-        wd = _use_workdir(workdir)
+        wd = use_workdir(workdir)
         cache = None if no_cache else FeatureCache(wd / "cache")
         with extraction_bar() as progress:
             provider = model.provider(cache=cache, jobs=jobs, progress=progress, limits=Limits())
@@ -296,11 +315,11 @@ def _print_predictions(records: list[dict[str, Any]], model: Any) -> None:
 @click.option("--force", is_flag=True, help="Replace an export emoframe wrote there before.")
 def export(bundle: Path, onnx_out: Path, check_inputs: tuple[str, ...], text: str | None, force: bool) -> None:
     """Export a bundle's trainable stages to ONNX; feature extraction stays in Python (see export.json)."""
-    from .deploy.inputs import collect
-    from .deploy.onnx_export import export_onnx
-    from .deploy.predictor import Predictor
+    from ..deploy.inputs import collect
+    from ..deploy.onnx_export import export_onnx
+    from ..deploy.predictor import Predictor
 
-    model = Predictor.load(bundle, _registry())
+    model = Predictor.load(bundle, load_registry())
     check = collect(list(check_inputs), text).manifest if check_inputs else None
     meta = export_onnx(model, onnx_out, check=check, force=force)
     parity = meta.get("parity")
@@ -329,7 +348,7 @@ def serve(bundle: Path, host: str, port: int, max_mb: float, workers: int, stric
     """Serve a bundle over HTTP: POST /predict (audio file + text), GET /health, GET /model."""
     import uvicorn
 
-    from .deploy.server import BUNDLE_ENV, LIMIT_ENV, create_app
+    from ..deploy.server import BUNDLE_ENV, LIMIT_ENV, create_app
 
     model = load_checked(bundle, strict)  # also checks the bundle before any worker starts
     check_bindable(host, port)

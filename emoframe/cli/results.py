@@ -1,0 +1,241 @@
+"""Commands that read the results store: `runs`, `failures`, `results`, `compare`, `report`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..errors import EmoframeError
+from ..evaluation.stats import OUTCOME_STYLE
+from .common import console, err_console, print_leaderboard, styled, use_workdir, workdir_option
+
+
+def _echo_records(records: list[dict[str, Any]], fmt: str, fields: list[str]) -> None:
+    """Records as JSON or CSV on stdout (machine-readable faces of `runs` and `failures`)."""
+    import csv
+    import io
+
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=1))
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(records)
+    click.echo(buf.getvalue(), nl=False)
+
+
+def _read_store(workdir: Path | None) -> Any:
+    from ..results.store import ResultsStore
+
+    wd = use_workdir(workdir)
+    if not (wd / "results.db").exists():
+        raise EmoframeError(f"no results in {wd}; run `emoframe run SPEC`, `emoframe bench SPEC` or `emoframe demo`")
+    return ResultsStore(wd / "results.db", readonly=True)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@workdir_option
+def runs(fmt: str, workdir: Path | None) -> None:
+    """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
+    import datetime
+
+    store = _read_store(workdir)
+    try:
+        rows = []
+        for r in store.runs():
+            total = (r["pipelines"] or 0) * (r["n_folds"] or 0)
+            status = "complete" if total and r["folds_done"] == total else f"{r['folds_done']}/{total} folds"
+            rows.append(
+                {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "date": datetime.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
+                    "kind": "bench" if r["spec"].get("kind") == "benchmark" else "run",
+                    "protocol": r["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"),
+                    "pipelines": r["pipelines"],
+                    "status": status,
+                    "failed": r["errors"],
+                }
+            )
+    finally:
+        store.close()
+    if fmt in ("json", "csv"):
+        _echo_records(rows, fmt, list(rows[0]) if rows else ["id"])
+    else:
+        table = Table(
+            "id",
+            "name",
+            "date",
+            "kind",
+            "protocol",
+            "pipelines",
+            "status",
+            "failed pipeline-folds",
+            title="runs (newest first)",
+            title_justify="left",
+        )
+        for r in rows:
+            table.add_row(
+                r["id"][:12],
+                r["name"],
+                r["date"],
+                r["kind"],
+                r["protocol"],
+                str(r["pipelines"]),
+                r["status"],
+                str(r["failed"]),
+            )
+        console.print(table if rows else "no runs yet")
+
+
+@click.command()
+@click.argument("run_id", metavar="[RUN]", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@workdir_option
+def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
+    """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
+    from ..results.resolve import resolve_run
+
+    store = _read_store(workdir)
+    try:
+        run = store.run(resolve_run(store, run_id))
+        names = {p["id"]: p["name"] for p in store.pipelines(run["id"])}
+        records = [
+            {
+                "kind": "row",
+                "what": f["id"],
+                "component": f.get("component", "?"),
+                "fold": "",
+                "reason": f.get("reason", ""),
+                "file": f.get("file", ""),  # the file the reason is about (audio extractors' rows)
+            }
+            for f in run["failures"]
+        ]
+        records += [
+            {
+                "kind": "pipeline",
+                "what": names.get(e["pipeline_id"], e["pipeline_id"]),
+                "component": "",
+                "fold": str(e["fold"]),
+                "reason": e["message"],
+                "file": "",
+            }
+            for e in store.errors(run["id"])
+        ]
+    finally:
+        store.close()
+    if fmt in ("json", "csv"):
+        _echo_records(records, fmt, ["kind", "what", "component", "fold", "reason", "file"])
+    else:
+        table = Table(
+            "kind",
+            "row / pipeline",
+            "component",
+            "fold",
+            "reason",
+            "file",
+            title=f"failures of {run['name']} — run {run['id'][:12]}",
+            title_justify="left",
+        )
+        for r in records:
+            table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"], r["file"])
+        console.print(table if records else f"run {run['id'][:12]} has no failures")
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@workdir_option
+def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
+    """Is pipeline A better than B? Paired-bootstrap UAR difference on their shared rows, with its CI.
+
+    RUN is a run id prefix (at least 4 hex characters) or the run's exact name. A and B are each a
+    leaderboard rank (1 = the best), an id prefix (at least 4 hex characters) or an exact label, as
+    `emoframe results --run RUN` shows them in its #, id and pipeline columns: `compare RUN 1 2`.
+    """
+    from ..results.leaderboard import compare_pipelines
+    from ..results.resolve import resolve_run
+
+    store = _read_store(workdir)
+    try:
+        d = compare_pipelines(store, resolve_run(store, run_id), first, second)
+    finally:
+        store.close()
+    console.print(f"A = {d['a_ref']}\nB = {d['b_ref']}", highlight=False)
+    console.print(styled((d["verdict"], OUTCOME_STYLE[d["outcome"]])))
+    console.print(f"UAR {d['uar_a']:.3f} (A) vs {d['uar_b']:.3f} (B) on the same {d['n']} rows", highlight=False)
+
+
+@click.command()
+@click.option(
+    "--run", "run_id", help="Run id (at least 4 of its hex characters) or exact name; default: the latest run."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["uar", "wa", "macro_f1", "gain", "gap", "fit", "name"]),
+    default="uar",
+    show_default=True,
+)
+@click.option("--ascending", is_flag=True, help="Sort ascending.")
+@click.option("--fused", "only_fused", is_flag=True, help="Only fused pipelines.")
+@workdir_option
+def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
+    """The leaderboard of a run (`--run`), or the list of runs."""
+    from ..results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
+    from ..results.resolve import resolve_run
+
+    store = _read_store(workdir)
+    try:
+        runs = store.runs()
+        target = resolve_run(store, run_id)
+        rows = leaderboard(store, target, sort=sort, descending=not ascending)
+        if only_fused:
+            rows = [r for r in rows if r.fused]
+        run = store.run(target)
+        if fmt == "table":
+            if run_id is None and len(runs) > 1:
+                others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
+                err_console.print(f"latest run shown; others: {others}", highlight=False)
+            print_leaderboard(rows, title=f"{run['name']} — run {target[:12]}")
+            for a in run.get("asr") or []:
+                console.print(a["line"], highlight=False)
+            for r in rows:
+                for line in learned_lines(r):
+                    console.print(f"{r.pipeline}: {line}", highlight=False)
+        else:
+            click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
+    finally:
+        store.close()
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+@click.option("--force", is_flag=True, help="Replace an index.html in --out that emoframe did not write.")
+@workdir_option
+def report(run_id: str | None, out: Path, force: bool, workdir: Path | None) -> None:
+    """Write a self-contained HTML report of a run (default: the latest) to OUT/index.html.
+
+    A report emoframe wrote there is redrawn; any other index.html (or an edited report) is kept
+    unless --force.
+    """
+    from ..results.report import check_report_target, write_report
+    from ..results.resolve import resolve_run
+
+    check_report_target(out, force)  # before reading anything
+    store = _read_store(workdir)
+    try:
+        path = write_report(store, resolve_run(store, run_id), out, force=force)
+    finally:
+        store.close()
+    console.print(f"wrote {path}", highlight=False)

@@ -1,0 +1,330 @@
+"""Commands that run work: `extract`, `run`, `bench`, `demo` (progress on stderr, results in the store)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.table import Table
+
+from ..errors import SpecError
+from ..evaluation.stats import OUTCOME_STYLE, fusion_outcome
+from .common import (
+    RunOptions,
+    bench_options,
+    console,
+    err_console,
+    load_corpus,
+    load_registry,
+    print_leaderboard,
+    print_robustness,
+    progress_bar,
+    report_errors,
+    report_left_out,
+    styled,
+    use_workdir,
+    workdir_option,
+)
+
+if TYPE_CHECKING:
+    from ..results.leaderboard import LeaderboardRow
+
+
+@click.command()
+@click.argument("extractor")
+@click.option("--corpus", "corpus_name", help="Registered corpus name.")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="A manifest file instead.")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Corpus parameter.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Worker processes [default: cores].")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the feature cache.")
+@workdir_option
+def extract(
+    extractor: str,
+    corpus_name: str | None,
+    manifest: Path | None,
+    params: tuple[str, ...],
+    jobs: int | None,
+    no_cache: bool,
+    workdir: Path | None,
+) -> None:
+    """Extract (and cache) a stateless extractor's features for a corpus."""
+    from ..features import FeatureCache, extract_features
+    from ..workers import Limits
+
+    wd = use_workdir(workdir)
+    m = load_corpus(corpus_name, manifest, params, wd)
+    ext = load_registry().create(extractor, kind="extractor")
+    cache = None if no_cache else FeatureCache(wd / "cache")
+    result = extract_features(ext, m, jobs=jobs, cache=cache, progress=sys.stderr.isatty(), limits=Limits())
+    shape = result.features[0].shape if result.features else ()
+    console.print(f"{extraction_summary(result, len(m))}; feature shape {shape}", highlight=False, markup=False)
+    if result.corrupt:
+        err_console.print(
+            f"warning: {result.corrupt} damaged cache entr{'y' if result.corrupt == 1 else 'ies'} "
+            "found; recomputed and rewritten",
+            highlight=False,
+            markup=False,
+        )
+    if result.cache_warning:
+        err_console.print(f"warning: {result.cache_warning}", highlight=False, markup=False)
+    if result.failures:
+        from ..evaluation.failures import failure_records
+
+        files = dict(zip(m.frame["id"].astype(str), m.frame["audio"])) if ext.modality == "audio" else None
+        report_left_out(failure_records(ext.name, result.failures, files))
+        err_console.print(f"{len(result.failures)} row(s) left out; the rest was extracted and saved")
+        sys.exit(1)
+
+
+def extraction_summary(result: Any, rows: int) -> str:
+    """'librosa.mfcc: 28 of 32 rows extracted (0 from the cache, 28 computed), 4 left out, in 2.8 s': every
+    count is of rows, so the parts add up (extracted = cached + computed; extracted + left out = rows)."""
+    done = len(result.ids)
+    shared = f", {result.reused} of them sharing another row's identical input" if result.reused else ""
+    return (
+        f"{result.extractor}: {done} of {rows} rows extracted ({result.hits} from the cache, {done - result.hits} "
+        f"computed{shared}), {len(result.failures)} left out, in {result.seconds:.1f} s"
+    )
+
+
+@click.command("run")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None, help="Processes [default: cores].")
+@workdir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--fresh", is_flag=True, help="Drop this run's stored results and rerun it.")
+@click.option("--timeout", metavar="SECONDS|none", help="Stop a fold task after this long [7200].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
+def run_pipeline(
+    spec_path: Path,
+    jobs: int | None,
+    workdir: Path | None,
+    as_json: bool,
+    fresh: bool,
+    timeout: str | None,
+    no_cache: bool,
+) -> None:
+    """Evaluate one pipeline under its protocol; store it as a run; print metrics with CIs."""
+    from ..results.leaderboard import leaderboard, results_of
+    from ..results.store import ResultsStore
+    from ..spec import PipelineSpec, load_spec
+
+    wd = use_workdir(workdir)
+    spec = load_spec(spec_path, registry=load_registry())
+    if not isinstance(spec, PipelineSpec):
+        raise SpecError(
+            [],
+            source=f"{spec_path}: a benchmark spec (it lists alternatives); run it with `emoframe bench`, or "
+            "list its pipelines with `emoframe validate --expand`",
+        )
+    options = RunOptions(jobs=jobs, workdir=workdir, executor="local", fresh=fresh, timeout=timeout, no_cache=no_cache)
+    outcome = _execute(spec, spec_path, wd, options)
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        (_, result, _), row = results_of(store, outcome.run_id)[0], leaderboard(store, outcome.run_id)[0]
+        run = store.run(outcome.run_id)
+    finally:
+        store.close()
+    if result is not None:
+        if as_json:
+            click.echo(json.dumps({"run_id": outcome.run_id, **result.to_dict()}, indent=1))
+        else:
+            _print_result(result, row)
+    err_console.print(
+        styled(
+            (
+                f"stored as run {outcome.run_id[:12]} in {wd / 'results.db'}: `emoframe results --run "
+                f"{outcome.run_id[:12]}`, `emoframe runs`",
+                "dim",
+            )
+        )
+    )
+    report_left_out(run["failures"])
+    report_errors(outcome)
+
+
+def _print_result(r: Any, row: LeaderboardRow) -> None:
+    from ..results.leaderboard import coverage_text, learned_lines
+
+    lo, hi = r.uar_ci
+    console.print(styled((r.pipeline, "bold"), f"  ({r.protocol}, {len(r.folds)} fold(s), {len(r.classes)} classes)"))
+    console.print(
+        f"UAR {r.metrics['uar']:.3f} [95% CI {lo:.3f}–{hi:.3f}] pooled over n = {coverage_text(row)} rows · "
+        f"fold mean {r.uar_mean:.3f} ± {r.uar_std:.3f} · WA {r.metrics['wa']:.3f} · "
+        f"macro-F1 {r.metrics['macro_f1']:.3f} · weighted-F1 {r.metrics['weighted_f1']:.3f}"
+    )
+    console.print(
+        f"generalisation gap (train − test UAR) {r.gap_mean:+.3f} ± {r.gap_std:.3f} · "
+        f"fit {r.fit_s:.1f} s · predict {r.predict_s:.1f} s",
+        highlight=False,
+    )
+    if r.verdict:
+        colour = OUTCOME_STYLE[fusion_outcome(*r.fusion_gain["ci"])]
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in r.fusion_gain["part_uar"].items())
+        console.print(styled((r.verdict, colour), f" (unimodal UAR: {parts})"))
+    recall = Table("class", "recall", title="per-class recall", title_justify="left")
+    for c, v in r.metrics["recall"].items():
+        recall.add_row(c, "—" if v is None else f"{v:.3f}")
+    console.print(recall)
+    cm = Table("true \\ predicted", *r.classes, title="confusion matrix", title_justify="left")
+    for c, counts in zip(r.classes, r.metrics["confusion"]):
+        cm.add_row(c, *[str(v) for v in counts])
+    console.print(cm)
+    for line in learned_lines(row):
+        console.print(line, highlight=False)
+    for w in r.warnings:
+        err_console.print(styled(("warning: ", "yellow"), w))
+
+
+def _limits(spec: Any, timeout: str | None) -> Any:
+    """The spec's execution limits, with --timeout (seconds, or 'none') on top."""
+    from ..bench.runner import limits_of
+
+    limits = limits_of(spec.execution)
+    if timeout is None:
+        return limits
+    if timeout.strip().lower() in ("none", "null", "off"):
+        return dataclasses.replace(limits, timeout=None)
+    try:
+        seconds = float(timeout)
+    except ValueError:
+        raise click.BadParameter(f"'{timeout}' is not a number of seconds or 'none'", param_hint="--timeout") from None
+    if not seconds > 0:
+        raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
+    return dataclasses.replace(limits, timeout=seconds)
+
+
+def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
+    """Run (or resume) a spec into the store with progress bars on the terminal; the outcome."""
+    from ..bench import events as ev
+    from ..bench.runner import run_benchmark
+
+    reg = load_registry()
+    bar = progress_bar()
+    tasks: dict[str, Any] = {}
+
+    def events(event: ev.Event) -> None:
+        if isinstance(event, ev.ExtractionProgress):
+            key = f"extract:{event.extractor}"
+            if key not in tasks:
+                tasks[key] = bar.add_task(f"extracting {event.extractor}", total=event.total)
+            bar.update(tasks[key], completed=event.done, total=event.total)
+        elif isinstance(event, ev.RunPlanned):
+            tasks["all"] = bar.add_task("pipeline × fold", total=event.pending)
+            err_console.print(
+                f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                f"{event.skipped} already in the store",
+                highlight=False,
+                markup=False,
+            )
+            for line in event.code_changes:
+                err_console.print(styled(("code changed: ", "yellow"), line))
+        elif isinstance(event, ev.PerturbationStarted):
+            err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
+        elif isinstance(event, ev.PipelineFoldFinished):
+            bar.advance(tasks["all"])
+            if not event.ok and (event.name, event.error) not in said:  # once per pipeline and reason
+                said.add((event.name, event.error))
+                err_console.print(styled(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
+
+    said: set[tuple[str, str | None]] = set()
+    limits = _limits(spec, options.timeout)
+    with bar:
+        outcome = run_benchmark(
+            spec,
+            reg,
+            wd,
+            options.jobs,
+            "dask" if options.executor == "dask" else "local",
+            options.scheduler,
+            options.fresh,
+            base_dir=spec_path.parent,
+            events=events,
+            limits=limits,
+            use_cache=not options.no_cache,
+        )
+    for w in outcome.warnings:
+        err_console.print(styled(("warning: ", "yellow"), w))
+    return outcome
+
+
+def _bench(spec_path: Path, options: RunOptions) -> None:
+    """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
+    import time
+
+    from ..bench.executors import choose_executor
+    from ..results.leaderboard import leaderboard, learned_lines
+    from ..results.leaderboard import outcome as row_outcome
+    from ..results.report import check_report_target, write_report
+    from ..results.store import ResultsStore
+    from ..spec import load_spec
+
+    chosen, scheduler, note = choose_executor(options.executor, options.scheduler)  # bad --scheduler: exit 2 first
+    if note:
+        err_console.print(note, highlight=False, markup=False)
+    wd = use_workdir(options.workdir)
+    spec = load_spec(spec_path, registry=load_registry())
+    if options.report_dir is not None:
+        check_report_target(options.report_dir)  # a user's own index.html there: said before the run, not after it
+    t0 = time.perf_counter()
+    outcome = _execute(spec, spec_path, wd, dataclasses.replace(options, executor=chosen, scheduler=scheduler))
+
+    store = ResultsStore(wd / "results.db", readonly=True)
+    try:
+        rows = leaderboard(store, outcome.run_id)
+        print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
+        print_robustness(rows)
+        for r in rows:
+            if r.verdict:
+                colour = OUTCOME_STYLE[row_outcome(r)]
+                console.print(styled((r.verdict, colour), f" — {r.pipeline}"))
+        for r in rows:
+            for line in learned_lines(r):
+                console.print(f"{r.pipeline}: {line}", highlight=False)
+        run = store.run(outcome.run_id)
+        for a in run.get("asr") or []:
+            console.print(a["line"], highlight=False)
+        for w in run["warnings"]:
+            err_console.print(styled(("warning: ", "yellow"), w))
+        seen = set()
+        for r in rows:
+            for w in r.warnings:
+                if w not in seen and w not in run["warnings"]:
+                    seen.add(w)
+                    err_console.print(styled(("warning: ", "yellow"), w))
+        report = write_report(store, outcome.run_id, options.report_dir or wd / "reports" / outcome.run_id[:12], rows)
+        report_left_out(run["failures"])
+    finally:
+        store.close()
+    console.print(
+        f"{outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused from the store, "
+        f"{outcome.shared_hits} shared branch fit(s) in {time.perf_counter() - t0:.1f} s · "
+        f"report: {report}",
+        highlight=False,
+    )
+    report_errors(outcome)
+
+
+@click.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@bench_options
+def bench(spec_path: Path, options: RunOptions) -> None:
+    """Run (or resume) a benchmark spec; print the leaderboard and fusion verdicts; write the report."""
+    _bench(spec_path, options)
+
+
+@click.command()
+@bench_options
+def demo(options: RunOptions) -> None:
+    """The default benchmark on the built-in synthetic corpus (generated on first use)."""
+    from importlib.resources import as_file, files
+
+    err_console.print(
+        "emoframe demo: the synthetic demo corpus (not real speech), speaker-independent 5-fold", highlight=False
+    )
+    with as_file(files("emoframe.bench") / "demo.yaml") as spec_path:
+        _bench(Path(spec_path), options)
