@@ -92,7 +92,7 @@ def timed(spec, workdir: Path, procs: Sequence[subprocess.Popen] = (), **kw) -> 
     cpu += sum(v - before.get(pid, 0.0) for pid, v in tree_cpu(procs).items())
     assert not outcome.errors, outcome.errors[:3]
     rows = leaderboard(ResultsStore(workdir / "results.db"), outcome.run_id)
-    return wall, cpu, {r["pipeline"]: round(r["uar"], 6) for r in rows}
+    return wall, cpu, {r.pipeline: round(r.uar, 6) for r in rows if r.uar is not None}
 
 
 def main() -> None:

@@ -129,10 +129,10 @@ def test_failing_plugin_is_recorded_and_the_rest_completes(corpus, tmp_path, reg
     rows = leaderboard(store, outcome.run_id)
     failed = [r for r in rows if r.status == "failed"]
     done = [r for r in rows if r.status == "done"]
-    assert failed and all("broken.model" in r["pipeline"] for r in failed)
-    assert all("licence server unreachable" in r["errors"][0] for r in failed)
-    assert {r["pipeline"] for r in done} >= {"opensmile.egemaps→sklearn.logreg", "sklearn.tfidf→sklearn.logreg"}
-    assert len(done) == 5 and all(r["folds"] == "3/3" for r in done)
+    assert failed and all("broken.model" in r.pipeline for r in failed)
+    assert all("licence server unreachable" in r.errors[0] for r in failed)
+    assert {r.pipeline for r in done} >= {"opensmile.egemaps→sklearn.logreg", "sklearn.tfidf→sklearn.logreg"}
+    assert len(done) == 5 and all(r.folds == "3/3" for r in done)
     assert len(outcome.errors) == len(failed) * 3
     store.close()
 
