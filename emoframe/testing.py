@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .components import FEATURE_KINDS
-from .registry import Registry
+from .plugin.components import FEATURE_KINDS
+from .plugin.registry import Registry
 
 
 def synthetic_utterance(seconds: float = 1.5, sr: int = 16000, seed: int = 0) -> np.ndarray:
@@ -36,7 +36,7 @@ def check_registrable(cls: type[Any]) -> None:
     reg = Registry()
     import types
 
-    from .hookspecs import HOOK_KINDS, hookimpl
+    from .plugin.hookspecs import HOOK_KINDS, hookimpl
 
     kind = cls.kind
     hook = next(h for h, k in HOOK_KINDS.items() if k == kind)
@@ -195,7 +195,7 @@ def _must_raise(call: Any, message: str) -> None:
 
 def _fit(model: Any, X: Any, y: Any, groups: Any) -> Any:
     """Fit as emoframe does: speakers only to a ``fit`` that takes them."""
-    from .contract import takes_groups
+    from .plugin.contract import takes_groups
 
     return model.fit(X, y, groups) if takes_groups(model) else model.fit(X, y)
 

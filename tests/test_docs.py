@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emoframe import hookspecs
-from emoframe.registry import Registry
+from emoframe.plugin import hookspecs
+from emoframe.plugin.registry import Registry
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

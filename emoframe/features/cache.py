@@ -84,7 +84,7 @@ class ExtractorKey:
 
 def _identity(extractor: Any) -> str:
     """``extractor.identity()`` under the contract (a plugin's exception is named with its origin)."""
-    from ..contract import guard
+    from ..plugin.contract import guard
 
     if not hasattr(extractor, "identity"):
         return ""

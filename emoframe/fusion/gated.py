@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import Field
 
-from ..components import BaseParams, Labels, LateFusion
 from ..evaluation.metrics import balanced_accuracy
+from ..plugin.components import BaseParams, Labels, LateFusion
 from .late import check_probas, fitted_probas
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 25))

@@ -9,9 +9,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from ..components import Labels, LateFusion, Params
 from ..errors import ComponentError
 from ..evaluation.metrics import balanced_accuracy
+from ..plugin.components import Labels, LateFusion, Params
 
 
 def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | None = None) -> dict[str, np.ndarray]:

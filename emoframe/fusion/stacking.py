@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import Field
 
-from ..components import BaseParams, Labels, LateFusion
 from ..errors import ComponentError
 from ..evaluation.proba import align_proba
+from ..plugin.components import BaseParams, Labels, LateFusion
 from .late import check_probas, fitted_probas
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..components import format_validation_error
 from ..errors import SpecError, SpecProblem
-from ..registry import Registry
+from ..plugin.components import format_validation_error
+from ..plugin.registry import Registry
 from .grid import is_grid
 from .models import BenchmarkSpec, PipelineSpec
 

@@ -14,9 +14,9 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from ..components import FeatureExtractor, Model, format_validation_error
 from ..errors import SpecError, SpecProblem
-from ..registry import Registry
+from ..plugin.components import FeatureExtractor, Model, format_validation_error
+from ..plugin.registry import Registry
 from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list
 
 Problems = Iterator[SpecProblem]

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
-from ...registry import Registry
+from ...plugin.registry import Registry
 
 
 def params_table(info: Any) -> Table:

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from ...errors import EmoframeError
 from ...evaluation.stats import OUTCOME_STYLE
-from ...registry import Registry
+from ...plugin.registry import Registry
 from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
 from ...results.resolve import resolve_run
 from ...results.store import ResultsStore

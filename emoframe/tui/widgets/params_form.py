@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from ...components import format_validation_error
+from ...plugin.components import format_validation_error
 
 
 def _enum(prop: dict[str, Any]) -> list[Any] | None:

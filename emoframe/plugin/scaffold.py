@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import EmoframeError
-from .ownership import is_empty_dir
+from ..errors import EmoframeError
+from ..ownership import is_empty_dir
 
 KINDS = ("extractor", "model", "fusion")
 
