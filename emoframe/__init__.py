@@ -22,7 +22,6 @@ from .errors import (
 from .evaluation.metrics import balanced_accuracy
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds, inner_split
-from .fusion.late import check_probas
 from .plugin.components import (
     Component,
     Corpus,
@@ -35,7 +34,7 @@ from .plugin.components import (
     Transcriber,
     Transcription,
 )
-from .plugin.contract import PluginCallError, check_feature, check_probabilities
+from .plugin.contract import PluginCallError, check_feature, check_probabilities, check_probas
 from .plugin.hookspecs import hookimpl
 from .plugin.registry import Registry, get_registry
 

@@ -10,7 +10,8 @@ from pydantic import Field
 from ..errors import ComponentError
 from ..evaluation.proba import align_proba
 from ..plugin.components import BaseParams, Labels, LateFusion
-from .late import check_probas, fitted_probas
+from ..plugin.contract import check_probabilities
+from .late import fitted_probas
 
 
 class Stacking(LateFusion):
@@ -31,7 +32,7 @@ class Stacking(LateFusion):
         from sklearn.linear_model import LogisticRegression
 
         self.classes_ = np.asarray(classes)
-        probas = check_probas(self.name, probas, len(self.classes_))
+        probas = check_probabilities(probas, len(self.classes_), self.name)
         self.order_ = sorted(probas)
         y = np.asarray(y)
         if len(np.unique(y)) < 2:

@@ -11,9 +11,10 @@ their ``fit`` takes it; sparse input reaches only models that declare ``accepts_
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -106,20 +107,56 @@ def check_feature(extractor: Any, value: Any) -> np.ndarray:
     return arr
 
 
-def check_probabilities(P: Any, n_classes: int, who: str) -> np.ndarray:
-    """Probabilities: (rows × classes), finite, in [0, 1], rows summing to 1 within 1e-3."""
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[1] != n_classes:
-        raise ComponentError(f"{who}: predict_proba returned shape {P.shape}; expected (rows × {n_classes} classes)")
+@overload
+def check_probabilities(P: Mapping[str, Any], n_classes: int | None, who: str) -> dict[str, np.ndarray]: ...
+@overload
+def check_probabilities(P: Any, n_classes: int | None, who: str) -> np.ndarray: ...
+
+
+def check_probabilities(P: Any, n_classes: int | None, who: str) -> np.ndarray | dict[str, np.ndarray]:
+    """Probabilities as the contract has them: (rows × classes), finite, in [0, 1], rows summing to 1 within
+    1e-3. ``P`` is one matrix (what a model's predict_proba returned) or branch → matrix (what a late fusion
+    is given: then every branch is held to the same rules and all have the same rows). ``n_classes`` None:
+    any number of columns. ``who`` names the component in the ComponentError."""
+    if not isinstance(P, Mapping):
+        return _checked_matrix(P, n_classes, who, "predict_proba", "returned")
+    if not P:
+        raise ComponentError(f"{who}: no branch probabilities given")
+    out: dict[str, np.ndarray] = {}
+    for key, block in P.items():
+        out[key] = _checked_matrix(block, n_classes, who, f"branch '{key}'", "has")
+        first = next(iter(out.values()))
+        if out[key].shape[0] != first.shape[0]:
+            raise ComponentError(f"{who}: branch '{key}' has {out[key].shape[0]} rows, others {first.shape[0]}")
+    return out
+
+
+def check_probas(name: str, probas: Mapping[str, Any], n_classes: int | None = None) -> dict[str, np.ndarray]:
+    """Deprecated name of :func:`check_probabilities` for branch probabilities (arguments in another order)."""
+    warnings.warn(
+        "emoframe.check_probas(name, probas, n_classes) is deprecated: use "
+        "emoframe.check_probabilities(probas, n_classes, name)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return check_probabilities(dict(probas), n_classes, name)
+
+
+def _checked_matrix(P: Any, n_classes: int | None, who: str, source: str, verb: str) -> np.ndarray:
+    """One probability matrix under the rules of :func:`check_probabilities`; ``source`` and ``verb`` word
+    the error ('predict_proba returned …', "branch 'audio' has …")."""
+    try:
+        P = np.asarray(P, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ComponentError(f"{who}: {source} {verb} {type(P).__name__}, not numbers ({exc})") from None
+    if P.ndim != 2 or (n_classes is not None and P.shape[1] != n_classes):
+        expected = f"{n_classes} classes" if n_classes is not None else "classes"
+        raise ComponentError(f"{who}: {source} {verb} shape {P.shape}; expected (rows × {expected})")
     if not np.all(np.isfinite(P)):
-        raise ComponentError(f"{who}: predict_proba returned NaN or inf")
+        raise ComponentError(f"{who}: {source} {verb} NaN or inf")
     if P.size and (P.min() < -1e-6 or P.max() > 1 + 1e-6):
-        raise ComponentError(
-            f"{who}: predict_proba returned values outside [0, 1] (min {P.min():.3g}, max {P.max():.3g})"
-        )
+        raise ComponentError(f"{who}: {source} {verb} values outside [0, 1] (min {P.min():.3g}, max {P.max():.3g})")
     sums = P.sum(1)
     if P.size and np.abs(sums - 1).max() > 1e-3:
-        raise ComponentError(
-            f"{who}: predict_proba rows must sum to 1; a row sums to {sums[np.abs(sums - 1).argmax()]:.4g}"
-        )
+        raise ComponentError(f"{who}: {source} rows must sum to 1; a row sums to {sums[np.abs(sums - 1).argmax()]:.4g}")
     return P
