@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import pytest
+from pydantic import Field
 
+import emoframe
+from emoframe.fusion.late import WeightedAverageFusion as ToyFusion
 from emoframe.plugin import components, hookspecs, kinds
+from emoframe.testing import check_transcriber, checks_for, parametrize_with_checks
+
+from . import toy_plugin
 
 
 @pytest.mark.parametrize("old", ["hookspecs", "components", "contract", "registry"])
@@ -42,10 +51,6 @@ def test_every_kind_is_derived_from_the_one_table():
 
 def test_one_probability_check_for_a_matrix_and_for_branches():
     """check_probabilities holds a model's matrix and every branch of a late fusion's input to the same rules."""
-    import numpy as np
-
-    import emoframe
-
     good = np.array([[0.2, 0.8], [0.5, 0.5]])
     assert emoframe.check_probabilities(good, 2, "m").shape == (2, 2)
     assert set(emoframe.check_probabilities({"audio": good, "text": good}, 2, "f")) == {"audio", "text"}
@@ -61,3 +66,64 @@ def test_one_probability_check_for_a_matrix_and_for_branches():
     with pytest.warns(DeprecationWarning, match="use emoframe.check_probabilities"):
         old = emoframe.check_probas("f", {"audio": good}, 2)
     np.testing.assert_array_equal(old["audio"], good)
+
+
+class ToyTranscriber(emoframe.Transcriber):
+    """Hears 'loud' or 'quiet' from the level of the recording (a transcriber small enough for tests)."""
+
+    name = "room.levels"
+    version = "1"
+
+    class Params(emoframe.Params):
+        threshold: float = Field(0.05, gt=0, description="RMS above which a recording is loud")
+
+    def transcribe(self, signal: np.ndarray) -> emoframe.Transcription:
+        rms = float(np.sqrt(np.mean(np.square(signal))))
+        text = "loud" if rms > self.params.threshold else "quiet"
+        return emoframe.Transcription(text, "en", ((0.0, len(signal) / self.sample_rate, text),))
+
+
+class ForgetfulTranscriber(ToyTranscriber):
+    """Hears something else in a batch than one by one: the check must say so."""
+
+    name = "room.forgetful"
+
+    def transcribe_batch(self, signals: Sequence[np.ndarray]) -> list[emoframe.Transcription]:
+        return [emoframe.Transcription("") for _ in signals]
+
+
+class PlainTextTranscriber(ToyTranscriber):
+    """Returns a bare string, not a Transcription."""
+
+    name = "room.plain"
+
+    def transcribe(self, signal: np.ndarray) -> Any:
+        return "loud"
+
+
+ONE_OF_EACH_KIND = [toy_plugin.Energy, toy_plugin.Centroid, ToyFusion, toy_plugin.ToyCorpus, ToyTranscriber]
+
+
+@parametrize_with_checks(ONE_OF_EACH_KIND)
+def test_conformance_of_one_component_of_each_kind(component, check):
+    check(component)
+
+
+def test_every_kind_has_a_component_in_the_conformance_test_above():
+    """A kind added to the table without a case here fails: parametrize_with_checks must cover every kind."""
+    assert sorted(c.kind for c in ONE_OF_EACH_KIND) == sorted(kinds.KINDS)
+    for cls in ONE_OF_EACH_KIND:
+        names = [c.__name__ for c in checks_for(cls)]
+        assert names == ["check_registrable", "check_rebuildable_by_workers", *kinds.BY_NAME[cls.kind].checks]
+
+
+@pytest.mark.parametrize(
+    ("cls", "rule"),
+    [
+        (ForgetfulTranscriber, "transcribe_batch differs from transcribe one by one"),
+        (PlainTextTranscriber, "transcribe must return emoframe.Transcription"),
+    ],
+)
+def test_check_transcriber_fails_a_transcriber_that_breaks_a_rule(cls, rule):
+    with pytest.raises(AssertionError, match=rule):
+        check_transcriber(cls)
