@@ -1,6 +1,6 @@
 """The ``emoframe`` command. Errors print one line per problem (no traceback unless --debug).
 
-Exit codes: 0 ok, 1 finished with failures, 2 bad input (DESIGN.md §7).
+Exit codes: 0 ok, 1 finished with failures, 2 bad input (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .display import OUTCOME_STYLE, param_rows
 from .errors import EmoframeError, SpecError
-from .evaluation.stats import OUTCOME_STYLE, fusion_outcome
+from .evaluation.stats import fusion_outcome
 
 # wide enough for the leaderboard when piped or logged (a terminal keeps its own width). markup=False:
 # user text (names, paths, labels, messages) is data, never markup; colour comes from Text styles.
@@ -176,7 +177,7 @@ def _show_component(info: Any) -> None:
         )
     )
     console.print(info.doc or "(no documentation)")
-    rows = info.param_rows()
+    rows = param_rows(info.params_schema())
     if not rows:
         console.print("no parameters")
         return

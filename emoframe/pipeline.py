@@ -401,7 +401,7 @@ class FoldWork:
 
 
 class Pipeline:
-    """One path through the flow (DESIGN.md §1), fitted on the rows it is given and nothing else."""
+    """One path through the flow (docs/architecture.md), fitted on the rows it is given and nothing else."""
 
     def __init__(self, spec: PipelineSpec, registry: Registry | None = None):
         self.spec = spec

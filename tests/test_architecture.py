@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"data"},
     {"features"},
     {"evaluation"},
-    {"results", "fusion", "default_plugin"},
+    {"results", "fusion", "default_plugin", "display"},
     {"pipeline"},
     {"bench"},
     {"deploy"},

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..errors import ComponentError
 from ..evaluation.metrics import balanced_accuracy
-from ..plugin.components import Labels, LateFusion, Params
+from ..plugin.components import BaseParams, Labels, LateFusion
 from ..plugin.contract import check_probabilities
 
 
@@ -37,7 +37,7 @@ class WeightedAverageFusion(LateFusion):
     name = "fusion.late"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         weights: Literal["equal", "learned"] | dict[str, float] = Field(
             "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}"
         )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import ComponentError, ParamsError
+from ..errors import ComponentError, ParamsError, validation_problems
 
 Modality = Literal["audio", "text"]
 #: What an extractor hands on and a model accepts: one vector per sample, one (frames × dims)
@@ -30,38 +30,6 @@ class Params(BaseModel):
     """Base of every component's parameters: unknown fields are errors, every field has a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-#: pydantic's names of union members and validator wrappers in an error location: not a user's path
-_UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
-
-
-def loc_path(loc: tuple[int | str, ...]) -> str:
-    """A pydantic error location as a spec path: ``branches.audio[1].model`` (union tags dropped)."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "[" in part or part in _UNION_TAGS:
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def format_validation_error(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    """(dotted path, message) for each error pydantic found, with the offending value."""
-    out = []
-    for e in err.errors():
-        loc = loc_path(e["loc"])
-        path = ".".join(p for p in (prefix, loc) if p)
-        msg = e["msg"]
-        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
-            msg += f" (got {e['input']!r})"
-        if e["type"] == "extra_forbidden":
-            msg = "unknown parameter"
-        out.append((path, msg))
-    return out
 
 
 BaseParams = Params  # the base under another name: inside components ``Params`` is the class attribute
@@ -87,7 +55,7 @@ class Component:
         try:
             self.params = self.Params.model_validate(values)
         except ValidationError as err:
-            lines = [f"{path}: {msg}" for path, msg in format_validation_error(err, "params")]
+            lines = [f"{path}: {msg}" for path, msg in validation_problems(err, "params")]
             raise ParamsError(f"{self.name}: " + "; ".join(lines)) from None
 
     def __repr__(self) -> str:

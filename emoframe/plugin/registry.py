@@ -115,30 +115,6 @@ class ComponentInfo:
             return "audio → text"
         return "→ manifest"
 
-    def param_rows(self) -> list[tuple[str, str, str, str, str]]:
-        """(name, type, default, allowed range, description) of every parameter, for tables."""
-        import json
-
-        rows = []
-        for name, prop in self.params_schema().get("properties", {}).items():
-            alts = prop.get("anyOf", [prop])
-            if "enum" in prop:
-                kind = " | ".join(map(str, prop["enum"]))
-            else:
-                kind = " | ".join(str(a.get("type") or a.get("enum") or a.get("const") or "object") for a in alts)
-            bounds = []
-            for a in alts:
-                for key, sign in (
-                    ("minimum", "≥"),
-                    ("exclusiveMinimum", ">"),
-                    ("maximum", "≤"),
-                    ("exclusiveMaximum", "<"),
-                ):
-                    if key in a:
-                        bounds.append(f"{sign} {a[key]:g}" if isinstance(a[key], (int, float)) else f"{sign} {a[key]}")
-            rows.append((name, kind, json.dumps(prop.get("default")), ", ".join(bounds), prop.get("description", "")))
-        return rows
-
     def create(self, params: Mapping[str, Any] | BaseModel | None = None) -> Component:
         component = self.cls(params)  # type: ignore[arg-type]  # any Params subclass instance is accepted
         component._origin = f"{self.distribution} {self.distribution_version}".strip()  # named in its errors

@@ -15,10 +15,10 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import SpecError, SpecProblem
-from ..plugin.components import format_validation_error
 from ..plugin.registry import Registry
 from .grid import is_grid
 from .models import BenchmarkSpec, PipelineSpec
+from .validation import format_validation_error
 
 MAX_BYTES = 1 << 20  # 1 MiB: a spec is a page of text, not a data file
 MAX_DEPTH = 40  # nesting levels

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
+from ...display import OUTCOME_STYLE
 from ...errors import EmoframeError
-from ...evaluation.stats import OUTCOME_STYLE
 from ...plugin.registry import Registry
 from ...results.leaderboard import HEADERS, compare_pipelines, leaderboard, sort_rows, table_cells, to_csv
 from ...results.resolve import resolve_run
