@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from emoframe.features import FeatureCache, extract_features
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 
 
 def speaker_z(X: np.ndarray, speakers: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ import yaml
 from clock import cpu_with_children
 
 from emoframe.bench.runner import run_benchmark
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe.results.leaderboard import leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec

@@ -114,7 +114,7 @@ def main() -> None:
     if not (EMODB / "wav").is_dir():
         sys.exit(f"needs EmoDB in {EMODB}")
     from emoframe.bench.runner import run_benchmark
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.results.leaderboard import leaderboard
     from emoframe.results.store import ResultsStore
     from emoframe.spec import parse_spec

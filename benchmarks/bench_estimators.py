@@ -35,7 +35,7 @@ from emoframe.data.synth import generate, shape_for
 from emoframe.evaluation.splits import outer_folds
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider, Pipeline
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe.spec import parse_spec
 
 EGEMAPS = {"extractor": "opensmile.egemaps"}

@@ -30,7 +30,7 @@ from pathlib import Path
 from emoframe.data.manifest import load_manifest
 from emoframe.data.synth import generate
 from emoframe.features import FeatureCache, extract_features
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 
 
 def bare_opensmile(files: list[str]) -> float:

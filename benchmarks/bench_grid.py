@@ -19,7 +19,7 @@ from pathlib import Path
 
 from emoframe.bench.runner import run_benchmark
 from emoframe.data.synth import generate
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe.spec import parse_spec
 
 BRANCHES = {

@@ -39,7 +39,7 @@ from clock import cpu_with_children
 from emoframe.data.synth import generate
 from emoframe.deploy.predictor import Predictor
 from emoframe.deploy.train import train_bundle
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe.spec import parse_spec
 
 SPEC = {

@@ -40,7 +40,7 @@ def one(size: int, folder: Path, jobs: int) -> dict:
     """In a fresh process: generate, then benchmark cold; print the figures as JSON."""
     from emoframe.bench.runner import run_benchmark
     from emoframe.data.synth import generate, shape_for
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.spec import parse_spec
 
     speakers, per_class = shape_for(size)

@@ -39,7 +39,7 @@ from emoframe import balanced_accuracy
 from emoframe.data.manifest import load_manifest
 from emoframe.data.synth import generate
 from emoframe.features import FeatureCache, extract_features
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe_torch.models import CNN, LSTM
 from emoframe_torch.networks import BiLSTMAttention, TemporalCNN, channels_last_conv, masked_mean_max
 

@@ -9,19 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .components import (
-    Component,
-    Corpus,
-    EarlyFusion,
-    FeatureExtractor,
-    Fusion,
-    LateFusion,
-    Model,
-    Params,
-    Transcriber,
-    Transcription,
-)
-from .contract import PluginCallError, check_feature, check_probabilities
 from .errors import (
     BundleError,
     ComponentError,
@@ -35,9 +22,21 @@ from .errors import (
 from .evaluation.metrics import balanced_accuracy
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds, inner_split
-from .fusion.late import check_probas
-from .hookspecs import hookimpl
-from .registry import Registry, get_registry
+from .plugin.components import (
+    Component,
+    Corpus,
+    EarlyFusion,
+    FeatureExtractor,
+    Fusion,
+    LateFusion,
+    Model,
+    Params,
+    Transcriber,
+    Transcription,
+)
+from .plugin.contract import PluginCallError, check_feature, check_probabilities, check_probas
+from .plugin.hookspecs import hookimpl
+from .plugin.registry import Registry, get_registry
 
 __version__ = "0.1.0"
 

@@ -156,7 +156,7 @@ def unversioned(top: str) -> bool:
 
 def code_modules(cls: type) -> list[str]:
     """The modules that define ``cls`` and the component classes it inherits from (not emoframe's bases)."""
-    from .components import Component
+    from .plugin.components import Component
 
     base_module = Component.__module__
     roots = [cls.__module__]

@@ -1,11 +1,16 @@
 """One exception family, so callers can catch emoframe's errors without catching bugs.
 
-Exit codes follow DESIGN.md §7: 0 ok, 1 run finished with failures, 2 bad input.
+Exit codes: 0 ok, 1 run finished with failures, 2 bad input, 130 interrupted (docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -22,6 +27,28 @@ def describe_exception(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
     where = f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+def validation_problems(err: ValidationError, prefix: str = "", skip: Collection[str] = ()) -> list[tuple[str, str]]:
+    """(dotted path, message) for each error pydantic found, with the offending value: how a bad parameter
+    or spec field is worded. Location parts that are pydantic's own (validator wrappers such as
+    ``function-after[…]``) and those in ``skip`` (a caller's union member names) are left out of the path."""
+    out = []
+    for e in err.errors():
+        loc = ""
+        for part in e["loc"]:
+            if isinstance(part, int):
+                loc += f"[{part}]"
+            elif "[" not in part and part not in skip:
+                loc += f".{part}" if loc else part
+        path = ".".join(p for p in (prefix, loc) if p)
+        msg = e["msg"]
+        if e["type"] not in ("missing", "extra_forbidden") and "input" in e:
+            msg += f" (got {e['input']!r})"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown parameter"
+        out.append((path, msg))
+    return out
 
 
 class EmoframeError(Exception):

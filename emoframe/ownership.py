@@ -79,15 +79,6 @@ def is_empty_dir(folder: str | Path) -> bool:
     return folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
 
 
-def ensure_owned_dir(folder: str | Path, kind: str, **info: Any) -> Path:
-    """Create ``folder`` (and its marker) if absent; an existing folder keeps its marker as is."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    if marker(folder) is None and is_empty_dir(folder):
-        mark(folder, kind, **info)
-    return folder
-
-
 def remove_files(folder: str | Path, kind: str, belongs: Callable[[Path], bool]) -> tuple[int, list[Path]]:
     """Delete the files under an emoframe-owned ``folder`` for which ``belongs(relative path)`` holds.
 

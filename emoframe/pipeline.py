@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from .components import FeatureExtractor, Model
-from .contract import fit_model, guard, origin, predict_proba
 from .data.manifest import Manifest
 from .data.perturb import COLUMN as PERTURB_COLUMN
 from .data.perturb import row_audio
@@ -28,7 +26,9 @@ from .errors import ComponentError, EmoframeError
 from .evaluation.proba import align_proba
 from .evaluation.splits import inner_folds
 from .features import FeatureCache
-from .registry import Registry, get_registry
+from .plugin.components import FeatureExtractor, Model
+from .plugin.contract import fit_model, guard, origin, predict_proba
+from .plugin.registry import Registry, get_registry
 from .spec import (
     BenchmarkSpec,
     BranchSpec,
@@ -401,7 +401,7 @@ class FoldWork:
 
 
 class Pipeline:
-    """One path through the flow (DESIGN.md §1), fitted on the rows it is given and nothing else."""
+    """One path through the flow (docs/architecture.md), fitted on the rows it is given and nothing else."""
 
     def __init__(self, spec: PipelineSpec, registry: Registry | None = None):
         self.spec = spec

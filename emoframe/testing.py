@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .components import FEATURE_KINDS
-from .registry import Registry
+from .plugin.components import FEATURE_KINDS, Transcription
+from .plugin.kinds import BASES, BY_NAME
+from .plugin.registry import Registry
 
 
 def synthetic_utterance(seconds: float = 1.5, sr: int = 16000, seed: int = 0) -> np.ndarray:
@@ -36,10 +37,13 @@ def check_registrable(cls: type[Any]) -> None:
     reg = Registry()
     import types
 
-    from .hookspecs import HOOK_KINDS, hookimpl
+    from .plugin.hookspecs import hookimpl
 
     kind = cls.kind
-    hook = next(h for h, k in HOOK_KINDS.items() if k == kind)
+    assert kind in BY_NAME, (
+        f"{cls.__name__}.kind is {kind!r}: subclass one of {', '.join(b.__name__ for b in BASES.values())}"
+    )
+    hook = BY_NAME[kind].hook
     mod = types.ModuleType(f"check_{kind}")
 
     def register_hook(register: Any) -> None:
@@ -134,6 +138,33 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
         )
 
 
+# -- transcribers ---------------------------------------------------------------------------
+def check_transcriber(cls: type[Any], params: dict[str, Any] | None = None) -> None:
+    """A :class:`Transcription` per signal (text, language or None, segments inside the recording), the same
+    text again and from a pickled copy (as sent to workers), and ``transcribe_batch`` equal to one by one."""
+    check_registrable(cls)
+    asr = cls(params)
+    signals = [synthetic_utterance(1.0, asr.sample_rate, 0), synthetic_utterance(1.5, asr.sample_rate, 1)]
+    asr.warmup()
+    assert isinstance(asr.identity(), str), f"{cls.name}: identity() must return a str"
+    heard = [asr.transcribe(s) for s in signals]
+    for t, signal in zip(heard, signals):
+        assert isinstance(t, Transcription), f"{cls.name}: transcribe must return emoframe.Transcription, got {t!r}"
+        assert isinstance(t.text, str), f"{cls.name}: Transcription.text must be a str, got {type(t.text).__name__}"
+        assert t.language is None or isinstance(t.language, str), f"{cls.name}: language must be a str or None"
+        seconds = len(signal) / asr.sample_rate
+        for segment in t.segments:
+            start, end, text = segment
+            assert 0 <= start <= end <= seconds + 0.5 and isinstance(text, str), (
+                f"{cls.name}: segment {segment!r} is not (start s, end s, text) inside the {seconds:.1f} s recording"
+            )
+    assert [asr.transcribe(s) for s in signals] == heard, f"{cls.name}: not deterministic"
+    clone = pickle.loads(pickle.dumps(asr))
+    assert clone.transcribe(signals[0]) == heard[0], f"{cls.name}: a pickled copy (as sent to workers) hears otherwise"
+    batch = list(asr.transcribe_batch(signals))
+    assert batch == heard, f"{cls.name}: transcribe_batch differs from transcribe one by one"
+
+
 # -- models ---------------------------------------------------------------------------------
 CLASSES = np.array(["angry", "happy", "neutral", "sad"])
 WORDS = {"angry": "furious outrageous", "happy": "glad wonderful", "neutral": "table noon", "sad": "lonely crying"}
@@ -195,7 +226,7 @@ def _must_raise(call: Any, message: str) -> None:
 
 def _fit(model: Any, X: Any, y: Any, groups: Any) -> Any:
     """Fit as emoframe does: speakers only to a ``fit`` that takes them."""
-    from .contract import takes_groups
+    from .plugin.contract import takes_groups
 
     return model.fit(X, y, groups) if takes_groups(model) else model.fit(X, y)
 
@@ -363,14 +394,10 @@ def check_rebuildable_by_workers(cls: type[Any], params: dict[str, Any] | None =
 
 
 def checks_for(cls: type[Any]) -> list[Any]:
-    """The checks that apply to a component class, by its kind."""
-    kind_checks = {
-        "extractor": [check_extractor, check_roundtrip],
-        "model": [check_model, check_roundtrip],
-        "fusion": [check_fusion, check_roundtrip],
-        "corpus": [],
-    }[cls.kind]
-    return [check_registrable, check_rebuildable_by_workers, *kind_checks]
+    """The checks that apply to a component class: the common two, then its kind's (``plugin.kinds``)."""
+    kind = BY_NAME.get(getattr(cls, "kind", ""))
+    own = [globals()[name] for name in kind.checks] if kind else []
+    return [check_registrable, check_rebuildable_by_workers, *own]
 
 
 def _as_rule(check: Any) -> Any:

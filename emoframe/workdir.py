@@ -1,4 +1,4 @@
-"""Where emoframe keeps its state: cache, results, generated corpora (DESIGN.md §6)."""
+"""Where emoframe keeps its state: cache, results, generated corpora (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ def forget() -> None:
 
 def registry(root: Path):  # -> Registry
     """The built-ins, the toy plugin and this package as it is on disk now."""
-    from emoframe.registry import Registry
+    from emoframe.plugin.registry import Registry
 
     from . import toy_plugin
 

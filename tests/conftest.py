@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 
 from . import toy_plugin
 

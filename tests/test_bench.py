@@ -21,7 +21,7 @@ from emoframe.bench.runner import run_benchmark
 from emoframe.cli import main
 from emoframe.errors import EmoframeError
 from emoframe.pipeline import Branch
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.results.leaderboard import leaderboard, to_csv, to_json, to_markdown
 from emoframe.results.report import write_report
 from emoframe.results.store import ResultsStore

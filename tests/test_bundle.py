@@ -16,7 +16,7 @@ from emoframe.data.manifest import load_manifest
 from emoframe.deploy.bundle import read_bundle, write_bundle
 from emoframe.deploy.train import train_bundle
 from emoframe.pipeline import FeatureProvider, Pipeline
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 
 REG = Registry.from_entry_points()

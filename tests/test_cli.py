@@ -6,8 +6,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.cli import main
+from emoframe.plugin import registry as registry_module
 
 from .test_spec import BENCH, VALID
 

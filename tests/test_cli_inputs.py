@@ -18,11 +18,11 @@ import soundfile as sf
 import yaml
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.bench.executors import choose_executor, scheduler_address
 from emoframe.cli import main
 from emoframe.deploy.train import train_bundle
 from emoframe.errors import EmoframeError
+from emoframe.plugin import registry as registry_module
 from emoframe.spec import parse_spec
 
 from .text_corpus import rotated, write_text_corpus

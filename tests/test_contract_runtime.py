@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emoframe.bench.runner import run_benchmark
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.results.leaderboard import leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.testing import check_extractor, check_fusion, check_model, check_roundtrip
 
 REGISTRY = Registry.from_entry_points()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emoframe import hookspecs
-from emoframe.registry import Registry
+from emoframe.plugin import hookspecs, kinds
+from emoframe.plugin.registry import Registry
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -16,6 +16,18 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_hook_is_documented(hook):
     assert f"`{hook}(register)`" in (DOCS / "plugins.md").read_text()
     assert getattr(hookspecs, hook).__doc__
+
+
+@pytest.mark.parametrize("kind", [k.name for k in kinds.TABLE])
+def test_the_hooks_table_and_the_rules_follow_the_table_of_kinds(kind):
+    """docs/plugins.md is derived from plugin.kinds: each kind's hook row says what it registers, and
+    each of its conformance checks is explained under "The rules the checks enforce"."""
+    row = kinds.BY_NAME[kind]
+    text = (DOCS / "plugins.md").read_text()
+    assert f"| `{row.hook}(register)` | {row.registers} |" in text
+    rules = text.split("## The rules the checks enforce", 1)[1].split("\n## ", 1)[0]
+    for check in ("check_registrable", "check_rebuildable_by_workers", *row.checks):
+        assert f"**{check}**" in rules, f"docs/plugins.md explains no rule {check}"
 
 
 def first_party_components():

@@ -15,7 +15,7 @@ from emoframe.bench.evaluate import evaluate
 from emoframe.cli import main
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider, Pipeline
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emoframe.registry import get_registry
+from emoframe.plugin.registry import get_registry
 from emoframe.spec import cost_warnings, parse_spec, pipelines_of
 from emoframe.testing import toy_data
 

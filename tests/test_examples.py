@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import load_spec, pipelines_of
 
 ROOT = Path(__file__).resolve().parents[1]

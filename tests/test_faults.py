@@ -18,7 +18,7 @@ import yaml
 
 from emoframe.bench import events as ev
 from emoframe.bench.runner import run_benchmark
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 from emoframe.workers import Limits
 

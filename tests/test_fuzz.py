@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emoframe import registry as registry_module
 from emoframe.cli import main
-from emoframe.registry import Registry
+from emoframe.plugin import registry as registry_module
+from emoframe.plugin.registry import Registry
 
 from . import toy_plugin
 

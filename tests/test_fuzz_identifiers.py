@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emoframe import registry as registry_module
 from emoframe.cli import main
 from emoframe.errors import IdentifierError
+from emoframe.plugin import registry as registry_module
 from emoframe.results.resolve import Candidate, match
 
 from .test_identifiers import PIPELINES, RUN, add_run, label

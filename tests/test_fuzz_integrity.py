@@ -24,7 +24,7 @@ from emoframe import BundleError
 from emoframe.deploy.bundle import open_bundle
 from emoframe.features import FeatureCache, extract_features
 from emoframe.ownership import OwnershipError
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 
 from . import toy_plugin
 from .audio_files import tone, write_wav

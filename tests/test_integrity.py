@@ -11,13 +11,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.bench.runner import run_benchmark
 from emoframe.cli import main
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import bootstrap_ci
 from emoframe.evaluation.summary import summarise
-from emoframe.registry import Registry
+from emoframe.plugin import registry as registry_module
+from emoframe.plugin.registry import Registry
 from emoframe.results.leaderboard import leaderboard, to_csv, to_json, to_markdown
 from emoframe.results.store import ResultsStore
 from emoframe.spec import load_spec, parse_spec, pipelines_of

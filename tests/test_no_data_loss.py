@@ -10,10 +10,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.cli import main
 from emoframe.data.synth import generate
 from emoframe.ownership import MARKER, OwnershipError
+from emoframe.plugin import registry as registry_module
 
 
 @pytest.fixture

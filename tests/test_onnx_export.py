@@ -15,7 +15,7 @@ from emoframe.data.manifest import load_manifest
 from emoframe.deploy.onnx_export import OnnxPipeline, export_onnx
 from emoframe.deploy.predictor import Predictor
 from emoframe.deploy.train import train_bundle
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 
 REG = Registry.from_entry_points()

@@ -96,7 +96,7 @@ def test_a_user_column_named_like_emoframes_is_dropped(tmp_path):
 def test_the_noise_algorithm_is_part_of_the_run_key(tmp_path, monkeypatch):
     """Robustness figures come from how noise is made: another algorithm version is another run."""
     from emoframe.bench import runner
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.spec import parse_spec, pipelines_of
 
     rows = [{"id": f"u{i}", "audio": str(write_wav(tmp_path / f"u{i}.wav", tone(0.5, freq=150 + 50 * i))),

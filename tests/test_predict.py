@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import emoframe
 from emoframe.cli import main
 from emoframe.deploy.train import train_bundle
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 
 REG = Registry.from_entry_points()

@@ -8,7 +8,7 @@ import pytest
 from emoframe.bench.evaluate import evaluate
 from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 
 from .conftest import SHARED_DATA

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from emoframe.errors import NameConflictError, PluginError, UnknownComponentError
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 
 GOOD_PLUGIN = """
     import numpy as np
@@ -135,8 +135,8 @@ def test_a_bundle_needing_a_filtered_out_plugin_names_the_filter_not_pip(make_di
 def test_cli_plugins_states_the_filter_while_it_is_set(make_dist, monkeypatch):
     from click.testing import CliRunner
 
-    from emoframe import registry as registry_module
     from emoframe.cli import main
+    from emoframe.plugin import registry as registry_module
 
     make_dist("acme-emo", "acme_emo", GOOD_PLUGIN)
     runner = CliRunner()

@@ -20,7 +20,7 @@ from emoframe.cli import main
 from emoframe.deploy.predictor import Predictor
 from emoframe.deploy.server import create_app
 from emoframe.deploy.train import stored_pipeline, train_bundle
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import parse_spec
 
 REG = Registry.from_entry_points()

@@ -16,7 +16,7 @@ from emoframe.data.manifest import Manifest
 from emoframe.features import FeatureCache, extract_features
 from emoframe.features.extract import can_share, extract_shared
 from emoframe.pipeline import FeatureProvider
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import ComponentRef
 
 from . import toy_plugin

@@ -7,11 +7,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.bench.runner import run_benchmark
 from emoframe.cli import main
 from emoframe.data.manifest import load_manifest
 from emoframe.errors import DataError
+from emoframe.plugin import registry as registry_module
 from emoframe.results.leaderboard import leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec

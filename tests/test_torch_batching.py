@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from emoframe.registry import get_registry  # noqa: E402
+from emoframe.plugin.registry import get_registry  # noqa: E402
 from emoframe_torch.training import batches  # noqa: E402
 
 

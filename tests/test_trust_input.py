@@ -16,7 +16,6 @@ import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from emoframe import registry as registry_module
 from emoframe.bench.evaluate import plan
 from emoframe.cli import main
 from emoframe.data.manifest import load_manifest
@@ -25,6 +24,7 @@ from emoframe.deploy.predictor import Predictor
 from emoframe.deploy.server import create_app
 from emoframe.deploy.train import train_bundle
 from emoframe.pipeline import FeatureProvider, Pipeline
+from emoframe.plugin import registry as registry_module
 from emoframe.spec import parse_spec
 
 from .audio_files import tone
@@ -125,7 +125,7 @@ def test_a_run_leaves_out_a_cut_file_with_its_reason(cli, corpus, tmp_path):
 
 @pytest.fixture(scope="module")
 def toy_bundle(corpus, tmp_path_factory):
-    from emoframe.registry import Registry
+    from emoframe.plugin.registry import Registry
 
     from . import toy_plugin
 

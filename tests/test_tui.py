@@ -7,9 +7,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from emoframe import registry as registry_module
 from emoframe.cli import main
-from emoframe.registry import Registry
+from emoframe.plugin import registry as registry_module
+from emoframe.plugin.registry import Registry
 from emoframe.tui.app import EmoframeApp
 from emoframe.tui.screens.builder import BuilderScreen
 from emoframe.tui.screens.plugins import PluginsScreen

@@ -4,7 +4,7 @@ deliberate change and look at the SVGs in tests/__snapshots__."""
 from __future__ import annotations
 
 from emoframe.evaluation.records import FoldResult
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 from emoframe.tui.app import EmoframeApp

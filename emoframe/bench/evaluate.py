@@ -24,7 +24,7 @@ from ..evaluation.records import EvaluationResult, FoldResult
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
 from ..evaluation.summary import part_specs, summarise
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
-from ..registry import Registry, get_registry
+from ..plugin.registry import Registry, get_registry
 from ..spec import ComponentRef, PipelineSpec
 
 Progress = Callable[[str], None]

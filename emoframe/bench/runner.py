@@ -27,7 +27,7 @@ from ..data.perturb import PERTURBATION_VERSION
 from ..data.source import check_audio_rows, load_data
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
-from ..registry import Registry, get_registry
+from ..plugin.registry import Registry, get_registry
 from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
 from ..spec.code import pipeline_code
@@ -213,7 +213,7 @@ def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dic
 def component_identities(pipelines: list[PipelineSpec], registry: Registry) -> dict[str, str]:
     """label → ``identity()`` of the extractors and the transcriber that define one (pretrained weights'
     sha256): weights replaced on disk under the same name make a new run, never yesterday's figures."""
-    from ..components import FeatureExtractor, Transcriber
+    from ..plugin.components import FeatureExtractor, Transcriber
 
     out: dict[str, str] = {}
     for p in pipelines:

@@ -19,7 +19,7 @@ from ..errors import describe_exception
 from ..evaluation.records import FoldResult
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork
-from ..registry import Registry
+from ..plugin.registry import Registry
 from ..spec import PipelineSpec
 from ..workers import note
 from .evaluate import run_fold

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..display import param_rows
 from .common import console, err_console, load_corpus, load_registry, styled
 
 
@@ -77,7 +78,7 @@ def _show_component(info: Any) -> None:
         )
     )
     console.print(info.doc or "(no documentation)")
-    rows = info.param_rows()
+    rows = param_rows(info.params_schema())
     if not rows:
         console.print("no parameters")
         return

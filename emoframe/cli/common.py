@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..plugin.registry import Registry
     from ..results.leaderboard import LeaderboardRow
 
 # wide enough for the leaderboard when piped or logged (a terminal keeps its own width). markup=False:
@@ -105,7 +105,7 @@ def use_workdir(path: Path | None) -> Path:
 
 def load_registry() -> Registry:
     """The installed plugins' registry (built once per process)."""
-    from ..registry import get_registry
+    from ..plugin.registry import get_registry
 
     return get_registry()
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from ..errors import EmoframeError
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..plugin.registry import Registry
     from ..spec import PipelineSpec
 from .common import (
     STRICT_HELP,

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from rich.table import Table
 
+from ..display import OUTCOME_STYLE
 from ..errors import EmoframeError
-from ..evaluation.stats import OUTCOME_STYLE
 from .common import console, err_console, print_leaderboard, styled, use_workdir, workdir_option
 
 

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from ..display import OUTCOME_STYLE
 from ..errors import SpecError
-from ..evaluation.stats import OUTCOME_STYLE, fusion_outcome
+from ..evaluation.stats import fusion_outcome
 from .common import (
     RunOptions,
     bench_options,

@@ -42,7 +42,7 @@ def new() -> None:
 )
 def new_plugin(name: str, kinds: str, out: Path) -> None:
     """A plugin distribution (pyproject with the entry point, components, conformance tests, README)."""
-    from ..scaffold import new_plugin as scaffold
+    from ..plugin.scaffold import new_plugin as scaffold
 
     root = scaffold(name, out, tuple(k.strip() for k in kinds.split(",") if k.strip()))
     console.print(f"wrote {root}: `pip install -e {root}` registers it; `pytest {root / 'tests'}` checks it")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from ..registry import Registry
+from ..plugin.registry import Registry
 from ..spec import DataSpec, PipelineSpec, branch_modality
 from .manifest import Manifest, load_manifest, shown_examples
 

@@ -31,11 +31,11 @@ import numpy as np
 
 from .. import __version__
 from ..code_digest import code_digest
-from ..components import Component
 from ..errors import BundleError, EmoframeError
 from ..ownership import MARKER, OwnershipError, file_sha256, mark, owns, replace_owned
 from ..pipeline import FoldWork, Pipeline
-from ..registry import Registry, get_registry
+from ..plugin.components import Component
+from ..plugin.registry import Registry, get_registry
 from ..spec import PipelineSpec, branch_modality, validate
 from .state import load_state, save_state
 

@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..components import LateFusion
 from ..data.audio import AudioError, load_audio
 from ..data.manifest import Manifest
 from ..errors import BundleError, ComponentError, DataError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
-from ..registry import Registry, get_registry
+from ..plugin.components import LateFusion
+from ..plugin.registry import Registry, get_registry
 from ..workers import Limits
 from .bundle import BundleWarning, feature_widths, open_bundle
 

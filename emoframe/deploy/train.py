@@ -20,7 +20,7 @@ from ..data.source import check_audio_rows, load_data, transcript_warnings
 from ..errors import ComponentError, DataError, StaleResultsError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
-from ..registry import Registry, get_registry
+from ..plugin.registry import Registry, get_registry
 from ..results.leaderboard import LeaderboardRow
 from ..spec import PipelineSpec
 from ..workers import Limits

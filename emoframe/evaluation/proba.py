@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..contract import check_probabilities
+from ..plugin.contract import check_probabilities
 
 
 def align_proba(

@@ -139,10 +139,6 @@ def fusion_outcome(ci_low: float | None, ci_high: float | None) -> str:
     return "none"
 
 
-#: how each face colours an outcome
-OUTCOME_STYLE = {"helped": "green", "hurt": "red", "none": "yellow"}
-
-
 def verdict(gain: dict[str, Any]) -> str:
     """One plain line: did fusion help?"""
     g, (lo, hi) = gain["gain"] * 100, (v * 100 for v in gain["ci"])
@@ -165,7 +161,6 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 __all__ = [
-    "OUTCOME_STYLE",
     "bootstrap_ci",
     "comparison_verdict",
     "confusion",

@@ -1,4 +1,4 @@
-"""Content-addressed feature cache (DESIGN.md §6).
+"""Content-addressed feature cache (docs/architecture.md).
 
 Key = hash(extractor name, version, params, sample rate, audio content hash, segment).
 One entry per sample under ``<workdir>/cache/<extractor>/<2 hex>/<key>.efc``: a magic line,
@@ -84,7 +84,7 @@ class ExtractorKey:
 
 def _identity(extractor: Any) -> str:
     """``extractor.identity()`` under the contract (a plugin's exception is named with its origin)."""
-    from ..contract import guard
+    from ..plugin.contract import guard
 
     if not hasattr(extractor, "identity"):
         return ""

@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..components import FeatureExtractor
-from ..contract import check_feature, guard, origin
 from ..data.audio import AudioError, checked_digest
 from ..data.manifest import Manifest
 from ..data.perturb import COLUMN as PERTURB_COLUMN
 from ..data.perturb import AudioPerturbation, read_audio
 from ..errors import ComponentError, describe_exception
+from ..plugin.components import FeatureExtractor
+from ..plugin.contract import check_feature, guard, origin
 from ..workers import Done, Limits, Started, limit_threads, note, supervise
 from .cache import ExtractorKey, FeatureCache
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..components import Transcriber, Transcription
-from ..contract import guard, origin
 from ..data.audio import AudioError, checked_digest
 from ..data.manifest import ASR_COLUMN, Manifest
 from ..data.perturb import read_audio
 from ..errors import ComponentError, EmoframeError, describe_exception
+from ..plugin.components import Transcriber, Transcription
+from ..plugin.contract import guard, origin
 from ..workers import Done, Limits, Started, limit_threads, supervise
 from .cache import ExtractorKey, FeatureCache
 

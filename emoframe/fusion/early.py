@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from ..components import BaseParams, EarlyFusion
 from ..errors import ComponentError
+from ..plugin.components import BaseParams, EarlyFusion
 
 
 class ConcatFusion(EarlyFusion):

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import Field
 
-from ..components import BaseParams, Labels, LateFusion
 from ..evaluation.metrics import balanced_accuracy
-from .late import check_probas, fitted_probas
+from ..plugin.components import BaseParams, Labels, LateFusion
+from ..plugin.contract import check_probabilities
+from .late import fitted_probas
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 25))
 SHARPNESS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -44,7 +45,7 @@ class GatedFusion(LateFusion):
 
     def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> GatedFusion:
         self.classes_ = np.asarray(classes)
-        probas = check_probas(self.name, probas, len(self.classes_))
+        probas = check_probabilities(probas, len(self.classes_), self.name)
         self.order_ = sorted(probas)
         y = np.asarray(y)
         index = {c: i for i, c in enumerate(self.classes_)}

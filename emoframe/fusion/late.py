@@ -9,42 +9,21 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from ..components import Labels, LateFusion, Params
 from ..errors import ComponentError
 from ..evaluation.metrics import balanced_accuracy
-
-
-def check_probas(name: str, probas: Mapping[str, np.ndarray], n_classes: int | None = None) -> dict[str, np.ndarray]:
-    """Validate branch probability blocks: same rows, (n × classes), finite."""
-    if not probas:
-        raise ComponentError(f"{name}: no branch probabilities given")
-    out = {}
-    rows = None
-    for key, P in probas.items():
-        P = np.asarray(P, dtype=np.float64)
-        if P.ndim != 2 or (n_classes is not None and P.shape[1] != n_classes):
-            raise ComponentError(
-                f"{name}: branch '{key}' probabilities must be (samples × "
-                f"{n_classes or 'classes'}), got shape {P.shape}"
-            )
-        if not np.all(np.isfinite(P)):
-            raise ComponentError(f"{name}: branch '{key}' probabilities contain NaN or inf")
-        if rows is not None and P.shape[0] != rows:
-            raise ComponentError(f"{name}: branch '{key}' has {P.shape[0]} rows, others {rows}")
-        rows = P.shape[0]
-        out[key] = P
-    return out
+from ..plugin.components import BaseParams, Labels, LateFusion
+from ..plugin.contract import check_probabilities
 
 
 def fitted_probas(fusion: Any, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The predict-time checks every late fusion needs: fitted, valid blocks, no branch missing."""
     if not hasattr(fusion, "order_"):
         raise ComponentError(f"{fusion.name}: predict_proba called before fit")
-    probas = check_probas(fusion.name, probas, len(fusion.classes_))
-    missing = set(fusion.order_) - set(probas)
+    checked = check_probabilities(probas, len(fusion.classes_), fusion.name)
+    missing = set(fusion.order_) - set(checked)
     if missing:
         raise ComponentError(f"{fusion.name}: missing branch probabilities {sorted(missing)}")
-    return probas
+    return checked
 
 
 class WeightedAverageFusion(LateFusion):
@@ -58,7 +37,7 @@ class WeightedAverageFusion(LateFusion):
     name = "fusion.late"
     version = "1"
 
-    class Params(Params):
+    class Params(BaseParams):
         weights: Literal["equal", "learned"] | dict[str, float] = Field(
             "equal", description="'equal', 'learned' (on inner validation), or {branch: weight}"
         )
@@ -70,13 +49,13 @@ class WeightedAverageFusion(LateFusion):
 
     def fit(self, probas: Mapping[str, np.ndarray], y: Labels, classes: Labels) -> WeightedAverageFusion:
         self.classes_ = np.asarray(classes)
-        probas = check_probas(self.name, probas, len(self.classes_))
-        self.order_ = sorted(probas)
+        checked = check_probabilities(probas, len(self.classes_), self.name)
+        self.order_ = sorted(checked)
         w = self.params.weights
         if w == "equal":
             self.weights_ = {k: 1.0 / len(self.order_) for k in self.order_}
         elif w == "learned":
-            self.weights_ = self._learn(probas, np.asarray(y))
+            self.weights_ = self._learn(checked, np.asarray(y))
         else:
             unknown = set(w) - set(self.order_)
             if unknown:

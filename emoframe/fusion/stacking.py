@@ -7,10 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import Field
 
-from ..components import BaseParams, Labels, LateFusion
 from ..errors import ComponentError
 from ..evaluation.proba import align_proba
-from .late import check_probas, fitted_probas
+from ..plugin.components import BaseParams, Labels, LateFusion
+from ..plugin.contract import check_probabilities
+from .late import fitted_probas
 
 
 class Stacking(LateFusion):
@@ -31,7 +32,7 @@ class Stacking(LateFusion):
         from sklearn.linear_model import LogisticRegression
 
         self.classes_ = np.asarray(classes)
-        probas = check_probas(self.name, probas, len(self.classes_))
+        probas = check_probabilities(probas, len(self.classes_), self.name)
         self.order_ = sorted(probas)
         y = np.asarray(y)
         if len(np.unique(y)) < 2:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..components import Labels, LateFusion
+from ..plugin.components import Labels, LateFusion
 from .late import fitted_probas
 
 

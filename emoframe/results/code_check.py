@@ -9,7 +9,7 @@ and ``train --run`` refuses to ship them as the bundle's figures (``bench`` reru
 from __future__ import annotations
 
 from ..code_digest import changed_components
-from ..registry import Registry
+from ..plugin.registry import Registry
 from ..spec import PipelineSpec
 from ..spec.code import pipeline_code
 from .store import ResultsStore

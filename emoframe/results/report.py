@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..display import OUTCOME_COLOUR
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
 from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
@@ -88,8 +89,7 @@ def _gain_chart(rows: list[LeaderboardRow]) -> str | None:
     g = np.array([r.gain_pts for r in rows])
     lo = g - np.array([r.gain_ci_low_pts for r in rows])
     hi = np.array([r.gain_ci_high_pts for r in rows]) - g
-    palette = {"helped": "#1a7f37", "hurt": "#c62828", "none": "#b0a060"}
-    colors = [palette[outcome(r)] for r in rows]
+    colors = [OUTCOME_COLOUR[outcome(r)] for r in rows]
     ax.errorbar(g, y, xerr=[lo, hi], fmt="none", ecolor="#555", capsize=3)
     ax.scatter(g, y, c=colors, zorder=3)
     ax.axvline(0, color="#333", lw=1)

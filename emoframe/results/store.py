@@ -1,4 +1,4 @@
-"""The results store: SQLite at ``<workdir>/results.db`` (DESIGN.md §6).
+"""The results store: SQLite at ``<workdir>/results.db`` (docs/architecture.md).
 
 Each finished fold of each pipeline is one row, committed in its own transaction, so an
 interrupted benchmark (Ctrl-C, kill) leaves a consistent store and a rerun resumes where it

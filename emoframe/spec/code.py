@@ -8,7 +8,7 @@ code's when the code changed since it was computed.
 from __future__ import annotations
 
 from ..code_digest import code_digest
-from ..registry import Registry
+from ..plugin.registry import Registry
 from .models import PipelineSpec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..registry import Registry
+from ..plugin.registry import Registry
 from .models import BenchmarkSpec, BranchSpec, ComponentRef, PipelineSpec
 
 

@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..components import format_validation_error
 from ..errors import SpecError, SpecProblem
-from ..registry import Registry
+from ..plugin.registry import Registry
 from .grid import is_grid
 from .models import BenchmarkSpec, PipelineSpec
+from .validation import format_validation_error
 
 MAX_BYTES = 1 << 20  # 1 MiB: a spec is a page of text, not a data file
 MAX_DEPTH = 40  # nesting levels

@@ -1,6 +1,6 @@
 """The spec data models: what a pipeline and a benchmark are, as pydantic models.
 
-A :class:`PipelineSpec` is one path through the flow (DESIGN.md §1); a :class:`BenchmarkSpec`
+A :class:`PipelineSpec` is one path through the flow (docs/architecture.md); a :class:`BenchmarkSpec`
 has the same shape where any component slot may hold a list of alternatives. These models
 check structure and ranges only; the registry-aware rules live in ``validation``.
 """

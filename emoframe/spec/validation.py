@@ -14,10 +14,19 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from ..components import FeatureExtractor, Model, format_validation_error
-from ..errors import SpecError, SpecProblem
-from ..registry import Registry
+from ..errors import SpecError, SpecProblem, validation_problems
+from ..plugin.components import FeatureExtractor, Model
+from ..plugin.registry import Registry
 from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list
+
+#: pydantic's names of the spec's union members in an error location: not part of a user's path
+_UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """(spec path, message) of each error pydantic found in a spec: ``branches.audio[1].model: …``."""
+    return validation_problems(err, prefix, skip=_UNION_TAGS)
+
 
 Problems = Iterator[SpecProblem]
 

@@ -11,7 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from ..registry import Registry, get_registry
+from ..plugin.registry import Registry, get_registry
 from ..workdir import workdir as default_workdir
 from .screens.builder import BuilderScreen
 from .screens.plugins import PluginsScreen

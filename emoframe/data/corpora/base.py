@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from pydantic import Field
 
-from ...components import Corpus, Params
 from ...errors import DataError
+from ...plugin.components import Corpus, Params
 from ..manifest import Manifest
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from ...components import Corpus, Params
 from ...ownership import MARKER, OwnershipError, file_sha256, is_empty_dir, mark, marker, recorded
+from ...plugin.components import Corpus, Params
 from ...workdir import workdir
 from ..manifest import Manifest, load_manifest
 from ..synth import GENERATOR, SYNTH_KIND, check_target, generate, readme

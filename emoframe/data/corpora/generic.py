@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ...components import BaseParams, Corpus
 from ...errors import DataError
+from ...plugin.components import BaseParams, Corpus
 from ..manifest import Manifest, load_manifest
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
-from ...components import BaseParams, Corpus
 from ...errors import DataError
+from ...plugin.components import BaseParams, Corpus
 from ..manifest import Manifest, read_text
 
 EMOTIONS = {

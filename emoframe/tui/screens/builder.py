@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Select
 from textual.widgets.selection_list import Selection
 
 from ...errors import EmoframeError, SpecError
-from ...registry import Registry
+from ...plugin.registry import Registry
 from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
 from ..widgets.params_form import ParamsForm
 from .base import EmoframeScreen

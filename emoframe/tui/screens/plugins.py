@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Static, Tree
 
-from ...registry import Registry
+from ...display import param_rows
+from ...plugin.registry import Registry
 from .base import EmoframeScreen
 
 
 def params_table(info: Any) -> Table:
     table = Table("parameter", "type", "default", "allowed", "description", expand=True)
-    for row in info.param_rows():
+    for row in param_rows(info.params_schema()):
         table.add_row(*(Text(cell) for cell in row))
     return table
 

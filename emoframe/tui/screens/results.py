@@ -11,9 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
+from ...display import OUTCOME_STYLE
 from ...errors import EmoframeError
-from ...evaluation.stats import OUTCOME_STYLE
-from ...registry import Registry
+from ...plugin.registry import Registry
 from ...results.leaderboard import (
     HEADERS,
     LeaderboardRow,

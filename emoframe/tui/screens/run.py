@@ -17,7 +17,7 @@ from ...bench import events as ev
 from ...bench.events import BenchmarkCancelled
 from ...bench.runner import pipeline_id, run_benchmark
 from ...errors import EmoframeError
-from ...registry import Registry
+from ...plugin.registry import Registry
 from ...spec import load_spec, pipelines_of
 from .base import EmoframeScreen
 

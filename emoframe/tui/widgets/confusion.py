@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ...evaluation.stats import OUTCOME_STYLE
+from ...display import OUTCOME_STYLE
 from ...results.leaderboard import LeaderboardRow, coverage_text, outcome
 
 

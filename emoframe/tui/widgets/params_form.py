@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from ...components import format_validation_error
+from ...errors import validation_problems
 
 
 def _enum(prop: dict[str, Any]) -> list[Any] | None:
@@ -97,7 +97,7 @@ class ParamsForm(Vertical):
             self.info.params_model.model_validate(params)
         except ValidationError as err:
             valid = False
-            for path, msg in format_validation_error(err):
+            for path, msg in validation_problems(err):
                 field = path.split(".")[0]
                 if field in self.schema:
                     self.query_one(f"#error-{field}", Label).update(f"✗ {msg}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.spec import check, parse_spec
 from emoframe.testing import check_extractor, synthetic_utterance
 from emoframe_librosa.extractors import MFCC, LogMel, Prosody

@@ -90,7 +90,7 @@ def test_word_error_rate_is_jiwers_on_normalised_text():
 @pytest.mark.slow
 def test_gold_and_asr_text_side_by_side_in_a_benchmark(whisper, tmp_path):
     from emoframe.bench.runner import run_benchmark
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.results.leaderboard import leaderboard
     from emoframe.results.store import ResultsStore
     from emoframe.spec import parse_spec, validate
@@ -162,7 +162,7 @@ def test_new_weights_under_the_same_name_make_a_new_run(tmp_path):
     from tiny import make_tiny_audio
 
     from emoframe.bench.runner import run_key
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.spec import parse_spec, pipelines_of
 
     whisper = make_tiny_whisper_asr(tmp_path / "whisper", seed=0)
@@ -208,7 +208,7 @@ def test_on_the_gpu_the_text_is_the_cpus(whisper):
 
 def test_a_transcriber_failing_on_too_many_rows_fails_as_a_whole(whisper, tmp_path):
     from emoframe.features.transcripts import add_transcripts
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.spec import ComponentRef
 
     manifest = _manifest(tmp_path)

@@ -60,7 +60,7 @@ def test_whisper_fine_tunes_too(tmp_path):
 
 
 def test_validation_refuses_it_in_a_text_branch(wavlm):
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.spec import PipelineSpec, check
 
     spec = PipelineSpec.model_validate(

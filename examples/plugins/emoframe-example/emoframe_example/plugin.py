@@ -68,7 +68,7 @@ class ProductOfExperts(emoframe.LateFusion):
     def predict_proba(self, probas):
         if not hasattr(self, "branches_"):
             raise emoframe.ComponentError(f"{self.name}: predict_proba called before fit")
-        probas = emoframe.check_probas(self.name, probas, len(self.classes_))
+        probas = emoframe.check_probabilities(probas, len(self.classes_), self.name)
         if sorted(probas) != self.branches_:
             got = sorted(probas)
             raise emoframe.ComponentError(f"{self.name}: fitted on branches {self.branches_}, got {got}")

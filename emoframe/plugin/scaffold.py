@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import EmoframeError
-from .ownership import is_empty_dir
-
-KINDS = ("extractor", "model", "fusion")
+from ..errors import EmoframeError
+from ..ownership import is_empty_dir
+from .kinds import BY_NAME
 
 _EXTRACTOR = '''
 
@@ -83,7 +82,7 @@ class ProductOfExperts(emoframe.LateFusion):
     def predict_proba(self, probas):
         if not hasattr(self, "branches_"):
             raise emoframe.ComponentError(f"{{self.name}}: predict_proba called before fit")
-        probas = emoframe.check_probas(self.name, probas, len(self.classes_))
+        probas = emoframe.check_probabilities(probas, len(self.classes_), self.name)
         if sorted(probas) != self.branches_:
             got = sorted(probas)
             raise emoframe.ComponentError(f"{{self.name}}: fitted on branches {{self.branches_}}, got {{got}}")
@@ -91,11 +90,17 @@ class ProductOfExperts(emoframe.LateFusion):
         return P / P.sum(1, keepdims=True)
 '''
 
+#: kind → (class name, its hook in the table of kinds, template)
 _CLASSES = {
-    "extractor": ("Level", "register_extractors", _EXTRACTOR),
-    "model": ("NearestMean", "register_models", _MODEL),
-    "fusion": ("ProductOfExperts", "register_fusions", _FUSION),
+    kind: (cls, BY_NAME[kind].hook, body)
+    for kind, cls, body in (
+        ("extractor", "Level", _EXTRACTOR),
+        ("model", "NearestMean", _MODEL),
+        ("fusion", "ProductOfExperts", _FUSION),
+    )
 }
+#: the kinds the scaffold has a template for
+KINDS = tuple(_CLASSES)
 _SUFFIX = {"Level": "level", "NearestMean": "nearest_mean", "ProductOfExperts": "product"}
 
 
