@@ -479,4 +479,10 @@ def test_report_keeps_a_users_index_html_unless_forced(manifest, tmp_path, monke
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(grid(manifest).to_dict()))
     early = runner.invoke(main, [*bench_args[:1], str(tmp_path / "b.yaml"), *bench_args[1:]])
     assert early.exit_code == 2 and "emoframe did not write it" in early.output and "pipeline-fold" not in early.output
+    assert "--report folder" in early.output and "pass --force" not in early.output  # bench has no --force
     assert (tmp_path / "mine" / "index.html").read_text() == "keep"
+    (tmp_path / "dir" / "index.html").mkdir(parents=True)  # a folder where the page would go: bad input, not exit 1
+    for extra in ([], ["--force"]):
+        folder = runner.invoke(main, ["report", out.run_id, "--out", str(tmp_path / "dir"), *extra, *args[4:]])
+        assert folder.exit_code == 2 and "index.html is a folder, not a report" in folder.output, folder.output
+    assert (tmp_path / "dir" / "index.html").is_dir()

@@ -258,3 +258,42 @@ def test_features_cached_from_a_cut_file_are_not_reused(tmp_path):
     assert cache.put(extractor.name, stale, np.ones(4, dtype=np.float32))  # what the old reader cached
     result = extract_features(extractor, manifest, jobs=1, cache=cache)
     assert result.ids == ["u1", "u2"] and result.failures["u0"].startswith("cut short")
+
+
+def test_commands_that_store_no_run_print_every_reason(cli, tmp_path):
+    """`extract` and `train` store no run, so no `emoframe failures` can show reasons they leave unprinted."""
+    rows = []
+    for k in range(2):
+        sf.write(tmp_path / f"good{k}.wav", tone(0.5, freq=200 + 40 * k), 16000)
+        rows.append(f"good{k}")
+    for k in range(10):  # ten files cut at ten lengths: ten distinct reasons
+        sf.write(tmp_path / f"cut{k}.wav", tone(1.0), 16000)
+        raw = (tmp_path / f"cut{k}.wav").read_bytes()
+        (tmp_path / f"cut{k}.wav").write_bytes(raw[: 2000 + 400 * k])
+        rows.append(f"cut{k}")
+    frame = pd.DataFrame({"id": rows, "audio": [f"{i}.wav" for i in rows], "text": "", "label": "x", "speaker": "s"})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    got = cli("extract", "toy.energy", "--manifest", tmp_path / "m.csv", "-j", "1", "--workdir", tmp_path / "wd")
+    assert got.exit_code == 1, got.output
+    shown = [line for line in got.output.splitlines() if line.startswith("left out ")]
+    assert len(shown) == 10 and all(f"cut{k} (" in got.output for k in range(10))
+    assert "emoframe failures" not in got.output and "more reason" not in got.output
+
+
+def test_train_on_rows_of_one_class_says_why_the_others_were_left_out(tmp_path, registry):
+    from emoframe.errors import DataError
+
+    for k in range(3):
+        sf.write(tmp_path / f"good{k}.wav", tone(0.5, freq=200 + 40 * k), 16000)
+        sf.write(tmp_path / f"cut{k}.wav", tone(1.0), 16000)
+        cut_in_half(tmp_path / f"cut{k}.wav")
+    ids = [f"good{k}" for k in range(3)] + [f"cut{k}" for k in range(3)]
+    labels = ["happy"] * 3 + ["sad"] * 3  # every 'sad' file is cut: one class is left
+    frame = pd.DataFrame({"id": ids, "audio": [f"{i}.wav" for i in ids], "text": "", "label": labels, "speaker": "s"})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    spec = parse_spec({"data": {"manifest": str(tmp_path / "m.csv")}, "branches": AUDIO})
+    with pytest.raises(DataError) as e:
+        train_bundle(spec, tmp_path / "b", registry, jobs=1)
+    message = str(e.value)
+    assert "3 usable row(s) hold fewer than two classes" in message and "3 row(s) left out:" in message
+    assert "left out toy.energy: cut short" in message and "cut0 (" in message

@@ -170,15 +170,17 @@ def report_errors(outcome: Any) -> None:
     sys.exit(1)
 
 
-def report_left_out(failures: list[dict[str, Any]], shown: int = 8) -> None:
-    """Rows left out, one line per (component, reason) with the count and examples."""
+def report_left_out(failures: list[dict[str, Any]], shown: int = 8, stored: bool = True) -> None:
+    """Rows left out, one line per (component, reason) with the count and examples. A command that stores
+    no run (``stored=False``: `extract`, `train`) prints every reason: no `emoframe failures` could show the rest."""
     from ..evaluation.failures import group_failures
 
     groups = group_failures(failures)
-    for g in groups[:shown]:
+    limit = shown if stored else len(groups)
+    for g in groups[:limit]:
         err_console.print(styled(("left out ", "yellow"), g.line()))
-    if len(groups) > shown:
-        err_console.print(f"… and {len(groups) - shown} more reason(s); `emoframe failures` lists every row")
+    if len(groups) > limit:
+        err_console.print(f"… and {len(groups) - limit} more reason(s); `emoframe failures` lists every row")
 
 
 def print_leaderboard(rows: list[LeaderboardRow], title: str) -> None:

@@ -115,7 +115,7 @@ def train(
         )
     for w in outcome.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
-    report_left_out(outcome.left_out)
+    report_left_out(outcome.left_out, stored=False)
     how_good = ""
     if figures and "uar" in figures:
         how_good = (

@@ -76,7 +76,7 @@ def extract(
         from ..evaluation.failures import failure_records
 
         files = dict(zip(m.frame["id"].astype(str), m.frame["audio"])) if ext.modality == "audio" else None
-        report_left_out(failure_records(ext.name, result.failures, files))
+        report_left_out(failure_records(ext.name, result.failures, files), stored=False)
         err_console.print(f"{len(result.failures)} row(s) left out; the rest was extracted and saved")
         sys.exit(1)
 
@@ -270,7 +270,10 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
     wd = use_workdir(options.workdir)
     spec = load_spec(spec_path, registry=load_registry())
     if options.report_dir is not None:
-        check_report_target(options.report_dir)  # a user's own index.html there: said before the run, not after it
+        check_report_target(  # a user's own index.html there: said before the run, not after it
+            options.report_dir,
+            fix="choose another --report folder (or write it later: `emoframe report --out DIR --force`)",
+        )
     t0 = time.perf_counter()
     outcome = _execute(spec, spec_path, wd, dataclasses.replace(options, executor=chosen, scheduler=scheduler))
 

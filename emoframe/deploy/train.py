@@ -18,6 +18,7 @@ import numpy as np
 from ..data.digest import manifest_fingerprint
 from ..data.source import check_audio_rows, load_data, transcript_warnings
 from ..errors import ComponentError, DataError, StaleResultsError
+from ..evaluation.failures import group_failures
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..plugin.registry import Registry, get_registry
@@ -154,9 +155,10 @@ def train_bundle(
     usable = provider.usable(refs, manifest)
     left_out = [record for r in refs for record in provider.left_out(r, manifest)]
     if len(np.unique(usable.labels)) < 2:
+        why = "".join(f"\n  left out {g.line()}" for g in group_failures(left_out))  # raised: nothing printed them
         raise DataError(
             f"{manifest.name}: {len(usable)} usable row(s) hold fewer than two classes; nothing to train "
-            f"({len(left_out)} row(s) left out: see the reasons above)"
+            f"({len(left_out)} row(s) left out{':' if why else ''}){why}"
         )
     pipeline.fit(usable, provider)
     training = {

@@ -204,17 +204,20 @@ def _page_digest(key: str, body: bytes) -> str:
     return hashlib.sha256(key.encode() + b"\n" + body).hexdigest()
 
 
-def check_report_target(out: str | Path, force: bool = False) -> None:
+def check_report_target(
+    out: str | Path, force: bool = False, fix: str = "choose another folder, or pass --force to replace it"
+) -> None:
     """Refuse a report folder whose ``index.html`` emoframe did not write (or that was edited since), unless
-    ``force``; said before any work is done."""
+    ``force``; said before any work is done. ``fix``: what the calling command offers instead."""
     path = Path(out) / INDEX
+    if (
+        path.is_dir() and not path.is_symlink()
+    ):  # no --force replaces a folder: emoframe deletes no folder it did not make
+        raise EmoframeError(f"{path} is a folder, not a report; choose another folder for the report")
     if force or not (path.exists() or path.is_symlink()):
         return
     if path.is_symlink() or not path.is_file() or not report_owner(path)[0]:
-        raise EmoframeError(
-            f"{path} exists and emoframe did not write it (or it was edited since); choose another folder, "
-            "or pass --force to replace it"
-        )
+        raise EmoframeError(f"{path} exists and emoframe did not write it (or it was edited since); {fix}")
 
 
 def write_report(
