@@ -327,3 +327,32 @@ def test_train_from_a_run_whose_code_changed_is_refused_naming_the_component(cor
         assert changed_since_stored(store, first.run_id, cp.registry(code_plugin)) == {}
     finally:
         store.close()
+
+
+def test_results_compare_report_warn_and_train_refuses_when_the_code_changed(
+    corpus, code_plugin, tmp_path, monkeypatch
+):
+    from . import code_plugin as cp
+
+    wd = tmp_path / "wd"
+    first, _ = bench(corpus, code_plugin, wd)
+    runner = CliRunner()
+    w = ["--workdir", str(wd)]
+    monkeypatch.setattr(registry_module, "_default", cp.registry(code_plugin))
+    clean = runner.invoke(main, ["results", *w])
+    assert clean.exit_code == 0 and "code changed" not in clean.output
+    cp.write(code_plugin, sharpness="0.5")
+    monkeypatch.setattr(registry_module, "_default", cp.registry(code_plugin))
+    line = (
+        f"warning: cc.centroid's code changed since run {first.run_id[:12]} was stored: the figures of "
+        "cc.energy→cc.centroid are the older code's"
+    )
+    for args in (["results", *w], ["compare", first.run_id[:8], "1", "2", *w]):
+        got = runner.invoke(main, args)
+        assert got.exit_code == 0 and line in got.output, (args, got.output)
+    got = runner.invoke(main, ["report", "--out", str(tmp_path / "rep"), *w])
+    assert got.exit_code == 0 and line in got.output
+    assert "cc.centroid&#x27;s code changed since run" in (tmp_path / "rep" / "index.html").read_text()
+    refused = runner.invoke(main, ["train", "--pipeline", "1", "--out", str(tmp_path / "b"), *w])
+    assert refused.exit_code == 2 and "rerun the benchmark first, then train" in refused.output, refused.output
+    assert not (tmp_path / "b").exists()

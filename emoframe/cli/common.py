@@ -170,6 +170,19 @@ def report_errors(outcome: Any) -> None:
     sys.exit(1)
 
 
+def code_change_lines(store: Any, run_id: str) -> list[str]:
+    """One warning per component whose code changed since the run was stored (its figures are the older
+    code's): what `results`, `compare` and `report` say before showing them."""
+    from ..results.code_check import changed_since_stored, describe_changes
+
+    return describe_changes(changed_since_stored(store, run_id, load_registry()), run_id)
+
+
+def warn_lines(lines: list[str]) -> None:
+    for line in lines:
+        err_console.print(styled(("warning: ", "yellow"), line))
+
+
 def report_left_out(failures: list[dict[str, Any]], shown: int = 8, stored: bool = True) -> None:
     """Rows left out, one line per (component, reason) with the count and examples. A command that stores
     no run (``stored=False``: `extract`, `train`) prints every reason: no `emoframe failures` could show the rest."""

@@ -11,7 +11,16 @@ from rich.table import Table
 
 from ..display import OUTCOME_STYLE
 from ..errors import EmoframeError
-from .common import console, err_console, print_leaderboard, styled, use_workdir, workdir_option
+from .common import (
+    code_change_lines,
+    console,
+    err_console,
+    print_leaderboard,
+    styled,
+    use_workdir,
+    warn_lines,
+    workdir_option,
+)
 
 
 def _echo_records(records: list[dict[str, Any]], fmt: str, fields: list[str]) -> None:
@@ -165,7 +174,9 @@ def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
 
     store = _read_store(workdir)
     try:
-        d = compare_pipelines(store, resolve_run(store, run_id), first, second)
+        target = resolve_run(store, run_id)
+        warn_lines(code_change_lines(store, target))
+        d = compare_pipelines(store, target, first, second)
     finally:
         store.close()
     console.print(f"A = {d['a_ref']}\nB = {d['b_ref']}", highlight=False)
@@ -198,6 +209,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
     try:
         runs = store.runs()
         target = resolve_run(store, run_id)
+        warn_lines(code_change_lines(store, target))
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
             rows = [r for r in rows if r.fused]
@@ -235,7 +247,10 @@ def report(run_id: str | None, out: Path, force: bool, workdir: Path | None) -> 
     check_report_target(out, force)  # before reading anything
     store = _read_store(workdir)
     try:
-        path = write_report(store, resolve_run(store, run_id), out, force=force)
+        target = resolve_run(store, run_id)
+        notes = code_change_lines(store, target)
+        warn_lines(notes)
+        path = write_report(store, target, out, force=force, notes=notes)
     finally:
         store.close()
     console.print(f"wrote {path}", highlight=False)

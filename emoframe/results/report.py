@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,13 +227,17 @@ def write_report(
     out: str | Path,
     rows: list[LeaderboardRow] | None = None,
     force: bool = False,
+    notes: Sequence[str] = (),
 ) -> Path:
     """Write ``out/index.html`` (images embedded, no other files needed). ``rows``: the run's leaderboard
     when the caller has it already (it costs a bootstrap per pipeline). An ``index.html`` already there is
-    replaced only when emoframe wrote it, unchanged since, or with ``force``."""
+    replaced only when emoframe wrote it, unchanged since, or with ``force``. ``notes``: warnings the
+    command printed about the run (its code changed since, :mod:`emoframe.results.code_check`), shown
+    first among the run's warnings (and part of the report's key)."""
     out = Path(out)
     check_report_target(out, force)
     run = store.run(run_id)
+    run = {**run, "warnings": [*notes, *run["warnings"]]}
     rows = rows if rows is not None else leaderboard(store, run["id"])
     key = report_key(run, rows)
     if report_owner(out / INDEX) == (True, key):  # this very report, already written: drawing it again changes nothing
