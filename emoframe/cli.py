@@ -584,7 +584,6 @@ def _bench(
     import time
 
     from .results.leaderboard import leaderboard, learned_lines
-    from .results.leaderboard import outcome as row_outcome
     from .results.report import write_report
     from .results.store import ResultsStore
     from .spec import load_spec
@@ -599,10 +598,7 @@ def _bench(
         rows = leaderboard(store, outcome.run_id)
         _print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
         _print_robustness(rows)
-        for r in rows:
-            if r.get("verdict"):
-                colour = OUTCOME_STYLE[row_outcome(r)]
-                console.print(styled((r["verdict"], colour), f" — {r['pipeline']}"))
+        _print_verdicts(rows)
         for r in rows:
             for line in learned_lines(r):
                 console.print(f"{r['pipeline']}: {line}", highlight=False)
@@ -670,6 +666,15 @@ def _print_leaderboard(rows: list[dict[str, Any]], title: str) -> None:
     for r in rows:
         table.add_row(*table_cells(r))
     console.print(table)
+
+
+def _print_verdicts(rows: list[dict[str, Any]]) -> None:
+    """Each fused row's verdict, coloured by its outcome (`bench`, `demo` and `results` alike)."""
+    from .results.leaderboard import outcome
+
+    for r in rows:
+        if r.get("verdict"):
+            console.print(styled((r["verdict"], OUTCOME_STYLE[outcome(r)]), f" — {r['pipeline']}"))
 
 
 def _print_robustness(rows: list[dict[str, Any]]) -> None:
@@ -936,6 +941,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
                 others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
                 err_console.print(f"latest run shown; others: {others}", highlight=False)
             _print_leaderboard(rows, title=f"{run['name']} — run {target[:12]}")
+            _print_verdicts(rows)
             for a in run.get("asr") or []:
                 console.print(a["line"], highlight=False)
             for r in rows:

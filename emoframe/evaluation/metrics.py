@@ -7,15 +7,28 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
+
+
+def label_codes(values: Sequence[Any], classes: Sequence[Any], what: str) -> np.ndarray:
+    """Each label's position in ``classes``. A label outside them is an error naming it: dropping its row
+    would score the rest as if it had not been there (a miss that raises recall)."""
+    index = {c: i for i, c in enumerate(classes)}
+    try:
+        return np.array([index[v] for v in values], dtype=np.int64)
+    except KeyError:
+        unknown = sorted({str(v) for v in values if v not in index})
+        raise DataError(
+            f"{what}: label(s) {', '.join(unknown[:5])} not among the classes {', '.join(map(str, classes))}; "
+            "every true and predicted label must be one of the run's classes"
+        ) from None
+
 
 def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
     """Counts: rows are true classes, columns predicted, in the order of ``classes``."""
-    index = {c: i for i, c in enumerate(classes)}
-    t = np.array([index[v] for v in y_true])
-    p = np.array([index.get(v, -1) for v in y_pred])
+    t, p = label_codes(y_true, classes, "true labels"), label_codes(y_pred, classes, "predictions")
     k = len(classes)
-    ok = p >= 0
-    return np.bincount(t[ok] * k + p[ok], minlength=k * k).reshape(k, k)
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 
 def recalls(cm: np.ndarray) -> np.ndarray:

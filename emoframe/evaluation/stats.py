@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import confusion, uar, uar_each
+from .metrics import confusion, label_codes, uar, uar_each
 
 
 def _uar_idx(t: np.ndarray, p: np.ndarray, k: int) -> float:
@@ -18,8 +18,7 @@ def _uar_idx(t: np.ndarray, p: np.ndarray, k: int) -> float:
 def _encode(
     y_true: Sequence[Any], preds: Sequence[Sequence[Any]], classes: Sequence[Any]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    index = {c: i for i, c in enumerate(classes)}
-    return np.array([index[v] for v in y_true]), [np.array([index[v] for v in p]) for p in preds]
+    return label_codes(y_true, classes, "true labels"), [label_codes(p, classes, "predictions") for p in preds]
 
 
 def bootstrap_ci(

@@ -1,0 +1,289 @@
+"""Every statistic emoframe reports, against a computation that shares none of its code.
+
+Pooled UAR, WA, macro-F1, weighted-F1, recall and the confusion matrix against scikit-learn; the
+bootstrap CI against ``scipy.stats.bootstrap`` (percentile method, the same resample stream, so the
+bounds agree to 1e-12 — a 50% interval, or any other level, misses by orders of magnitude); the paired
+fusion gain and ``compare``'s difference against the plain numpy paired bootstrap of
+tests/stats_reference.py; fold mean ± std, gap, n and coverage against counts written out by hand.
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+from sklearn import metrics as skm
+
+from emoframe.errors import DataError
+from emoframe.evaluation.metrics import all_metrics, balanced_accuracy, confusion
+from emoframe.evaluation.records import FoldResult
+from emoframe.evaluation.stats import bootstrap_ci, mean_std, paired_difference, paired_gain
+from emoframe.evaluation.summary import robustness_summary, summarise
+from emoframe.results.leaderboard import leaderboard
+from emoframe.results.store import ResultsStore
+from emoframe.spec import parse_spec
+
+from . import stats_reference as ref
+
+CLASSES = ["angry", "happy", "neutral", "sad"]
+K = len(CLASSES)
+TIGHT = 1e-12  # float noise only: the bounds of a 50% or 90% interval sit more than 1e-3 away
+
+
+def draw(seed: int, n: int, accuracy: float = 0.6, weights=(0.4, 0.3, 0.2, 0.1)) -> tuple[np.ndarray, np.ndarray]:
+    """Truth with unequal class shares and predictions right with probability ``accuracy`` (coded)."""
+    rng = np.random.default_rng(seed)
+    t = rng.choice(K, n, p=list(weights))
+    return t, np.where(rng.random(n) < accuracy, t, rng.integers(0, K, n))
+
+
+def predict(t: np.ndarray, accuracy: float, seed: int) -> np.ndarray:
+    """Predictions of the same truth, right with probability ``accuracy``."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(len(t)) < accuracy, t, rng.integers(0, K, len(t)))
+
+
+def names(coded: np.ndarray) -> list[str]:
+    return [CLASSES[i] for i in coded]
+
+
+# -- point metrics against scikit-learn ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["random", "class never predicted", "class predicted but never true", "class in neither", "one class true"],
+)
+def test_every_metric_matches_scikit_learn(case):
+    t, p = draw(3, 150)
+    if case == "class never predicted":
+        p = np.where(p == 2, 1, p)
+    elif case == "class predicted but never true":
+        t = np.where(t == 3, 0, t)
+    elif case == "class in neither":
+        t, p = np.where(t == 3, 0, t), np.where(p == 3, 0, p)
+    elif case == "one class true":
+        t = np.zeros_like(t)
+    y, yhat = names(t), names(p)
+    m = all_metrics(y, yhat, CLASSES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns about classes absent from the truth
+        assert m["uar"] == pytest.approx(skm.balanced_accuracy_score(y, yhat), abs=TIGHT)
+        assert m["wa"] == pytest.approx(skm.accuracy_score(y, yhat), abs=TIGHT)
+        assert m["macro_f1"] == pytest.approx(skm.f1_score(y, yhat, average="macro", zero_division=0), abs=TIGHT)
+        assert m["weighted_f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted", zero_division=0), abs=TIGHT)
+        recall = skm.recall_score(y, yhat, average=None, labels=CLASSES, zero_division=np.nan)
+    assert [np.nan if m["recall"][c] is None else m["recall"][c] for c in CLASSES] == pytest.approx(
+        recall.tolist(), nan_ok=True
+    )
+    assert m["confusion"] == skm.confusion_matrix(y, yhat, labels=CLASSES).tolist()
+    assert m["uar"] == pytest.approx(float(ref.uar(t, p, K)), abs=TIGHT)
+
+
+@pytest.mark.parametrize("kind", ["strings", "integer codes", "predicted class never true"])
+def test_balanced_accuracy_matches_scikit_learn(kind):
+    """The torch and transformers plugins select their epochs with it (on integer codes)."""
+    t, p = draw(11, 90)
+    if kind == "strings":
+        y, yhat = np.array(names(t)), np.array(names(p))
+    elif kind == "integer codes":
+        y, yhat = t, p
+    else:
+        y, yhat = np.where(t == 3, 0, t), p
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = skm.balanced_accuracy_score(y, yhat)
+    assert balanced_accuracy(y, yhat) == pytest.approx(expected, abs=TIGHT)
+    assert balanced_accuracy(y, y) == 1.0
+
+
+def test_a_label_outside_the_classes_is_an_error_not_a_dropped_row():
+    """A prediction outside ``classes`` used to leave its row out of the confusion matrix (UAR 1.0 where
+    scikit-learn says 0.75): now it is refused, naming the label, here and in the bootstrap."""
+    y, yhat = ["a", "a", "b", "b"], ["a", "x", "b", "b"]
+    for call in (
+        lambda: confusion(y, yhat, ["a", "b"]),
+        lambda: bootstrap_ci(y, yhat, ["a", "b"], n=10),
+        lambda: paired_difference(y, yhat, y, ["a", "b"], n=10),
+    ):
+        with pytest.raises(DataError, match="predictions: label\\(s\\) x not among the classes a, b"):
+            call()
+    with pytest.raises(DataError, match="true labels: label\\(s\\) z"):
+        confusion(["z"], ["a"], ["a", "b"])
+
+
+# -- the bootstrap interval against scipy ------------------------------------------------------------------
+
+
+def scipy_percentile_interval(t, p, resamples, seed, level):
+    result = scipy_stats.bootstrap(
+        (t, p),
+        lambda tt, pp, axis=-1: ref.uar(tt, pp, K),
+        paired=True,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return result.confidence_interval.low, result.confidence_interval.high, result.standard_error
+
+
+@pytest.mark.parametrize(
+    "seed, rows, resamples, level",
+    [(0, 300, 1000, 0.95), (5, 120, 1000, 0.95), (9, 300, 500, 0.9), (2, 3000, 1000, 0.95)],  # 3000: two chunks
+)
+def test_bootstrap_ci_is_scipys_percentile_interval(seed, rows, resamples, level):
+    t, p = draw(seed + 100, rows)
+    lo, hi = bootstrap_ci(names(t), names(p), CLASSES, n=resamples, seed=seed, level=level)
+    s_lo, s_hi, se = scipy_percentile_interval(t, p, resamples, seed, level)
+    assert (lo, hi) == pytest.approx((s_lo, s_hi), abs=TIGHT)
+    # the same interval by the textbook: quantiles of the resampled UARs
+    idx = ref.resample_indices(rows, resamples, seed)
+    assert (lo, hi) == pytest.approx(ref.percentile_interval(ref.uar(t[idx], p[idx], K), level), abs=TIGHT)
+    # and its width is that of a 95% (90%) normal interval of the bootstrap's own spread, not of a 50% one
+    z = scipy_stats.norm.ppf((1 + level) / 2)
+    assert 0.85 < (hi - lo) / (2 * z * se) < 1.15
+    half_lo, half_hi, _ = scipy_percentile_interval(t, p, resamples, seed, 0.5)
+    assert (hi - lo) / (half_hi - half_lo) > 2
+
+
+def test_bootstrap_ci_of_nothing_is_unknown():
+    assert all(np.isnan(bootstrap_ci([], [], CLASSES)))
+    assert all(np.isnan(bootstrap_ci(["sad"], ["sad"], CLASSES, n=0)))
+
+
+# -- paired difference and fusion gain against a plain paired bootstrap ------------------------------------
+
+
+@pytest.mark.parametrize("seed, rows, level", [(0, 200, 0.95), (4, 400, 0.95), (8, 150, 0.9), (1, 3000, 0.95)])
+def test_paired_difference_matches_a_plain_paired_bootstrap(seed, rows, level):
+    t, b = draw(seed, rows, accuracy=0.55)
+    a = predict(t, 0.7, seed + 50)
+    a = np.where(np.random.default_rng(seed).random(rows) < 0.5, b, a)  # correlated, as two pipelines are
+    d = paired_difference(names(t), names(a), names(b), CLASSES, n=1000, seed=seed, level=level)
+    diff, (lo, hi) = ref.paired_bootstrap(t, a, b, K, 1000, seed, level)
+    assert d["diff"] == pytest.approx(diff, abs=TIGHT)
+    assert d["ci"] == pytest.approx([lo, hi], abs=TIGHT)
+    assert d["uar_a"] == pytest.approx(skm.balanced_accuracy_score(t, a), abs=TIGHT)
+    assert d["uar_b"] == pytest.approx(skm.balanced_accuracy_score(t, b), abs=TIGHT)
+    assert d["n"] == rows
+    # unpaired intervals (each pipeline resampled on its own draw) would be another interval altogether
+    ia, ib = ref.resample_indices(rows, 1000, seed), ref.resample_indices(rows, 1000, seed + 1)
+    unpaired = ref.percentile_interval(ref.uar(t[ia], a[ia], K) - ref.uar(t[ib], b[ib], K), level)
+    assert abs(unpaired[0] - lo) > 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_paired_gain_matches_a_plain_paired_bootstrap_against_the_best_part(seed):
+    t, audio = draw(seed, 240, accuracy=0.45)
+    text, noise = predict(t, 0.7, seed + 1), predict(t, 0.3, seed + 2)
+    fused = np.where(np.random.default_rng(seed + 3).random(240) < 0.6, text, predict(t, 0.8, seed + 4))
+    parts = {"audio": audio, "text": text, "noise": noise}
+    g = paired_gain(names(t), names(fused), {k: names(v) for k, v in parts.items()}, CLASSES, n=1000, seed=seed)
+    part_uar = {k: skm.balanced_accuracy_score(t, v) for k, v in parts.items()}
+    best = max(part_uar, key=part_uar.__getitem__)
+    gain, (lo, hi) = ref.paired_bootstrap(t, fused, parts[best], K, 1000, seed)
+    assert g["best_part"] == best == "text"
+    assert g["part_uar"] == pytest.approx(part_uar, abs=TIGHT)
+    assert g["fused_uar"] == pytest.approx(skm.balanced_accuracy_score(t, fused), abs=TIGHT)
+    assert g["gain"] == pytest.approx(gain, abs=TIGHT) and g["ci"] == pytest.approx([lo, hi], abs=TIGHT)
+    assert (g["helped"], g["hurt"]) == (ref.rule(lo, hi) == "helped", ref.rule(lo, hi) == "hurt")
+
+
+# -- fold figures, n and coverage against hand counts ------------------------------------------------------
+
+#: three folds of a two-class run, small enough to count by hand (see the comments)
+HAND = [
+    # truth, predictions, train UAR stored by the runner
+    (["a", "a", "b", "b"], ["a", "b", "b", "b"], 0.9),  # recall a 1/2, b 2/2 → UAR 3/4; 3 of 4 right
+    (["a", "a", "a", "b"], ["a", "a", "b", "a"], 0.8),  # recall a 2/3, b 0/1 → UAR 1/3; 2 of 4 right
+    (["a", "b"], ["a", "b"], 1.0),  # UAR 1; 2 of 2 right
+]
+FOLD_UARS = [3 / 4, 1 / 3, 1.0]
+POOLED_UAR = (4 / 6 + 3 / 4) / 2  # a: 1 + 2 + 1 of 2 + 3 + 1 true; b: 2 + 0 + 1 of 2 + 1 + 1 true
+POOLED_WA = 7 / 10
+
+
+def hand_folds(stored_test_uar: float | None = None) -> list[FoldResult]:
+    return [
+        FoldResult(
+            fold=f,
+            test_ids=[f"f{f}r{i}" for i in range(len(t))],
+            y_true=t,
+            y_pred=p,
+            proba=[[0.5, 0.5]] * len(t),
+            train_uar=train,
+            test_uar=FOLD_UARS[f - 1] if stored_test_uar is None else stored_test_uar,
+            fit_s=1.0,
+            predict_s=0.5,
+        )
+        for f, (t, p, train) in enumerate(HAND, start=1)
+    ]
+
+
+SPEC = parse_spec(
+    {
+        "data": {"corpus": "demo"},
+        "evaluation": {"bootstrap": 400, "seed": 3},
+        "branches": {"text": {"extractor": "toy.words", "model": "toy.centroid"}},
+    }
+)
+
+
+def test_fold_mean_std_gap_and_pooled_figures_are_the_hand_counts():
+    r = summarise(SPEC, hand_folds(), ["a", "b"])
+    assert r.metrics["uar"] == pytest.approx(POOLED_UAR, abs=TIGHT)
+    assert r.metrics["wa"] == pytest.approx(POOLED_WA, abs=TIGHT)
+    assert r.metrics["confusion"] == [[4, 2], [1, 3]]
+    assert r.uar_mean == pytest.approx(statistics.mean(FOLD_UARS), abs=TIGHT)
+    assert r.uar_std == pytest.approx(statistics.stdev(FOLD_UARS), abs=TIGHT)  # sample std (n − 1)
+    gaps = [0.9 - 3 / 4, 0.8 - 1 / 3, 1.0 - 1.0]
+    assert (r.gap_mean, r.gap_std) == pytest.approx((statistics.mean(gaps), statistics.stdev(gaps)), abs=TIGHT)
+    assert (r.fit_s, r.predict_s) == (3.0, 1.5)
+    t = ref.codes([v for tt, _, _ in HAND for v in tt], ["a", "b"])
+    p = ref.codes([v for _, pp, _ in HAND for v in pp], ["a", "b"])
+    idx = ref.resample_indices(len(t), 400, 3)
+    assert r.uar_ci == pytest.approx(ref.percentile_interval(ref.uar(t[idx], p[idx], 2)), abs=TIGHT)
+
+
+def test_the_fold_mean_comes_from_each_folds_predictions_not_a_stored_number():
+    r = summarise(SPEC, hand_folds(stored_test_uar=0.0), ["a", "b"])
+    assert r.uar_mean == pytest.approx(statistics.mean(FOLD_UARS), abs=TIGHT)
+
+
+def test_mean_std_leaves_out_missing_folds():
+    assert mean_std([0.5, None, float("nan"), 0.7]) == pytest.approx((0.6, statistics.stdev([0.5, 0.7])))
+    assert mean_std([0.4]) == (0.4, 0.0)
+    assert all(np.isnan(mean_std([])))
+
+
+def test_n_and_coverage_on_the_leaderboard_are_the_hand_counts(tmp_path):
+    """10 rows evaluated of 12 the protocol would evaluate (2 left out): n 10, coverage 10/12."""
+    store = ResultsStore(tmp_path / "results.db")
+    store.begin_run("hand", "hand", SPEC.to_dict(), [("p1", "by hand", SPEC.to_dict(), False)])
+    store.set_plan("hand", ["a", "b"], [], [], n_folds=3, n_rows=12)
+    for fr in hand_folds():
+        store.save_fold("hand", [("p1", fr)], [])
+    (row,) = leaderboard(store, "hand")
+    store.close()
+    assert row["n"] == 10 and row["coverage"] == pytest.approx(10 / 12, abs=TIGHT)
+    assert row["folds"] == "3/3" and row["status"] == "done"
+    assert row["uar"] == pytest.approx(POOLED_UAR, abs=TIGHT) and row["wa"] == pytest.approx(POOLED_WA, abs=TIGHT)
+    assert row["uar_fold_mean"] == pytest.approx(statistics.mean(FOLD_UARS), abs=TIGHT)
+    assert row["uar_fold_std"] == pytest.approx(statistics.stdev(FOLD_UARS), abs=TIGHT)
+    assert row["macro_f1"] == pytest.approx(
+        skm.f1_score([v for t, _, _ in HAND for v in t], [v for _, p, _ in HAND for v in p], average="macro"),
+        abs=TIGHT,
+    )
+
+
+def test_robustness_is_the_change_of_uar_on_the_same_rows():
+    folds = hand_folds()
+    # fold 1 under noise: every row predicted 'a' (recall a 2/2, b 0/2 → UAR 1/2; clean on those rows: 3/4)
+    folds[0].robustness = {"noise": {"ids": folds[0].test_ids, "y_pred": ["a"] * 4}}
+    out = robustness_summary(folds, ["a", "b"])
+    assert out == {"noise": pytest.approx({"uar": 1 / 2, "clean_uar": 3 / 4, "delta": 1 / 2 - 3 / 4, "rows": 4})}
