@@ -83,6 +83,29 @@ def test_every_metric_matches_scikit_learn(case):
     assert m["uar"] == pytest.approx(float(ref.uar(t, p, K)), abs=TIGHT)
 
 
+def test_metrics_of_no_rows_are_unknown_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 is computed on the way
+        m = all_metrics([], [], CLASSES)
+    assert all(np.isnan(m[k]) for k in ("uar", "wa", "macro_f1", "weighted_f1"))
+    assert m["recall"] == dict.fromkeys(CLASSES) and m["confusion"] == [[0] * K] * K
+
+
+def test_a_class_without_true_rows_has_no_recall_and_a_class_seen_once_counts():
+    """Recall of a class absent from the truth is None (not 0, not NaN); a class on one row only, predicted
+    wrongly, still enters macro-F1 with F1 = 0 (as in scikit-learn)."""
+    y = ["angry"] * 3 + ["happy"] * 3 + ["sad"]
+    yhat = ["angry", "angry", "happy", "happy", "happy", "angry", "happy"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = all_metrics(y, yhat, CLASSES)
+    assert m["recall"] == {"angry": pytest.approx(2 / 3), "happy": pytest.approx(2 / 3), "neutral": None, "sad": 0.0}
+    f1 = {"angry": 2 * 2 / (2 * 2 + 1 + 1), "happy": 2 * 2 / (2 * 2 + 2 + 1), "sad": 0.0}  # 2·TP / (2·TP + FP + FN)
+    assert m["macro_f1"] == pytest.approx(sum(f1.values()) / 3, abs=TIGHT)
+    assert m["macro_f1"] == pytest.approx(skm.f1_score(y, yhat, average="macro"), abs=TIGHT)
+    assert m["weighted_f1"] == pytest.approx((3 * f1["angry"] + 3 * f1["happy"]) / 7, abs=TIGHT)
+
+
 @pytest.mark.parametrize("kind", ["strings", "integer codes", "predicted class never true"])
 def test_balanced_accuracy_matches_scikit_learn(kind):
     """The torch and transformers plugins select their epochs with it (on integer codes)."""
@@ -113,6 +136,13 @@ def test_a_label_outside_the_classes_is_an_error_not_a_dropped_row():
             call()
     with pytest.raises(DataError, match="true labels: label\\(s\\) z"):
         confusion(["z"], ["a"], ["a", "b"])
+    many = [f"u{i}" for i in range(7)]
+    with pytest.raises(DataError) as e:
+        confusion(["a"] * 7, many, ["a", "b"])
+    assert str(e.value) == (
+        "predictions: label(s) u0, u1, u2, u3, u4 not among the classes a, b; every true and predicted label "
+        "must be one of the run's classes"
+    )
 
 
 # -- the bootstrap interval against scipy ------------------------------------------------------------------
@@ -151,9 +181,22 @@ def test_bootstrap_ci_is_scipys_percentile_interval(seed, rows, resamples, level
     assert (hi - lo) / (half_hi - half_lo) > 2
 
 
-def test_bootstrap_ci_of_nothing_is_unknown():
+def test_bootstrap_ci_of_nothing_is_unknown_and_of_one_resample_is_that_resample():
     assert all(np.isnan(bootstrap_ci([], [], CLASSES)))
     assert all(np.isnan(bootstrap_ci(["sad"], ["sad"], CLASSES, n=0)))
+    t, p = draw(4, 50)
+    (idx,) = ref.resample_indices(50, 1, 6)
+    one = float(ref.uar(t[idx], p[idx], K))
+    assert bootstrap_ci(names(t), names(p), CLASSES, n=1, seed=6) == pytest.approx((one, one), abs=TIGHT)
+
+
+def test_drawing_the_resamples_in_chunks_changes_no_draw():
+    """Chunks bound the memory (stats.CHUNK_BYTES); the indices are those of one (resamples × rows) draw."""
+    from emoframe.evaluation.stats import _resample_chunks
+
+    whole = ref.resample_indices(37, 100, 5)
+    for chunk_bytes in (1, 8 * 37 * 3, 8 * 37 * 100, 1 << 30):
+        np.testing.assert_array_equal(np.concatenate(list(_resample_chunks(5, 100, 37, chunk_bytes))), whole)
 
 
 # -- paired difference and fusion gain against a plain paired bootstrap ------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,8 +35,7 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
 def recalls(cm: np.ndarray) -> np.ndarray:
     """Recall of each class (NaN for a class without true rows); ``cm`` may be a stack (… × k × k)."""
     support = cm.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1) / np.maximum(support, 1), np.nan)
+    return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1) / np.maximum(support, 1), np.nan)
 
 
 def uar_each(cms: np.ndarray) -> np.ndarray:
@@ -43,8 +43,7 @@ def uar_each(cms: np.ndarray) -> np.ndarray:
     NaN where none is; the bootstrap scores its resamples a chunk at a time with this."""
     r = recalls(cms)
     present = (~np.isnan(r)).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(present > 0, np.nansum(r, axis=-1) / np.maximum(present, 1), np.nan)
+    return np.where(present > 0, np.nansum(r, axis=-1) / np.maximum(present, 1), np.nan)
 
 
 def uar(cm: np.ndarray) -> float:
@@ -61,27 +60,25 @@ def balanced_accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] 
 def wa(cm: np.ndarray) -> float:
     """Weighted accuracy, i.e. plain accuracy."""
     total = cm.sum()
-    return float(np.trace(cm) / total) if total else float("nan")
+    return float(np.trace(cm) / total) if total else math.nan
 
 
 def f1_scores(cm: np.ndarray) -> np.ndarray:
-    tp = np.diag(cm).astype(float)
-    fp = cm.sum(0) - tp
-    fn = cm.sum(1) - tp
-    denom = 2 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2 * tp / np.maximum(denom, 1e-12), 0.0)
+    """F1 of each class; 0 for a class in neither truth nor prediction (which no average counts)."""
+    tp = np.diag(cm)
+    denom = 2 * tp + (cm.sum(0) - tp) + (cm.sum(1) - tp)  # 2·TP + FP + FN
+    return np.divide(2 * tp, denom, out=np.zeros(len(tp)), where=denom != 0)
 
 
 def macro_f1(cm: np.ndarray) -> float:
     """Mean F1 over classes that occur in truth or prediction (as scikit-learn's labels=None)."""
     present = (cm.sum(0) + cm.sum(1)) > 0
-    return float(f1_scores(cm)[present].mean()) if present.any() else float("nan")
+    return float(f1_scores(cm)[present].mean()) if present.any() else math.nan
 
 
 def weighted_f1(cm: np.ndarray) -> float:
     support = cm.sum(1)
-    return float((f1_scores(cm) * support).sum() / support.sum()) if support.sum() else float("nan")
+    return float((f1_scores(cm) * support).sum() / support.sum()) if support.sum() else math.nan
 
 
 def all_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:

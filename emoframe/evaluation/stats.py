@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -31,17 +32,18 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile CI of UAR over resampled pooled predictions."""
     if n <= 0 or len(y_true) == 0:
-        return (float("nan"), float("nan"))
+        return (math.nan, math.nan)
     t, (p,) = _encode(y_true, [y_pred], classes)
     k = len(classes)
-    return _interval(np.concatenate([_uar_rows(t[i], p[i], k) for i in _resample_chunks(seed, n, len(t))]), level)
+    cells = t * k + p
+    return _interval(np.concatenate([_uar_rows(cells[i], k) for i in _resample_chunks(seed, n, len(t))]), level)
 
 
-def _uar_rows(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
-    """UAR of each row of (resamples × rows) label-index arrays, as :func:`_uar_idx` gives for one row,
-    from one stack of confusion matrices for the whole chunk."""
-    r = t.shape[0]
-    codes = (t * k + p) + (np.arange(r) * (k * k))[:, None]
+def _uar_rows(cells: np.ndarray, k: int) -> np.ndarray:
+    """UAR of each row of a (resamples × rows) array of confusion cells (true · k + predicted), as
+    :func:`_uar_idx` gives for one row, from one stack of confusion matrices for the whole chunk."""
+    r = cells.shape[0]
+    codes = cells + (np.arange(r) * (k * k))[:, None]  # each resample's cells apart from the others'
     return uar_each(np.bincount(codes.ravel(), minlength=r * k * k).reshape(r, k, k))
 
 
@@ -51,11 +53,15 @@ def _interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float
     return float(lo), float(hi)
 
 
-def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
+#: bootstrap indices are drawn about this many bytes at a time: it bounds memory and changes no draw
+CHUNK_BYTES = 16 << 20  # pragma: no mutate (any size gives the same draws: tests/test_stats_reference.py)
+
+
+def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
     """``n`` bootstrap index vectors of length ``size`` as (rows × size) chunks of bounded memory (the
     same draws, in the same order, as one (n × size) array would give)."""
     rng = np.random.default_rng(seed)
-    rows = max(1, chunk_bytes // (8 * max(1, size)))
+    rows = max(1, chunk_bytes // (8 * max(1, size)))  # pragma: no mutate (as CHUNK_BYTES)
     for start in range(0, n, rows):
         yield rng.integers(0, size, size=(min(rows, n - start), size))
 
@@ -74,11 +80,12 @@ def paired_difference(
     t, (a, b) = _encode(y_true, [pred_a, pred_b], classes)
     k = len(classes)
     ua, ub = _uar_idx(t, a, k), _uar_idx(t, b, k)
-    lo = hi = float("nan")
+    lo = hi = math.nan
     if n > 0 and len(t):
+        cells_a, cells_b = t * k + a, t * k + b
         lo, hi = _interval(
             np.concatenate(
-                [_uar_rows(t[i], a[i], k) - _uar_rows(t[i], b[i], k) for i in _resample_chunks(seed, n, len(t))]
+                [_uar_rows(cells_a[i], k) - _uar_rows(cells_b[i], k) for i in _resample_chunks(seed, n, len(t))]
             ),
             level,
         )
@@ -159,7 +166,7 @@ def verdict(gain: dict[str, Any]) -> str:
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     arr = np.asarray([v for v in values if v is not None and not np.isnan(v)], dtype=float)
     if len(arr) == 0:
-        return float("nan"), float("nan")
+        return math.nan, math.nan
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
 
 
