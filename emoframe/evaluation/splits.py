@@ -16,9 +16,9 @@ class LeakageError(EmoframeError):
 
 
 def assert_disjoint(train_speakers: np.ndarray, test_speakers: np.ndarray, what: str = "fold") -> None:
-    shared = set(train_speakers) & set(test_speakers)
+    shared = sorted({str(s) for s in train_speakers} & {str(s) for s in test_speakers})
     if shared:
-        raise LeakageError(f"{what}: speaker(s) {sorted(shared)[:5]} in both train and test")
+        raise LeakageError(f"{what}: speaker(s) {', '.join(shared[:5])} in both train and test")
 
 
 def outer_folds(
