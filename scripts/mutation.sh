@@ -71,7 +71,8 @@ killed = len(counts.get("killed", []))
 print(f"mutants in scope: {len(codes)}; checked {checked}: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(counts.items())))
 print(f"score: {killed}/{checked} = {killed / max(checked, 1):.1%} killed (target ≥ 90%)")
 doc = Path("docs/reliability.md").read_text(encoding="utf-8")
-section = doc[doc.find("## Mutation testing") :]
+heading = re.search(r"^## .*Mutation testing.*$", doc, flags=re.M)
+section = doc[heading.start() :] if heading else ""
 explained = set(re.findall(r"emoframe\.[\w.ǁ]+__mutmut_\d+", section))
 unexplained = [n for k in ("survived", "no tests") for n in counts.get(k, []) if n not in explained]
 for k in ("survived", "no tests"):

@@ -104,8 +104,12 @@ def test_one_level_up_is_refused_even_when_the_file_exists(tmp_path):
     root = make_corpus(tmp_path)
     write_wav(tmp_path / "outside.wav")  # the corpus folder's parent: one level up
     for audio in ("../outside.wav", "wav/../../outside.wav", "./../outside.wav"):
-        with pytest.raises(DataError, match=f"audio path '{audio}' escapes the corpus folder"):
+        with pytest.raises(DataError) as e:
             load_one(root, audio)
+        assert str(e.value) == (
+            f"{root / 'manifest.csv'}: row x: audio path '{audio}' escapes the corpus folder {root.resolve()} (a "
+            "symlink counts where it points); keep audio inside the manifest's folder or use an absolute path"
+        )
 
 
 def test_an_absolute_path_is_kept_as_written(tmp_path):
@@ -113,6 +117,9 @@ def test_an_absolute_path_is_kept_as_written(tmp_path):
     root = make_corpus(tmp_path)
     outside = write_wav(tmp_path / "elsewhere" / "x.wav")
     assert load_one(root, str(outside)).frame.loc[0, "audio"] == str(outside)
+    # a frame built in Python without a folder to resolve against keeps a relative path as it is
+    frame = pd.DataFrame([{"id": "x", "audio": "wav/a.wav", "text": "t", "label": "sad", "speaker": "s"}])
+    assert Manifest.from_frame(frame, require_audio=False).frame.loc[0, "audio"] == "wav/a.wav"
 
 
 def test_a_symlink_out_of_the_folder_is_refused_and_one_inside_is_followed(tmp_path):
@@ -130,9 +137,17 @@ def test_a_symlink_out_of_the_folder_is_refused_and_one_inside_is_followed(tmp_p
 def test_a_symlink_loop_and_a_nul_byte_are_refused_by_name(tmp_path):
     root = make_corpus(tmp_path)
     (root / "loop").symlink_to(root / "loop")
-    with pytest.raises(DataError, match="audio path 'loop/x.wav' cannot be resolved"):
+    with pytest.raises(
+        DataError, match="^[^:]*manifest.csv: row x: audio path 'loop/x.wav' cannot be resolved \\(.+\\)$"
+    ):
         load_one(root, "loop/x.wav")
     frame = pd.DataFrame([{"id": "x", "audio": "wav/a\x00.wav", "text": "t", "label": "sad", "speaker": "s"}])
+    with pytest.raises(DataError) as e:
+        Manifest.from_frame(frame, root=root, require_audio=False)
+    assert (
+        str(e.value) == "manifest: row x: audio path 'wav/a\\x00.wav' holds a NUL character; no file can have that name"
+    )
+    frame.loc[0, "audio"] = "/abs/a\x00.wav"  # absolute or not
     with pytest.raises(DataError, match="holds a NUL character"):
         Manifest.from_frame(frame, root=root, require_audio=False)
 

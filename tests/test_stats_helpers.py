@@ -93,6 +93,7 @@ def test_a_fusion_is_compared_with_its_own_branches():
     parts = part_specs(spec)
     assert sorted(parts) == ["audio", "text"]
     assert parts["audio"].branches["audio"].model.name == "toy.centroid"
+    assert parts["audio"].branches["audio"].model.params == {}  # its own model, not the fusion's
     assert parts["text"].branches["text"].model.params == {"temperature": 2}  # the fusion's model, alone
     assert all(p.fusion is None and p.evaluation == spec.evaluation and p.data == spec.data for p in parts.values())
     unimodal = parse_spec({"data": {"corpus": "demo"}, "branches": {"audio": {"extractor": "toy.energy"}}})

@@ -330,3 +330,137 @@ def test_robustness_is_the_change_of_uar_on_the_same_rows():
     folds[0].robustness = {"noise": {"ids": folds[0].test_ids, "y_pred": ["a"] * 4}}
     out = robustness_summary(folds, ["a", "b"])
     assert out == {"noise": pytest.approx({"uar": 1 / 2, "clean_uar": 3 / 4, "delta": 1 / 2 - 3 / 4, "rows": 4})}
+
+
+def test_the_defaults_are_1000_resamples_seed_0_and_95_percent():
+    t, p = draw(21, 120)
+    q = predict(t, 0.5, 22)
+    idx = ref.resample_indices(120, 1000, 0)
+    assert bootstrap_ci(names(t), names(p), CLASSES) == pytest.approx(
+        ref.percentile_interval(ref.uar(t[idx], p[idx], K), 0.95), abs=TIGHT
+    )
+    d = paired_difference(names(t), names(p), names(q), CLASSES)
+    assert d["ci"] == pytest.approx(list(ref.paired_bootstrap(t, p, q, K, 1000, 0, 0.95)[1]), abs=TIGHT)
+    g = paired_gain(names(t), names(p), {"a": names(q)}, CLASSES)
+    assert g["ci"] == d["ci"]
+
+
+def test_the_gain_passes_its_resamples_seed_and_level_on():
+    t, part = draw(31, 150)
+    fused = predict(t, 0.8, 32)
+    g = paired_gain(names(t), names(fused), {"a": names(part)}, CLASSES, n=300, seed=9, level=0.8)
+    assert g["ci"] == pytest.approx(list(ref.paired_bootstrap(t, fused, part, K, 300, 9, 0.8)[1]), abs=TIGHT)
+
+
+def test_a_class_without_rows_changes_no_statistic():
+    """The run's class list may hold a class no row has (the last one here): every figure is unchanged."""
+    t, p = draw(41, 100)
+    q = predict(t, 0.5, 42)
+    more = CLASSES + ["zz-unused"]
+    y, yp, yq = names(t), names(p), names(q)
+    assert bootstrap_ci(y, yp, more, n=200) == bootstrap_ci(y, yp, CLASSES, n=200)
+    assert paired_difference(y, yp, yq, more, n=200) == paired_difference(y, yp, yq, CLASSES, n=200)
+    assert paired_gain(y, yp, {"q": yq}, more, n=200) == paired_gain(y, yp, {"q": yq}, CLASSES, n=200)
+
+
+def test_one_row_has_a_degenerate_interval_not_an_unknown_one():
+    assert bootstrap_ci(["sad"], ["sad"], CLASSES) == (1.0, 1.0)
+    d = paired_difference(["sad"], ["sad"], ["angry"], CLASSES)
+    assert (d["diff"], d["ci"], d["n"]) == (1.0, [1.0, 1.0], 1)
+
+
+def test_a_paired_difference_without_resamples_or_rows_has_an_unknown_interval():
+    t, p = draw(51, 30)
+    q = predict(t, 0.5, 52)
+    d = paired_difference(names(t), names(p), names(q), CLASSES, n=0)
+    assert np.isnan(d["ci"]).all() and d["diff"] == pytest.approx(float(ref.uar(t, p, K) - ref.uar(t, q, K)))
+    none = paired_difference([], [], [], CLASSES)
+    assert np.isnan(none["ci"]).all() and none["n"] == 0
+    (idx,) = ref.resample_indices(30, 1, 4)
+    one = float(ref.uar(t[idx], p[idx], K) - ref.uar(t[idx], q[idx], K))
+    assert paired_difference(names(t), names(p), names(q), CLASSES, n=1, seed=4)["ci"] == pytest.approx([one, one])
+    with pytest.raises(DataError, match="^true labels: label\\(s\\) zz not among the classes"):
+        bootstrap_ci(["zz"], ["sad"], CLASSES)
+
+
+def fused_fold(fold: int, n: int = 40, seed: int = 0) -> FoldResult:
+    t, audio = draw(seed, n, accuracy=0.5)
+    text, fused = predict(t, 0.6, seed + 1), predict(t, 0.8, seed + 2)
+    return FoldResult(
+        fold=fold,
+        test_ids=[f"f{fold}r{i}" for i in range(n)],
+        y_true=names(t),
+        y_pred=names(fused),
+        proba=[[0.25] * K] * n,
+        train_uar=0.9,
+        test_uar=0.0,
+        fit_s=1.0,
+        predict_s=0.5,
+        parts={"text": names(text), "audio": names(audio)},
+        overlap=[fold, 10],
+    )
+
+
+FUSED_SPEC = parse_spec(
+    {
+        "name": "fused by hand",
+        "data": {"corpus": "demo"},
+        "evaluation": {"protocol": "loso", "bootstrap": 300, "seed": 5},
+        "branches": {
+            "audio": {"extractor": "toy.energy", "model": "toy.centroid"},
+            "text": {"extractor": "toy.words", "model": "toy.centroid"},
+        },
+        "fusion": "fusion.late",
+    }
+)
+
+
+def test_one_fused_fold_is_summarised_like_many():
+    (fold,) = folds = [fused_fold(1)]
+    r = summarise(FUSED_SPEC, folds, CLASSES)
+    t, fused, audio, text = (
+        ref.codes(v, CLASSES) for v in (fold.y_true, fold.y_pred, fold.parts["audio"], fold.parts["text"])
+    )
+    best = "text" if ref.uar(t, text, K) > ref.uar(t, audio, K) else "audio"
+    gain, (lo, hi) = ref.paired_bootstrap(t, fused, text if best == "text" else audio, K, 300, 5)
+    assert r.fusion_gain["best_part"] == best and r.fusion_gain["ci"] == pytest.approx([lo, hi], abs=TIGHT)
+    assert r.verdict == ref.fusion_sentence(gain, lo, hi, best)
+    assert r.uar_mean == r.metrics["uar"] and r.uar_std == 0.0
+    idx = ref.resample_indices(40, 300, 5)
+    assert r.uar_ci == pytest.approx(ref.percentile_interval(ref.uar(t[idx], fused[idx], K)), abs=TIGHT)
+
+
+def test_the_result_carries_what_it_was_given_and_the_overlap_warning():
+    folds = [fused_fold(1, seed=0), fused_fold(2, seed=10)]  # 1 + 2 of 20 test transcripts seen in training
+    given = ["a warning from the plan"]
+    failures = [{"id": "x", "component": "c", "reason": "r"}]
+    r = summarise(FUSED_SPEC, folds, CLASSES, given, failures)
+    assert (r.pipeline, r.protocol, r.classes, r.spec) == (
+        FUSED_SPEC.display_name,
+        "loso",
+        CLASSES,
+        FUSED_SPEC.to_dict(),
+    )
+    assert r.warnings[0] == "a warning from the plan" and r.warnings[1].startswith("transcript overlap: 3 of 20 ")
+    assert len(r.warnings) == 2 and given == ["a warning from the plan"]  # the caller's list is not changed
+    assert r.failures == failures and r.failures is not failures
+    assert [f.fold for f in r.folds] == [1, 2] and r.fit_s == 2.0 and r.predict_s == 1.0
+    unimodal = summarise(SPEC, hand_folds(), ["a", "b"])
+    assert unimodal.fusion_gain is None and unimodal.verdict is None and unimodal.warnings == []
+    assert unimodal.failures == [] and unimodal.robustness == {}
+
+
+def test_no_folds_yet_is_a_result_of_unknowns():
+    r = summarise(FUSED_SPEC, [], CLASSES)
+    assert np.isnan(r.metrics["uar"]) and np.isnan(r.uar_mean) and all(np.isnan(r.uar_ci))
+    assert r.fusion_gain is None and r.verdict is None and r.folds == []
+
+
+def test_robustness_skips_a_condition_without_rows_and_goes_on():
+    folds = hand_folds()
+    folds[0].robustness = {
+        "a-empty": {"ids": [], "y_pred": []},
+        "b-noise": {"ids": folds[0].test_ids, "y_pred": ["a"] * 4},
+    }
+    assert list(robustness_summary(folds, ["a", "b"])) == ["b-noise"]
+    assert summarise(SPEC, folds, ["a", "b"]).robustness == robustness_summary(folds, ["a", "b"])

@@ -23,10 +23,11 @@ from rich.console import Console
 
 from emoframe.cli import main
 from emoframe.deploy.train import stored_pipeline
+from emoframe.errors import EmoframeError
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, paired_gain, verdict
 from emoframe.registry import Registry
-from emoframe.results.leaderboard import leaderboard
+from emoframe.results.leaderboard import compare_pipelines, leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 from emoframe.tui.app import EmoframeApp
@@ -35,7 +36,7 @@ from emoframe.tui.screens.results import ResultsScreen
 from . import stats_reference as ref
 
 CLASSES = ["angry", "happy", "neutral", "sad"]
-K, ROWS, RESAMPLES, SEED = 4, 200, 1000, 0
+K, ROWS, RESAMPLES, SEED = 4, 200, 800, 2  # not the defaults: each face must read them from the run
 RUN = "verdicts"
 
 #: case → (base's wrong rows the fused pipeline gets right, base's right rows it gets wrong, expected outcome)
@@ -155,6 +156,26 @@ def pipeline_spec(fused: bool) -> dict:
     return parse_spec(doc).to_dict()
 
 
+FOLDS = ((1, slice(0, 100)), (2, slice(100, 200)))
+
+
+def save_folds(store, run: str, pid: str, pred: np.ndarray, parts: bool = False, folds=FOLDS) -> None:
+    for fold, rows in folds:
+        fr = FoldResult(
+            fold=fold,
+            test_ids=[f"r{i:03d}" for i in range(ROWS)[rows]],
+            y_true=names(T[rows]),
+            y_pred=names(pred[rows]),
+            proba=[[0.25] * K] * len(T[rows]),
+            train_uar=0.9,
+            test_uar=0.0,
+            fit_s=1.0,
+            predict_s=0.1,
+            parts={"audio": names(BASE[rows]), "text": names(WEAK[rows])} if parts else {},
+        )
+        store.save_fold(run, [(pid, fr)], [])
+
+
 def build_store(workdir) -> None:
     """Two folds of 100 rows; one fused pipeline per case (parts: base as audio, weak as text), base and weak
     as unimodal pipelines, and a pipeline whose every fold failed. Ids sort in pooled order."""
@@ -164,23 +185,11 @@ def build_store(workdir) -> None:
     pipelines += [("p-failed", "failed", pipeline_spec(False), False)]
     store.begin_run(RUN, RUN, {"name": RUN, "evaluation": {"bootstrap": RESAMPLES, "seed": SEED}}, pipelines)
     store.set_plan(RUN, CLASSES, [], [], n_folds=2, n_rows=ROWS)
-    preds = {**{f"p-{c}": a for c, a in FUSED.items()}, "p-base": BASE, "p-weak": WEAK}
-    fused = {f"p-{c}" for c in CASES}
-    for fold, rows in ((1, slice(0, 100)), (2, slice(100, 200))):
-        for pid, p in preds.items():
-            fr = FoldResult(
-                fold=fold,
-                test_ids=[f"r{i:03d}" for i in range(ROWS)[rows]],
-                y_true=names(T[rows]),
-                y_pred=names(p[rows]),
-                proba=[[0.25] * K] * 100,
-                train_uar=0.9,
-                test_uar=0.0,
-                fit_s=1.0,
-                predict_s=0.1,
-                parts={"audio": names(BASE[rows]), "text": names(WEAK[rows])} if pid in fused else {},
-            )
-            store.save_fold(RUN, [(pid, fr)], [])
+    for case, pred in FUSED.items():
+        save_folds(store, RUN, f"p-{case}", pred, parts=True)
+    save_folds(store, RUN, "p-base", BASE)
+    save_folds(store, RUN, "p-weak", WEAK)
+    for fold, _ in FOLDS:
         store.save_fold(RUN, [], [("p-failed", fold, "toy.energy: broken on purpose")])
     store.close()
 
@@ -212,6 +221,9 @@ def test_results_json_and_table_say_each_verdict_exactly(workdir):
         )
         assert f"{expected_fusion(case)} — {case}\n" in table
     assert rows["base"]["verdict"] is None and rows["base"]["gain_pts"] is None
+    idx = ref.resample_indices(ROWS, RESAMPLES, SEED)  # the run's resamples and seed, not the defaults
+    low, high = ref.percentile_interval(ref.uar(T[idx], BASE[idx], K))
+    assert [rows["base"]["uar_ci_low"], rows["base"]["uar_ci_high"]] == pytest.approx([low, high], abs=1e-12)
     assert sum(line.startswith("fusion ") for line in table.splitlines()) == len(CASES)
 
 
@@ -274,6 +286,37 @@ async def test_the_tui_says_each_verdict_exactly(workdir):
             await pilot.pause()
             pane = plain(screen.query_one("#detail-b").content)
             assert pane.startswith(expected_comparison(case, "base") + "\n"), pane
+
+
+def test_compare_finds_pipelines_by_name_or_id_prefix_and_says_what_it_cannot(workdir):
+    store = ResultsStore(workdir / "results.db")
+    try:
+        by_id = compare_pipelines(store, RUN, "p-abo", "p-base")
+        assert (by_id["a"], by_id["b"], by_id["outcome"]) == ("above", "base", "helped")
+        assert by_id["verdict"] == expected_comparison("above", "base") and by_id["n"] == ROWS
+        for key, message in [
+            ("nope", "no pipeline 'nope' in run verdicts; `emoframe results --run RUN` lists them"),
+            ("p-", "more than one pipeline 'p-' in run verdicts; `emoframe results --run RUN` lists them"),
+            ("Touches", "no pipeline 'Touches' in run verdicts; did you mean: touches from above, touches from below"),
+        ]:
+            with pytest.raises(EmoframeError) as e:
+                compare_pipelines(store, RUN, key, "base")
+            assert str(e.value) == message
+        with pytest.raises(EmoframeError, match="^'failed' and 'base' have no evaluated rows in common yet$"):
+            compare_pipelines(store, RUN, "failed", "base")
+        # a run whose spec names no resamples or seed (an older store): the defaults, 1000 and 0; and a
+        # pipeline with only its first fold done, compared on the 100 rows both have
+        specs = [("q-half", "half", pipeline_spec(False), False), ("q-base", "base", pipeline_spec(False), False)]
+        store.begin_run("old", "old", {"name": "old"}, specs)
+        store.set_plan("old", CLASSES, [], [], n_folds=2, n_rows=ROWS)
+        save_folds(store, "old", "q-half", FUSED["above"], folds=FOLDS[:1])
+        save_folds(store, "old", "q-base", BASE)
+        half = compare_pipelines(store, "old", "half", "base")
+        assert half["n"] == 100
+        diff, (lo, hi) = ref.paired_bootstrap(T[:100], FUSED["above"][:100], BASE[:100], K, 1000, 0)
+        assert half["diff"] == pytest.approx(diff, abs=1e-12) and half["ci"] == pytest.approx([lo, hi], abs=1e-12)
+    finally:
+        store.close()
 
 
 def test_the_leaderboard_ranks_by_pooled_uar_with_unfinished_rows_last(workdir):

@@ -49,7 +49,7 @@ def _uar_rows(cells: np.ndarray, k: int) -> np.ndarray:
 
 def _interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float, float]:
     """The central ``level`` percentile interval of bootstrap values (NaN resamples ignored)."""
-    lo, hi = np.nanpercentile(np.asarray(values, dtype=float), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    lo, hi = np.nanpercentile(np.asarray(values), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
 
 
@@ -63,7 +63,7 @@ def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = CHUNK_BYTE
     rng = np.random.default_rng(seed)
     rows = max(1, chunk_bytes // (8 * max(1, size)))  # pragma: no mutate (as CHUNK_BYTES)
     for start in range(0, n, rows):
-        yield rng.integers(0, size, size=(min(rows, n - start), size))
+        yield rng.integers(size, size=(min(rows, n - start), size))  # from [0, size)
 
 
 def paired_difference(
@@ -124,14 +124,15 @@ def paired_gain(
     best = max(names, key=lambda n_: part_uar[n_])
     d = paired_difference(y_true, fused, parts[best], classes, n=n, seed=seed, level=level)
     lo, hi = d["ci"]
+    outcome = fusion_outcome(lo, hi)
     return {
         "gain": d["diff"],
         "ci": [lo, hi],
         "best_part": best,
         "fused_uar": d["uar_a"],
         "part_uar": {n_: float(u) for n_, u in part_uar.items()},
-        "helped": fusion_outcome(lo, hi) == "helped",
-        "hurt": fusion_outcome(lo, hi) == "hurt",
+        "helped": outcome == "helped",
+        "hurt": outcome == "hurt",
     }
 
 
@@ -164,7 +165,7 @@ def verdict(gain: dict[str, Any]) -> str:
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    arr = np.asarray([v for v in values if v is not None and not np.isnan(v)], dtype=float)
+    arr = np.asarray([v for v in values if v is not None and not np.isnan(v)])
     if len(arr) == 0:
         return math.nan, math.nan
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
