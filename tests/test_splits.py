@@ -31,7 +31,9 @@ def test_predefined_uses_the_split_column():
     splits = np.array(["train"] * 80 + ["dev"] * 20 + ["test"] * 20)
     ((tr, te),) = outer_folds("predefined", LABELS, SPEAKERS, splits, 5, 0)
     assert len(tr) == 100 and te.tolist() == list(range(100, 120))
-    with pytest.raises(DataError, match="needs a 'split' column"):
+    with pytest.raises(
+        DataError, match="^protocol predefined needs a 'split' column in the manifest \\(train/dev/test\\)$"
+    ):
         list(outer_folds("predefined", LABELS, SPEAKERS, None, 5, 0))
 
 
@@ -136,7 +138,9 @@ def test_outer_folds_edge_cases_and_their_messages():
     splits = np.array([" Test "] * 20 + ["train"] * 80 + ["DEV"] * 20)
     ((tr, te),) = outer_folds("predefined", LABELS, SPEAKERS, splits, 5, 0)
     assert te.tolist() == list(range(20)) and tr.tolist() == list(range(20, 120))
-    with pytest.raises(DataError, match="the split column needs 'test' rows and other \\(train/dev\\) rows"):
+    with pytest.raises(
+        DataError, match="^protocol predefined: the split column needs 'test' rows and other \\(train/dev\\) rows$"
+    ):
         list(outer_folds("predefined", LABELS, SPEAKERS, np.array(["test"] * 120), 5, 0))
     with pytest.raises(DataError, match="needs 'test' rows"):
         list(outer_folds("predefined", LABELS, SPEAKERS, np.array(["train"] * 120), 5, 0))
@@ -147,3 +151,41 @@ def test_outer_folds_edge_cases_and_their_messages():
     many = np.array([f"s{i}" for i in range(8)])
     with pytest.raises(LeakageError, match="^fold: speaker\\(s\\) s0, s1, s2, s3, s4 in both train and test$"):
         assert_disjoint(many, many)
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        lambda seed: inner_split(LABELS, None, 0.2, seed)[1],
+        lambda seed: inner_split(np.array(["a"] + ["b"] * 9), None, 0.3, seed)[1],
+        lambda seed: inner_folds(LABELS, SPEAKERS, 3, seed)[0][1],
+        lambda seed: inner_folds(LABELS, None, 3, seed)[0][1],
+    ],
+    ids=["stratified", "permutation", "group folds", "stratified folds"],
+)
+def test_every_inner_split_is_seeded(split):
+    assert split(0).tolist() == split(0).tolist()
+    assert any(split(s).tolist() != split(0).tolist() for s in range(1, 6))
+
+
+class Leaky:
+    """A splitter that puts every row on both sides (what the guards are there for)."""
+
+    def __init__(self, n_splits: int = 1, **kwargs):
+        self.n_splits = n_splits
+
+    def split(self, X, y=None, groups=None):
+        rows = np.arange(len(X))
+        for _ in range(self.n_splits):
+            yield rows, rows
+
+
+def test_the_inner_guards_catch_a_leaky_splitter(monkeypatch):
+    import sklearn.model_selection as ms
+
+    monkeypatch.setattr(ms, "GroupShuffleSplit", Leaky)
+    monkeypatch.setattr(ms, "StratifiedGroupKFold", Leaky)
+    with pytest.raises(LeakageError, match="^inner validation split: speaker\\(s\\) s0, s1, s2, s3, s4 in both"):
+        inner_split(LABELS, SPEAKERS, 0.2, 0)
+    with pytest.raises(LeakageError, match="^inner fold: speaker\\(s\\) s0, s1, s2, s3, s4 in both"):
+        inner_folds(LABELS, SPEAKERS, 3, 0)

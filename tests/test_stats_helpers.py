@@ -39,6 +39,7 @@ def test_failures_group_by_component_and_reason_largest_first():
     )
     assert groups[1].line() == "y.text: empty — 2 row(s), e.g. t1, t3"
     assert groups[1].line(n_examples=1) == "y.text: empty — 2 row(s), e.g. t1 …"
+    assert groups[1].line(n_examples=2) == "y.text: empty — 2 row(s), e.g. t1, t3"  # all shown: no "…"
     assert group_failures([{"id": "q"}]) == [FailureGroup("?", "", 1, ["q"])]
 
 

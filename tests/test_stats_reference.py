@@ -18,7 +18,7 @@ from scipy import stats as scipy_stats
 from sklearn import metrics as skm
 
 from emoframe.errors import DataError
-from emoframe.evaluation.metrics import all_metrics, balanced_accuracy, confusion
+from emoframe.evaluation.metrics import all_metrics, balanced_accuracy, confusion, f1_scores
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import bootstrap_ci, mean_std, paired_difference, paired_gain
 from emoframe.evaluation.summary import robustness_summary, summarise
@@ -89,6 +89,16 @@ def test_metrics_of_no_rows_are_unknown_without_a_warning():
         m = all_metrics([], [], CLASSES)
     assert all(np.isnan(m[k]) for k in ("uar", "wa", "macro_f1", "weighted_f1"))
     assert m["recall"] == dict.fromkeys(CLASSES) and m["confusion"] == [[0] * K] * K
+
+
+def test_a_class_with_one_true_row_weighs_one_row():
+    y = ["angry", "angry", "happy", "happy", "sad"]
+    yhat = ["angry", "happy", "happy", "happy", "sad"]
+    m = all_metrics(y, yhat, CLASSES)
+    assert m["weighted_f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted"), abs=TIGHT)
+    assert m["macro_f1"] == pytest.approx(skm.f1_score(y, yhat, average="macro"), abs=TIGHT)
+    f1 = f1_scores(confusion(y, yhat, CLASSES))
+    assert np.isnan(f1[2]) and f1[[0, 1, 3]] == pytest.approx([2 / 3, 4 / 5, 1.0])  # neutral: in neither
 
 
 def test_a_class_without_true_rows_has_no_recall_and_a_class_seen_once_counts():

@@ -27,7 +27,7 @@ from emoframe.errors import EmoframeError
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, paired_gain, verdict
 from emoframe.registry import Registry
-from emoframe.results.leaderboard import compare_pipelines, leaderboard
+from emoframe.results.leaderboard import compare_pipelines, gain_text, leaderboard, table_cells
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 from emoframe.tui.app import EmoframeApp
@@ -37,7 +37,7 @@ from . import stats_reference as ref
 
 CLASSES = ["angry", "happy", "neutral", "sad"]
 K, ROWS, RESAMPLES, SEED = 4, 200, 800, 2  # not the defaults: each face must read them from the run
-RUN = "verdicts"
+RUN = "verdicts-0123456789"  # longer than the 12 characters a message shows
 
 #: case → (base's wrong rows the fused pipeline gets right, base's right rows it gets wrong, expected outcome)
 CASES = {
@@ -295,9 +295,12 @@ def test_compare_finds_pipelines_by_name_or_id_prefix_and_says_what_it_cannot(wo
         assert (by_id["a"], by_id["b"], by_id["outcome"]) == ("above", "base", "helped")
         assert by_id["verdict"] == expected_comparison("above", "base") and by_id["n"] == ROWS
         for key, message in [
-            ("nope", "no pipeline 'nope' in run verdicts; `emoframe results --run RUN` lists them"),
-            ("p-", "more than one pipeline 'p-' in run verdicts; `emoframe results --run RUN` lists them"),
-            ("Touches", "no pipeline 'Touches' in run verdicts; did you mean: touches from above, touches from below"),
+            ("nope", "no pipeline 'nope' in run verdicts-012; `emoframe results --run RUN` lists them"),
+            ("p-", "more than one pipeline 'p-' in run verdicts-012; `emoframe results --run RUN` lists them"),
+            (
+                "Touches",
+                "no pipeline 'Touches' in run verdicts-012; did you mean: touches from above, touches from below",
+            ),
         ]:
             with pytest.raises(EmoframeError) as e:
                 compare_pipelines(store, RUN, key, "base")
@@ -317,6 +320,31 @@ def test_compare_finds_pipelines_by_name_or_id_prefix_and_says_what_it_cannot(wo
         assert half["diff"] == pytest.approx(diff, abs=1e-12) and half["ci"] == pytest.approx([lo, hi], abs=1e-12)
     finally:
         store.close()
+
+
+def test_compare_suggests_at_most_400_characters_of_names(tmp_path):
+    store = ResultsStore(tmp_path / "results.db")
+    try:
+        names_ = [f"a similar pipeline with a long name, number {i:02d}" for i in range(20)]
+        store.begin_run(
+            "many", "many", {"name": "many"}, [(f"m{i}", n, pipeline_spec(False), False) for i, n in enumerate(names_)]
+        )
+        with pytest.raises(EmoframeError) as e:
+            compare_pipelines(store, "many", "similar", "m1")
+        hint = str(e.value).split("; did you mean: ", 1)[1]
+        assert hint == ", ".join(names_)[:400]
+    finally:
+        store.close()
+
+
+def test_a_unimodal_row_has_no_gain_text(workdir):
+    store = ResultsStore(workdir / "results.db", readonly=True)
+    try:
+        rows = {r["pipeline"]: r for r in leaderboard(store, RUN, descending=True)}
+    finally:
+        store.close()
+    assert gain_text(rows["base"]) == "" and gain_text(rows["above"]).startswith("+15.0 [")
+    assert table_cells(rows["base"])[6] == ""
 
 
 def test_the_leaderboard_ranks_by_pooled_uar_with_unfinished_rows_last(workdir):

@@ -35,11 +35,12 @@ def group_failures(failures: Iterable[dict[str, Any]]) -> list[FailureGroup]:
     """One group per (component, reason), largest first."""
     groups: dict[tuple[str, str], FailureGroup] = {}
     for f in failures:
-        key = (str(f.get("component", "?")), reason_key(str(f.get("reason", ""))))
+        reason = str(f.get("reason", ""))
+        key = (str(f.get("component", "?")), reason_key(reason))
         g = groups.setdefault(key, FailureGroup(*key))
         g.count += 1
         if len(g.examples) < 5:
-            paths = _PATH.findall(str(f.get("reason", "")))
+            paths = _PATH.findall(reason)
             g.examples.append(f"{f.get('id')} ({paths[0]})" if paths else str(f.get("id")))
     return sorted(groups.values(), key=lambda g: (-g.count, g.component, g.reason))
 

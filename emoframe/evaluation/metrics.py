@@ -64,21 +64,27 @@ def wa(cm: np.ndarray) -> float:
 
 
 def f1_scores(cm: np.ndarray) -> np.ndarray:
-    """F1 of each class; 0 for a class in neither truth nor prediction (which no average counts)."""
+    """F1 of each class; NaN for a class in neither truth nor prediction (it has no F1)."""
     tp = np.diag(cm)
     denom = 2 * tp + (cm.sum(0) - tp) + (cm.sum(1) - tp)  # 2·TP + FP + FN
-    return np.divide(2 * tp, denom, out=np.zeros(len(tp)), where=denom != 0)
+    f1 = np.full(len(tp), math.nan)
+    seen = denom != 0
+    f1[seen] = 2 * tp[seen] / denom[seen]
+    return f1
 
 
 def macro_f1(cm: np.ndarray) -> float:
     """Mean F1 over classes that occur in truth or prediction (as scikit-learn's labels=None)."""
-    present = (cm.sum(0) + cm.sum(1)) > 0
-    return float(f1_scores(cm)[present].mean()) if present.any() else math.nan
+    f1 = f1_scores(cm)
+    seen = ~np.isnan(f1)
+    return float(f1[seen].mean()) if seen.any() else math.nan
 
 
 def weighted_f1(cm: np.ndarray) -> float:
+    """F1 averaged with each class weighted by its true rows."""
     support = cm.sum(1)
-    return float((f1_scores(cm) * support).sum() / support.sum()) if support.sum() else math.nan
+    true = support > 0
+    return float((f1_scores(cm)[true] * support[true]).sum() / support.sum()) if true.any() else math.nan
 
 
 def all_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:

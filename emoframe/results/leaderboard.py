@@ -189,7 +189,7 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
     }
 
 
-def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool = True) -> list[dict[str, Any]]:
+def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
     """Rows sorted by one column; rows without a value (failed, unfused) keep their order at the end."""
     present = [r for r in rows if r.get(key) is not None]
     missing = [r for r in rows if r.get(key) is None]
