@@ -17,6 +17,8 @@ from emoframe.features import FeatureCache
 from emoframe.pipeline import FeatureProvider, Pipeline
 from emoframe.plugin.registry import Registry
 
+from . import stats_reference as ref
+
 pytestmark = pytest.mark.slow
 
 FAST_CNN = {"epochs": 3, "channels": 16, "batch_size": 16}
@@ -114,7 +116,12 @@ def test_pipeline_runs_from_yaml(setup, name):
     assert len(result.folds) == 3 and sum(len(f.test_ids) for f in result.folds) == 72
     assert 0.0 <= result.uar_mean <= 1.0 and result.uar_ci[0] <= result.metrics["uar"] <= result.uar_ci[1]
     if pipe.spec.fusion is not None:
-        assert result.fusion_gain is not None and result.verdict.startswith("fusion ")
+        gain = result.fusion_gain
+        assert gain is not None
+        lo, hi = gain["ci"]
+        assert result.verdict == ref.fusion_sentence(gain["gain"], lo, hi, gain["best_part"])
+        assert gain["best_part"] == max(gain["part_uar"], key=gain["part_uar"].__getitem__)
+        assert gain["gain"] == pytest.approx(gain["fused_uar"] - gain["part_uar"][gain["best_part"]], abs=1e-12)
         assert set(result.fusion_gain["part_uar"]) == {"audio", "text"}
     if "text" in pipe.spec.branches:
         assert any("transcript overlap" in w for w in result.warnings)

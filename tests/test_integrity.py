@@ -186,8 +186,12 @@ def test_run_is_recorded_in_the_store_like_bench(manifest, tmp_path, monkeypatch
     )
     assert compared.exit_code == 0, compared.output
     assert "UAR points [" in compared.output and "on 48 shared rows" in compared.output
-    missing = runner.invoke(main, ["compare", "a grid", "toy.words", "nope", "--workdir", wd])
-    assert missing.exit_code == 2 and "did you mean" in missing.output or "no pipeline 'nope'" in missing.output
+    missing = runner.invoke(main, ["compare", "a grid", "toy.words→toy.centroid", "nope", "--workdir", wd])
+    assert missing.exit_code == 2, missing.output
+    assert "no pipeline 'nope' in run" in missing.output and "`emoframe results --run RUN` lists them" in missing.output
+    vague = runner.invoke(main, ["compare", "a grid", "toy.words", "nope", "--workdir", wd])
+    assert vague.exit_code == 2, vague.output
+    assert "no pipeline 'toy.words' in run" in vague.output and "did you mean: toy.words→toy.centroid" in vague.output
 
 
 def test_gain_is_in_points_in_every_export(manifest, tmp_path, registry):

@@ -72,7 +72,7 @@ def test_ranks_and_sorting_make_new_rows_and_keep_rows_without_results_last():
     ranked = add_ranks(rows)
     assert [r.rank for r in ranked] == [2, None, 1] and rows[0].rank is None  # the input rows are untouched
     assert [r.short_id for r in ranked] == ["aaaaaaaa", "cccccccc", "abababab"]
-    assert [r.id for r in sort_rows(ranked, "uar")] == ["abababab", "aaaaaaaa", "cccccccc"]
+    assert [r.id for r in sort_rows(ranked, "uar", True)] == ["abababab", "aaaaaaaa", "cccccccc"]
     assert table_cells(ranked[1])[:5] == ["", "cccccccc", "late", "", "0/2 folds"]
 
 

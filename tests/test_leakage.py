@@ -20,30 +20,46 @@ from emoframe.spec import parse_spec
 from . import toy_plugin
 from .audio_files import tone, write_wav
 
-SEEN: dict[str, list[set[int]]] = {"extractor": [], "model": [], "fusion": []}
+#: what each spy was fitted on: (the fold being evaluated, the row numbers it saw)
+SEEN: dict[str, list[tuple[int | None, set[int]]]] = {"extractor": [], "model": [], "fusion": []}
+#: the fold run_fold is evaluating (None outside one), set by the ``fold_marker`` fixture
+CURRENT: dict[str, int | None] = {"fold": None}
+#: row numbers travel as features offset by MARK, so a spy finds them among other columns
+MARK = 100_000
+
+
+def row_column(X) -> set[int] | None:
+    """The rows of a feature matrix that carries spy.rowid's column unscaled, or None (another branch's)."""
+    X = np.asarray(X, dtype=float)
+    for j in range(X.shape[1]):
+        if X[:, j].min() >= MARK:
+            return {int(round(v)) - MARK for v in X[:, j]}
+    return None
 
 
 class RowId(toy_plugin.Words):
-    """Fitted text extractor whose first feature is the row number written in the transcript."""
+    """Fitted text extractor whose first feature is MARK + the row number written in the transcript."""
 
     name = "spy.rowid"
 
     def fit(self, inputs, y=None):
-        SEEN["extractor"].append({int(t.split()[0][3:]) for t in inputs})
+        SEEN["extractor"].append((CURRENT["fold"], {int(t.split()[0][3:]) for t in inputs}))
         return super().fit(inputs, y)
 
     def transform(self, inputs):
         X = super().transform(inputs)
-        return np.column_stack([[int(t.split()[0][3:]) for t in inputs], X])
+        return np.column_stack([[MARK + int(t.split()[0][3:]) for t in inputs], X])
 
 
 class SpyModel(toy_plugin.Centroid):
-    """Records the row numbers (column 0) it is trained on."""
+    """Records the row numbers it is trained on (when its features carry spy.rowid's column)."""
 
     name = "spy.model"
 
     def fit(self, X, y, groups=None):
-        SEEN["model"].append({int(round(v)) for v in np.asarray(X)[:, 0]})
+        rows = row_column(X)
+        if rows is not None:
+            SEEN["model"].append((CURRENT["fold"], rows))
         return super().fit(X, y)
 
 
@@ -53,7 +69,7 @@ class SpyConcat(ConcatFusion):
     name = "spy.concat"
 
     def fit(self, blocks, y=None):
-        SEEN["fusion"].append({int(round(v)) for v in np.asarray(blocks["text"])[:, 0]})
+        SEEN["fusion"].append((CURRENT["fold"], {int(round(v)) - MARK for v in np.asarray(blocks["text"])[:, 0]}))
         return super().fit(blocks, y)
 
 
@@ -85,6 +101,21 @@ def spy_registry(registry):
 
 
 @pytest.fixture
+def fold_marker(monkeypatch):
+    """Tell the spies which fold is being evaluated, so each fit is checked against its own fold."""
+    original = runner.run_fold
+
+    def marked(spec, fold, *args, **kwargs):
+        CURRENT["fold"] = fold
+        try:
+            return original(spec, fold, *args, **kwargs)
+        finally:
+            CURRENT["fold"] = None
+
+    monkeypatch.setattr(runner, "run_fold", marked)
+
+
+@pytest.fixture
 def corpus(tmp_path):
     rows = []
     classes = ["angry", "happy", "neutral", "sad"]
@@ -103,29 +134,49 @@ def corpus(tmp_path):
     return Manifest.from_frame(pd.DataFrame(rows))
 
 
-def check_no_test_rows(result, seen):
-    tests = [{int(i[1:]) for i in f.test_ids} for f in result.folds]
+def check_each_fit_against_its_own_fold(result, seen, whole_training_fold: bool = False) -> None:
+    """Every fit happened inside a fold and saw none of *that* fold's test rows (avoiding some other
+    fold's test rows is not enough); with ``whole_training_fold`` it saw exactly that fold's training rows."""
+    every = set(range(48))
+    tests = {f.fold: {int(i[1:]) for i in f.test_ids} for f in result.folds}
     assert seen, "the spy saw nothing"
-    for fitted in seen:
-        assert any(not (fitted & t) for t in tests), f"fitted on test rows: {sorted(fitted)[:5]}"
+    for fold, fitted in seen:
+        assert fold in tests, f"a fit outside any fold, on {len(fitted)} rows"
+        leaked = fitted & tests[fold]
+        assert not leaked, f"fold {fold}: fitted on its own test rows {sorted(leaked)[:5]}"
+        assert fitted <= every - tests[fold]
+        if whole_training_fold:
+            assert fitted == every - tests[fold], f"fold {fold}: fitted on {len(fitted)} rows, not its training rows"
+    assert {fold for fold, _ in seen} == set(tests), f"a fold without a fit: {[fold for fold, _ in seen]}"
 
 
-def test_early_fusion_extractor_scaler_and_model_see_training_rows_only(spy_registry, corpus):
+def check_inner_fits(result, seen) -> None:
+    """Per fold: one fit on exactly its training rows (the branch), the others (inner folds) on parts of them."""
+    check_each_fit_against_its_own_fold(result, seen)
+    for f in result.folds:
+        train = set(range(48)) - {int(i[1:]) for i in f.test_ids}
+        fits = sorted((rows for fold, rows in seen if fold == f.fold), key=len)
+        assert fits[-1] == train and all(inner < train for inner in fits[:-1]), f"fold {f.fold}"
+
+
+def test_early_fusion_extractor_scaler_and_model_see_training_rows_only(spy_registry, corpus, fold_marker):
     spec = parse_spec(
         {
             "data": {"corpus": "toy.corpus"},
             "evaluation": {"protocol": "speaker_kfold", "folds": 3},
             "branches": {"audio": {"extractor": "toy.energy"}, "text": {"extractor": "spy.rowid"}},
-            "fusion": "spy.concat",
+            # unscaled, so the model's features still carry the row numbers for the spy
+            "fusion": {"name": "spy.concat", "params": {"standardise": False, "balance": False}},
             "model": "spy.model",
         }
     )
     result = evaluate(spec, spy_registry, manifest=corpus, provider=FeatureProvider(spy_registry))
     for kind in ("extractor", "fusion", "model"):
-        check_no_test_rows(result, SEEN[kind])
+        check_each_fit_against_its_own_fold(result, SEEN[kind], whole_training_fold=True)
+    assert len(SEEN["fusion"]) == 3 and len(SEEN["model"]) == 3 * 2  # the fused model and the text part's
 
 
-def test_learned_late_fusion_inner_fits_see_training_rows_only(spy_registry, corpus):
+def test_learned_late_fusion_inner_fits_see_training_rows_only(spy_registry, corpus, fold_marker):
     spec = parse_spec(
         {
             "data": {"corpus": "toy.corpus"},
@@ -139,17 +190,35 @@ def test_learned_late_fusion_inner_fits_see_training_rows_only(spy_registry, cor
     )
     result = evaluate(spec, spy_registry, manifest=corpus, provider=FeatureProvider(spy_registry))
     assert len(SEEN["model"]) == 3 * (1 + 3)  # per fold: the branch fit plus 3 inner out-of-fold fits
-    check_no_test_rows(result, SEEN["model"])
-    check_no_test_rows(result, SEEN["extractor"])
+    check_inner_fits(result, SEEN["model"])
+    check_inner_fits(result, SEEN["extractor"])  # the fitted extractor is refitted inside each inner fold too
+
+
+def fake_result():
+    """Three folds of 16 rows: fold k tests rows k, k + 3, k + 6, …"""
+    return types.SimpleNamespace(
+        folds=[types.SimpleNamespace(fold=k + 1, test_ids=[f"u{i}" for i in range(k, 48, 3)]) for k in range(3)]
+    )
 
 
 def test_the_spy_would_catch_a_leak(spy_registry, corpus):
-    """Fitting on everything must fail the same check (the test can fail)."""
-    result = types.SimpleNamespace(
-        folds=[types.SimpleNamespace(test_ids=[f"u{i}" for i in range(k, 48, 3)]) for k in range(3)]
-    )
-    with pytest.raises(AssertionError, match="fitted on test rows"):
-        check_no_test_rows(result, [set(range(48))])
+    """The check can fail: fitting on everything, on another fold's training rows (which avoid some fold's
+    test rows, but not its own), or outside any fold."""
+    result = fake_result()
+    train = {k + 1: set(range(48)) - set(range(k, 48, 3)) for k in range(3)}
+    with pytest.raises(AssertionError, match="fold 1: fitted on its own test rows"):
+        check_each_fit_against_its_own_fold(result, [(1, set(range(48)))])
+    with pytest.raises(AssertionError, match="fold 2: fitted on its own test rows"):
+        check_each_fit_against_its_own_fold(result, [(1, train[1]), (2, train[1]), (3, train[3])])
+    with pytest.raises(AssertionError, match="a fit outside any fold"):
+        check_each_fit_against_its_own_fold(result, [(None, train[1]), (1, train[1]), (2, train[2]), (3, train[3])])
+    with pytest.raises(AssertionError, match="not its training rows"):
+        check_each_fit_against_its_own_fold(
+            result, [(1, train[1] - {1}), (2, train[2]), (3, train[3])], whole_training_fold=True
+        )
+    with pytest.raises(AssertionError, match="a fold without a fit"):
+        check_each_fit_against_its_own_fold(result, [(1, train[1]), (3, train[3])])
+    check_each_fit_against_its_own_fold(result, [(1, train[1]), (2, train[2]), (3, train[3])], True)
 
 
 def test_a_split_sharing_a_speaker_is_refused(spy_registry, corpus, monkeypatch):

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from emoframe.data.manifest import load_manifest
+from emoframe.data.manifest import Manifest, load_manifest
 from emoframe.errors import DataError
 
 from .audio_files import write_wav
@@ -83,3 +87,93 @@ def test_text_only_manifest_and_keep_classes(tmp_path):
 def test_unreadable_manifest(tmp_path):
     with pytest.raises(DataError, match="manifest not found"):
         load_manifest(tmp_path / "nope.csv")
+
+
+# -- the path rule: a relative audio path resolves inside the manifest's folder or is refused ---------------
+
+
+def load_one(root, audio: str):
+    """The manifest of one row whose audio cell is ``audio``, loaded from ``root`` (a text-only load, so
+    only the path rule speaks)."""
+    pd.DataFrame([{"id": "x", "audio": audio, "text": "t", "label": "sad", "speaker": "s"}]).to_csv(
+        root / "manifest.csv", index=False
+    )
+    return load_manifest(root / "manifest.csv")
+
+
+def test_one_level_up_is_refused_even_when_the_file_exists(tmp_path):
+    root = make_corpus(tmp_path)
+    write_wav(tmp_path / "outside.wav")  # the corpus folder's parent: one level up
+    for audio in ("../outside.wav", "wav/../../outside.wav", "./../outside.wav"):
+        with pytest.raises(DataError) as e:
+            load_one(root, audio)
+        assert str(e.value) == (
+            f"{root / 'manifest.csv'}: row x: audio path '{audio}' escapes the corpus folder {root.resolve()} (a "
+            "symlink counts where it points); keep audio inside the manifest's folder or use an absolute path"
+        )
+
+
+def test_an_absolute_path_is_kept_as_written(tmp_path):
+    """The documented exception (docs/data.md): an absolute path is the user's explicit choice."""
+    root = make_corpus(tmp_path)
+    outside = write_wav(tmp_path / "elsewhere" / "x.wav")
+    assert load_one(root, str(outside)).frame.loc[0, "audio"] == str(outside)
+    # a frame built in Python without a folder to resolve against keeps a relative path as it is
+    frame = pd.DataFrame([{"id": "x", "audio": "wav/a.wav", "text": "t", "label": "sad", "speaker": "s"}])
+    assert Manifest.from_frame(frame, require_audio=False).frame.loc[0, "audio"] == "wav/a.wav"
+
+
+def test_a_symlink_out_of_the_folder_is_refused_and_one_inside_is_followed(tmp_path):
+    root = make_corpus(tmp_path)
+    outside = write_wav(tmp_path / "elsewhere" / "x.wav")
+    (root / "wav" / "link.wav").symlink_to(outside)
+    (root / "linked_dir").symlink_to(outside.parent, target_is_directory=True)
+    (root / "wav" / "inner.wav").symlink_to(root / "wav" / "a.wav")
+    for audio in ("wav/link.wav", "linked_dir/x.wav"):
+        with pytest.raises(DataError, match=r"escapes the corpus folder .* \(a symlink counts where it points\)"):
+            load_one(root, audio)
+    assert load_one(root, "wav/inner.wav").frame.loc[0, "audio"] == str((root / "wav" / "a.wav").resolve())
+
+
+def test_a_symlink_loop_and_a_nul_byte_are_refused_by_name(tmp_path):
+    root = make_corpus(tmp_path)
+    (root / "loop").symlink_to(root / "loop")
+    with pytest.raises(
+        DataError, match="^[^:]*manifest.csv: row x: audio path 'loop/x.wav' cannot be resolved \\(.+\\)$"
+    ):
+        load_one(root, "loop/x.wav")
+    frame = pd.DataFrame([{"id": "x", "audio": "wav/a\x00.wav", "text": "t", "label": "sad", "speaker": "s"}])
+    with pytest.raises(DataError) as e:
+        Manifest.from_frame(frame, root=root, require_audio=False)
+    assert (
+        str(e.value) == "manifest: row x: audio path 'wav/a\\x00.wav' holds a NUL character; no file can have that name"
+    )
+    frame.loc[0, "audio"] = "/abs/a\x00.wav"  # absolute or not
+    with pytest.raises(DataError, match="holds a NUL character"):
+        Manifest.from_frame(frame, root=root, require_audio=False)
+
+
+PATH_PARTS = st.sampled_from(["..", ".", "wav", "a.wav", "", "~", " ", "x y", "\\", "..\\..", "é", "\x00", "//"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(parts=st.lists(PATH_PARTS, min_size=1, max_size=6), lead=st.sampled_from(["", "/", "./"]))
+def test_any_path_resolves_inside_the_folder_or_is_refused(tmp_path_factory, parts, lead):
+    """Property: a relative path string either resolves inside the manifest's folder or is refused with
+    a DataError naming the row; an absolute one is kept; nothing else can happen."""
+    root = tmp_path_factory.getbasetemp().resolve() / "prop" / "corpus"
+    (root / "wav").mkdir(parents=True, exist_ok=True)
+    audio = lead + "/".join(parts)
+    frame = pd.DataFrame([{"id": "row1", "audio": audio, "text": "t", "label": "sad", "speaker": "s"}])
+    try:
+        m = Manifest.from_frame(frame, root=root, require_audio=False)
+    except DataError as exc:
+        assert "row row1: audio path" in str(exc), str(exc)
+        return
+    got, written = m.frame.loc[0, "audio"], audio.strip()
+    if not written:
+        assert got == ""
+    elif Path(written).is_absolute():
+        assert Path(got) == Path(written)
+    else:
+        assert Path(got).is_absolute() and Path(got).resolve().is_relative_to(root), got

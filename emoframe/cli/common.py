@@ -196,6 +196,16 @@ def report_left_out(failures: list[dict[str, Any]], shown: int = 8, stored: bool
         err_console.print(f"… and {len(groups) - limit} more reason(s); `emoframe failures` lists every row")
 
 
+def print_verdicts(rows: list[LeaderboardRow]) -> None:
+    """Each fused row's verdict, coloured by its outcome (`bench`, `demo` and `results` alike)."""
+    from ..display import OUTCOME_STYLE
+    from ..results.leaderboard import outcome
+
+    for r in rows:
+        if r.verdict:
+            console.print(styled((r.verdict, OUTCOME_STYLE[outcome(r)]), f" — {r.pipeline}"))
+
+
 def print_leaderboard(rows: list[LeaderboardRow], title: str) -> None:
     """The leaderboard as a table under the shared HEADERS (the report and the TUI show the same cells)."""
     from ..results.leaderboard import HEADERS, table_cells

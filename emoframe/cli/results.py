@@ -16,6 +16,7 @@ from .common import (
     console,
     err_console,
     print_leaderboard,
+    print_verdicts,
     styled,
     use_workdir,
     warn_lines,
@@ -219,6 +220,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
                 others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
                 err_console.print(f"latest run shown; others: {others}", highlight=False)
             print_leaderboard(rows, title=f"{run['name']} — run {target[:12]}")
+            print_verdicts(rows)
             for a in run.get("asr") or []:
                 console.print(a["line"], highlight=False)
             for r in rows:

@@ -23,6 +23,7 @@ from .common import (
     load_registry,
     print_leaderboard,
     print_robustness,
+    print_verdicts,
     progress_bar,
     report_errors,
     report_left_out,
@@ -259,7 +260,6 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
 
     from ..bench.executors import choose_executor
     from ..results.leaderboard import leaderboard, learned_lines
-    from ..results.leaderboard import outcome as row_outcome
     from ..results.report import check_report_target, write_report
     from ..results.store import ResultsStore
     from ..spec import load_spec
@@ -282,10 +282,7 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
         rows = leaderboard(store, outcome.run_id)
         print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
         print_robustness(rows)
-        for r in rows:
-            if r.verdict:
-                colour = OUTCOME_STYLE[row_outcome(r)]
-                console.print(styled((r.verdict, colour), f" — {r.pipeline}"))
+        print_verdicts(rows)
         for r in rows:
             for line in learned_lines(r):
                 console.print(f"{r.pipeline}: {line}", highlight=False)

@@ -187,16 +187,25 @@ class Manifest:
 
 
 def _resolve(path: str, root: Path | None, problems: list[str], row_id: str) -> str:
+    """An absolute path as written; a relative one resolved against ``root`` (symlinks followed to where
+    they point), refused when that is outside ``root``."""
     if not path:
+        return ""
+    if "\x00" in path:
+        problems.append(f"row {row_id}: audio path {path!r} holds a NUL character; no file can have that name")
         return ""
     p = Path(path)
     if p.is_absolute() or root is None:
         return str(p)
-    full = (root / p).resolve()
+    try:
+        full = (root / p).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        problems.append(f"row {row_id}: audio path '{path}' cannot be resolved ({exc})")
+        return ""
     if not full.is_relative_to(root):
         problems.append(
-            f"row {row_id}: audio path '{path}' escapes the corpus folder {root}; "
-            "keep audio inside the manifest's folder or use an absolute path"
+            f"row {row_id}: audio path '{path}' escapes the corpus folder {root} (a symlink counts where it "
+            "points); keep audio inside the manifest's folder or use an absolute path"
         )
         return ""
     return str(full)

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..errors import DataError
+
+
+def label_codes(values: Sequence[Any], classes: Sequence[Any], what: str) -> np.ndarray:
+    """Each label's position in ``classes``. A label outside them is an error naming it: dropping its row
+    would score the rest as if it had not been there (a miss that raises recall)."""
+    index = {c: i for i, c in enumerate(classes)}
+    try:
+        return np.array([index[v] for v in values], dtype=np.int64)
+    except KeyError:
+        unknown = sorted({str(v) for v in values if v not in index})
+        raise DataError(
+            f"{what}: label(s) {', '.join(unknown[:5])} not among the classes {', '.join(map(str, classes))}; "
+            "every true and predicted label must be one of the run's classes"
+        ) from None
+
 
 def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
     """Counts: rows are true classes, columns predicted, in the order of ``classes``."""
-    index = {c: i for i, c in enumerate(classes)}
-    t = np.array([index[v] for v in y_true])
-    p = np.array([index.get(v, -1) for v in y_pred])
+    t, p = label_codes(y_true, classes, "true labels"), label_codes(y_pred, classes, "predictions")
     k = len(classes)
-    ok = p >= 0
-    return np.bincount(t[ok] * k + p[ok], minlength=k * k).reshape(k, k)
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 
 def recalls(cm: np.ndarray) -> np.ndarray:
     """Recall of each class (NaN for a class without true rows); ``cm`` may be a stack (… × k × k)."""
     support = cm.sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1) / np.maximum(support, 1), np.nan)
+    return np.where(support > 0, np.diagonal(cm, axis1=-2, axis2=-1) / np.maximum(support, 1), np.nan)
 
 
 def uar_each(cms: np.ndarray) -> np.ndarray:
@@ -30,8 +43,7 @@ def uar_each(cms: np.ndarray) -> np.ndarray:
     NaN where none is; the bootstrap scores its resamples a chunk at a time with this."""
     r = recalls(cms)
     present = (~np.isnan(r)).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(present > 0, np.nansum(r, axis=-1) / np.maximum(present, 1), np.nan)
+    return np.where(present > 0, np.nansum(r, axis=-1) / np.maximum(present, 1), np.nan)
 
 
 def uar(cm: np.ndarray) -> float:
@@ -48,27 +60,31 @@ def balanced_accuracy(y_true: Sequence[Any] | np.ndarray, y_pred: Sequence[Any] 
 def wa(cm: np.ndarray) -> float:
     """Weighted accuracy, i.e. plain accuracy."""
     total = cm.sum()
-    return float(np.trace(cm) / total) if total else float("nan")
+    return float(np.trace(cm) / total) if total else math.nan
 
 
 def f1_scores(cm: np.ndarray) -> np.ndarray:
-    tp = np.diag(cm).astype(float)
-    fp = cm.sum(0) - tp
-    fn = cm.sum(1) - tp
-    denom = 2 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2 * tp / np.maximum(denom, 1e-12), 0.0)
+    """F1 of each class; NaN for a class in neither truth nor prediction (it has no F1)."""
+    tp = np.diag(cm)
+    denom = 2 * tp + (cm.sum(0) - tp) + (cm.sum(1) - tp)  # 2·TP + FP + FN
+    f1 = np.full(len(tp), math.nan)
+    seen = denom != 0
+    f1[seen] = 2 * tp[seen] / denom[seen]
+    return f1
 
 
 def macro_f1(cm: np.ndarray) -> float:
     """Mean F1 over classes that occur in truth or prediction (as scikit-learn's labels=None)."""
-    present = (cm.sum(0) + cm.sum(1)) > 0
-    return float(f1_scores(cm)[present].mean()) if present.any() else float("nan")
+    f1 = f1_scores(cm)
+    seen = ~np.isnan(f1)
+    return float(f1[seen].mean()) if seen.any() else math.nan
 
 
 def weighted_f1(cm: np.ndarray) -> float:
+    """F1 averaged with each class weighted by its true rows."""
     support = cm.sum(1)
-    return float((f1_scores(cm) * support).sum() / support.sum()) if support.sum() else float("nan")
+    true = support > 0
+    return float((f1_scores(cm)[true] * support[true]).sum() / support.sum()) if true.any() else math.nan
 
 
 def all_metrics(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any]) -> dict[str, Any]:

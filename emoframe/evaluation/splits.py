@@ -16,9 +16,9 @@ class LeakageError(EmoframeError):
 
 
 def assert_disjoint(train_speakers: np.ndarray, test_speakers: np.ndarray, what: str = "fold") -> None:
-    shared = set(train_speakers) & set(test_speakers)
+    shared = sorted({str(s) for s in train_speakers} & {str(s) for s in test_speakers})
     if shared:
-        raise LeakageError(f"{what}: speaker(s) {sorted(shared)[:5]} in both train and test")
+        raise LeakageError(f"{what}: speaker(s) {', '.join(shared[:5])} in both train and test")
 
 
 def outer_folds(
@@ -41,7 +41,7 @@ def outer_folds(
     elif protocol == "loso":
         if n_speakers < 2:
             raise DataError("loso needs at least 2 speakers")
-        for tr, te in LeaveOneGroupOut().split(np.zeros(len(labels)), labels, speakers):
+        for tr, te in LeaveOneGroupOut().split(speakers, groups=speakers):  # it reads the groups only
             assert_disjoint(speakers[tr], speakers[te])
             yield tr, te
     elif protocol == "predefined":
@@ -65,14 +65,13 @@ def inner_split(
 
     n = len(labels)
     if speakers is not None and len(np.unique(speakers)) >= 2:
-        tr, va = next(
-            GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(np.zeros(n), labels, speakers)
-        )
+        # the first split of the generator is the split (it reads the groups only)
+        tr, va = next(GroupShuffleSplit(test_size=fraction, random_state=seed).split(speakers, groups=speakers))
         assert_disjoint(speakers[tr], speakers[va], "inner validation split")
         return tr, va
     counts = np.unique(labels, return_counts=True)[1]
     if counts.min() >= 2:
-        return next(StratifiedShuffleSplit(1, test_size=fraction, random_state=seed).split(np.zeros(n), labels))
+        return next(StratifiedShuffleSplit(test_size=fraction, random_state=seed).split(labels, labels))
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)
     k = max(1, int(round(n * fraction)))

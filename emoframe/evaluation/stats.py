@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .metrics import confusion, uar, uar_each
+from .metrics import confusion, label_codes, uar, uar_each
 
 
 def _uar_idx(t: np.ndarray, p: np.ndarray, k: int) -> float:
@@ -18,8 +19,7 @@ def _uar_idx(t: np.ndarray, p: np.ndarray, k: int) -> float:
 def _encode(
     y_true: Sequence[Any], preds: Sequence[Sequence[Any]], classes: Sequence[Any]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    index = {c: i for i, c in enumerate(classes)}
-    return np.array([index[v] for v in y_true]), [np.array([index[v] for v in p]) for p in preds]
+    return label_codes(y_true, classes, "true labels"), [label_codes(p, classes, "predictions") for p in preds]
 
 
 def bootstrap_ci(
@@ -32,33 +32,38 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile CI of UAR over resampled pooled predictions."""
     if n <= 0 or len(y_true) == 0:
-        return (float("nan"), float("nan"))
+        return (math.nan, math.nan)
     t, (p,) = _encode(y_true, [y_pred], classes)
     k = len(classes)
-    return _interval(np.concatenate([_uar_rows(t[i], p[i], k) for i in _resample_chunks(seed, n, len(t))]), level)
+    cells = t * k + p
+    return _interval(np.concatenate([_uar_rows(cells[i], k) for i in _resample_chunks(seed, n, len(t))]), level)
 
 
-def _uar_rows(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
-    """UAR of each row of (resamples × rows) label-index arrays, as :func:`_uar_idx` gives for one row,
-    from one stack of confusion matrices for the whole chunk."""
-    r = t.shape[0]
-    codes = (t * k + p) + (np.arange(r) * (k * k))[:, None]
+def _uar_rows(cells: np.ndarray, k: int) -> np.ndarray:
+    """UAR of each row of a (resamples × rows) array of confusion cells (true · k + predicted), as
+    :func:`_uar_idx` gives for one row, from one stack of confusion matrices for the whole chunk."""
+    r = cells.shape[0]
+    codes = cells + (np.arange(r) * (k * k))[:, None]  # each resample's cells apart from the others'
     return uar_each(np.bincount(codes.ravel(), minlength=r * k * k).reshape(r, k, k))
 
 
 def _interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float, float]:
     """The central ``level`` percentile interval of bootstrap values (NaN resamples ignored)."""
-    lo, hi = np.nanpercentile(np.asarray(values, dtype=float), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+    lo, hi = np.nanpercentile(np.asarray(values), [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
 
 
-def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = 16 << 20) -> Iterator[np.ndarray]:
+#: bootstrap indices are drawn about this many bytes at a time: it bounds memory and changes no draw
+CHUNK_BYTES = 16 << 20  # pragma: no mutate (any size gives the same draws: tests/test_stats_reference.py)
+
+
+def _resample_chunks(seed: int, n: int, size: int, chunk_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
     """``n`` bootstrap index vectors of length ``size`` as (rows × size) chunks of bounded memory (the
     same draws, in the same order, as one (n × size) array would give)."""
     rng = np.random.default_rng(seed)
-    rows = max(1, chunk_bytes // (8 * max(1, size)))
+    rows = max(1, chunk_bytes // (8 * max(1, size)))  # pragma: no mutate (as CHUNK_BYTES)
     for start in range(0, n, rows):
-        yield rng.integers(0, size, size=(min(rows, n - start), size))
+        yield rng.integers(size, size=(min(rows, n - start), size))  # from [0, size)
 
 
 def paired_difference(
@@ -75,11 +80,12 @@ def paired_difference(
     t, (a, b) = _encode(y_true, [pred_a, pred_b], classes)
     k = len(classes)
     ua, ub = _uar_idx(t, a, k), _uar_idx(t, b, k)
-    lo = hi = float("nan")
+    lo = hi = math.nan
     if n > 0 and len(t):
+        cells_a, cells_b = t * k + a, t * k + b
         lo, hi = _interval(
             np.concatenate(
-                [_uar_rows(t[i], a[i], k) - _uar_rows(t[i], b[i], k) for i in _resample_chunks(seed, n, len(t))]
+                [_uar_rows(cells_a[i], k) - _uar_rows(cells_b[i], k) for i in _resample_chunks(seed, n, len(t))]
             ),
             level,
         )
@@ -118,14 +124,15 @@ def paired_gain(
     best = max(names, key=lambda n_: part_uar[n_])
     d = paired_difference(y_true, fused, parts[best], classes, n=n, seed=seed, level=level)
     lo, hi = d["ci"]
+    outcome = fusion_outcome(lo, hi)
     return {
         "gain": d["diff"],
         "ci": [lo, hi],
         "best_part": best,
         "fused_uar": d["uar_a"],
         "part_uar": {n_: float(u) for n_, u in part_uar.items()},
-        "helped": fusion_outcome(lo, hi) == "helped",
-        "hurt": fusion_outcome(lo, hi) == "hurt",
+        "helped": outcome == "helped",
+        "hurt": outcome == "hurt",
     }
 
 
@@ -154,9 +161,9 @@ def verdict(gain: dict[str, Any]) -> str:
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    arr = np.asarray([v for v in values if v is not None and not np.isnan(v)], dtype=float)
+    arr = np.asarray([v for v in values if v is not None and not np.isnan(v)])
     if len(arr) == 0:
-        return float("nan"), float("nan")
+        return math.nan, math.nan
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
 
 

@@ -42,9 +42,8 @@ def summarise(
     y_true = [v for fr in folds for v in fr.y_true]
     y_pred = [v for fr in folds for v in fr.y_pred]
     metrics = all_metrics(y_true, y_pred, classes)
-    uar_mean, uar_std = mean_std([fr.test_uar for fr in folds])
-    if len(folds) == 1:
-        uar_mean = metrics["uar"]
+    # each fold's UAR from its own predictions, as the pooled one is: no figure rests on a stored number
+    uar_mean, uar_std = mean_std([uar(confusion(fr.y_true, fr.y_pred, classes)) for fr in folds])
     gap_mean, gap_std = mean_std([fr.train_uar - fr.test_uar for fr in folds])
     gain = None
     parts = sorted(folds[0].parts) if folds and folds[0].parts else []

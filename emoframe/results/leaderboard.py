@@ -211,7 +211,7 @@ def add_ranks(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
     results) and ``short_id`` (the id's first 8 characters, more where two would read the same): how a face
     shows a pipeline so that `compare`, `train --pipeline` and the TUI can be told which one."""
     width = short_id_width([r.id for r in rows])
-    ranked = [r for r in sort_rows(rows, "uar") if r.uar is not None]
+    ranked = [r for r in sort_rows(rows, "uar", True) if r.uar is not None]
     ranks = {r.id: rank for rank, r in enumerate(ranked, start=1)}
     return [dataclasses.replace(r, rank=ranks.get(r.id), short_id=r.id[:width]) for r in rows]
 
@@ -288,7 +288,7 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
     }
 
 
-def sort_rows(rows: list[LeaderboardRow], key: str, descending: bool = True) -> list[LeaderboardRow]:
+def sort_rows(rows: list[LeaderboardRow], key: str, descending: bool) -> list[LeaderboardRow]:
     """Rows sorted by one field; rows without a value (failed, unfused) keep their order at the end."""
     present = [r for r in rows if getattr(r, key) is not None]
     missing = [r for r in rows if getattr(r, key) is None]
