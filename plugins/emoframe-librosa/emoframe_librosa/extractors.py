@@ -45,7 +45,7 @@ class MFCC(_LibrosaExtractor):
         hop_length: int = Field(160, ge=16, description="hop in samples (10 ms at 16 kHz)")
 
     @classmethod
-    def output_for(cls, params: Params) -> str:
+    def output_for(cls, params: Params) -> Literal["vector", "sequence"]:
         return "sequence" if params.pooling == "frames" else "vector"
 
     def extract(self, x: np.ndarray) -> np.ndarray:

@@ -147,7 +147,7 @@ class SVC(_SklearnModel):
         # Platt scaling on internal folds, one SVC refitted on all rows (SVC(probability=True) is deprecated)
         return CalibratedClassifierCV(svc, method="sigmoid", cv=self._cv, ensemble=False)
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> SVC:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> _SklearnModel:
         from sklearn.model_selection import StratifiedKFold
 
         mode = self.params.probabilities  # decided at fit: calibrate only where probabilities are read

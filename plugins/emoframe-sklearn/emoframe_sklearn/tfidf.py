@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from emoframe import ComponentError, FeatureExtractor, Params
+from emoframe import ComponentError, FeatureExtractor
+from emoframe import Params as BaseParams
 
 
 class Tfidf(FeatureExtractor):
@@ -23,7 +24,7 @@ class Tfidf(FeatureExtractor):
     def width(cls, params: Any) -> int | None:
         return params.max_features
 
-    class Params(Params):
+    class Params(BaseParams):
         analyzer: Literal["word", "char_wb"] = Field("word", description="word n-grams or character n-grams")
         ngram_min: int = Field(1, ge=1, description="shortest n-gram")
         ngram_max: int = Field(2, ge=1, le=8, description="longest n-gram")

@@ -146,7 +146,7 @@ class _TorchSequenceModel(Model):
             torch.onnx.export(
                 wrapped,
                 (torch.from_numpy(feeds["x"]), torch.from_numpy(feeds["mask"])),
-                buf,
+                buf,  # type: ignore[arg-type]  # export writes to a file object too (torch.onnx.export's docs)
                 input_names=["x", "mask"],
                 output_names=["probabilities"],
                 dynamic_axes=axes,

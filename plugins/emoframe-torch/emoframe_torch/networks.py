@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -68,8 +70,9 @@ class TemporalCNN(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = x.transpose(1, 2).unsqueeze(2)  # (B, C, 1, T) with channels-last strides: no copy
         keep = mask[:, None, None, :].to(x.dtype)
-        for conv, bn, _, drop in self.blocks:
-            h = F.relu(_batch_norm(bn, channels_last_conv(conv, h)))
+        for block in self.blocks:
+            conv, bn, _, drop = cast(nn.Sequential, block)
+            h = F.relu(_batch_norm(cast(nn.BatchNorm1d, bn), channels_last_conv(cast(nn.Conv1d, conv), h)))
             h = drop(h) * keep
         return self.head(masked_mean_max(h.squeeze(2).transpose(1, 2), mask))
 
@@ -193,6 +196,9 @@ class BiLSTMAttention(nn.Module):
 
 class Standardised(nn.Module):
     """A fitted network with its input standardisation and softmax: what the ONNX export traces."""
+
+    mean: torch.Tensor  # buffers (register_buffer), typed for what forward reads
+    std: torch.Tensor
 
     def __init__(self, net: nn.Module, mean: np.ndarray, std: np.ndarray):
         super().__init__()

@@ -70,7 +70,7 @@ class WhisperTranscriber(LocalModel, Transcriber):
             }
             self._loaded = {
                 "processor": processor,
-                "model": model.to(device=device, dtype=dtype).eval(),
+                "model": model.to(device=device, dtype=dtype).eval(),  # type: ignore[call-arg]  # transformers' stub of to()
                 "device": device,
                 "dtype": dtype,
                 "languages": languages,

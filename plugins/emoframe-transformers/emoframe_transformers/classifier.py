@@ -11,7 +11,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from emoframe import ComponentError, Model, Params, inner_split
+from emoframe import ComponentError, Model, inner_split
+from emoframe import Params as BaseParams
 from emoframe_torch.training import label_index, loss_weights
 
 from .loading import load_error, resolve
@@ -28,7 +29,7 @@ class SequenceClassifier(Model):
     version = "1"
     accepts = frozenset({"raw"})
 
-    class Params(Params):
+    class Params(BaseParams):
         model: str = Field("roberta-base", description="hub id or local path of a pretrained model")
         epochs: int = Field(3, ge=1, description="epochs at most")
         lr: float = Field(2e-5, gt=0, description="AdamW learning rate")

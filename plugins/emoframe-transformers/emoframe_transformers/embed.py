@@ -7,7 +7,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from emoframe import FeatureExtractor, Params
+from emoframe import FeatureExtractor
+from emoframe import Params as BaseParams
 
 from .loading import load_error, resolve
 
@@ -25,7 +26,7 @@ class SentenceEmbedding(FeatureExtractor):
     output = "vector"
     max_workers = 1  # one process with every core: torch's threads beat copies of the model
 
-    class Params(Params):
+    class Params(BaseParams):
         model: str = Field("", description="hub id or local path; empty: packaged all-MiniLM-L6-v2")
         max_length: int = Field(128, ge=8, le=4096, description="tokens kept per transcript")
         normalize: bool = Field(True, description="L2-normalise the embedding")

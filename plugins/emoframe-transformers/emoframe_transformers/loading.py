@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from emoframe import ComponentError
 
@@ -120,7 +120,7 @@ class LocalModel:
     the folder it is in, and its identity for cache keys (the weights' sha256, so a model replaced on
     disk under the same name is computed again)."""
 
-    name: str
+    name: ClassVar[str]
     params: Any
 
     def folder(self) -> str:
