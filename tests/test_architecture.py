@@ -15,7 +15,17 @@ PACKAGE = ROOT / "emoframe"
 
 #: lowest first; a module may import its own layer and those below it
 LAYERS: list[set[str]] = [
-    {"errors", "hookspecs", "workdir", "ownership", "workers", "components", "contract", "code_digest"},
+    {
+        "errors",
+        "hookspecs",
+        "workdir",
+        "ownership",
+        "workers",
+        "library_warnings",
+        "components",
+        "contract",
+        "code_digest",
+    },
     {"registry"},
     {"spec"},
     {"data"},
