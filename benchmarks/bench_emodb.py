@@ -68,7 +68,7 @@ def bare(manifest) -> tuple[float, float, float]:
 def with_emoframe(csv: Path, jobs: int) -> tuple[float, float, dict]:
     """(wall, cpu, leaderboard row) of `emoframe run` of the same pipeline on the rows of ``csv``, cold."""
     from emoframe.bench.runner import run_benchmark
-    from emoframe.registry import get_registry
+    from emoframe.plugin.registry import get_registry
     from emoframe.results.leaderboard import leaderboard
     from emoframe.results.store import ResultsStore
     from emoframe.spec import parse_spec

@@ -20,87 +20,24 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import re
 import signal
 import sys
 import threading
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from .errors import describe_exception
+from .library_warnings import KNOWN_NOISE as KNOWN_NOISE  # re-exported: the older path docs and callers use
+from .library_warnings import library_warnings_reported as library_warnings_reported
+from .library_warnings import report_library_warnings as report_library_warnings
+from .library_warnings import reporting_library_warnings
 
 START_METHOD_ENV = "EMOFRAME_START_METHOD"  # fork | spawn | forkserver: override the platform default
 DEFAULT_TIMEOUT = 7200.0  # seconds per task: long enough for a CPU fine-tune fold, short of "forever"
-
-
-#: library warnings whose consequence emoframe reports itself, silenced (pattern, why)
-KNOWN_NOISE: tuple[tuple[str, str], ...] = (
-    (
-        "Segment too short, filling with NaN",
-        "openSMILE on a file shorter than its window: the NaN features make emoframe leave the row out, saying why",
-    ),
-)
-_reported: set[tuple[str, str, str]] = set()  # (category, package, message with its numbers blanked): said once
-_reporting = False  # inside library_warnings_reported(): passed on to the workers this process starts
-
-
-def _package_of(filename: str) -> str:
-    """The top-level package a warning came from (``librosa`` for …/librosa/core/spectrum.py)."""
-    folder, name = os.path.split(os.path.abspath(filename))
-    package = os.path.splitext(name)[0]
-    while os.path.isfile(os.path.join(folder, "__init__.py")):
-        folder, package = os.path.split(folder)
-    return package
-
-
-def _report_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
-) -> None:
-    text = " ".join(str(message).split()) or category.__name__
-    origin = _package_of(filename)
-    key = (category.__name__, origin, re.sub(r"\d+", "#", text))
-    if key in _reported:
-        return
-    _reported.add(key)
-    try:
-        sys.stderr.write(f"warning: {origin} ({category.__name__}): {text}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):  # stderr closed: a warning is not worth failing for
-        pass
-
-
-@contextmanager
-def library_warnings_reported() -> Iterator[None]:
-    """Within it, a library's warnings (UserWarning, FutureWarning, ConvergenceWarning, …) print as one
-    emoframe line, ``warning: librosa (UserWarning): …``, once per message and process (numbers aside),
-    here and in the worker processes started here; those in KNOWN_NOISE are silenced. Python prints them
-    as two raw lines (file path, source line) between emoframe's own otherwise."""
-    global _reporting
-    with warnings.catch_warnings():
-        report_library_warnings()
-        before, _reporting = _reporting, True
-        try:
-            yield
-        finally:
-            _reporting = before
-
-
-def reporting_library_warnings() -> bool:
-    """Whether this process is inside library_warnings_reported() (processes it starts elsewhere are told)."""
-    return _reporting
-
-
-def report_library_warnings() -> None:
-    """From now on in this process, library warnings as emoframe lines (a worker's side of the rule)."""
-    warnings.showwarning = _report_warning
-    for pattern, _why in KNOWN_NOISE:
-        warnings.filterwarnings("ignore", message=re.escape(pattern))
 
 
 @dataclass(frozen=True)
@@ -315,7 +252,7 @@ class _Worker:
         torch_inherited = ctx.get_start_method() == "fork" and "torch" in sys.modules
         self.process = ctx.Process(
             target=_worker_main,
-            args=(child, fn, limits, os.getpid(), initializer, initargs, torch_inherited, _reporting),
+            args=(child, fn, limits, os.getpid(), initializer, initargs, torch_inherited, reporting_library_warnings()),
             daemon=False,
         )
         self.process.start()
@@ -345,6 +282,136 @@ class _Worker:
         self.conn.close()
 
 
+class WorkerPool:
+    """The parent's side of :func:`supervise`: up to ``jobs`` workers, the items not handed out yet, and
+    what each reply, death or overrun of a busy worker means. One method per decision, so each can be read
+    (and tested) alone."""
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any],
+        jobs: int = 1,
+        limits: Limits = DEFAULT_LIMITS,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ):
+        self.fn, self.jobs, self.limits, self.initializer, self.initargs = fn, jobs, limits, initializer, initargs
+        self.source = iter(enumerate(items))
+        self.retry: deque[tuple[int, Any]] = deque()  # items whose worker died before it could take them
+        self.exhausted = False
+        self.ctx = mp_context()
+        self.workers: list[_Worker] = []
+
+    def pull(self) -> tuple[int, Any] | None:
+        """The next (index, item) to hand out: a retried one first; None when there is none (yet)."""
+        if self.retry:
+            return self.retry.popleft()
+        if not self.exhausted:
+            entry = next(self.source, None)
+            if entry is not None:
+                return entry
+            self.exhausted = True
+        return None
+
+    def drained(self) -> bool:
+        """Every item handed out (the caller stops once no worker is busy either)."""
+        return self.exhausted and not self.retry
+
+    def busy(self) -> list[_Worker]:
+        return [w for w in self.workers if w.index is not None]
+
+    def _drop(self, w: _Worker, kill: bool = True) -> None:
+        w.stop(kill=kill)
+        self.workers.remove(w)
+
+    def reap_idle(self) -> None:
+        """Forget idle workers that died (killed from outside): never hand them a task."""
+        for w in [w for w in self.workers if w.index is None and not w.process.is_alive()]:
+            self._drop(w)
+
+    def hand_out(self) -> Iterator[Report]:
+        """Give items to idle workers, starting new ones up to ``jobs``; Started for each handed out,
+        Failed for one that cannot be handed over (a worker that died meanwhile: a fresh one takes it)."""
+        idle = [w for w in self.workers if w.index is None]
+        while idle or len(self.workers) < self.jobs:
+            entry = self.pull()
+            if entry is None:
+                break
+            index, item = entry
+            w = idle.pop() if idle else _Worker(self.ctx, self.fn, self.limits, self.initializer, self.initargs)
+            if w not in self.workers:
+                self.workers.append(w)
+            try:
+                w.give(index, item)
+            except Exception as exc:  # noqa: BLE001 — the worker is gone, or the item cannot be pickled
+                w.index = None
+                if not w.process.is_alive():  # the worker died, not the task: a fresh one takes it
+                    self._drop(w)
+                    self.retry.appendleft((index, item))
+                    continue
+                yield Failed(index, "error", f"could not hand the task to a worker: {exc}")
+                continue
+            yield Started(index)
+
+    def wait(self, busy: list[_Worker]) -> list[Any]:
+        """Block until a busy worker replies or dies, or the first running task reaches its timeout."""
+        timeout = self.limits.timeout
+        deadline = min((w.since + timeout for w in busy), default=None) if timeout is not None else None
+        wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_s)
+
+    def settle(self, w: _Worker, ready: list[Any]) -> Report | None:
+        """What happened to busy worker ``w`` (``ready``: what :meth:`wait` returned): its task's reply,
+        its death or its timeout as a report; None for a progress note or nothing yet."""
+        if w.conn in ready:
+            try:
+                kind, received, payload, memory = w.conn.recv()
+            except (EOFError, OSError):
+                kind, received, payload, memory = "eof", w.index, None, 0.0
+            if kind == "note":
+                w.doing = str(payload)
+                return None
+            if kind in ("ok", "error"):
+                return self._finished(w, kind, received, payload, memory)
+            if kind == "init-error":
+                held, w.index = w.index, None
+                self._drop(w)
+                return Failed(held, "error", f"worker set-up failed: {payload}")  # type: ignore[arg-type]
+        if w.process.sentinel in ready or (w.conn in ready and not w.process.is_alive()):
+            w.process.join(timeout=1)
+            held, w.index = w.index, None
+            code = w.process.exitcode
+            self._drop(w)
+            doing = f" while {w.doing}" if w.doing else ""
+            return None if held is None else Failed(held, "died", f"the worker process {describe_exit(code)}{doing}")
+        timeout = self.limits.timeout
+        if timeout is not None and w.index is not None and time.monotonic() - w.since > timeout:
+            held, w.index = w.index, None
+            self._drop(w)
+            doing = f" while {w.doing}" if w.doing else ""
+            return Failed(held, "timeout", f"timed out after {timeout:g} s{doing} (the worker was stopped)")
+        return None
+
+    def _finished(self, w: _Worker, kind: str, received: int, payload: Any, memory: float) -> Report:
+        """A task's reply; the worker is recycled after ``max_tasks`` tasks or past ``max_memory_mb``."""
+        finished = w.index if received == -2 else received  # -2: the worker could not rebuild its task
+        assert finished is not None
+        w.index = None
+        w.done += 1
+        limits = self.limits
+        if (limits.max_tasks is not None and w.done >= limits.max_tasks) or (
+            limits.max_memory_mb is not None and memory > limits.max_memory_mb
+        ):
+            self._drop(w, kill=False)  # recycled: a fresh worker takes the next task
+        return Done(finished, payload) if kind == "ok" else Failed(finished, "error", payload)
+
+    def close(self) -> None:
+        """Stop every worker: those still holding a task are killed."""
+        for w in self.workers:
+            w.stop(kill=w.index is not None)
+
+
 def supervise(
     fn: Callable[[Any], Any],
     items: Iterable[Any],
@@ -357,108 +424,24 @@ def supervise(
 
     ``items`` is consumed lazily, one item whenever a worker is free to take it: a source that
     blocks until its next item arrives keeps the workers (and their warm imports) between items
-    (``Resident``)."""
-    source = iter(enumerate(items))
-    retry: deque[tuple[int, Any]] = deque()  # items whose worker died before it could take them
-    exhausted = False
-    ctx = mp_context()
-    workers: list[_Worker] = []
-
-    def pull() -> tuple[int, Any] | None:
-        nonlocal exhausted
-        if retry:
-            return retry.popleft()
-        if not exhausted:
-            entry = next(source, None)
-            if entry is not None:
-                return entry
-            exhausted = True
-        return None
-
+    (``Resident``). The decisions are :class:`WorkerPool`'s."""
+    pool = WorkerPool(fn, items, jobs, limits, initializer, initargs)
     try:
         while True:
-            for w in [w for w in workers if w.index is None and not w.process.is_alive()]:
-                w.stop(kill=True)  # died while idle (killed from outside): never hand it a task
-                workers.remove(w)
-            idle = [w for w in workers if w.index is None]
-            while idle or len(workers) < jobs:
-                entry = pull()
-                if entry is None:
-                    break
-                index, item = entry
-                w = idle.pop() if idle else _Worker(ctx, fn, limits, initializer, initargs)
-                if w not in workers:
-                    workers.append(w)
-                try:
-                    w.give(index, item)
-                except Exception as exc:  # noqa: BLE001 — the worker is gone, or the item cannot be pickled
-                    w.index = None
-                    if not w.process.is_alive():  # the worker died, not the task: a fresh one takes it
-                        w.stop(kill=True)
-                        workers.remove(w)
-                        retry.appendleft((index, item))
-                        continue
-                    yield Failed(index, "error", f"could not hand the task to a worker: {exc}")
-                    continue
-                yield Started(index)
-            busy = [w for w in workers if w.index is not None]
+            pool.reap_idle()
+            yield from pool.hand_out()
+            busy = pool.busy()
             if not busy:
-                if exhausted and not retry:
+                if pool.drained():
                     return
                 continue
-            deadline = (
-                min((w.since + limits.timeout for w in busy), default=None) if limits.timeout is not None else None
-            )
-            wait_s = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=wait_s)
-            for w in list(busy):
-                if w.conn in ready:
-                    try:
-                        kind, received, payload, memory = w.conn.recv()
-                    except (EOFError, OSError):
-                        kind, received, payload, memory = "eof", w.index, None, 0.0
-                    if kind == "note":
-                        w.doing = str(payload)
-                        continue
-                    if kind in ("ok", "error"):
-                        finished = w.index if received == -2 else received
-                        assert finished is not None
-                        w.index = None
-                        w.done += 1
-                        if (limits.max_tasks is not None and w.done >= limits.max_tasks) or (
-                            limits.max_memory_mb is not None and memory > limits.max_memory_mb
-                        ):
-                            w.stop()  # recycled: a fresh worker takes the next task
-                            workers.remove(w)
-                        yield Done(finished, payload) if kind == "ok" else Failed(finished, "error", payload)
-                        continue
-                    if kind == "init-error":
-                        held, w.index = w.index, None
-                        w.stop(kill=True)
-                        workers.remove(w)
-                        yield Failed(held, "error", f"worker set-up failed: {payload}")  # type: ignore[arg-type]
-                        continue
-                if w.process.sentinel in ready or (w.conn in ready and not w.process.is_alive()):
-                    w.process.join(timeout=1)
-                    held, w.index = w.index, None
-                    code = w.process.exitcode
-                    w.stop(kill=True)
-                    workers.remove(w)
-                    if held is not None:
-                        doing = f" while {w.doing}" if w.doing else ""
-                        yield Failed(held, "died", f"the worker process {describe_exit(code)}{doing}")
-                    continue
-                if limits.timeout is not None and w.index is not None and time.monotonic() - w.since > limits.timeout:
-                    held, w.index = w.index, None
-                    w.stop(kill=True)
-                    workers.remove(w)
-                    doing = f" while {w.doing}" if w.doing else ""
-                    yield Failed(
-                        held, "timeout", f"timed out after {limits.timeout:g} s{doing} (the worker was stopped)"
-                    )
+            ready = pool.wait(busy)
+            for w in busy:
+                report = pool.settle(w, ready)
+                if report is not None:
+                    yield report
     finally:
-        for w in workers:
-            w.stop(kill=w.index is not None)
+        pool.close()
 
 
 class Resident:

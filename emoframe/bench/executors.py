@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from ..errors import EmoframeError
+from ..library_warnings import report_library_warnings, reporting_library_warnings
 from ..workers import (
     Done,
     Failed,
@@ -23,8 +24,6 @@ from ..workers import (
     Resident,
     Started,
     limit_threads,
-    report_library_warnings,
-    reporting_library_warnings,
     supervise,
     undo_malloc_trim,
 )

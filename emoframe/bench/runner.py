@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,23 +33,35 @@ from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
 from ..spec.code import pipeline_code
 from ..workdir import workdir as default_workdir
-from ..workers import Done, Limits, Started
+from ..workers import Done, Limits, Report, Started
 from .evaluate import Plan, plan
 from .events import (
     BenchmarkCancelled,
     EventHandler,
     ExtractionProgress,
     FoldStarted,
-    PerturbationStarted,
     PipelineFoldFinished,
     RunFinished,
     RunPlanned,
     ignore,
 )
 from .executors import run_dask, run_local
-from .tasks import FoldOutcome, FoldTask
+from .inputs import perturbed_sets, prepare_asr_features, transcripts_for
+from .tasks import FoldOutcome, FoldTask, pipeline_id, share_groups
 
-__all__ = ["BenchmarkCancelled", "BenchmarkOutcome", "run_benchmark", "run_key"]
+__all__ = [
+    "BenchmarkCancelled",
+    "BenchmarkOutcome",
+    "PreparedRun",
+    "RunPlan",
+    "begin_run",
+    "fold_tasks",
+    "plan_run",
+    "prepare_run",
+    "run_benchmark",
+    "run_key",
+    "stream_to_store",
+]
 
 
 @dataclass
@@ -63,137 +76,6 @@ class BenchmarkOutcome:
     shared_hits: int = 0
     warnings: list[str] = field(default_factory=list)  # about this call (cache, damaged entries), not the data
     code_changes: list[str] = field(default_factory=list)  # components whose code changed: their folds rerun
-
-
-def transcripts_for(
-    spec: PipelineSpec,
-    manifest: Manifest,
-    test_manifest: Manifest | None,
-    registry: Registry,
-    cache: FeatureCache | None,
-    limits: Limits,
-    emit: EventHandler,
-    store: ResultsStore,
-    run_id: str,
-) -> tuple[Manifest, Manifest | None, str | None]:
-    """The manifests with ASR text (cached per recording); the WER and failures stored with the run. Returns
-    why the transcriber failed as a whole (its pipelines fail with it), or None. A share of failed rows above
-    evaluation.max_failure_share counts as failed too."""
-    from ..features.transcripts import add_transcripts
-
-    ref = spec.data.transcriber
-    assert ref is not None  # validation: asr needs a transcriber
-    label = f"{ref.name} (speech recognition)"
-    reports, failed = [], None
-    sides: list[Manifest | None] = []
-    for m in (manifest, test_manifest):
-        if m is None:
-            sides.append(None)
-            continue
-        out, report, error = add_transcripts(
-            ref,
-            m,
-            registry,
-            cache,
-            limits,
-            lambda done, total: emit(ExtractionProgress(label, done, total)),
-            spec.evaluation.max_failure_share,
-        )
-        sides.append(out)
-        reports.append(report)
-        failed = failed or error
-    store.set_asr(run_id, [r.to_dict() | {"line": r.line()} for r in reports])
-    return sides[0], sides[1], failed  # type: ignore[return-value]
-
-
-def prepare_asr_features(
-    pipelines: list[PipelineSpec],
-    registry: Registry,
-    provider: FeatureProvider,
-    manifest: Manifest,
-    test_manifest: Manifest | None,
-) -> None:
-    """Extract (and cache) the features of text branches that read ASR text, as plan does for the gold text."""
-    for ps in pipelines:
-        for key, branch in ps.branches.items():
-            if ps.transcripts_of(key) != "asr" or branch.extractor is None:
-                continue
-            if not provider.extractor(branch.extractor).stateless:
-                continue
-            for m in (manifest, test_manifest):
-                if m is not None:
-                    provider.prepare(branch.extractor, m.with_asr_text())
-
-
-def perturbed_sets(
-    spec: BenchmarkSpec | PipelineSpec,
-    p: Plan,
-    registry: Registry,
-    cache: FeatureCache | None,
-    jobs: int,
-    refs: list[Any],
-    emit: EventHandler,
-    limits: Limits,
-) -> list[tuple[Any, Any]]:
-    """The robustness conditions with their perturbed copies of every test row, features extracted
-    (cached). Noise is mixed in as the extraction workers read the audio: no audio is written."""
-    robustness = getattr(spec, "robustness", None)
-    if robustness is None:
-        return []
-    import pandas as pd
-
-    from ..data.perturb import perturbed_manifest
-
-    tested = Manifest(pd.concat([test.frame for _, test in p.splits], ignore_index=True))
-    out = []
-    for condition in robustness.conditions():
-        emit(PerturbationStarted(condition.name))
-        m = perturbed_manifest(tested, condition, robustness.seed)
-        FeatureProvider(registry, cache=cache, jobs=jobs, limits=limits).usable(
-            [r for r in refs if registry.get(r.name).modality == condition.modality], m
-        )
-        out.append((condition, m))
-    return out
-
-
-def pipeline_id(spec: PipelineSpec) -> str:
-    return spec.digest()
-
-
-def branch_keys(spec: PipelineSpec) -> set[str]:
-    """The fitted branches a pipeline trains (early fusion: its parts, extractor → the fusion's model)."""
-    keys = set()
-    for key, b in spec.branches.items():
-        model = b.model if b.model is not None else spec.model
-        keys.add(
-            f"{key}|{b.extractor.model_dump_json() if b.extractor else ''}|{b.normalise}|"
-            f"{model.model_dump_json() if model else ''}"
-        )
-    return keys
-
-
-def share_groups(specs: list[PipelineSpec]) -> list[set[str]]:
-    """Pipelines that share a fitted branch, grouped (union-find): each group is one task per fold,
-    so sharing is kept inside a task and independent groups run in parallel."""
-    parent = list(range(len(specs)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    owner: dict[str, int] = {}
-    for i, s in enumerate(specs):
-        for k in branch_keys(s):
-            if k in owner:
-                parent[find(i)] = find(owner[k])
-            else:
-                owner[k] = i
-    groups: dict[int, set[str]] = {}
-    for i, s in enumerate(specs):
-        groups.setdefault(find(i), set()).add(pipeline_id(s))
-    return list(groups.values())
 
 
 def component_versions(pipelines: list[PipelineSpec], registry: Registry) -> dict[str, str]:
@@ -294,6 +176,204 @@ def limits_of(execution: ExecutionSpec) -> Limits:
     )
 
 
+@dataclass
+class PreparedRun:
+    """A run before anything is stored: its pipelines, the data it reads and the id both decide."""
+
+    run_id: str
+    name: str
+    pipelines: list[tuple[str, PipelineSpec]]
+    manifest: Manifest
+    test_manifest: Manifest | None
+    code: dict[str, dict[str, str]]  # pipeline id → component name → code digest
+
+    @property
+    def specs(self) -> list[PipelineSpec]:
+        return [ps for _, ps in self.pipelines]
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {pid: ps.display_name for pid, ps in self.pipelines}
+
+
+@dataclass
+class RunPlan:
+    """What the store and the data say a prepared run still has to do: its splits, the folds stored
+    already, the pipelines that cannot run (each with why) and the robustness conditions."""
+
+    plan: Plan
+    manifest: Manifest  # with ASR text where the run transcribes
+    done: set[tuple[str, int]]
+    blocked: dict[str, str]
+    conditions: list[tuple[Any, Any]]
+
+
+def prepare_run(
+    spec: BenchmarkSpec | PipelineSpec, registry: Registry, workdir: Path, base_dir: str | Path | None
+) -> PreparedRun:
+    """Expand the spec, load (and check) its data and key the run; nothing is written to the store."""
+    pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
+    first = pipelines[0][1]
+    manifest = load_data(first.data, registry, base_dir, workdir=workdir)
+    test_manifest = (
+        load_data(first.evaluation.test, registry, base_dir, workdir=workdir)  # type: ignore[arg-type]
+        if first.evaluation.protocol == "cross_corpus"
+        else None
+    )
+    for m in (manifest, test_manifest):
+        if m is not None:
+            check_audio_rows([p for _, p in pipelines], m)
+    run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
+    name = spec.name or (first.display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
+    code = {pid: pipeline_code(ps, registry) for pid, ps in pipelines}
+    return PreparedRun(run_id, name, pipelines, manifest, test_manifest, code)
+
+
+def begin_run(
+    run: PreparedRun,
+    spec: BenchmarkSpec | PipelineSpec,
+    registry: Registry,
+    store: ResultsStore,
+    fresh: bool,
+    base_dir: str | Path | None,
+) -> tuple[set[tuple[str, int]], list[str]]:
+    """Record the run in the store (``fresh``: forgetting its stored folds); returns the stored folds whose
+    code changed since (:func:`stale_folds`) and one line per changed component."""
+    stale, code_changes = (
+        (set(), [])
+        if fresh
+        else stale_folds(
+            store.fold_code(run.run_id),
+            run.code,
+            {n: registry.get(n).version for c in run.code.values() for n in c},
+            run.run_id,
+        )
+    )
+    store.begin_run(
+        run.run_id,
+        run.name,
+        spec.to_dict(),
+        [(pid, p.display_name, p.to_dict(), p.is_fused) for pid, p in run.pipelines],
+        fresh=fresh,
+        base_dir=str(Path(base_dir).resolve()) if base_dir is not None else None,
+        code={n: d for c in run.code.values() for n, d in c.items()},
+    )
+    return stale, code_changes
+
+
+def plan_run(
+    run: PreparedRun,
+    spec: BenchmarkSpec | PipelineSpec,
+    registry: Registry,
+    store: ResultsStore,
+    provider: FeatureProvider,
+    emit: EventHandler,
+    limits: Limits,
+    jobs: int,
+    finished: set[tuple[str, int]],
+) -> RunPlan:
+    """Transcribe (where asked), extract the stateless features, split into folds and store the plan; a
+    pipeline that uses a failed component is blocked with one message, never fed rows taken from others.
+    ``finished``: the stored folds that count as done (none on a fresh run, stale ones left out)."""
+    first = run.pipelines[0][1]
+    manifest, test_manifest, asr_failed = run.manifest, run.test_manifest, None
+    uses_asr = any(ps.uses_asr for ps in run.specs)
+    if uses_asr:
+        manifest, test_manifest, asr_failed = transcripts_for(
+            first, manifest, test_manifest, registry, provider.cache, limits, emit, store, run.run_id
+        )
+    refs = {r.model_dump_json(): r for p in run.specs for r in Pipeline(p, registry).stateless_refs()}
+    p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest, run.specs)
+    store.set_plan(run.run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
+    if uses_asr and asr_failed is None:
+        prepare_asr_features(run.specs, registry, provider, manifest, test_manifest)
+    blocked = {
+        pid: "; ".join(
+            msg
+            for k, msg in p.failed_components.items()
+            if k in {r.key() for r in Pipeline(ps, registry).stateless_refs()}
+        )
+        + (f"ASR transcripts: {asr_failed}" if asr_failed is not None and ps.uses_asr else "")
+        for pid, ps in run.pipelines
+    }
+    blocked = {pid: msg for pid, msg in blocked.items() if msg}
+    conditions = perturbed_sets(spec, p, registry, provider.cache, jobs, list(refs.values()), emit, limits)
+    return RunPlan(p, manifest, finished, blocked, conditions)
+
+
+def fold_tasks(
+    run: PreparedRun, todo: RunPlan, registry: Registry, cache_root: str | None
+) -> tuple[list[FoldTask], int]:
+    """One task per fold and share group of the pending, unblocked pipelines; with the number of
+    pipeline-folds stored already (skipped)."""
+    tasks, skipped = [], 0
+    groups = share_groups(run.specs)
+    names = run.names
+    for f, (train, test) in enumerate(todo.plan.splits, start=1):
+        pending = [
+            (pid, ps.to_dict()) for pid, ps in run.pipelines if (pid, f) not in todo.done and pid not in todo.blocked
+        ]
+        skipped += len(run.pipelines) - len(pending)
+        for group in groups:
+            members = [(pid, d) for pid, d in pending if pid in group]
+            if members:
+                test_ids = set(test.ids)
+                cond = [
+                    (c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
+                    for c, m in todo.conditions
+                ]
+                tasks.append(
+                    FoldTask(
+                        f,
+                        members,
+                        train.frame.to_dict("records"),
+                        test.frame.to_dict("records"),
+                        todo.plan.classes,
+                        cache_root,
+                        registry,
+                        cond,
+                        {pid: names[pid] for pid, _ in members},
+                    )
+                )
+    return tasks, skipped
+
+
+def blocked_folds(todo: RunPlan) -> list[tuple[str, int]]:
+    """The (pipeline, fold)s of blocked pipelines not stored already: each is stored as failed."""
+    n_folds = len(todo.plan.splits)
+    return [(pid, f) for pid in todo.blocked for f in range(1, n_folds + 1) if (pid, f) not in todo.done]
+
+
+def stream_to_store(
+    stream: Iterable[Report],
+    tasks: list[FoldTask],
+    run: PreparedRun,
+    store: ResultsStore,
+    outcome: BenchmarkOutcome,
+    emit: EventHandler,
+) -> None:
+    """Store each fold task's results as its report arrives (one transaction per fold), counting them on
+    ``outcome`` and emitting an event per pipeline-fold; a failed task fails each of its pipelines."""
+    names = run.names
+    for report in stream:
+        task = tasks[report.index]
+        if isinstance(report, Started):
+            emit(FoldStarted(task.fold, tuple(pid for pid, _ in task.pipelines)))
+            continue
+        result = (
+            report.value
+            if isinstance(report, Done)
+            else FoldOutcome(task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
+        )
+        store.save_fold(run.run_id, result.results, result.errors, run.code)
+        outcome.ran += len(result.results)
+        outcome.shared_hits += result.shared_hits
+        for pid, _ in result.results:
+            emit(PipelineFoldFinished(pid, names[pid], task.fold, True))
+        for pid, fold, message in result.errors:
+            emit(PipelineFoldFinished(pid, names[pid], fold, False, message))
+
+
 def run_benchmark(
     spec: BenchmarkSpec | PipelineSpec,
     registry: Registry | None = None,
@@ -310,49 +390,18 @@ def run_benchmark(
     """Run (or resume) a benchmark; results go to ``<workdir>/results.db``, one transaction per fold.
 
     ``events`` receives the typed events of :mod:`emoframe.bench.events`. ``limits`` (default:
-    the spec's ``execution`` block) bound each task's time and each worker's life.
+    the spec's ``execution`` block) bound each task's time and each worker's life. The steps:
+    :func:`prepare_run` → :func:`begin_run` → :func:`plan_run` → :func:`fold_tasks` → :func:`stream_to_store`.
     """
     registry = registry or get_registry()
     wd = Path(workdir) if workdir is not None else default_workdir()
     jobs = max(1, jobs or os.cpu_count() or 1)
     emit = events or ignore
     limits = limits or limits_of(spec.execution)
-    pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
-    first = pipelines[0][1]
-    manifest = load_data(first.data, registry, base_dir, workdir=wd)
-    test_manifest = (
-        load_data(first.evaluation.test, registry, base_dir, workdir=wd)  # type: ignore[arg-type]
-        if first.evaluation.protocol == "cross_corpus"
-        else None
-    )
-    for m in (manifest, test_manifest):
-        if m is not None:
-            check_audio_rows([p for _, p in pipelines], m)
-    run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
-    name = spec.name or (pipelines[0][1].display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
-    names = {pid: ps.display_name for pid, ps in pipelines}
-    code = {pid: pipeline_code(ps, registry) for pid, ps in pipelines}
+    run = prepare_run(spec, registry, wd, base_dir)
     store = ResultsStore(wd / "results.db")
     try:
-        stale, code_changes = (
-            (set(), [])
-            if fresh
-            else stale_folds(
-                store.fold_code(run_id),
-                code,
-                {n: registry.get(n).version for c in code.values() for n in c},
-                run_id,
-            )
-        )
-        store.begin_run(
-            run_id,
-            name,
-            spec.to_dict(),
-            [(pid, p.display_name, p.to_dict(), p.is_fused) for pid, p in pipelines],
-            fresh=fresh,
-            base_dir=str(Path(base_dir).resolve()) if base_dir is not None else None,
-            code={n: d for c in code.values() for n, d in c.items()},
-        )
+        stale, code_changes = begin_run(run, spec, registry, store, fresh, base_dir)
         cache = FeatureCache(wd / "cache") if use_cache else None
         provider = FeatureProvider(
             registry,
@@ -361,107 +410,46 @@ def run_benchmark(
             limits=limits,
             progress=lambda name_, done, total: emit(ExtractionProgress(name_, done, total)),
         )
-        asr_failed = None
-        uses_asr = any(ps.uses_asr for _, ps in pipelines)
-        if uses_asr:
-            manifest, test_manifest, asr_failed = transcripts_for(
-                first, manifest, test_manifest, registry, cache, limits, emit, store, run_id
-            )
-        refs = {r.model_dump_json(): r for _, p in pipelines for r in Pipeline(p, registry).stateless_refs()}
-        p = plan(first, registry, provider, list(refs.values()), manifest, test_manifest, [ps for _, ps in pipelines])
-        store.set_plan(run_id, p.classes, p.warnings, p.failures, len(p.splits), p.eligible)
-        if uses_asr and asr_failed is None:
-            prepare_asr_features([ps for _, ps in pipelines], registry, provider, manifest, test_manifest)
-        blocked = {  # pipelines that use a failed component: one message each, no rows taken from others
-            pid: "; ".join(
-                msg
-                for k, msg in p.failed_components.items()
-                if k in {r.key() for r in Pipeline(ps, registry).stateless_refs()}
-            )
-            + (f"ASR transcripts: {asr_failed}" if asr_failed is not None and ps.uses_asr else "")
-            for pid, ps in pipelines
-        }
-        blocked = {pid: msg for pid, msg in blocked.items() if msg}
-        conditions = perturbed_sets(spec, p, registry, cache, jobs, list(refs.values()), emit, limits)
-        done = set() if fresh else store.finished(run_id) - stale
-        tasks = []
+        finished = set() if fresh else store.finished(run.run_id) - stale
+        todo = plan_run(run, spec, registry, store, provider, emit, limits, jobs, finished)
         outcome = BenchmarkOutcome(
-            run_id,
-            name,
-            pipelines,
-            len(p.splits),
-            warnings=cost_warnings([ps for _, ps in pipelines], registry, len(manifest)) + provider.warnings(),
+            run.run_id,
+            run.name,
+            run.pipelines,
+            len(todo.plan.splits),
+            warnings=cost_warnings(run.specs, registry, len(todo.manifest)) + provider.warnings(),
             code_changes=code_changes,
         )
-        groups = share_groups([ps for _, ps in pipelines])
-        for f, (train, test) in enumerate(p.splits, start=1):
-            pending = [(pid, ps.to_dict()) for pid, ps in pipelines if (pid, f) not in done and pid not in blocked]
-            outcome.skipped += len(pipelines) - len(pending)
-            for group in groups:
-                members = [(pid, d) for pid, d in pending if pid in group]
-                if members:
-                    test_ids = set(test.ids)
-                    cond = [
-                        (c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
-                        for c, m in conditions
-                    ]
-                    tasks.append(
-                        FoldTask(
-                            f,
-                            members,
-                            train.frame.to_dict("records"),
-                            test.frame.to_dict("records"),
-                            p.classes,
-                            str(cache.root) if cache is not None else None,
-                            registry,
-                            cond,
-                            {pid: names[pid] for pid, _ in members},
-                        )
-                    )
-        blocked_folds = [(pid, f) for pid in blocked for f in range(1, len(p.splits) + 1) if (pid, f) not in done]
-        outcome.skipped -= len(blocked_folds)
+        tasks, outcome.skipped = fold_tasks(run, todo, registry, str(cache.root) if cache is not None else None)
+        blocked = blocked_folds(todo)
+        outcome.skipped -= len(blocked)
+        n_folds = len(todo.plan.splits)
         emit(
             RunPlanned(
-                run_id,
-                name,
-                len(pipelines),
-                len(p.splits),
-                sum(len(t.pipelines) for t in tasks) + len(blocked_folds),
+                run.run_id,
+                run.name,
+                len(run.pipelines),
+                n_folds,
+                sum(len(t.pipelines) for t in tasks) + len(blocked),
                 outcome.skipped,
-                names,
-                {pid: sum((pid, f) in done for f in range(1, len(p.splits) + 1)) for pid, _ in pipelines},
+                run.names,
+                {pid: sum((pid, f) in todo.done for f in range(1, n_folds + 1)) for pid, _ in run.pipelines},
                 tuple(code_changes),
             )
         )
-        if blocked_folds:
-            store.save_fold(run_id, [], [(pid, f, blocked[pid]) for pid, f in blocked_folds])
-            for pid, f in blocked_folds:
-                emit(PipelineFoldFinished(pid, names[pid], f, False, blocked[pid]))
+        if blocked:
+            store.save_fold(run.run_id, [], [(pid, f, todo.blocked[pid]) for pid, f in blocked])
+            for pid, f in blocked:
+                emit(PipelineFoldFinished(pid, run.names[pid], f, False, todo.blocked[pid]))
         stream = run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits)
         try:
-            for report in stream:
-                task = tasks[report.index]
-                if isinstance(report, Started):
-                    emit(FoldStarted(task.fold, tuple(pid for pid, _ in task.pipelines)))
-                    continue
-                result = (
-                    report.value
-                    if isinstance(report, Done)
-                    else FoldOutcome(task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
-                )
-                store.save_fold(run_id, result.results, result.errors, code)
-                outcome.ran += len(result.results)
-                outcome.shared_hits += result.shared_hits
-                for pid, _ in result.results:
-                    emit(PipelineFoldFinished(pid, names[pid], task.fold, True))
-                for pid, fold, message in result.errors:
-                    emit(PipelineFoldFinished(pid, names[pid], fold, False, message))
+            stream_to_store(stream, tasks, run, store, outcome, emit)
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops every worker at once (Ctrl-C, a cancelling handler)
-        outcome.errors = store.errors(run_id)
-        emit(RunFinished(run_id, outcome.ran, outcome.skipped, len(outcome.errors)))
+        outcome.errors = store.errors(run.run_id)
+        emit(RunFinished(run.run_id, outcome.ran, outcome.skipped, len(outcome.errors)))
         return outcome
     finally:
         store.close()

@@ -77,3 +77,43 @@ def run_task(task: FoldTask) -> FoldOutcome:
         except Exception as exc:  # noqa: BLE001 — a failing pipeline is recorded, the rest goes on
             errors.append((pid, task.fold, describe_exception(exc)))
     return FoldOutcome(task.fold, results, errors, work.hits)
+
+
+def pipeline_id(spec: PipelineSpec) -> str:
+    return spec.digest()
+
+
+def branch_keys(spec: PipelineSpec) -> set[str]:
+    """The fitted branches a pipeline trains (early fusion: its parts, extractor → the fusion's model)."""
+    keys = set()
+    for key, b in spec.branches.items():
+        model = b.model if b.model is not None else spec.model
+        keys.add(
+            f"{key}|{b.extractor.model_dump_json() if b.extractor else ''}|{b.normalise}|"
+            f"{model.model_dump_json() if model else ''}"
+        )
+    return keys
+
+
+def share_groups(specs: list[PipelineSpec]) -> list[set[str]]:
+    """Pipelines that share a fitted branch, grouped (union-find): each group is one task per fold,
+    so sharing is kept inside a task and independent groups run in parallel."""
+    parent = list(range(len(specs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, s in enumerate(specs):
+        for k in branch_keys(s):
+            if k in owner:
+                parent[find(i)] = find(owner[k])
+            else:
+                owner[k] = i
+    groups: dict[int, set[str]] = {}
+    for i, s in enumerate(specs):
+        groups.setdefault(find(i), set()).add(pipeline_id(s))
+    return list(groups.values())

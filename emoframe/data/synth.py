@@ -118,6 +118,7 @@ def _resonator(freq: float, bw: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array([a.sum()]), a  # unity gain at DC
 
 
+# one piece: one recipe drawing from one seeded stream in order; a split would have to thread that order through
 def synthesise(speaker: Speaker, emotion: str, rng: np.random.Generator) -> np.ndarray:
     """One utterance (float32, 16 kHz) of ``speaker`` in ``emotion``."""
     from scipy.signal import butter, lfilter

@@ -39,22 +39,20 @@ def _graph(component: Any, *args: Any) -> tuple[bytes | None, str | None]:
         return None, f"{component.kind} '{component.name}': export failed ({type(exc).__name__}: {exc})"
 
 
-def export_onnx(
-    model: Predictor, out: str | Path, check: Manifest | None = None, force: bool = False
-) -> dict[str, Any]:
-    """Write the ONNX graphs and ``export.json`` to ``out`` (atomically); with ``check``, run both the
-    bundle and the export on those rows and record the largest probability difference."""
-    pipe = model.pipeline
-    out = Path(out)
+def check_target(out: Path, force: bool) -> None:
+    """Refuse an ``out`` that holds anything but an export emoframe wrote there (that one with ``force``)."""
     if out.exists() and not (out.is_dir() and not any(out.iterdir())) and not (force and owns(out, KIND)):
         raise BundleError(
             f"{out} exists and is not empty; choose a new folder"
             + (" (or --force to replace the export emoframe wrote there)" if owns(out, KIND) else "")
         )
-    graphs: dict[str, bytes] = {}
-    reasons: list[str] = []
+
+
+def branch_graphs(model: Predictor, graphs: dict[str, bytes], reasons: list[str]) -> dict[str, Any]:
+    """Each branch's entry of ``export.json`` (its extractor, normalisation and model file); its model's graph
+    goes into ``graphs``, or why it cannot into ``reasons``."""
     branches: dict[str, Any] = {}
-    for key, b in sorted(pipe.branches.items()):
+    for key, b in sorted(model.pipeline.branches.items()):
         entry: dict[str, Any] = {
             "modality": b.modality,
             "extractor": None
@@ -79,15 +77,13 @@ def export_onnx(
                 "inputs": _inputs_doc(b.model),
             }
         branches[key] = entry
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "pipeline": model.meta["pipeline"],
-        "bundle_created": model.meta["created"],
-        "classes": model.classes,
-        "branches": branches,
-        "in_python": "feature extraction (each branch's extractor with these params) and speaker normalisation; "
-        "emoframe computes them (OnnxPipeline in emoframe.deploy.onnx_export)",
-    }
+    return branches
+
+
+def fusion_graphs(model: Predictor, meta: dict[str, Any], graphs: dict[str, bytes], reasons: list[str]) -> None:
+    """The fusion's entry (and an early fusion's model's) in ``meta``; their graphs into ``graphs``, or why
+    they cannot be exported into ``reasons``."""
+    pipe = model.pipeline
     if pipe.fusion is not None:
         if pipe.early:
             widths = {k: len(pipe.fusion.stats_[k][0]) for k in pipe.fusion.order_}
@@ -115,8 +111,62 @@ def export_onnx(
             "file": "model.onnx",
             "classes": [str(c) for c in pipe.model.classes_],
         }
+
+
+def export_graphs(model: Predictor) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every ONNX graph of the bundle (path in the export → bytes) and ``export.json``'s content; raises
+    BundleError naming every stage that cannot be exported."""
+    graphs: dict[str, bytes] = {}
+    reasons: list[str] = []
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "pipeline": model.meta["pipeline"],
+        "bundle_created": model.meta["created"],
+        "classes": model.classes,
+        "branches": branch_graphs(model, graphs, reasons),
+        "in_python": "feature extraction (each branch's extractor with these params) and speaker normalisation; "
+        "emoframe computes them (OnnxPipeline in emoframe.deploy.onnx_export)",
+    }
+    fusion_graphs(model, meta, graphs, reasons)
     if reasons:
         raise BundleError(f"{model.meta['pipeline']} cannot be exported to ONNX:\n  " + "\n  ".join(reasons))
+    return graphs, meta
+
+
+def parity(folder: Path, model: Predictor, meta: dict[str, Any], check: Manifest) -> dict[str, Any]:
+    """Run the bundle and the export in ``folder`` (described by ``meta``, its ``files`` listed) on ``check``'s
+    rows (bad rows apart): the rows compared and the largest probability difference."""
+    runner = OnnxPipeline(folder, model, meta)
+    provider = model.provider()
+    result = model.predict_manifest(check, provider)  # the bundle's probabilities, bad rows apart
+    usable = check.subset(~check.frame["id"].isin(result.failures).to_numpy())
+    P = np.array([[r[c] for c in model.classes] for r in result.records]).reshape(len(usable), -1)
+    Q = runner.predict_proba(usable, provider)
+    return {"rows": len(usable), "max_abs_diff": float(np.max(np.abs(P - Q))) if len(usable) else None}
+
+
+def previous_files(out: Path) -> dict[str, str | None]:
+    """What emoframe wrote in ``out`` before (file → sha256); an export from before content digests gives
+    names only, none of them verifiable."""
+    previous = recorded(marker(out))
+    if previous:
+        return previous
+    try:
+        old = json.loads((out / EXPORT).read_text(encoding="utf-8")).get("files", []) if out.is_dir() else []
+    except (OSError, ValueError, AttributeError):
+        old = []
+    return dict.fromkeys([EXPORT, *old])
+
+
+def export_onnx(
+    model: Predictor, out: str | Path, check: Manifest | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Write the ONNX graphs and ``export.json`` to ``out`` (atomically); with ``check``, run both the
+    bundle and the export on those rows and record the largest probability difference. The steps:
+    :func:`check_target` → :func:`export_graphs` → (:func:`parity`) → replace ``out`` with the new folder."""
+    out = Path(out)
+    check_target(out, force)
+    graphs, meta = export_graphs(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-onnx-", dir=out.parent))
     try:
@@ -125,26 +175,10 @@ def export_onnx(
             (tmp / rel).write_bytes(data)
         meta["files"] = sorted(graphs)
         if check is not None:
-            runner = OnnxPipeline(tmp, model, meta)
-            provider = model.provider()
-            result = model.predict_manifest(check, provider)  # the bundle's probabilities, bad rows apart
-            usable = check.subset(~check.frame["id"].isin(result.failures).to_numpy())
-            P = np.array([[r[c] for c in model.classes] for r in result.records]).reshape(len(usable), -1)
-            Q = runner.predict_proba(usable, provider)
-            meta["parity"] = {
-                "rows": len(usable),
-                "max_abs_diff": float(np.max(np.abs(P - Q))) if len(usable) else None,
-            }
+            meta["parity"] = parity(tmp, model, meta, check)
         (tmp / EXPORT).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         mark(tmp, KIND, files=[EXPORT, *graphs], pipeline=model.meta["pipeline"])
-        previous = recorded(marker(out))  # what emoframe wrote there, with the sha256 of each file
-        if not previous:  # an export from before content digests: names only, none of them verifiable
-            try:
-                old = json.loads((out / EXPORT).read_text(encoding="utf-8")).get("files", []) if out.is_dir() else []
-            except (OSError, ValueError, AttributeError):
-                old = []
-            previous = dict.fromkeys([EXPORT, *old])
-        replace_owned(tmp, out, KIND, previous)
+        replace_owned(tmp, out, KIND, previous_files(out))
     except OwnershipError as exc:
         _cleanup(tmp)
         raise BundleError(str(exc)) from None

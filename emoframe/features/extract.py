@@ -6,24 +6,23 @@ every other sample is still extracted and cached.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from ..data.audio import AudioError, checked_digest
+from ..data.audio import AudioError
 from ..data.manifest import Manifest
-from ..data.perturb import COLUMN as PERTURB_COLUMN
-from ..data.perturb import AudioPerturbation, read_audio
+from ..data.perturb import read_audio
 from ..errors import ComponentError, describe_exception
 from ..plugin.components import FeatureExtractor
 from ..plugin.contract import check_feature, guard, origin
 from ..workers import Done, Limits, Started, limit_threads, note, supervise
 from .cache import ExtractorKey, FeatureCache
+from .samples import Sample, SampleIndex, index_samples
 
 Progress = Callable[[int, int], None]
 
@@ -49,18 +48,6 @@ class ExtractionResult:
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return dict(zip(self.ids, self.features))
-
-
-class Sample(NamedTuple):
-    """One distinct input to extract: where it comes from and, per extractor of the pass, its cache key."""
-
-    row: int  # the first manifest row with this input
-    audio: str
-    text: str
-    start: float | None
-    end: float | None
-    perturb: str  # the row's perturbation (JSON), '' for clean audio
-    keys: tuple[str | None, ...]  # per extractor: the key to store its features under; None: cached already
 
 
 def _input(extractor: FeatureExtractor, s: Sample) -> Any:
@@ -267,6 +254,134 @@ def can_share(a: FeatureExtractor, b: FeatureExtractor) -> bool:
     )
 
 
+def shared_jobs(extractors: list[FeatureExtractor], jobs: int | None) -> int:
+    """The worker count of a pass (default all cores, at most each extractor's ``max_workers``), after
+    refusing extractors that are fitted per fold or that cannot share a pass."""
+    for extractor in extractors:
+        if not extractor.stateless:
+            raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
+    if len(extractors) > 1 and not all(can_share(extractors[0], e) for e in extractors[1:]):
+        raise ComponentError(f"{', '.join(e.name for e in extractors)} cannot share a pass over their samples")
+    n = max(1, jobs or os.cpu_count() or 1)
+    for extractor in extractors:
+        if extractor.max_workers is not None:
+            n = min(n, max(1, extractor.max_workers))
+    return n
+
+
+def cached_features(
+    extractors: list[FeatureExtractor], index: SampleIndex, cache: FeatureCache | None
+) -> list[dict[int, Any]]:
+    """Per extractor: sample row → its cached features, each checked as a fresh extraction is; a damaged
+    entry (or one of the wrong width) is left out and counted on ``cache.corrupt``."""
+    found: list[dict[int, Any]] = [{} for _ in extractors]
+    if cache is None:
+        return found
+    for j, extractor in enumerate(extractors):
+        for s in index.samples.values():
+            hit = _verified(extractor, cache.get(extractor.name, s.keys[j]), cache)  # type: ignore[arg-type]
+            if hit is not None:
+                found[j][s.row] = hit
+        for i in _odd_shapes(extractor, found[j]):  # a well-formed entry of the wrong width is damaged too
+            del found[j][i]
+            cache.corrupt += 1
+    return found
+
+
+def pending_samples(
+    extractors: list[FeatureExtractor], index: SampleIndex, found: list[dict[int, Any]], batch: int
+) -> list[Sample]:
+    """The samples some extractor has not cached, each keyed only for the extractors that still need it;
+    sorted by length for a batched extractor (``batch`` > 1: similar lengths in one batch, less padding)."""
+    k = len(extractors)
+    todo = [
+        s._replace(keys=tuple(None if s.row in found[j] else s.keys[j] for j in range(k)))
+        for s in index.samples.values()
+        if any(s.row not in found[j] for j in range(k))
+    ]
+    if batch > 1:
+        todo.sort(key=lambda s: _length(extractors[0], s))
+    return todo
+
+
+def compute_pending(
+    extractors: list[FeatureExtractor],
+    todo: list[Sample],
+    jobs: int,
+    cache: FeatureCache | None,
+    limits: Limits | None,
+    batch: int,
+    values: list[dict[int, Any]],
+    failures: list[dict[int, str]],
+    report: Callable[[int | None], None],
+) -> list[str]:
+    """Extract ``todo`` into ``values``/``failures`` (per extractor), in this process when jobs is 1 and no
+    limits are given, else in supervised workers (``batch``: the lead's batch size, 1 for a shared pass);
+    returns why worker caches could not be written."""
+    write_errors: list[str] = []
+    if not todo:
+        return write_errors
+    size = batch
+    if jobs == 1 and limits is None:
+        for extractor in extractors:
+            extractor.warmup()
+        step = max(8, size)
+        for b in range(0, len(todo), step):
+            _collect(_run_chunk(todo[b : b + step], extractors, cache), values, failures)
+            report(min(b + step, len(todo)))
+    else:
+        # batched: several batches a task, so that recycling a worker (and reloading its model)
+        # after Limits.max_tasks tasks stays rare; Ctrl-C and timeouts still act within a task
+        step = size * 8 if size > 1 else max(1, min(16, len(todo) // (jobs * 4) or 1))
+        chunks = [todo[b : b + step] for b in range(0, len(todo), step)]
+        _supervised(extractors, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
+    return write_errors
+
+
+def extraction_result(
+    extractor: FeatureExtractor,
+    j: int,
+    ids: list[str],
+    index: SampleIndex,
+    found: dict[int, Any],
+    got: dict[int, Any],
+    failed: dict[int, str],
+    todo: list[Sample],
+) -> ExtractionResult:
+    """Extractor ``j``'s result over every manifest row (``ids``): each sample's features or reason spread
+    to the rows sharing its input; a sample of a width unlike the others fails, named. Timing and the
+    cache's counters are the caller's to fill in."""
+    odd = set(_odd_shapes(extractor, got))
+    if odd:  # the contract: one width per extractor within a run; the odd samples fail, named
+        common = next(v.shape for i, v in got.items() if i not in odd)
+        for i in odd:
+            failed[i] = (
+                f"{origin(extractor)} returned shape {got[i].shape}, the other samples "
+                f"{common}: an extractor's output width must not change between samples"
+            )
+            del got[i]
+    n = len(ids)
+    per_row: list[np.ndarray | None] = [None] * n
+    for s in index.samples.values():
+        for i in index.rows(s):
+            if s.row in got:
+                per_row[i] = got[s.row]
+            elif s.row in failed:
+                failed[i] = failed[s.row]
+    ok = [i for i in range(n) if per_row[i] is not None]
+    computed = [s for s in todo if s.keys[j] is not None]
+    return ExtractionResult(
+        extractor.name,
+        [ids[i] for i in ok],
+        [per_row[i] for i in ok],  # type: ignore[misc]
+        {ids[i]: r for i, r in sorted(failed.items())},
+        # rows, like ids: those extracted from the cache, and those sharing a computed input
+        hits=sum(len(index.rows(s)) for s in index.samples.values() if s.row in found and s.row in got),
+        misses=len(computed),
+        reused=sum(len(index.rows(s)) - 1 for s in computed if s.row in got),
+    )
+
+
 def extract_shared(
     extractors: list[FeatureExtractor],
     manifest: Manifest,
@@ -279,136 +394,31 @@ def extract_shared(
     sample is read once and computed by one ``extract_shared`` call (e.g. openSMILE's functionals and
     low-level descriptors from one run over the signal); each extractor's features are cached under
     its own key and returned as its own result, and a sample an extractor has cached already is
-    computed only for the others' sake."""
-    for extractor in extractors:
-        if not extractor.stateless:
-            raise ComponentError(f"{extractor.name} is fitted per fold; it is not extracted per sample")
-    if len(extractors) > 1 and not all(can_share(extractors[0], e) for e in extractors[1:]):
-        raise ComponentError(f"{', '.join(e.name for e in extractors)} cannot share a pass over their samples")
+    computed only for the others' sake. The steps: :func:`shared_jobs` → :func:`index_samples` →
+    :func:`cached_features` → :func:`pending_samples` → :func:`compute_pending` → :func:`extraction_result`."""
+    jobs = shared_jobs(extractors, jobs)
     t0 = time.perf_counter()
-    lead, k = extractors[0], len(extractors)
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    for extractor in extractors:
-        if extractor.max_workers is not None:
-            jobs = min(jobs, max(1, extractor.max_workers))
-    ekeys = [ExtractorKey.of(e).digest() for e in extractors]
-    frame = manifest.frame
-    n = len(frame)
-    unreadable: dict[int, str] = {}  # row → reason, for every extractor
-    rows_of: dict[str, list[int]] = {}  # input → the rows with that input
-    samples: dict[str, Sample] = {}
-    source_of: dict[int, str] = {}  # a sample's first row → its input
     corrupt_start = cache.corrupt if cache is not None else 0
-    write_errors: list[str] = []
-    audios, texts, segments = frame["audio"].tolist(), frame["text"].tolist(), manifest.segments()
-    noises = (
-        frame[PERTURB_COLUMN].fillna("").tolist() if lead.modality == "audio" and PERTURB_COLUMN in frame else [""] * n
-    )
-    for i in range(n):
-        audio, text, (start, end), perturb = audios[i], texts[i], segments[i], noises[i]
-        try:
-            if lead.modality == "audio":
-                if not audio:
-                    raise AudioError("<no audio>", "this utterance has no audio file (text-only corpus)")
-                digest = checked_digest(audio)  # a file cut short is refused here too, cached features or not
-                if perturb:  # clean rows keep the keys they always had
-                    noise = AudioPerturbation.from_json(perturb).key()
-                    digest = hashlib.sha256(f"{digest}|{noise}".encode()).hexdigest()
-            else:
-                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        except AudioError as exc:
-            unreadable[i] = exc.reason
-            continue
-        except FileNotFoundError:
-            unreadable[i] = "file not found"  # the file is beside the reason (failure records), not in it
-            continue
-        except OSError as exc:
-            unreadable[i] = f"cannot read audio file: {exc.strerror or exc}"
-            continue
-        source = f"{digest}|{start}|{end}"
-        rows_of.setdefault(source, []).append(i)
-        if source not in samples:
-            source_of[i] = source
-            keys = tuple(FeatureCache.key(ekey, digest, start, end) for ekey in ekeys)
-            samples[source] = Sample(i, audio, text, start, end, perturb, keys)
-    found: list[dict[int, Any]] = [{} for _ in extractors]  # per extractor: sample row → cached features
-    if cache is not None:
-        for j, extractor in enumerate(extractors):
-            for s in samples.values():
-                hit = _verified(extractor, cache.get(extractor.name, s.keys[j]), cache)  # type: ignore[arg-type]
-                if hit is not None:
-                    found[j][s.row] = hit
-            for i in _odd_shapes(extractor, found[j]):  # a well-formed entry of the wrong width is damaged too
-                del found[j][i]
-                cache.corrupt += 1
-    todo = [
-        s._replace(keys=tuple(None if s.row in found[j] else s.keys[j] for j in range(k)))
-        for s in samples.values()
-        if any(s.row not in found[j] for j in range(k))
-    ]
-    size = lead.batch_size() if k == 1 else 1
-    if size > 1:  # similar lengths in one batch: less padding
-        todo.sort(key=lambda s: _length(lead, s))
+    index = index_samples(manifest, extractors[0], [ExtractorKey.of(e).digest() for e in extractors])
+    found = cached_features(extractors, index, cache)
+    batch = extractors[0].batch_size() if len(extractors) == 1 else 1
+    todo = pending_samples(extractors, index, found, batch)
     values: list[dict[int, Any]] = [dict(f) for f in found]
-    failures: list[dict[int, str]] = [dict(unreadable) for _ in extractors]
+    failures: list[dict[int, str]] = [dict(index.unreadable) for _ in extractors]
     report = _progress_reporter(progress, " + ".join(e.name for e in extractors), len(todo))
-    if todo:
-        if jobs == 1 and limits is None:
-            for extractor in extractors:
-                extractor.warmup()
-            step = max(8, size)
-            for b in range(0, len(todo), step):
-                _collect(_run_chunk(todo[b : b + step], extractors, cache), values, failures)
-                report(min(b + step, len(todo)))
-        else:
-            # batched: several batches a task, so that recycling a worker (and reloading its model)
-            # after Limits.max_tasks tasks stays rare; Ctrl-C and timeouts still act within a task
-            step = size * 8 if size > 1 else max(1, min(16, len(todo) // (jobs * 4) or 1))
-            chunks = [todo[b : b + step] for b in range(0, len(todo), step)]
-            _supervised(extractors, chunks, jobs, cache, limits or Limits(), values, failures, write_errors, report)
+    write_errors = compute_pending(extractors, todo, jobs, cache, limits, batch, values, failures, report)
     report(None)
     warning = (cache.write_error if cache is not None else None) or (write_errors[0] if write_errors else None)
     if warning and cache is not None:
         cache.write_error = warning  # later extractions in this process skip writing at once
-    ids = frame["id"].tolist()
+    ids = manifest.frame["id"].tolist()
     results = []
     for j, extractor in enumerate(extractors):
-        got, failed = values[j], failures[j]
-        odd = set(_odd_shapes(extractor, got))
-        if odd:  # the contract: one width per extractor within a run; the odd samples fail, named
-            common = next(v.shape for i, v in got.items() if i not in odd)
-            for i in odd:
-                failed[i] = (
-                    f"{origin(extractor)} returned shape {got[i].shape}, the other samples "
-                    f"{common}: an extractor's output width must not change between samples"
-                )
-                del got[i]
-        per_row: list[np.ndarray | None] = [None] * n
-        for s in samples.values():
-            for i in rows_of[source_of[s.row]]:
-                if s.row in got:
-                    per_row[i] = got[s.row]
-                elif s.row in failed:
-                    failed[i] = failed[s.row]
-        ok = [i for i in range(n) if per_row[i] is not None]
-        computed = [s for s in todo if s.keys[j] is not None]
-        results.append(
-            ExtractionResult(
-                extractor.name,
-                [ids[i] for i in ok],
-                [per_row[i] for i in ok],  # type: ignore[misc]
-                {ids[i]: r for i, r in sorted(failed.items())},
-                # rows, like ids: those extracted from the cache, and those sharing a computed input
-                hits=sum(
-                    len(rows_of[source_of[s.row]]) for s in samples.values() if s.row in found[j] and s.row in got
-                ),
-                misses=len(computed),
-                reused=sum(len(rows_of[source_of[s.row]]) - 1 for s in computed if s.row in got),
-                seconds=time.perf_counter() - t0,
-                corrupt=(cache.corrupt - corrupt_start) if cache is not None else 0,
-                cache_warning=warning,
-            )
-        )
+        result = extraction_result(extractor, j, ids, index, found[j], values[j], failures[j], todo)
+        result.seconds = time.perf_counter() - t0
+        result.corrupt = (cache.corrupt - corrupt_start) if cache is not None else 0
+        result.cache_warning = warning
+        results.append(result)
     return results
 
 

@@ -183,29 +183,19 @@ def _run(
     return out
 
 
-# -- parent side --------------------------------------------------------------------------
-def transcribe_manifest(
-    transcriber: Transcriber,
-    manifest: Manifest,
-    cache: Any = None,
-    limits: Limits | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    batch: int = 8,
-) -> TranscriptReport:
-    """Transcribe every row with audio (cached per recording and segment); gold text, where present, gives the WER.
+Pending = list[tuple[int, str, float | None, float | None]]  # row, audio, segment start, end: to transcribe
 
-    With ``limits`` the transcriber runs in one supervised worker process (a crash or hang costs only
-    the recordings it was on); without, in this process.
-    """
-    t0 = time.perf_counter()
-    key = _key(transcriber)
-    folder = CACHE_PREFIX + transcriber.name
+
+def _cached_transcripts(
+    manifest: Manifest, cache: Any, key: str, folder: str, report: TranscriptReport
+) -> tuple[dict[int, Transcription], Pending, dict[int, str]]:
+    """The rows whose transcript is cached (row → it), those still to transcribe, and each readable row's
+    cache key; a row without readable audio goes to ``report.failures`` with the reason."""
     frame = manifest.frame
     ids = [str(i) for i in frame["id"]]
     segments = manifest.segments()
-    report = TranscriptReport(transcriber.name, {})
     found: dict[int, Transcription] = {}
-    todo: list[tuple[int, str, float | None, float | None]] = []
+    todo: Pending = []
     keys: dict[int, str] = {}
     for i, audio in enumerate(frame["audio"]):
         if not audio:
@@ -226,6 +216,30 @@ def transcribe_manifest(
             found[i] = hit
         else:
             todo.append((i, audio, start, end))
+    return found, todo, keys
+
+
+# -- parent side --------------------------------------------------------------------------
+def transcribe_manifest(
+    transcriber: Transcriber,
+    manifest: Manifest,
+    cache: Any = None,
+    limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 8,
+) -> TranscriptReport:
+    """Transcribe every row with audio (cached per recording and segment); gold text, where present, gives the WER.
+
+    With ``limits`` the transcriber runs in one supervised worker process (a crash or hang costs only
+    the recordings it was on); without, in this process.
+    """
+    t0 = time.perf_counter()
+    key = _key(transcriber)
+    folder = CACHE_PREFIX + transcriber.name
+    frame = manifest.frame
+    ids = [str(i) for i in frame["id"]]
+    report = TranscriptReport(transcriber.name, {})
+    found, todo, keys = _cached_transcripts(manifest, cache, key, folder, report)
     report.hits = len(found)
     report.misses = len(todo)
     size = max(1, int(getattr(transcriber.params, "batch_size", batch)))

@@ -29,6 +29,16 @@ PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus")
 MODALITIES = ("audio", "text")
 
 
+def branch_modality(key: str, explicit: str | None) -> str | None:
+    """A branch's modality: the one it declares, else the one its name starts with (audio*, text*)."""
+    if explicit:
+        return explicit
+    for m in MODALITIES:
+        if key.startswith(m):
+            return m
+    return None
+
+
 class ComponentRef(BaseModel):
     """A component by name with its parameters; a bare string means default parameters."""
 
@@ -303,8 +313,6 @@ class PipelineSpec(_SpecBase):
 
     def transcripts_of(self, key: str) -> TranscriptSource:
         """Where branch ``key`` gets its text: gold or asr (audio branches: gold, i.e. none)."""
-        from .validation import branch_modality
-
         b = self.branches[key]
         if branch_modality(key, b.modality) != "text":
             return "gold"

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..errors import SpecError, SpecProblem, validation_problems
 from ..plugin.components import FeatureExtractor, Model
 from ..plugin.registry import Registry
-from .models import MODALITIES, BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list
+from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -34,16 +34,6 @@ Problems = Iterator[SpecProblem]
 def article(word: str) -> str:
     """'an audio', 'a text': the article a message needs before ``word``."""
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
-
-
-def branch_modality(key: str, explicit: str | None) -> str | None:
-    """A branch's modality: the one it declares, else the one its name starts with (audio*, text*)."""
-    if explicit:
-        return explicit
-    for m in MODALITIES:
-        if key.startswith(m):
-            return m
-    return None
 
 
 @dataclass
