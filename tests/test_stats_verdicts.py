@@ -393,6 +393,13 @@ def test_compare_finds_pipelines_by_rank_label_or_id_and_says_what_it_cannot(wor
             "or the rank\ncandidates:\n"
         )
         assert e.value.candidates == ["c0ffee01", "c0ffee99"]
+        # the run named, not the latest ("twins"): its pipelines, and a refusal that names it
+        again = compare_pipelines(store, RUN, "above", "base")
+        assert (again["a"], again["b"], again["verdict"]) == ("above", "base", expected_comparison("above", "base"))
+        with pytest.raises(IdentifierError, match="^no pipeline 'x' in run verdicts-012; "):
+            compare_pipelines(store, RUN, "above", "x")
+        with pytest.raises(IdentifierError, match="^no pipeline 'nope' in run old; "):
+            compare_pipelines(store, "old", "nope", "base")
     finally:
         store.close()
 
