@@ -5,7 +5,7 @@
 # ([tool.mutmut] in pyproject.toml says which). Prints the score and every surviving mutant; exits 1 when a
 # mutant survives that docs/reliability.md does not list (as equivalent, with why).
 #
-#   bash scripts/mutation.sh            # every mutant: about 30 min on 2 cores
+#   bash scripts/mutation.sh            # every mutant: about 5 min on 2 cores
 #   bash scripts/mutation.sh --sample   # the fixed sample CI runs: mutants numbered …7 (about a tenth)
 #   bash scripts/mutation.sh --show NAME  # the diff of one mutant
 set -euo pipefail
@@ -18,11 +18,12 @@ if [ "${1:-}" = "--show" ]; then
   exec "$VENV/bin/mutmut" show "${2:?--show needs a mutant name}"
 fi
 
-# the functions under mutation: every function of emoframe/evaluation, the rules of the leaderboard (rank,
-# outcome, gain in points, the comparison) and the manifest's path rule
+# the functions under mutation: every function of emoframe/evaluation, the rules of the leaderboard (order,
+# rank, outcome, gain in points, the comparison) and the manifest's path rule
 SCOPE=(
   "emoframe.evaluation.*"
   "emoframe.results.leaderboard.x_sort_rows__mutmut_*"
+  "emoframe.results.leaderboard.x_add_ranks__mutmut_*"
   "emoframe.results.leaderboard.x_outcome__mutmut_*"
   "emoframe.results.leaderboard.x__pts__mutmut_*"
   "emoframe.results.leaderboard.x_gain_text__mutmut_*"

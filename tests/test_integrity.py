@@ -188,10 +188,22 @@ def test_run_is_recorded_in_the_store_like_bench(manifest, tmp_path, monkeypatch
     assert "UAR points [" in compared.output and "on 48 shared rows" in compared.output
     missing = runner.invoke(main, ["compare", "a grid", "toy.words→toy.centroid", "nope", "--workdir", wd])
     assert missing.exit_code == 2, missing.output
-    assert "no pipeline 'nope' in run" in missing.output and "`emoframe results --run RUN` lists them" in missing.output
+    grid = next(r["id"] for r in listed if r["name"] == "a grid")
+    forms = (
+        "give a leaderboard rank (1 = the best), a pipeline id (at least 4 of its hex characters) "
+        "or the pipeline's exact label, as `emoframe results` shows them"
+    )
+    lines = missing.output.splitlines()
+    assert lines[:2] == [f"error: no pipeline 'nope' in run {grid[:12]}; {forms}", "error: candidates:"], lines
+    board = json.loads(runner.invoke(main, ["results", "--run", grid, "--format", "json", "--workdir", wd]).output)
+    candidates = [f"error:   #{r['rank']:<4}{r['short_id']}  {r['pipeline']}  (UAR {r['uar']:.3f})" for r in board]
+    assert lines[2:] == candidates and [r["rank"] for r in board] == [1, 2]
     vague = runner.invoke(main, ["compare", "a grid", "toy.words", "nope", "--workdir", wd])
     assert vague.exit_code == 2, vague.output
-    assert "no pipeline 'toy.words' in run" in vague.output and "did you mean: toy.words→toy.centroid" in vague.output
+    assert vague.output.splitlines()[0] == (
+        f"error: no pipeline 'toy.words' in run {grid[:12]}; {forms} — did you mean one of these?"
+    )
+    assert vague.output.splitlines()[1:] == ["error: candidates:", *candidates]
 
 
 def test_gain_is_in_points_in_every_export(manifest, tmp_path, registry):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emoframe.errors import ComponentError
-from emoframe.evaluation.failures import FailureGroup, as_records, group_failures
+from emoframe.evaluation.failures import FailureGroup, as_records, failure_records, group_failures
 from emoframe.evaluation.overlap import normalise_text, overlap_warning, transcript_overlap
 from emoframe.evaluation.proba import align_proba
 from emoframe.evaluation.records import EvaluationResult
@@ -42,6 +42,21 @@ def test_failures_group_by_component_and_reason_largest_first():
     assert groups[1].line(n_examples=1) == "y.text: empty — 2 row(s), e.g. t1 …"
     assert groups[1].line(n_examples=2) == "y.text: empty — 2 row(s), e.g. t1, t3"  # all shown: no "…"
     assert group_failures([{"id": "q"}]) == [FailureGroup("?", "", 1, ["q"])]
+
+
+def test_failure_records_keep_each_row_its_reason_and_its_file_or_none():
+    """One record per row, in the rows' order; a row without a file (or no ``files`` at all) has file ""."""
+    reasons = {"r2": "file not found", "r1": "800 NaN/inf samples", "r3": "empty transcript"}
+    assert failure_records("librosa.mfcc", reasons, {"r2": "/d/2.wav", "r1": "/d/1.wav"}) == [
+        {"id": "r2", "component": "librosa.mfcc", "reason": "file not found", "file": "/d/2.wav"},
+        {"id": "r1", "component": "librosa.mfcc", "reason": "800 NaN/inf samples", "file": "/d/1.wav"},
+        {"id": "r3", "component": "librosa.mfcc", "reason": "empty transcript", "file": ""},
+    ]
+    expected = [{"id": "r1", "component": "toy.words", "reason": "x", "file": ""}]
+    assert failure_records("toy.words", {"r1": "x"}) == expected
+    assert failure_records("toy.words", {"r1": "x"}, None) == expected
+    assert failure_records("toy.words", {"r1": "x"}, {}) == expected
+    assert failure_records("toy.words", {}) == []
 
 
 def test_failures_of_an_older_store_read_as_records():

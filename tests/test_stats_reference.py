@@ -22,7 +22,7 @@ from emoframe.evaluation.metrics import all_metrics, balanced_accuracy, confusio
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import bootstrap_ci, mean_std, paired_difference, paired_gain
 from emoframe.evaluation.summary import robustness_summary, summarise
-from emoframe.results.leaderboard import leaderboard
+from emoframe.results.leaderboard import coverage_text, leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 
@@ -323,12 +323,13 @@ def test_n_and_coverage_on_the_leaderboard_are_the_hand_counts(tmp_path):
         store.save_fold("hand", [("p1", fr)], [])
     (row,) = leaderboard(store, "hand")
     store.close()
-    assert row["n"] == 10 and row["coverage"] == pytest.approx(10 / 12, abs=TIGHT)
-    assert row["folds"] == "3/3" and row["status"] == "done"
-    assert row["uar"] == pytest.approx(POOLED_UAR, abs=TIGHT) and row["wa"] == pytest.approx(POOLED_WA, abs=TIGHT)
-    assert row["uar_fold_mean"] == pytest.approx(statistics.mean(FOLD_UARS), abs=TIGHT)
-    assert row["uar_fold_std"] == pytest.approx(statistics.stdev(FOLD_UARS), abs=TIGHT)
-    assert row["macro_f1"] == pytest.approx(
+    assert row.n == 10 and row.coverage == pytest.approx(10 / 12, abs=TIGHT)
+    assert row.folds == "3/3" and row.status == "done" and row.rank == 1
+    assert row.uar == pytest.approx(POOLED_UAR, abs=TIGHT) and row.wa == pytest.approx(POOLED_WA, abs=TIGHT)
+    assert row.uar_fold_mean == pytest.approx(statistics.mean(FOLD_UARS), abs=TIGHT)
+    assert row.uar_fold_std == pytest.approx(statistics.stdev(FOLD_UARS), abs=TIGHT)
+    assert coverage_text(row) == "10 (83%)"
+    assert row.macro_f1 == pytest.approx(
         skm.f1_score([v for t, _, _ in HAND for v in t], [v for _, p, _ in HAND for v in p], average="macro"),
         abs=TIGHT,
     )

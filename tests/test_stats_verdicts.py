@@ -23,11 +23,11 @@ from rich.console import Console
 
 from emoframe.cli import main
 from emoframe.deploy.train import stored_pipeline
-from emoframe.errors import EmoframeError
+from emoframe.errors import EmoframeError, IdentifierError
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, paired_gain, verdict
 from emoframe.registry import Registry
-from emoframe.results.leaderboard import compare_pipelines, gain_text, leaderboard, table_cells
+from emoframe.results.leaderboard import HEADERS, compare_pipelines, gain_text, leaderboard, table_cells
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 from emoframe.tui.app import EmoframeApp
@@ -68,6 +68,30 @@ def predictions() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndar
 
 T, BASE, WEAK, FUSED = predictions()
 REFERENCE = {case: ref.paired_bootstrap(T, a, BASE, K, RESAMPLES, SEED) for case, a in FUSED.items()}
+#: pooled UAR of every pipeline with results, by the reference; the leaderboard's order and ranks follow it
+#: (ties would keep the spec's order: cases, base, weak — as this dict's order and a stable sort do)
+POOLED = {case: float(ref.uar(T, a, K)) for case, a in FUSED.items()}
+POOLED |= {"base": float(ref.uar(T, BASE, K)), "weak": float(ref.uar(T, WEAK, K))}
+BEST_FIRST = sorted(POOLED, key=POOLED.__getitem__, reverse=True)
+RANK = {label: rank for rank, label in enumerate(BEST_FIRST, start=1)}
+#: what an unknown pipeline reference is told (emoframe.results.resolve's grammar), word for word
+FORMS = (
+    "give a leaderboard rank (1 = the best), a pipeline id (at least 4 of its hex characters) "
+    "or the pipeline's exact label, as `emoframe results` shows them"
+)
+
+
+def short(label: str) -> str:
+    """The id column: 'p-<label>' cut at 16 characters, the first width (from 8) at which 'p-touches from
+    above' and 'p-touches from below' read differently."""
+    return f"p-{label}"[:16]
+
+
+def candidate(label: str) -> str:
+    """One line of a refusal's candidate list: rank, short id, label, pooled UAR (the failed row: no rank)."""
+    if label == "failed":
+        return f"       {short(label):<16}  failed  (failed)"
+    return f"  #{RANK[label]:<4}{short(label):<16}  {label}  (UAR {POOLED[label]:.3f})"
 
 
 def names(coded: np.ndarray) -> list[str]:
@@ -229,10 +253,16 @@ def test_results_json_and_table_say_each_verdict_exactly(workdir):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_compare_says_each_verdict_exactly_both_ways(workdir, case):
-    out = cli("compare", RUN, case, "base", "--workdir", str(workdir))
-    assert out.splitlines()[0] == expected_comparison(case, "base")
-    out = cli("compare", RUN, "base", case, "--workdir", str(workdir))
-    assert out.splitlines()[0] == expected_comparison("base", case)
+    """Which pipeline is A and which B (rank, short id, label), then the verdict, then the two UARs."""
+    for a, b in ((case, "base"), ("base", case)):
+        lines = cli("compare", RUN, a, b, "--workdir", str(workdir)).splitlines()
+        assert lines[:3] == [
+            f"A = #{RANK[a]} {short(a)} {a}",
+            f"B = #{RANK[b]} {short(b)} {b}",
+            expected_comparison(a, b),
+        ]
+        assert lines[3] == f"UAR {POOLED[a]:.3f} (A) vs {POOLED[b]:.3f} (B) on the same {ROWS} rows"
+        assert len(lines) == 4
 
 
 def test_the_report_says_each_verdict_exactly_in_its_colour(workdir):
@@ -270,12 +300,12 @@ async def test_the_tui_says_each_verdict_exactly(workdir):
         for i, row in enumerate(screen.rows):
             table.move_cursor(row=i)
             await pilot.pause()
-            shown[row["pipeline"]] = plain(screen.query_one("#detail-a").content)
+            shown[row.pipeline] = plain(screen.query_one("#detail-a").content)
         for case in CASES:
             assert f"\n{expected_fusion(case)}\n" in shown[case], shown[case]
         assert not any(line.startswith("fusion ") for line in shown["base"].splitlines())
         # `c` on one row marks it, `c` on another compares (current row first), as `emoframe compare` does
-        position = {r["pipeline"]: i for i, r in enumerate(screen.rows)}
+        position = {r.pipeline: i for i, r in enumerate(screen.rows)}
         for case in ("above", "touches from below"):
             table.focus()
             screen.compare_with = None
@@ -288,51 +318,111 @@ async def test_the_tui_says_each_verdict_exactly(workdir):
             assert pane.startswith(expected_comparison(case, "base") + "\n"), pane
 
 
-def test_compare_finds_pipelines_by_name_or_id_prefix_and_says_what_it_cannot(workdir):
+def test_compare_finds_pipelines_by_rank_label_or_id_and_says_what_it_cannot(workdir):
+    """The resolver's grammar (emoframe.results.resolve): a rank, a full id, an exact label, or at least 4 hex
+    characters of an id, matched literally; anything else is refused with the candidates to choose from."""
     store = ResultsStore(workdir / "results.db")
     try:
-        by_id = compare_pipelines(store, RUN, "p-abo", "p-base")
-        assert (by_id["a"], by_id["b"], by_id["outcome"]) == ("above", "base", "helped")
-        assert by_id["verdict"] == expected_comparison("above", "base") and by_id["n"] == ROWS
-        for key, message in [
-            ("nope", "no pipeline 'nope' in run verdicts-012; `emoframe results --run RUN` lists them"),
-            ("p-", "more than one pipeline 'p-' in run verdicts-012; `emoframe results --run RUN` lists them"),
+        for first in ("above", "p-above", "P-ABOVE", str(RANK["above"])):
+            found = compare_pipelines(store, RUN, first, "base")
+            assert (found["a"], found["b"], found["outcome"]) == ("above", "base", "helped"), first
+            assert found["verdict"] == expected_comparison("above", "base") and found["n"] == ROWS
+            assert (found["a_ref"], found["b_ref"]) == (f"#1 {short('above')} above", f"#4 {short('base')} base")
+        everyone = [*BEST_FIRST, "failed"]
+        unknown = f"no pipeline '{{}}' in run verdicts-012; {FORMS}"
+        for key, message, listed in [
+            ("nope", unknown.format("nope"), everyone),
+            ("p-abo", unknown.format("p-abo"), everyone),  # not hex: no prefix of an id, and no label
+            ("p-", unknown.format("p-"), everyone),
+            (
+                "abov%",
+                "no pipeline 'abov%' in run verdicts-012: references are matched literally, % _ * ? are not "
+                f"wildcards; {FORMS}",
+                everyone,
+            ),  # % is a character, not a wildcard
+            (
+                "0",
+                f"'0' is too short for an id prefix (at least 4 characters); {FORMS}",
+                everyone,
+            ),  # no rank 0, and too short for an id prefix
             (
                 "Touches",
-                "no pipeline 'Touches' in run verdicts-012; did you mean: touches from above, touches from below",
+                unknown.format("Touches") + " — did you mean one of these?",
+                ["touches from above", "touches from below"],
             ),
+            ("9", f"there is no rank 9 in run verdicts-012: ranks go from 1 to {len(POOLED)}", everyone),
         ]:
-            with pytest.raises(EmoframeError) as e:
+            with pytest.raises(IdentifierError) as e:
                 compare_pipelines(store, RUN, key, "base")
-            assert str(e.value) == message
+            assert str(e.value) == "\n".join([message, "candidates:", *map(candidate, listed)]), key
+            assert e.value.candidates == [f"p-{label}" for label in listed]
+        with pytest.raises(EmoframeError, match="^'above' and 'p-above' both name #1 p-above above \\(UAR 0.755\\): "):
+            compare_pipelines(store, RUN, "above", "p-above")
         with pytest.raises(EmoframeError, match="^'failed' and 'base' have no evaluated rows in common yet$"):
             compare_pipelines(store, RUN, "failed", "base")
         # a run whose spec names no resamples or seed (an older store): the defaults, 1000 and 0; and a
-        # pipeline with only its first fold done, compared on the 100 rows both have
-        specs = [("q-half", "half", pipeline_spec(False), False), ("q-base", "base", pipeline_spec(False), False)]
+        # pipeline with only its first fold done, compared on the 100 rows both have. Hex ids: 4 or more of
+        # their characters, any case, name one; fewer are refused; a shared prefix is ambiguous
+        specs = [("c0ffee01", "half", pipeline_spec(False), False), ("c0fa0002", "base", pipeline_spec(False), False)]
         store.begin_run("old", "old", {"name": "old"}, specs)
         store.set_plan("old", CLASSES, [], [], n_folds=2, n_rows=ROWS)
-        save_folds(store, "old", "q-half", FUSED["above"], folds=FOLDS[:1])
-        save_folds(store, "old", "q-base", BASE)
-        half = compare_pipelines(store, "old", "half", "base")
-        assert half["n"] == 100
+        save_folds(store, "old", "c0ffee01", FUSED["above"], folds=FOLDS[:1])
+        save_folds(store, "old", "c0fa0002", BASE)
+        half = compare_pipelines(store, "old", "c0ff", "C0FA")
+        assert (half["a"], half["b"], half["n"]) == ("half", "base", 100)
         diff, (lo, hi) = ref.paired_bootstrap(T[:100], FUSED["above"][:100], BASE[:100], K, 1000, 0)
         assert half["diff"] == pytest.approx(diff, abs=1e-12) and half["ci"] == pytest.approx([lo, hi], abs=1e-12)
+        uar_half, uar_base = ref.uar(T[:100], FUSED["above"][:100], K), ref.uar(T, BASE, K)
+        lines = {
+            "c0ffee01": f"  #1   c0ffee01  half  (UAR {uar_half:.3f})",
+            "c0fa0002": f"  #2   c0fa0002  base  (UAR {uar_base:.3f})",
+        }
+        assert uar_half > uar_base
+        for key, message, listed in [
+            ("c0f", "'c0f' is too short for an id prefix (at least 4 characters); " + FORMS, list(lines)),
+            ("c0fe", "no pipeline 'c0fe' in run old; " + FORMS, list(lines)),
+        ]:
+            with pytest.raises(IdentifierError) as e:
+                compare_pipelines(store, "old", key, "base")
+            assert str(e.value) == "\n".join([message, "candidates:", *(lines[i] for i in listed)]), key
+        store.begin_run("twins", "twins", {"name": "twins"}, [*specs, ("c0ffee99", "x", pipeline_spec(False), False)])
+        with pytest.raises(IdentifierError) as e:
+            compare_pipelines(store, "twins", "c0ffee", "base")
+        assert str(e.value).startswith(
+            "pipeline 'c0ffee' is ambiguous in run twins: it matches 2 pipelines; give more characters of the id, "
+            "or the rank\ncandidates:\n"
+        )
+        assert e.value.candidates == ["c0ffee01", "c0ffee99"]
+        # the run named, not the latest ("twins"): its pipelines, and a refusal that names it
+        again = compare_pipelines(store, RUN, "above", "base")
+        assert (again["a"], again["b"], again["verdict"]) == ("above", "base", expected_comparison("above", "base"))
+        with pytest.raises(IdentifierError, match="^no pipeline 'x' in run verdicts-012; "):
+            compare_pipelines(store, RUN, "above", "x")
+        with pytest.raises(IdentifierError, match="^no pipeline 'nope' in run old; "):
+            compare_pipelines(store, "old", "nope", "base")
     finally:
         store.close()
 
 
-def test_compare_suggests_at_most_400_characters_of_names(tmp_path):
+def test_compare_lists_at_most_12_candidates_and_counts_the_rest(tmp_path):
+    """A refusal lists the first 12 candidates (resolve.SHOWN), in the spec's order when none has a rank,
+    then counts the others; the error still carries every candidate's id."""
     store = ResultsStore(tmp_path / "results.db")
     try:
         names_ = [f"a similar pipeline with a long name, number {i:02d}" for i in range(20)]
         store.begin_run(
             "many", "many", {"name": "many"}, [(f"m{i}", n, pipeline_spec(False), False) for i, n in enumerate(names_)]
         )
-        with pytest.raises(EmoframeError) as e:
+        store.set_plan("many", CLASSES, [], [], n_folds=2, n_rows=ROWS)
+        with pytest.raises(IdentifierError) as e:
             compare_pipelines(store, "many", "similar", "m1")
-        hint = str(e.value).split("; did you mean: ", 1)[1]
-        assert hint == ", ".join(names_)[:400]
+        assert str(e.value).split("\n") == [
+            f"no pipeline 'similar' in run many; {FORMS} — did you mean one of these?",
+            "candidates:",
+            *(f"  {f'm{i}':<8}  {names_[i]}  (0/2 folds)" for i in range(12)),
+            "  … and 8 more",
+        ]
+        assert e.value.candidates == [f"m{i}" for i in range(20)]
     finally:
         store.close()
 
@@ -340,32 +430,41 @@ def test_compare_suggests_at_most_400_characters_of_names(tmp_path):
 def test_a_unimodal_row_has_no_gain_text(workdir):
     store = ResultsStore(workdir / "results.db", readonly=True)
     try:
-        rows = {r["pipeline"]: r for r in leaderboard(store, RUN, descending=True)}
+        rows = {r.pipeline: r for r in leaderboard(store, RUN, descending=True)}
     finally:
         store.close()
-    assert gain_text(rows["base"]) == "" and gain_text(rows["above"]).startswith("+15.0 [")
-    assert table_cells(rows["base"])[6] == ""
+    gain, (lo, hi) = REFERENCE["above"]
+    assert (
+        gain_text(rows["base"]) == ""
+        and gain_text(rows["above"]) == f"{gain * 100:+.1f} [{lo * 100:+.1f}, {hi * 100:+.1f}]"
+    )
+    assert gain_text(rows["above"]).startswith("+15.0 [")
+    assert table_cells(rows["base"])[HEADERS.index("fusion gain pts [95% CI]")] == ""
+    assert table_cells(rows["base"])[:3] == [str(RANK["base"]), "p-base", "base"]
+    assert table_cells(rows["failed"])[:5] == ["", "p-failed", "failed", "", "failed"]
 
 
 def test_the_leaderboard_ranks_by_pooled_uar_with_unfinished_rows_last(workdir):
-    pooled = {case: float(ref.uar(T, a, K)) for case, a in FUSED.items()}
-    pooled |= {"base": float(ref.uar(T, BASE, K)), "weak": float(ref.uar(T, WEAK, K))}
-    best_first = sorted(pooled, key=pooled.__getitem__, reverse=True)
     store = ResultsStore(workdir / "results.db", readonly=True)
     try:
         rows = leaderboard(store, RUN)
-        assert [r["pipeline"] for r in rows] == best_first + ["failed"]
-        assert [r["uar"] for r in rows[:-1]] == pytest.approx([pooled[p] for p in best_first], abs=1e-12)
-        assert rows[-1]["status"] == "failed" and rows[-1].get("uar") is None
+        assert [r.pipeline for r in rows] == BEST_FIRST + ["failed"]
+        assert [r.rank for r in rows] == [*range(1, len(BEST_FIRST) + 1), None]
+        assert [r.short_id for r in rows] == [short(p) for p in [*BEST_FIRST, "failed"]]
+        assert [r.uar for r in rows[:-1]] == pytest.approx([POOLED[p] for p in BEST_FIRST], abs=1e-12)
+        assert rows[-1].status == "failed" and rows[-1].uar is None
         ascending = leaderboard(store, RUN, descending=False)
-        assert [r["pipeline"] for r in ascending] == best_first[::-1] + ["failed"]
-        by_gain = [r["pipeline"] for r in leaderboard(store, RUN, sort="gain")]
+        assert [r.pipeline for r in ascending] == BEST_FIRST[::-1] + ["failed"]
+        assert [r.rank for r in ascending] == [*range(len(BEST_FIRST), 0, -1), None]  # the rank is the UAR's, always
+        by_gain = leaderboard(store, RUN, sort="gain")
         gains = {case: REFERENCE[case][0] for case in CASES}
-        assert by_gain[: len(CASES)] == sorted(gains, key=gains.__getitem__, reverse=True)
-        assert set(by_gain[len(CASES) :]) == {"base", "weak", "failed"}
+        assert [r.pipeline for r in by_gain[: len(CASES)]] == sorted(gains, key=gains.__getitem__, reverse=True)
+        assert [r.pipeline for r in by_gain[len(CASES) :]] == [p for p in BEST_FIRST if p not in CASES] + ["failed"]
+        assert {r.pipeline: r.rank for r in by_gain} == {**RANK, "failed": None}
         _, figures = stored_pipeline(store, RUN, "1")  # `train --run RUN --pipeline 1`: the top of the board
-        assert figures["pipeline_id"] == rows[0]["id"] and figures["uar"] == pytest.approx(pooled[best_first[0]])
+        assert figures["pipeline_id"] == rows[0].id and figures["uar"] == pytest.approx(POOLED[BEST_FIRST[0]])
+        assert figures["rank"] == 1
     finally:
         store.close()
     listed = json.loads(cli("results", "--run", RUN, "--format", "json", "--workdir", str(workdir)))
-    assert [r["pipeline"] for r in listed] == best_first + ["failed"]
+    assert [(r["pipeline"], r["rank"]) for r in listed] == [*RANK.items(), ("failed", None)]
