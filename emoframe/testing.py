@@ -66,58 +66,75 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
         inputs = ["I am so happy today!", "This is terrible.", ""]
     ext.warmup()
     if not ext.stateless:
-        labels = ["happy", "angry", "neutral"][: len(inputs)]
-        ext.fit(inputs, labels)
-        out = ext.transform(inputs)
-        again = ext.transform(inputs)
-        both = cls(params).fit_transform(inputs, labels)  # what a fold's training rows get
-        dense_both, dense_out = (
-            np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float) for v in (both, out)
-        )
-        np.testing.assert_allclose(
-            dense_both,
-            dense_out,
-            rtol=1e-6,
-            atol=1e-9,
-            err_msg=f"{cls.name}: fit_transform differs from fit then transform",
-        )
+        out, again = _fitted_outputs(cls, params, ext, inputs)
     else:
         out = [ext.extract(x) for x in inputs]
         again = [ext.extract(x) for x in inputs]
-        clone = pickle.loads(pickle.dumps(ext))
-        np.testing.assert_allclose(
-            np.asarray(clone.extract(inputs[0]), dtype=float),
-            np.asarray(out[0], dtype=float),
-            rtol=1e-5,
-            atol=1e-6,
-            err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features",
-        )
-        if ext.batch_size() > 1:  # batched and one-by-one extraction must agree
-            batch = list(ext.extract_batch(inputs))
-            assert len(batch) == len(inputs), f"{cls.name}: extract_batch gave {len(batch)} results for {len(inputs)}"
-            for a, b in zip(batch, out):
-                np.testing.assert_allclose(
-                    np.asarray(a, dtype=float),
-                    np.asarray(b, dtype=float),
-                    atol=1e-5,
-                    err_msg=f"{cls.name}: extract_batch differs from extract one by one",
-                )
-        if ext.shared_pass():  # a shared pass must give what the extractor gives alone
-            for x, alone in zip(inputs, out):
-                shared = list(ext.extract_shared(x, [ext, clone]))
-                assert len(shared) == 2, f"{cls.name}: extract_shared gave {len(shared)} results for 2 members"
-                for value in shared:
-                    np.testing.assert_allclose(
-                        np.asarray(value, dtype=float),
-                        np.asarray(alone, dtype=float),
-                        rtol=1e-5,
-                        atol=1e-6,
-                        err_msg=f"{cls.name}: extract_shared differs from extract",
-                    )
+        _check_stateless_paths(cls, ext, inputs, out)
     if hasattr(out, "toarray"):
         out, again = out.toarray(), again.toarray()
-    rows = list(out)
-    assert len(rows) == len(inputs), f"{cls.name}: {len(rows)} outputs for {len(inputs)} inputs"
+    _check_output_shape(cls, ext, list(out), len(inputs))
+    for a, b in zip(list(out), again):
+        np.testing.assert_allclose(
+            np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-6, err_msg=f"{cls.name}: not deterministic"
+        )
+
+
+def _fitted_outputs(cls: type[Any], params: dict[str, Any] | None, ext: Any, inputs: list[Any]) -> tuple[Any, Any]:
+    """A fitted extractor's transform, twice; fit_transform must give what fit then transform gives."""
+    labels = ["happy", "angry", "neutral"][: len(inputs)]
+    ext.fit(inputs, labels)
+    out = ext.transform(inputs)
+    again = ext.transform(inputs)
+    both = cls(params).fit_transform(inputs, labels)  # what a fold's training rows get
+    dense_both, dense_out = (np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float) for v in (both, out))
+    np.testing.assert_allclose(
+        dense_both,
+        dense_out,
+        rtol=1e-6,
+        atol=1e-9,
+        err_msg=f"{cls.name}: fit_transform differs from fit then transform",
+    )
+    return out, again
+
+
+def _check_stateless_paths(cls: type[Any], ext: Any, inputs: list[Any], out: list[Any]) -> None:
+    """A pickled copy (as workers get), a batch and a shared pass each give what extract gives one by one."""
+    clone = pickle.loads(pickle.dumps(ext))
+    np.testing.assert_allclose(
+        np.asarray(clone.extract(inputs[0]), dtype=float),
+        np.asarray(out[0], dtype=float),
+        rtol=1e-5,
+        atol=1e-6,
+        err_msg=f"{cls.name}: a pickled copy (as sent to workers) gives other features",
+    )
+    if ext.batch_size() > 1:  # batched and one-by-one extraction must agree
+        batch = list(ext.extract_batch(inputs))
+        assert len(batch) == len(inputs), f"{cls.name}: extract_batch gave {len(batch)} results for {len(inputs)}"
+        for a, b in zip(batch, out):
+            np.testing.assert_allclose(
+                np.asarray(a, dtype=float),
+                np.asarray(b, dtype=float),
+                atol=1e-5,
+                err_msg=f"{cls.name}: extract_batch differs from extract one by one",
+            )
+    if ext.shared_pass():  # a shared pass must give what the extractor gives alone
+        for x, alone in zip(inputs, out):
+            shared = list(ext.extract_shared(x, [ext, clone]))
+            assert len(shared) == 2, f"{cls.name}: extract_shared gave {len(shared)} results for 2 members"
+            for value in shared:
+                np.testing.assert_allclose(
+                    np.asarray(value, dtype=float),
+                    np.asarray(alone, dtype=float),
+                    rtol=1e-5,
+                    atol=1e-6,
+                    err_msg=f"{cls.name}: extract_shared differs from extract",
+                )
+
+
+def _check_output_shape(cls: type[Any], ext: Any, rows: list[Any], n_inputs: int) -> None:
+    """One output per input, of the declared kind, finite, of one width."""
+    assert len(rows) == n_inputs, f"{cls.name}: {len(rows)} outputs for {n_inputs} inputs"
     dims = set()
     for value in rows:
         arr = np.asarray(value, dtype=float)
@@ -132,10 +149,6 @@ def check_extractor(cls: type[Any], params: dict[str, Any] | None = None) -> Non
             dims.add(arr.shape)
         assert np.all(np.isfinite(arr)), f"{cls.name}: output has NaN or inf"
     assert len(dims) <= 1, f"{cls.name}: feature dimension varies between samples: {sorted(dims)}"
-    for a, b in zip(rows, again):
-        np.testing.assert_allclose(
-            np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=1e-6, err_msg=f"{cls.name}: not deterministic"
-        )
 
 
 # -- transcribers ---------------------------------------------------------------------------

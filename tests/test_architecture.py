@@ -271,3 +271,31 @@ def test_plugins_use_only_the_public_api():
                     if a.name.startswith("emoframe.") and a.name != "emoframe.testing"
                 ]
     assert not bad, "\n".join(bad)
+
+
+def _source_files() -> list[Path]:
+    plugins = [p for p in (ROOT / "plugins").rglob("*.py") if "/tests/" not in p.as_posix()]
+    return sorted([*PACKAGE.rglob("*.py"), *plugins])
+
+
+def test_no_module_over_500_lines():
+    """One concept a module: a module that grows past 500 lines holds two (docs/architecture.md)."""
+    long = [
+        f"{p.relative_to(ROOT)}: {n} lines" for p in _source_files() if (n := len(p.read_text().splitlines())) > 500
+    ]
+    assert not long, "\n".join(long)
+
+
+def test_no_function_over_80_lines_without_a_reason():
+    """A function over 80 lines does several jobs, unless a comment just above it (starting "# one piece")
+    says why it is one."""
+    long = []
+    for path in _source_files():
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                size = node.end_lineno - node.lineno + 1
+                if size > 80 and not lines[first - 2].strip().startswith("# one piece"):
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.name}, {size} lines")
+    assert not long, "\n".join(long)

@@ -22,7 +22,8 @@ from ..data.manifest import Manifest
 from ..errors import BundleError
 from ..evaluation.proba import align_proba
 from ..ownership import OwnershipError, mark, marker, owns, recorded, replace_owned
-from ..pipeline import FeatureProvider, _dense
+from ..pipeline import FeatureProvider
+from ..pipeline.fitted import _dense
 from .predictor import Predictor
 
 EXPORT = "export.json"

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..errors import NameConflictError, PluginError, UnknownComponentError, describe_exception
 from . import hookspecs
+from .allow import ALLOW_ENV, BUILTIN_PLUGIN, PluginFilter, _check_allowed, parse_allow_env
 from .components import (
     FEATURE_KINDS,
     Component,
@@ -41,8 +42,6 @@ from .components import (
 from .kinds import BASES, KINDS
 
 ENTRY_POINT_GROUP = "emoframe"
-ALLOW_ENV = "EMOFRAME_PLUGINS"
-BUILTIN_PLUGIN = "emoframe"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 _CORPUS_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")  # corpora may be plain: demo, emodb
 
@@ -135,57 +134,6 @@ class ComponentInfo:
                 d[key] = value
         d["params"] = self.params_schema().get("properties", {})
         return d
-
-
-@dataclass(frozen=True)
-class PluginFilter:
-    """An allow-list in force: where it came from, the plugins it lets load, the installed ones it leaves out."""
-
-    source: str  # 'EMOFRAME_PLUGINS=a,b' or 'allow=[...]' (a registry built in code)
-    allowed: tuple[str, ...]
-    skipped: tuple[str, ...]
-
-    def describe(self) -> str:
-        loaded = ", ".join([BUILTIN_PLUGIN, *[a for a in self.allowed if a != BUILTIN_PLUGIN]])
-        left = f"; not loaded: {', '.join(self.skipped)}" if self.skipped else ""
-        return f"{self.source} is set: only plugins {loaded} are loaded{left}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "allowed": list(self.allowed), "skipped": list(self.skipped)}
-
-
-def parse_allow_env(value: str, installed: Iterable[str]) -> list[str]:
-    """The plugin names ``EMOFRAME_PLUGINS`` lists; PluginError naming an empty or unknown entry."""
-    names = sorted(set(installed))
-    choices = f"installed plugins: {', '.join(names)}"
-    if not value.strip():
-        raise PluginError(
-            f"{ALLOW_ENV} is set but empty, which would load no plugin but emoframe's built-ins; unset it to "
-            f"load every installed plugin, or name the ones to load, comma-separated ({choices})"
-        )
-    entries = [e.strip() for e in value.split(",")]
-    empty = [str(k + 1) for k, e in enumerate(entries) if not e]
-    if empty:
-        raise PluginError(
-            f"{ALLOW_ENV}={value!r}: entry {', '.join(empty)} is empty; name the plugins to load, "
-            f"comma-separated ({choices})"
-        )
-    return entries
-
-
-def _check_allowed(allow: list[str], installed: Iterable[str], source: str) -> None:
-    """PluginError naming every entry of an allow-list that is no installed plugin."""
-    known = sorted(set(installed))
-    unknown = [a for a in allow if a not in known]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, known)
-            hints.append(f"'{name}'" + (f" (did you mean {', '.join(close)}?)" if close else ""))
-        raise PluginError(
-            f"{source} names {', '.join(hints)}: no installed plugin has that name (installed plugins: "
-            f"{', '.join(known)}; the names are the 'plugin' column of `emoframe plugins`); fix or unset {ALLOW_ENV}"
-        )
 
 
 @dataclass
