@@ -26,7 +26,7 @@ from emoframe.deploy.train import stored_pipeline
 from emoframe.errors import EmoframeError, IdentifierError
 from emoframe.evaluation.records import FoldResult
 from emoframe.evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, paired_gain, verdict
-from emoframe.registry import Registry
+from emoframe.plugin.registry import Registry
 from emoframe.results.leaderboard import HEADERS, compare_pipelines, gain_text, leaderboard, table_cells
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
