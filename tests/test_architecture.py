@@ -48,11 +48,6 @@ ALLOWED_CYCLES: dict[str, frozenset[str]] = {
     "plugin: components <-> kinds (old names, read lazily)": frozenset(
         {"emoframe.plugin.components", "emoframe.plugin.kinds"}
     ),
-    # resolve_pipeline ranks through leaderboard, which resolves through resolve; store.run matches a run
-    # reference through resolve: to go when typed leaderboard rows (issue 27 item 3) give ranks a room below both
-    "results: resolve <-> leaderboard <-> store": frozenset(
-        {"emoframe.results.resolve", "emoframe.results.leaderboard", "emoframe.results.store"}
-    ),
 }
 
 

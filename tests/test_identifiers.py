@@ -18,8 +18,8 @@ from emoframe.cli import main
 from emoframe.errors import IdentifierError
 from emoframe.evaluation.records import FoldResult
 from emoframe.plugin import registry as registry_module
-from emoframe.results.leaderboard import leaderboard
-from emoframe.results.resolve import Candidate, match, match_pipeline, resolve_pipeline, resolve_run
+from emoframe.results.leaderboard import leaderboard, resolve_pipeline
+from emoframe.results.resolve import Candidate, match, match_pipeline, resolve_run
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
 

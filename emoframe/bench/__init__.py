@@ -1,1 +1,3 @@
-"""Benchmarks: grid expansion with baselines, fold tasks, executors, the resumable runner."""
+"""Running many pipelines: the fold loop (``evaluate``), fold tasks and their share groups (``tasks``), a run's
+ASR and perturbed inputs (``inputs``), the executors (``executors``), the resumable runner (``runner``) and its
+progress events (``events``). Grid expansion with unimodal baselines is the spec's (``emoframe.spec.grid``)."""

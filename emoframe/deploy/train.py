@@ -67,7 +67,7 @@ def choose_stored_pipeline(
     (:class:`StaleResultsError`): its figures, and so its ranks, are not those of the code a bundle would
     be trained with today."""
     from ..results.code_check import changed_since_stored, describe_changes
-    from ..results.resolve import resolve_pipeline
+    from ..results.leaderboard import resolve_pipeline
 
     run_id, row = resolve_pipeline(store, run_id, pipeline)
     changed = changed_since_stored(store, run_id, registry) if registry is not None else {}

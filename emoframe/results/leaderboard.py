@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..evaluation.records import EvaluationResult
 from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
 from ..evaluation.summary import summarise
 from ..spec import PipelineSpec
-from .resolve import SHORT_ID, describe, resolve_pipeline, short_id_width
+from .resolve import SHORT_ID, describe, match_pipeline, resolve_run, short_id_width
 from .store import ResultsStore
 
 #: the exported columns. The headline ``uar`` is the pooled UAR (every test row of every fold scored
@@ -247,6 +248,20 @@ def learned_lines(row: LeaderboardRow) -> list[str]:
                 text = str(value)
             lines.append(f"{where} {key} (mean ± std over folds): {text}")
     return lines
+
+
+def resolve_pipeline(
+    store: ResultsStore, run_ref: str | None, ref: str, rows: Sequence[LeaderboardRow] | None = None
+) -> tuple[str, LeaderboardRow]:
+    """(run id, leaderboard row) of the pipeline ``ref`` names in the run ``run_ref`` names.
+
+    ``rows``: that run's leaderboard when the caller has it (ranks come from it; it costs a bootstrap
+    per pipeline).
+    """
+    run_id = resolve_run(store, run_ref)
+    if rows is None:
+        rows = leaderboard(store, run_id)
+    return run_id, match_pipeline(rows, ref, f"run {run_id[:12]}")
 
 
 def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str) -> dict[str, Any]:

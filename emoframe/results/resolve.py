@@ -12,7 +12,8 @@ TUI, the library), so that ``train --pipeline 1`` and ``compare RUN 1 2`` mean t
    a label that is also another pipeline's id prefix is ambiguous and refused, both listed.
 
 Matching is literal: ``%``, ``_`` and ``*`` are characters, not wildcards. Pure functions over the
-candidates; the store is read only by :func:`resolve_run` and :func:`resolve_pipeline`.
+candidates; the store is read only by :func:`resolve_run` (a pipeline is found among a run's leaderboard rows:
+``leaderboard.resolve_pipeline``, which ranks them).
 """
 
 from __future__ import annotations
@@ -169,22 +170,6 @@ def match_pipeline(rows: Sequence[LeaderboardRow], ref: str, where: str) -> Lead
     """The leaderboard row ``ref`` names (a rank, an id prefix or a label)."""
     chosen = match(pipeline_candidates(rows), ref, "pipeline", where, ranked=True)
     return next(r for r in rows if r.id == chosen.id)
-
-
-def resolve_pipeline(
-    store: ResultsStore, run_ref: str | None, ref: str, rows: Sequence[LeaderboardRow] | None = None
-) -> tuple[str, LeaderboardRow]:
-    """(run id, leaderboard row) of the pipeline ``ref`` names in the run ``run_ref`` names.
-
-    ``rows``: that run's leaderboard when the caller has it (ranks come from it; it costs a bootstrap
-    per pipeline).
-    """
-    from .leaderboard import leaderboard
-
-    run_id = resolve_run(store, run_ref)
-    if rows is None:
-        rows = leaderboard(store, run_id)
-    return run_id, match_pipeline(rows, ref, f"run {run_id[:12]}")
 
 
 def describe(row: LeaderboardRow, uar: bool = True) -> str:
