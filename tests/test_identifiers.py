@@ -197,6 +197,22 @@ def test_train_with_an_unknown_run_lists_the_runs(cli, wd, tmp_path):
     assert r.exit_code == 2 and "c0ffee00  grid" in r.output and not (tmp_path / "b").exists()
 
 
+def test_a_run_name_with_control_characters_reaches_no_terminal_raw(cli, wd, manifest):
+    """User text is data: escape sequences and a carriage return in a run's name are written out."""
+    evil = "evil\x1b[31mRED\x1b[0m\rX"
+    add_run(wd / "results.db", manifest, run_id="deadbeef00000000", name=evil)
+    outputs = [
+        cli("runs", "--workdir", str(wd)),
+        cli("results", "--workdir", str(wd)),  # the latest run: its name is the table's title
+        cli("results", "--run", "nosuch", "--workdir", str(wd)),  # the candidates list every run's name
+        cli("failures", "deadbeef", "--workdir", str(wd)),
+    ]
+    for r in outputs:
+        assert "\x1b" not in r.output and "\r" not in r.output, r.output
+    assert "evil\\x1b[31mRED\\x1b[0m\\rX" in outputs[2].output
+    assert outputs[0].exit_code == 0 and outputs[2].exit_code == 2
+
+
 # -- labels and prefixes together --------------------------------------------------------------------------
 def test_a_label_that_is_another_pipelines_id_prefix_is_ambiguous(cli, tmp_path, manifest):
     wd = tmp_path / "wd2"

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..display import OUTCOME_STYLE
 from ..errors import EmoframeError
+from ..results.resolve import printable
 from .common import (
     code_change_lines,
     console,
@@ -93,7 +94,7 @@ def runs(fmt: str, workdir: Path | None) -> None:
         for r in rows:
             table.add_row(
                 r["id"][:12],
-                r["name"],
+                printable(r["name"]),
                 r["date"],
                 r["kind"],
                 r["protocol"],
@@ -150,7 +151,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
             "fold",
             "reason",
             "file",
-            title=f"failures of {run['name']} — run {run['id'][:12]}",
+            title=f"failures of {printable(run['name'])} — run {run['id'][:12]}",
             title_justify="left",
         )
         for r in records:
@@ -217,9 +218,9 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
         run = store.run(target)
         if fmt == "table":
             if run_id is None and len(runs) > 1:
-                others = ", ".join(f"{r['id'][:12]} ({r['name']})" for r in runs[1:6])
+                others = ", ".join(f"{r['id'][:12]} ({printable(r['name'])})" for r in runs[1:6])
                 err_console.print(f"latest run shown; others: {others}", highlight=False)
-            print_leaderboard(rows, title=f"{run['name']} — run {target[:12]}")
+            print_leaderboard(rows, title=f"{printable(run['name'])} — run {target[:12]}")
             print_verdicts(rows)
             for a in run.get("asr") or []:
                 console.print(a["line"], highlight=False)

@@ -57,12 +57,19 @@ class Candidate:
     def line(self, width: int = SHORT_ID, ranked: bool = False) -> str:
         """'  #1   3b4fd191  label  (UAR 0.500)'; ``ranked``: leave the rank's room when this one has none."""
         rank = f"#{self.rank:<4}" if self.rank is not None else ("     " if ranked else "")
-        return f"  {rank}{self.id[:width]:<{width}}  {self.label}" + (f"  ({self.note})" if self.note else "")
+        label = printable(self.label)
+        return f"  {rank}{self.id[:width]:<{width}}  {label}" + (f"  ({self.note})" if self.note else "")
+
+
+def printable(text: str) -> str:
+    """User text (a run's name, a label) as a terminal may show it: control characters (escape sequences, a
+    carriage return) written out as ``\\x1b``, ``\\r``, never sent to the terminal."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def shown(text: str, limit: int = 60) -> str:
     """A reference as an error message quotes it: one printable line, cut at ``limit`` characters."""
-    text = text if text.isprintable() else repr(text)[1:-1]
+    text = printable(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
