@@ -206,6 +206,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
     """The leaderboard of a run (`--run`), or the list of runs."""
     from ..results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
     from ..results.resolve import resolve_run
+    from ..results.tuning import tuning_lines
 
     store = _read_store(workdir)
     try:
@@ -227,6 +228,9 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
             for r in rows:
                 for line in learned_lines(r):
                     console.print(f"{r.pipeline}: {line}", highlight=False)
+            for r in rows:
+                for line in tuning_lines(r):
+                    console.print(f"{r.pipeline}: {line}", highlight=False, markup=False)
         else:
             click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
     finally:

@@ -18,6 +18,7 @@ from ..errors import SpecError, SpecProblem, validation_problems
 from ..plugin.components import FeatureExtractor, Model
 from ..plugin.registry import Registry
 from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
+from .search import search_problems
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -73,6 +74,8 @@ class Ctx:
         """A slot for ``ref``: unknown names, wrong kinds and bad params are recorded as problems."""
         self.add(_component_problems(self, path, ref, kind))
         info = self.reg.get(ref.name) if ref.name in self.reg else None
+        if ref.search and info is not None and info.kind == kind:  # nested tuning: the search against Params
+            self.add(search_problems(path, ref, info.params_model))
         return Slot(path, ref, info if info is not None and info.kind == kind else None)
 
 
