@@ -110,8 +110,10 @@ def runs(fmt: str, workdir: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @workdir_option
 def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
-    """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
+    """Every row left out of a run (component, reason), every failed pipeline-fold and tuning trial (default:
+    latest run)."""
     from ..results.resolve import resolve_run
+    from ..results.tuning import trial_failures
 
     store = _read_store(workdir)
     try:
@@ -139,6 +141,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
             }
             for e in store.errors(run["id"])
         ]
+        records += trial_failures(store.tuning_trials(run["id"]), names)  # nested tuning: a failed trial costs itself
     finally:
         store.close()
     if fmt in ("json", "csv"):

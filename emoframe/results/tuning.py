@@ -211,3 +211,22 @@ def tuning_lines(row: LeaderboardRow) -> list[str]:
             f"averaged over {s['folds']} outer fold(s)"
         )
     return lines
+
+
+def trial_failures(trials: dict[str, dict[int, list[dict[str, Any]]]], names: dict[str, str]) -> list[dict[str, str]]:
+    """Failed tuning trials as `emoframe failures` records (kind 'trial'): the pipeline, the outer fold, the
+    trial's parameters and why it failed."""
+    return [
+        {
+            "kind": "trial",
+            "what": names.get(pid, pid),
+            "component": "",
+            "fold": str(fold),
+            "reason": f"trial {t['number'] + 1} ({params_text(t['params'])}): {t.get('reason') or 'failed'}",
+            "file": "",
+        }
+        for pid, folds in sorted(trials.items())
+        for fold, ts in sorted(folds.items())
+        for t in ts
+        if t["state"] == "failed"
+    ]
