@@ -130,6 +130,17 @@ def test_a_categorical_field_takes_a_list_not_a_distribution(reg, corpus):
     assert [p.path for p in problems] == ["branches.audio.model.search.explode"]
 
 
+def test_the_grid_sampler_refuses_a_distribution_and_choices_make_a_grid(reg, corpus):
+    from emoframe.spec import check
+    from emoframe.spec.search import budget, sampler_of
+
+    drawn = parse_spec(spy_doc(corpus, {"temperature": "uniform(0.5, 2)"}, sampler="grid"))
+    (problem,) = check(drawn, reg)
+    assert problem.path == "tuning.sampler" and "tuning.sampler: tpe" in problem.fix
+    listed = parse_spec(spy_doc(corpus, {"temperature": "choice(0.5, 2)", "shrink": [0, 1, 2]}, trials=20))
+    assert check(listed, reg) == [] and sampler_of(listed) == "grid" and budget(listed) == 6
+
+
 def test_unequal_budgets_are_named_by_validate(corpus, reg, tmp_path, monkeypatch):
     doc = spy_doc(corpus, {"temperature": [0.5, 1, 2]}, trials=20)
     doc["branches"]["audio"]["model"] = [

@@ -418,8 +418,7 @@ def run_benchmark(
             run.name,
             run.pipelines,
             len(todo.plan.splits),
-            warnings=cost_warnings(run.specs, registry, len(todo.manifest))
-            + budget_warnings(run.specs)
+            warnings=[*cost_warnings(run.specs, registry, len(todo.manifest)), *budget_warnings(run.specs)]
             + provider.warnings(),
             code_changes=code_changes,
         )

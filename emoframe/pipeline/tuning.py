@@ -88,6 +88,7 @@ def tune(
     folds = tuning_folds(train.labels, train.speakers, t.inner_folds, t.seed)
     for tr, va in folds:  # the inner validation speakers are never trained on within a trial
         assert_disjoint(train.speakers[tr], train.speakers[va], "tuning inner fold")
+    inner = [(train.take(tr), train.take(va)) for tr, va in folds]  # cut once, shared by every trial
     pruner = optuna.pruners.MedianPruner() if t.pruner == "median" else optuna.pruners.NopPruner()
     study = optuna.create_study(direction="maximize", sampler=_sampler(kind, dims, t.seed), pruner=pruner)
     trials: list[dict[str, Any]] = []
@@ -101,9 +102,8 @@ def tune(
         started = time.perf_counter()
         try:
             trial_spec = with_params(spec, params)
-            for step, (tr, va) in enumerate(folds):
-                inner_val = train.take(va)
-                pred = fit_predict(trial_spec, train.take(tr), inner_val)
+            for step, (inner_train, inner_val) in enumerate(inner):
+                pred = fit_predict(trial_spec, inner_train, inner_val)
                 record["scores"].append(inner_score(t.metric, inner_val.labels, pred, classes))
                 trial.report(float(np.mean(record["scores"])), step)
                 if step < len(folds) - 1 and trial.should_prune():

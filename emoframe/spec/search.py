@@ -9,6 +9,7 @@ their spec paths (``branches.audio.model.C``); :func:`with_params` gives the pip
 from __future__ import annotations
 
 import math
+import types
 import typing
 from collections.abc import Iterator
 from typing import Any
@@ -51,8 +52,8 @@ def space(spec: PipelineSpec) -> dict[str, Dimension]:
 
 
 def grid_points(dims: dict[str, Dimension]) -> int | None:
-    """How many points a space of lists holds; None when a dimension is a distribution."""
-    if not all(d.kind == "grid" for d in dims.values()):
+    """How many points a space of lists (grids, choices) holds; None when a dimension draws numbers."""
+    if not all(d.categorical for d in dims.values()):
         return None
     return math.prod(len(d.values) for d in dims.values())
 
@@ -116,7 +117,7 @@ def _types(annotation: Any) -> set[Any]:
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _types(typing.get_args(annotation)[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return {t for a in typing.get_args(annotation) for t in _types(a)}
     if origin is typing.Literal:
         return {"literal"}
@@ -206,6 +207,20 @@ def _kind_name(types: set[Any]) -> str:
 def _example(field: Any) -> str:
     default = field.default
     return "true, false" if isinstance(default, bool) else str(default)
+
+
+def sampler_problems(tuning: TuningSpec | None, searched: list[tuple[str, ComponentRef]]) -> Iterator[SpecProblem]:
+    """``sampler: grid`` walks lists only: a search drawing numbers needs another sampler."""
+    if tuning is None or tuning.sampler != "grid":
+        return
+    for path, ref in searched:
+        drawn = [n for n, d in dimensions(ref).items() if not d.categorical]
+        if drawn:
+            yield SpecProblem(
+                "tuning.sampler",
+                f"the grid sampler walks lists, but {path}.search draws {', '.join(drawn)} from a distribution",
+                "list the values to try, or set tuning.sampler: tpe (or random, or auto)",
+            )
 
 
 def budget_warnings(pipelines: list[PipelineSpec]) -> list[str]:
