@@ -274,7 +274,7 @@ def test_same_spec_and_seed_give_the_same_choices_and_figures(corpus, reg, tmp_p
 
 
 def test_default_vs_tuned_and_sensitivity_match_independent_computations(corpus, reg, tmp_path):
-    doc = spy_doc(corpus, {"temperature": [0.05, 0.5, 5.0, 50.0]})
+    doc = spy_doc(corpus, {"shrink": [0, 5, 9, 10]})
     run_benchmark(parse_spec(doc), reg, tmp_path, jobs=1)
     store = ResultsStore(tmp_path / "results.db", readonly=True)
     run_id = store.runs()[0]["id"]
@@ -303,6 +303,7 @@ def test_default_vs_tuned_and_sensitivity_match_independent_computations(corpus,
     # sensitivity: per outer fold, range and population std of the trials' mean inner scores; then their mean
     trials = store.tuning_trials(run_id)[tuned.id]
     per_fold = [[t_["score"] for t_ in trials[f]] for f in sorted(trials)]
+    assert all(len(set(scores)) > 1 for scores in per_fold)  # the search space matters here
     assert tuned.tuning_sensitivity["range"] == pytest.approx(statistics.fmean(max(s) - min(s) for s in per_fold))
     assert tuned.tuning_sensitivity["std"] == pytest.approx(statistics.fmean(statistics.pstdev(s) for s in per_fold))
     # each stored trial's score is the mean of its inner-fold scores, and the chosen one is the best
@@ -342,6 +343,18 @@ def test_a_failing_trial_costs_itself_and_a_search_that_always_fails_is_a_failur
     assert listed.exit_code == 0
     pipelines = [r for r in json.loads(listed.output) if r["kind"] == "pipeline"]
     assert len(pipelines) == 3 and "planted failure" in pipelines[0]["reason"]
+
+
+def test_the_median_pruner_stops_hopeless_trials_and_says_so(corpus, reg):
+    spec = parse_spec(spy_doc(corpus, {"shrink": "int(0, 10)"}, trials=12, sampler="random", pruner="median", seed=1))
+    manifest, provider, p = _outer_fold(corpus, reg, spec)
+    pipe = Pipeline(spec, reg).fit(p.splits[0][0], provider, labels_only=True)
+    states = [t["state"] for t in pipe.tuning_.trials]
+    pruned = [t for t in pipe.tuning_.trials if t["state"] == "pruned"]
+    assert len(states) == 12 and pruned and set(states) == {"complete", "pruned"}
+    assert all(t["score"] is None and 1 <= len(t["scores"]) < 3 and "pruned after" in t["reason"] for t in pruned)
+    best = max(t["score"] for t in pipe.tuning_.trials if t["state"] == "complete")
+    assert pipe.tuning_.score == best
 
 
 # -- other kinds of components ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ class Spy(Centroid):
 
     class Params(Params):
         temperature: float = Field(1.0, gt=0, le=100)
-        shrink: int = Field(0, ge=0, le=10, description="a whole-number parameter")
+        shrink: int = Field(0, ge=0, le=10, description="tenths by which the centroids shrink to the origin")
         explode: bool = Field(False, description="raise in fit (a planted failing trial)")
 
     def fit(self, X, y, groups=None):
@@ -39,7 +39,9 @@ class Spy(Centroid):
             raise RuntimeError("planted failure: explode is true")
         X = np.asarray(X, dtype=np.float64)
         CALLS.append(("fit", SEARCHING[0], [fingerprint(r) for r in X], None if groups is None else list(groups)))
-        return super().fit(X, y, groups)
+        super().fit(X, y, groups)
+        self.centroids_ = self.centroids_ * (1 - self.params.shrink / 10)  # 10: every class alike (chance)
+        return self
 
     def predict_proba(self, X):
         X = np.asarray(X, dtype=np.float64)
