@@ -423,3 +423,25 @@ def test_the_search_chooses_what_gridsearchcv_chooses_on_the_same_features_and_f
         assert [t["score"] for t in ours] == pytest.approx(search.cv_results_["mean_test_score"].tolist())
         assert pipe.tuning_.chosen == {"branches.audio.model.C": search.best_params_["svc__C"]}
         assert pipe.spec.branches["audio"].model.params == {"C": search.best_params_["svc__C"]}
+
+
+def test_a_tuned_run_resumes_fold_by_fold_with_its_trials(corpus, reg, tmp_path):
+    import sqlite3
+
+    doc = spy_doc(corpus, {"shrink": [0, 5]})
+    first = run_benchmark(parse_spec(doc), reg, tmp_path, jobs=1)
+    db = tmp_path / "results.db"
+    con = sqlite3.connect(db)
+    before = con.execute("SELECT * FROM tuning_trials ORDER BY pipeline_id, fold, trial").fetchall()
+    assert len(before) == 3 * 2  # 3 outer folds × 2 trials, the twin has none
+    tuned_id = before[0][1]
+    # an interruption before fold 2 of the tuned pipeline was stored: neither it nor its trials are there
+    con.execute("DELETE FROM folds WHERE pipeline_id = ? AND fold = 2", (tuned_id,))
+    con.execute("DELETE FROM tuning_trials WHERE pipeline_id = ? AND fold = 2", (tuned_id,))
+    con.commit()
+    again = run_benchmark(parse_spec(doc), reg, tmp_path, jobs=1)
+    assert (again.run_id, again.ran, again.skipped) == (first.run_id, 1, 5)
+    after = con.execute("SELECT * FROM tuning_trials ORDER BY pipeline_id, fold, trial").fetchall()
+    con.close()
+    strip = [r[:10] + r[11:] for r in before]  # all but the seconds a trial took
+    assert [r[:10] + r[11:] for r in after] == strip

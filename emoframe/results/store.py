@@ -248,6 +248,7 @@ class ResultsStore:
                 db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
                 # a fold stored by older code and failing on today's keeps no figures of the older code
                 db.execute("DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                tuning.forget(db, run_id, pid, fold)  # and none of its searches' trials
                 db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
             db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
 
