@@ -445,3 +445,17 @@ def test_a_tuned_run_resumes_fold_by_fold_with_its_trials(corpus, reg, tmp_path)
     con.close()
     strip = [r[:10] + r[11:] for r in before]  # all but the seconds a trial took
     assert [r[:10] + r[11:] for r in after] == strip
+
+
+def test_a_bundle_of_a_tuned_spec_holds_the_refit_with_the_parameters_chosen(corpus, reg, tmp_path):
+    from emoframe.deploy.bundle import read_bundle
+    from emoframe.deploy.train import train_bundle
+
+    doc = spy_doc(corpus, {"C": [0.01, 10.0]})
+    doc["branches"]["audio"]["model"]["name"] = "sklearn.logreg"
+    outcome = train_bundle(parse_spec(doc), tmp_path / "bundle", reg, workdir=tmp_path / "wd", jobs=1)
+    pipe, meta = read_bundle(outcome.path, reg)
+    chosen = meta["training"]["tuning"]["chosen"]
+    assert set(chosen) == {"branches.audio.model.C"} and meta["training"]["tuning"]["trials"] == 2
+    model = pipe.spec.branches["audio"].model
+    assert model.search is None and model.params == {"C": chosen["branches.audio.model.C"]}
