@@ -40,29 +40,35 @@ def has_table(db: sqlite3.Connection) -> bool:
     return db.execute(query).fetchone() is not None
 
 
-def forget(db: sqlite3.Connection, run_id: str, pipeline_id: str | None = None, fold: int | None = None) -> None:
-    """Drop stored trials of a run (of one pipeline-fold when given), inside the caller's transaction."""
+def forget(
+    db: sqlite3.Connection, run_id: str, pipeline_id: str | None = None, fold: int | None = None, repeat: int = 0
+) -> None:
+    """Drop stored trials of a run (of one pipeline-fold of one repeat when given), in the caller's transaction."""
     if not has_table(db):
         return
     if pipeline_id is None:
         db.execute("DELETE FROM tuning_trials WHERE run_id = ?", (run_id,))
     else:
         db.execute(
-            "DELETE FROM tuning_trials WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pipeline_id, fold)
+            "DELETE FROM tuning_trials WHERE run_id = ? AND pipeline_id = ? AND repeat = ? AND fold = ?",
+            (run_id, pipeline_id, repeat, fold),
         )
 
 
-def write(db: sqlite3.Connection, run_id: str, pipeline_id: str, fold: int, record: dict[str, Any]) -> None:
+def write(
+    db: sqlite3.Connection, run_id: str, pipeline_id: str, fold: int, record: dict[str, Any], repeat: int = 0
+) -> None:
     """One outer fold's search (``TuningRecord.to_dict()``), each trial a row; the chosen one marked."""
-    forget(db, run_id, pipeline_id, fold)
+    forget(db, run_id, pipeline_id, fold, repeat)
     chosen = record.get("chosen_trial")
     for t in record.get("trials", []):
         db.execute(
-            "INSERT INTO tuning_trials (run_id, pipeline_id, fold, trial, params, state, score, scores, reason, "
-            "seconds, chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO tuning_trials (run_id, pipeline_id, repeat, fold, trial, params, state, score, scores, "
+            "reason, seconds, chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 pipeline_id,
+                repeat,
                 fold,
                 int(t["number"]),
                 json.dumps(t["params"], sort_keys=True),
@@ -76,15 +82,15 @@ def write(db: sqlite3.Connection, run_id: str, pipeline_id: str, fold: int, reco
         )
 
 
-def read(db: sqlite3.Connection, run_id: str) -> dict[str, dict[int, list[dict[str, Any]]]]:
-    """pipeline id → outer fold → its trials (number order), as stored."""
+def read(db: sqlite3.Connection, run_id: str, repeat: int = 0) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """pipeline id → outer fold → its trials (number order) in one repeat of the protocol, as stored."""
     if not has_table(db):
         return {}
     out: dict[str, dict[int, list[dict[str, Any]]]] = {}
     rows = db.execute(
         "SELECT pipeline_id, fold, trial, params, state, score, scores, reason, seconds, chosen FROM tuning_trials "
-        "WHERE run_id = ? ORDER BY pipeline_id, repeat, fold, trial",
-        (run_id,),
+        "WHERE run_id = ? AND repeat = ? ORDER BY pipeline_id, fold, trial",
+        (run_id, repeat),
     )
     for pid, fold, trial, params, state, score, scores, reason, seconds, chosen in rows:
         out.setdefault(pid, {}).setdefault(fold, []).append(
