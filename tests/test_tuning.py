@@ -130,6 +130,35 @@ def test_a_categorical_field_takes_a_list_not_a_distribution(reg, corpus):
     assert [p.path for p in problems] == ["branches.audio.model.search.explode"]
 
 
+def test_a_stateless_extractor_is_not_searched_a_fitted_one_is_and_a_choice_of_names_is_categorical(reg, corpus):
+    from emoframe.spec import check
+
+    doc = spy_doc(corpus, {"temperature": [1.0]})
+    doc["branches"]["audio"]["extractor"] = {"name": "toy.energy", "search": {"frame": [200, 400]}}
+    (problem,) = check(parse_spec(doc), reg)
+    assert problem.path == "branches.audio.extractor.search" and "list the variants as alternatives" in problem.fix
+    doc = spy_doc(corpus, {"kernel": "uniform(0, 1)", "gamma": "loguniform(0.001, 1)"})
+    doc["branches"]["audio"]["model"]["name"] = "sklearn.svc"
+    (problem,) = check(parse_spec(doc), reg)  # gamma (a number or 'scale'/'auto') may draw numbers; kernel not
+    assert problem.path.endswith("search.kernel") and "categorical (a choice of names)" in problem.message
+    text = {
+        "data": {"manifest": str(corpus)},
+        "evaluation": {"folds": 3},
+        "branches": {
+            "text": {
+                "extractor": {"name": "toy.words", "search": {"lowercase": [True, False]}},
+                "model": "toy.centroid",
+            }
+        },
+        "tuning": {"inner_folds": 2},
+    }
+    spec = parse_spec(text)
+    assert check(spec, reg) == []
+    manifest, provider, p = _outer_fold(corpus, reg, spec)
+    result = run_fold(spec, 1, *p.splits[0], p.classes, reg, provider)  # a fitted extractor: refitted per trial
+    assert set(result.tuning["chosen"]) == {"branches.text.extractor.lowercase"}
+
+
 def test_the_grid_sampler_refuses_a_distribution_and_choices_make_a_grid(reg, corpus):
     from emoframe.spec import check
     from emoframe.spec.search import budget, sampler_of

@@ -209,6 +209,19 @@ def _example(field: Any) -> str:
     return "true, false" if isinstance(default, bool) else str(default)
 
 
+def extracted_search_problems(path: str, ref: ComponentRef, stateless: bool) -> Iterator[SpecProblem]:
+    """A stateless extractor's features are extracted once per run, before any fold: a search over its
+    parameters would extract the corpus again in every trial. Its variants belong in the grid instead."""
+    if stateless:
+        yield SpecProblem(
+            f"{path}.search",
+            f"'{ref.name}' is extracted once per run, before the folds; tuning its parameters would extract "
+            "the corpus again for every trial",
+            f"list the variants as alternatives, e.g. extractor: [{{name: {ref.name}, params: {{...}}}}, ...] "
+            "(each extracted once and compared on the same folds)",
+        )
+
+
 def sampler_problems(tuning: TuningSpec | None, searched: list[tuple[str, ComponentRef]]) -> Iterator[SpecProblem]:
     """``sampler: grid`` walks lists only: a search drawing numbers needs another sampler."""
     if tuning is None or tuning.sampler != "grid":

@@ -18,7 +18,7 @@ from ..errors import SpecError, SpecProblem, validation_problems
 from ..plugin.components import FeatureExtractor, Model
 from ..plugin.registry import Registry
 from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
-from .search import sampler_problems, search_problems
+from .search import extracted_search_problems, sampler_problems, search_problems
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -77,6 +77,8 @@ class Ctx:
         info = self.reg.get(ref.name) if ref.name in self.reg else None
         if ref.search and info is not None and info.kind == kind:  # nested tuning: the search against Params
             self.add(search_problems(path, ref, info.params_model))
+            stateless = kind == "extractor" and bool(getattr(info.cls, "stateless", False))
+            self.add(extracted_search_problems(path, ref, stateless))
             self.searched.append((path, ref))
         return Slot(path, ref, info if info is not None and info.kind == kind else None)
 
