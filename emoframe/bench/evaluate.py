@@ -171,8 +171,8 @@ def run_fold(
     if parts and not pipe.early:  # the fused pipeline's own branches are exactly its unimodal parts
         for k, Pk in pipe.branch_probas(test, provider).items():
             part_preds[k] = [str(v) for v in pipe.classes_[Pk.argmax(1)]]
-    elif parts:
-        for k, pspec in parts.items():
+    elif parts:  # early fusion's parts run with the parameters its tuning chose (pipe.spec), none searched
+        for k, pspec in part_specs(pipe.spec).items():
             part = Pipeline(pspec, registry).fit(train, provider, None, work, labels_only=True)
             part_preds[k] = [str(v) for v in part.predict(test, provider)]
     hits = total = 0
@@ -203,6 +203,7 @@ def run_fold(
         overlap=[hits, total],
         robustness=robustness,
         learned=pipe.learned(),
+        tuning=pipe.tuning_.to_dict() if pipe.tuning_ is not None else None,
     )
 
 

@@ -32,6 +32,7 @@ from ..plugin.registry import Registry, get_registry
 from ..results.store import ResultsStore
 from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
 from ..spec.code import pipeline_code
+from ..spec.search import budget_warnings
 from ..workdir import workdir as default_workdir
 from ..workers import Done, Limits, Report, Started
 from .evaluate import Plan, plan
@@ -417,7 +418,8 @@ def run_benchmark(
             run.name,
             run.pipelines,
             len(todo.plan.splits),
-            warnings=cost_warnings(run.specs, registry, len(todo.manifest)) + provider.warnings(),
+            warnings=[*cost_warnings(run.specs, registry, len(todo.manifest)), *budget_warnings(run.specs)]
+            + provider.warnings(),
             code_changes=code_changes,
         )
         tasks, outcome.skipped = fold_tasks(run, todo, registry, str(cache.root) if cache is not None else None)

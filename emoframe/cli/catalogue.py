@@ -113,11 +113,14 @@ def validate(spec_path: Path, expand: bool) -> None:
     """Validate a pipeline or benchmark spec (YAML/JSON) against the installed plugins."""
     from ..data.source import check_audio_rows
     from ..spec import PipelineSpec, cost_warnings, load_spec, pipelines_of
+    from ..spec.search import budget_warnings
 
     reg = load_registry()
     spec = load_spec(spec_path, registry=reg)
     pipelines = pipelines_of(spec, reg)
     manifest = _spec_manifest(spec.data, spec_path.parent)
+    for note in budget_warnings(pipelines):  # nested tuning: a fair comparison needs equal budgets
+        err_console.print(styled(("warning: ", "yellow"), note))
     if manifest is not None:
         check_audio_rows(pipelines, manifest)  # DataError: exit 2, naming rows and branches
         for note in cost_warnings(pipelines, reg, len(manifest)):

@@ -110,8 +110,10 @@ def runs(fmt: str, workdir: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @workdir_option
 def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
-    """Every row left out of a run (component, reason) and every failed pipeline-fold (default: latest run)."""
+    """Every row left out of a run (component, reason), every failed pipeline-fold and tuning trial (default:
+    latest run)."""
     from ..results.resolve import resolve_run
+    from ..results.tuning import trial_failures
 
     store = _read_store(workdir)
     try:
@@ -139,6 +141,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
             }
             for e in store.errors(run["id"])
         ]
+        records += trial_failures(store.tuning_trials(run["id"]), names)  # nested tuning: a failed trial costs itself
     finally:
         store.close()
     if fmt in ("json", "csv"):
@@ -206,6 +209,7 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
     """The leaderboard of a run (`--run`), or the list of runs."""
     from ..results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
     from ..results.resolve import resolve_run
+    from ..results.tuning import tuning_lines
 
     store = _read_store(workdir)
     try:
@@ -227,6 +231,9 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
             for r in rows:
                 for line in learned_lines(r):
                     console.print(f"{r.pipeline}: {line}", highlight=False)
+            for r in rows:
+                for line in tuning_lines(r):
+                    console.print(f"{r.pipeline}: {line}", highlight=False, markup=False)
         else:
             click.echo({"csv": to_csv, "json": to_json, "markdown": to_markdown}[fmt](rows), nl=False)
     finally:

@@ -173,6 +173,14 @@ def train_bundle(
     }
     if asr is not None:
         training["asr"] = {k: v for k, v in asr.to_dict().items() if k != "failures"}
+    if pipeline.tuning_ is not None:  # nested tuning on all training rows: the bundle holds the refit it chose
+        tuned = pipeline.tuning_
+        training["tuning"] = {
+            "chosen": tuned.chosen,
+            "score": tuned.score,
+            "metric": tuned.metric,
+            "trials": tuned.budget,
+        }
     widths = feature_widths(pipeline, usable, provider)  # an extractor whose output changes is named at predict
     path = write_bundle(pipeline, out, training, evaluation, registry, force=force, widths=widths)
     return TrainOutcome(path, len(usable), time.perf_counter() - t0, left_out, data_warnings + provider.warnings())

@@ -28,6 +28,7 @@ class FoldResult:
     overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
     robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
     learned: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.report()
+    tuning: dict[str, Any] | None = None  # nested tuning's search in this fold (stored apart: tuning_trials)
 
 
 @dataclass

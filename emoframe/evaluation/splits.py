@@ -94,3 +94,21 @@ def inner_folds(
         return out
     k = max(2, min(k, int(np.unique(labels, return_counts=True)[1].min())))
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n), labels))
+
+
+def tuning_folds(labels: np.ndarray, speakers: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Inner folds of nested tuning over one outer training fold: always by speaker (no speaker on both
+    sides), ``k`` of them or one per speaker when there are fewer; stratified by label where it can be."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_speakers = len(np.unique(speakers))
+    if n_speakers < 2:
+        raise DataError(
+            f"nested tuning needs at least 2 speakers in each outer training fold, got {n_speakers}; "
+            "use more speakers or remove the search"
+        )
+    cv = StratifiedGroupKFold(n_splits=min(k, n_speakers), shuffle=True, random_state=seed)
+    out = list(cv.split(np.zeros(len(labels)), labels, speakers))
+    for tr, va in out:
+        assert_disjoint(speakers[tr], speakers[va], "tuning inner fold")
+    return out

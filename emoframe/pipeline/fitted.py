@@ -29,7 +29,9 @@ from ..spec import (
     parse_spec,
     validate,
 )
+from ..spec.search import is_tuned, with_params
 from .provider import FeatureProvider
+from .tuning import TuningRecord, tune
 
 Progress = Callable[[str], None]
 
@@ -232,8 +234,13 @@ class Pipeline:
     """One path through the flow (docs/architecture.md), fitted on the rows it is given and nothing else."""
 
     def __init__(self, spec: PipelineSpec, registry: Registry | None = None):
-        self.spec = spec
         self.registry = registry or get_registry()
+        self._build(spec)
+        self.fit_rows_: set[str] = set()
+        self.tuning_: TuningRecord | None = None  # what nested tuning chose, when a slot carries a search
+
+    def _build(self, spec: PipelineSpec) -> None:
+        self.spec = spec
         self.fusion: Any = (
             self.registry.create(spec.fusion.name, spec.fusion.params, kind="fusion")
             if spec.fusion is not None
@@ -241,7 +248,6 @@ class Pipeline:
         )
         self.branches = {k: Branch(k, self._resolved(k, b), self.registry) for k, b in sorted(spec.branches.items())}
         self.model: Model | None = None
-        self.fit_rows_: set[str] = set()
 
     def _resolved(self, key: str, branch: BranchSpec) -> BranchSpec:
         """A text branch's spec with its transcript source spelled out (the data's default applied), so that
@@ -310,6 +316,8 @@ class Pipeline:
         self.classes_ = np.unique(manifest.labels)
         if len(self.classes_) < 2:
             raise ComponentError(f"training data has a single class ({self.classes_[0]}); need at least two")
+        if is_tuned(self.spec):  # nested tuning on these rows only, then the refit on all of them
+            self._tune(manifest, provider, progress)
         self.fit_rows_ = set(manifest.ids)
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=True)) for k, b in self.branches.items()}
@@ -351,9 +359,22 @@ class Pipeline:
             with guard(self.fusion, "fit"):
                 self.fusion.fit(probas, manifest.labels, self.classes_)
             shared += time.perf_counter() - t1
-        # the standalone cost: every branch and inner fit it needs, whoever in the fold did the work
-        self.fit_seconds = shared
+        # the standalone cost: every branch and inner fit it needs, whoever in the fold did the work, and its search
+        self.fit_seconds = shared + (self.tuning_.seconds if self.tuning_ is not None else 0.0)
         return self
+
+    def _tune(self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None) -> None:
+        """Search the spec's space on speaker-grouped inner folds of ``manifest`` (features shared through
+        ``provider``, never extracted again) and become the pipeline with the parameters chosen."""
+        registry = self.registry
+
+        def fit_predict(trial: PipelineSpec, inner_train: Manifest, inner_val: Manifest) -> np.ndarray:
+            return Pipeline(trial, registry).fit(inner_train, provider, labels_only=True).predict(inner_val, provider)
+
+        record = tune(self.spec, manifest, self.classes_, fit_predict, progress or (lambda msg: None))
+        self.searched_spec = self.spec
+        self._build(with_params(self.spec, record.chosen))  # the refit pipeline, searched nowhere
+        self.tuning_ = record
 
     def out_of_fold(
         self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None = None

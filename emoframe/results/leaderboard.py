@@ -70,6 +70,24 @@ RESULT_FIELDS = (
     "learned",
 )
 
+#: the fields of a tuned row only (``results.tuning.figures``)
+TUNING_FIELDS = (
+    "tuned",
+    "tuning_budget",
+    "tuning_trials_run",
+    "tuning_failed_trials",
+    "tuning_chosen",
+    "tuning_sensitivity",
+    "default_id",
+    "default_uar",
+    "default_uar_ci_low",
+    "default_uar_ci_high",
+    "tuning_gain_pts",
+    "tuning_gain_ci_low_pts",
+    "tuning_gain_ci_high_pts",
+    "tuning_gain_n",
+)
+
 
 @dataclass(frozen=True)
 class LeaderboardRow:
@@ -108,6 +126,21 @@ class LeaderboardRow:
     learned: dict[str, dict[str, Any]] | None = None
     rank: int | None = None  # 1: the highest pooled UAR; None without results
     short_id: str = ""  # the id's first 8 characters, more where two would read the same
+    # nested tuning (results/tuning.py), only on a row whose pipeline carries a search
+    tuned: bool = False
+    tuning_budget: int | None = None  # trials per outer fold
+    tuning_trials_run: int | None = None
+    tuning_failed_trials: int | None = None
+    tuning_chosen: tuple[dict[str, Any], ...] = ()  # per outer fold: {"fold": f, "params": {...}}
+    tuning_sensitivity: dict[str, Any] | None = None  # spread of mean inner scores over the trials
+    default_id: str | None = None  # the untuned twin evaluated on the same folds
+    default_uar: float | None = None
+    default_uar_ci_low: float | None = None
+    default_uar_ci_high: float | None = None
+    tuning_gain_pts: float | None = None  # tuned − default UAR on the same rows, paired bootstrap CI
+    tuning_gain_ci_low_pts: float | None = None
+    tuning_gain_ci_high_pts: float | None = None
+    tuning_gain_n: int | None = None
 
     @property
     def has_results(self) -> bool:
@@ -120,6 +153,8 @@ class LeaderboardRow:
         record: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             if f.name in RESULT_FIELDS and not self.has_results:
+                continue
+            if f.name in TUNING_FIELDS and not self.tuned:  # an untuned row exports as it always did
                 continue
             value = getattr(self, f.name)
             record[f.name] = list(value) if isinstance(value, tuple) else value
@@ -157,7 +192,8 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
     run = store.run(run_id)
     stale = store.stale_folds(run["id"])
     rows = []
-    for p, r, errs in results_of(store, run_id):
+    evaluated = results_of(store, run_id)
+    for p, r, errs in evaluated:
         n = run["n_folds"] or 0
         done = len(r.folds) if r else 0
         status = "failed" if errs and done < n else ("done" if done == n else f"{done}/{n} folds")
@@ -204,7 +240,35 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 learned=learned_over_folds([fr.learned for fr in r.folds]),
             )
             rows.append(row)
+    rows = with_tuning(rows, evaluated, store.tuning_trials(run["id"]), run["classes"])
     return sort_rows(add_ranks(rows), SORT_KEYS.get(sort, sort), descending)
+
+
+def with_tuning(
+    rows: list[LeaderboardRow],
+    evaluated: list[tuple[dict[str, Any], EvaluationResult | None, list[dict]]],
+    trials: dict[str, dict[int, list[dict[str, Any]]]],
+    classes: list[str],
+) -> list[LeaderboardRow]:
+    """The rows with the tuning fields of each tuned pipeline (``results.tuning.figures``)."""
+    from . import tuning
+
+    specs = {p["id"]: PipelineSpec.model_validate(p["spec"]) for p, _, _ in evaluated}
+    results = {p["id"]: r for p, r, _ in evaluated}
+    by_digest = {spec.digest(): pid for pid, spec in specs.items()}
+    out = []
+    for row in rows:
+        spec = specs[row.id]
+        twin = tuning.twin_of(spec, by_digest)
+        fields = tuning.figures(
+            spec,
+            results[row.id],
+            trials.get(row.id, {}),
+            (twin, results[twin]) if twin is not None else None,
+            classes,
+        )
+        out.append(dataclasses.replace(row, **fields) if fields else row)
+    return out
 
 
 def add_ranks(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:

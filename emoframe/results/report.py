@@ -25,6 +25,7 @@ import numpy as np
 from ..display import OUTCOME_COLOUR
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
+from . import report_tuning
 from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
 from .store import ResultsStore
 
@@ -327,6 +328,7 @@ def _sections_html(rows: list[LeaderboardRow], run: dict[str, Any]) -> list[str]
             )
     parts.append("</div>")
     parts.extend(_robustness_html(rows))
+    parts.extend(report_tuning.section(rows, _png, lambda name: plain(short(name))))
     learned = [(r.pipeline, line) for r in rows for line in learned_lines(r)]
     if learned:
         parts.append("<h2>What the models learned</h2><ul>")

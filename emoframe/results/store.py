@@ -25,6 +25,7 @@ from ..code_digest import fold_is_current
 from ..errors import EmoframeError
 from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
+from . import tuning
 
 
 class StoreError(EmoframeError):
@@ -146,6 +147,7 @@ class ResultsStore:
             self.db.execute("ALTER TABLE runs ADD COLUMN code TEXT")
         if "code" not in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}:
             self.db.execute("ALTER TABLE folds ADD COLUMN code TEXT")  # the same, of the fold's own pipeline
+        tuning.create(self.db)  # nested tuning's trials (results/tuning.py)
 
     def close(self) -> None:
         self.db.close()
@@ -181,6 +183,7 @@ class ResultsStore:
             if fresh:
                 for table in ("folds", "errors"):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+                tuning.forget(db, run_id)
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
             db.execute(
@@ -229,11 +232,15 @@ class ResultsStore:
         now = time.time()
         with self.transaction() as db:
             for pid, fr in results:
+                record = asdict(fr)
+                searched = record.pop("tuning", None)  # its trials go to their own table, beside the fold
                 db.execute(
                     "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished, code) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now, _code_json((code or {}).get(pid))),
+                    (run_id, pid, fr.fold, json.dumps(record), fr.test_uar, now, _code_json((code or {}).get(pid))),
                 )
+                if searched is not None:
+                    tuning.write(db, run_id, pid, fr.fold, searched)
                 db.execute(
                     "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold)
                 )
@@ -241,6 +248,7 @@ class ResultsStore:
                 db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
                 # a fold stored by older code and failing on today's keeps no figures of the older code
                 db.execute("DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                tuning.forget(db, run_id, pid, fold)  # and none of its searches' trials
                 db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
             db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
 
@@ -333,6 +341,10 @@ class ResultsStore:
         """(pipeline id, fold) of every stored fold that :meth:`fold_results` leaves out as older code's."""
         run_code = self.run_code(run_id)
         return {key for key, code in self.fold_code(run_id).items() if not fold_is_current(code, run_code)}
+
+    def tuning_trials(self, run_id: str) -> dict[str, dict[int, list[dict[str, Any]]]]:
+        """pipeline id → outer fold → the trials of its nested tuning (``results.tuning``)."""
+        return tuning.read(self.db, run_id)
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(

@@ -25,6 +25,7 @@ from .models import (
     Normalise,
     PipelineSpec,
     RobustnessSpec,
+    TuningSpec,
 )
 from .validation import article, branch_modality, check, cost_warnings, validate
 
@@ -47,6 +48,7 @@ __all__ = [
     "Normalise",
     "PipelineSpec",
     "RobustnessSpec",
+    "TuningSpec",
     "article",
     "branch_modality",
     "check",

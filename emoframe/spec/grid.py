@@ -7,6 +7,7 @@ from typing import Any
 
 from ..plugin.registry import Registry
 from .models import BenchmarkSpec, BranchSpec, ComponentRef, PipelineSpec
+from .search import with_default_twins, with_tuning
 
 
 def is_grid(doc: dict[str, Any]) -> bool:
@@ -80,7 +81,8 @@ def expand(spec: BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
                 if spec.baselines:
                     pipelines.extend(PipelineSpec(branches={k: b}, **common) for k, b in branches.items())
     distinct: dict[str, PipelineSpec] = {}
-    for p in pipelines:
+    # a tuned pipeline carries the tuning block and brings its untuned twin (nested tuning)
+    for p in with_default_twins([with_tuning(p, spec.tuning) for p in pipelines]):
         distinct.setdefault(p.digest(), p)
     ordered = sorted(distinct.values(), key=lambda p: (not p.is_fused, p.label()))
     return ordered
@@ -88,4 +90,6 @@ def expand(spec: BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
 
 def pipelines_of(spec: PipelineSpec | BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
     """The pipelines a spec stands for: itself, or a benchmark's expanded grid."""
-    return [spec] if isinstance(spec, PipelineSpec) else expand(spec, registry)
+    if isinstance(spec, PipelineSpec):  # a tuned pipeline is compared with its untuned twin
+        return with_default_twins([with_tuning(spec, spec.tuning)])
+    return expand(spec, registry)

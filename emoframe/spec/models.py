@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from .dimension import parse_dimension
+
 SEED_MAX = 2**32 - 1  # numpy's seeds
 PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus")
 MODALITIES = ("audio", "text")
@@ -45,15 +47,36 @@ class ComponentRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, Any] | None = Field(
+        None,
+        description="parameters to tune inside the training folds: a list (grid points) or loguniform(a, b), "
+        "uniform(a, b), int(a, b), choice(a, b, ...); the benchmark's tuning block sets the budget",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
 
+    @field_validator("search")
+    @classmethod
+    def _search_syntax(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("an empty search: name at least one parameter, or remove 'search'")
+        for name, dim in value.items():
+            parse_dimension(name, dim)  # ValueError: the pydantic error names the path
+        return value
+
     @model_serializer(mode="wrap")
     def _to_short(self, handler: Any) -> Any:
-        return self.name if not self.params else handler(self)
+        if not self.params and self.search is None:
+            return self.name
+        out = handler(self)
+        if isinstance(out, dict) and out.get("search") is None:
+            out.pop("search", None)  # an untuned component reads (and hashes) as it always did
+        return out
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
@@ -61,10 +84,11 @@ class ComponentRef(BaseModel):
         return {"anyOf": [{"type": "string", "description": "component name, default params"}, obj]}
 
     def label(self) -> str:
+        tuned = f" tuned[{','.join(sorted(self.search))}]" if self.search else ""
         if not self.params:
-            return self.name
+            return self.name + tuned
         inner = ",".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(self.params.items()))
-        return f"{self.name}({inner})"
+        return f"{self.name}({inner}){tuned}"
 
     def key(self) -> str:
         """The reference as canonical JSON: equal name and params, equal key (features are memoised by it)."""
@@ -258,11 +282,46 @@ class ExecutionSpec(BaseModel):
         return value
 
 
+TRIALS_MAX = 1000  # a trial budget above this is refused: a search that size is a study of its own
+
+
+class TuningSpec(BaseModel):
+    """Nested tuning: how every component ``search`` is run inside each outer training fold."""
+
+    model_config = ConfigDict(extra="forbid")
+    trials: int = Field(20, ge=1, description="trials per outer fold (a grid smaller than this: every point once)")
+    inner_folds: int = Field(3, ge=2, le=20, description="speaker-grouped inner folds of the outer training fold")
+    metric: Literal["uar", "wa", "macro_f1"] = Field("uar", description="inner score: mean over the inner folds")
+    sampler: Literal["auto", "grid", "random", "tpe"] = Field(
+        "auto", description="Optuna sampler; auto: grid when every searched parameter is a list, else tpe"
+    )
+    pruner: Literal["none", "median"] = Field(
+        "none", description="median: stop a trial after an inner fold whose running score is below the median"
+    )
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="seed of the inner folds and the sampler")
+    default: bool = Field(
+        True, description="also evaluate each tuned pipeline untuned (its defaults) on the same folds, to compare"
+    )
+
+    @field_validator("trials")
+    @classmethod
+    def _trials_bounded(cls, value: int) -> int:
+        if value > TRIALS_MAX:
+            raise ValueError(
+                f"{value} trials per outer fold is over the limit of {TRIALS_MAX}; lower tuning.trials "
+                "(a sampler such as tpe finds good values in tens of trials)"
+            )
+        return value
+
+
 class _SpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     data: DataSpec
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    tuning: TuningSpec | None = Field(
+        None, description="nested tuning of the components that carry a search (trials, inner folds, metric)"
+    )
     execution: ExecutionSpec = Field(
         default_factory=ExecutionSpec, description="per-task timeout and worker recycling (not part of the results)"
     )

@@ -18,6 +18,7 @@ from ..errors import SpecError, SpecProblem, validation_problems
 from ..plugin.components import FeatureExtractor, Model
 from ..plugin.registry import Registry
 from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
+from .search import extracted_search_problems, sampler_problems, search_problems
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -52,6 +53,7 @@ class Ctx:
     reg: Registry
     base_dir: Path | None
     problems: list[SpecProblem] = field(default_factory=list)
+    searched: list[tuple[str, ComponentRef]] = field(default_factory=list)  # slots with a search (nested tuning)
 
     def add(self, problems: Problems) -> None:
         for p in problems:
@@ -73,6 +75,11 @@ class Ctx:
         """A slot for ``ref``: unknown names, wrong kinds and bad params are recorded as problems."""
         self.add(_component_problems(self, path, ref, kind))
         info = self.reg.get(ref.name) if ref.name in self.reg else None
+        if ref.search and info is not None and info.kind == kind:  # nested tuning: the search against Params
+            self.add(search_problems(path, ref, info.params_model))
+            stateless = kind == "extractor" and bool(getattr(info.cls, "stateless", False))
+            self.add(extracted_search_problems(path, ref, stateless))
+            self.searched.append((path, ref))
         return Slot(path, ref, info if info is not None and info.kind == kind else None)
 
 
@@ -411,6 +418,7 @@ def check(
         )
         for rule in BRANCH_RULES:
             c.add(rule(c, b))
+    c.add(sampler_problems(spec.tuning, c.searched))
     return c.problems
 
 
