@@ -40,6 +40,7 @@ class Plan:
     failures: list[dict[str, str]]  # rows left out: id, component, reason
     failed_components: dict[str, str] = field(default_factory=dict)  # ComponentRef.key() → why it failed
     eligible: int = 0  # rows the protocol would evaluate if nothing failed
+    rows: Manifest | None = None  # the usable training-side rows the folds were cut from (repeats cut them again)
 
 
 def component_failures(
@@ -115,11 +116,7 @@ def plan(
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
         eligible = len(test_manifest)  # type: ignore[arg-type]
     else:
-        split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
-        splits = [
-            (usable.take(tr), usable.take(te))
-            for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)
-        ]
+        splits = cut_folds(spec, usable, ev.seed)
         classes = np.unique(usable.labels)
         eligible = (
             int((manifest.frame["split"].astype(str).str.strip().str.lower() == "test").sum())
@@ -132,12 +129,28 @@ def plan(
             f"{left_out} utterance(s) left out of every pipeline: a component could not process them "
             "(`emoframe failures` lists them)"
         )
+    check_folds(spec, splits)
+    return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible, usable)
+
+
+def cut_folds(spec: PipelineSpec, usable: Manifest, seed: int) -> list[tuple[Manifest, Manifest]]:
+    """The (train, test) rows of each fold of a single-corpus protocol, its random assignment drawn with
+    ``seed`` (the spec's own, or a repeat's: :func:`emoframe.evaluation.repeats.derive_seed`)."""
+    ev = spec.evaluation
+    split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
+    return [
+        (usable.take(tr), usable.take(te))
+        for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed)
+    ]
+
+
+def check_folds(spec: PipelineSpec, splits: list[tuple[Manifest, Manifest]], what: str = "fold") -> None:
+    """No speaker (speaker-independent protocols) and no sample on both sides of any fold: a bug, never a result."""
     for f, (train, test) in enumerate(splits):
-        if ev.protocol in ("speaker_kfold", "loso"):
-            assert_disjoint(train.speakers, test.speakers, f"fold {f + 1}")
+        if spec.evaluation.protocol in ("speaker_kfold", "loso"):
+            assert_disjoint(train.speakers, test.speakers, f"{what} {f + 1}")
         if set(train.ids) & set(test.ids):
-            raise LeakageError(f"fold {f + 1}: a sample is in both train and test")
-    return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible)
+            raise LeakageError(f"{what} {f + 1}: a sample is in both train and test")
 
 
 Conditions = dict[str, tuple[str, Manifest, FeatureProvider]]  # name → (modality, perturbed test rows, provider)
@@ -161,9 +174,12 @@ def run_fold(
     cls = np.asarray(classes)
     pipe = Pipeline(spec, registry).fit(train, provider, progress, work, labels_only=True)
     fit_s = pipe.fit_seconds  # standalone cost, even when branches were shared with other pipelines
+    work.proba_log.clear()
     t0 = time.perf_counter()
     P = pipe.predict_proba(test, provider)
     predict_s = time.perf_counter() - t0
+    # standalone too: the branch predictions another pipeline of the fold computed are added back
+    alone_s = predict_s + sum(s for s, fresh in work.proba_log if not fresh)
     y_pred = [str(v) for v in pipe.classes_[P.argmax(1)]]
     train_pred = [str(v) for v in pipe.predict(train, provider)]
     part_preds: dict[str, list[str]] = {}
@@ -203,6 +219,10 @@ def run_fold(
         overlap=[hits, total],
         robustness=robustness,
         learned=pipe.learned(),
+        fit_cpu_s=pipe.fit_cpu_seconds,
+        predict_ms=1000 * alone_s / max(1, len(test)),
+        state_bytes=pipe.state_bytes(),
+        curves=pipe.curves(),
     )
 
 
