@@ -220,7 +220,8 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 costs.fold_costs(store, run["id"], p["id"]), costs.curves(store, run["id"], p["id"]), used
             )
             g = r.fusion_gain or {}
-            n_rows = sum(len(fr.test_ids) for fr in r.folds)
+            # rows evaluated (each once however many repeats scored it)
+            n_rows = sum(len(fr.test_ids) for fr in r.folds) // max(1, r.repeats)
             row = LeaderboardRow(
                 **head,
                 n=n_rows,
@@ -452,7 +453,8 @@ def table_cells(r: LeaderboardRow) -> list[str]:
         r.pipeline,
         coverage_text(r),
         f"{r.uar:.3f} [{r.uar_ci_low:.3f}, {r.uar_ci_high:.3f}]",
-        f"{r.uar_fold_mean:.3f} ± {r.uar_fold_std:.3f}",
+        f"{r.uar_fold_mean:.3f} ± {r.uar_fold_std:.3f}"
+        + (f"; repeats ±{r.uar_repeat_std:.3f} (×{r.repeats})" if r.repeats and r.repeats > 1 else ""),
         f"{r.wa:.3f}",
         f"{r.macro_f1:.3f}",
         gain_text(r),
