@@ -142,10 +142,10 @@ def _repeat_cells(
     """The true codes and, per prediction set, each repeat's confusion cells (true · k + predicted)."""
     k = len(classes)
     t = label_codes(y_true, classes, "true labels")
-    cells = [[t * k + label_codes(p, classes, "predictions") for p in repeats] for repeats in preds_by_repeat]
-    for repeats in cells:
-        if not repeats or any(len(c) != len(t) for c in repeats):
+    for repeats in preds_by_repeat:
+        if not repeats or any(len(p) != len(t) for p in repeats):
             raise ValueError("every repeat must predict the same rows, in the same order, as y_true")
+    cells = [[t * k + label_codes(p, classes, "predictions") for p in repeats] for repeats in preds_by_repeat]
     return t, cells, k
 
 
