@@ -56,12 +56,17 @@ def runs(fmt: str, workdir: Path | None) -> None:
     """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
     import datetime
 
+    from ..results.repeats import repeat_fold_counts
+
     store = _read_store(workdir)
     try:
         rows = []
+        more = repeat_fold_counts(store)  # folds of repeats 1, 2, … (evaluation.repeats)
         for r in store.runs():
-            total = (r["pipelines"] or 0) * (r["n_folds"] or 0)
-            status = "complete" if total and r["folds_done"] == total else f"{r['folds_done']}/{total} folds"
+            repeats = int((r["spec"].get("evaluation") or {}).get("repeats") or 1)
+            total = (r["pipelines"] or 0) * (r["n_folds"] or 0) * repeats
+            done = r["folds_done"] + more.get(r["id"], 0)
+            status = "complete" if total and done == total else f"{done}/{total} folds"
             rows.append(
                 {
                     "id": r["id"],

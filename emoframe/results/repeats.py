@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..code_digest import fold_is_current
 from ..evaluation.records import FoldResult
@@ -110,15 +110,8 @@ def stale(store: ResultsStore, run_id: str) -> set[tuple[str, int, int]]:
     return {(p, r, f) for p, r, f, c in rows if not fold_is_current(store.code_of(c), run_code)}
 
 
-def repeats_done(store: ResultsStore, run_id: str) -> dict[str, Any]:
-    """pipeline id → {repeat: folds stored}: what `runs` and the leaderboard's status count."""
-    out: dict[str, Any] = {}
-    for pid, n in store.db.execute("SELECT pipeline_id, COUNT(*) FROM folds WHERE run_id = ? GROUP BY 1", (run_id,)):
-        out.setdefault(pid, {})[0] = n
-    if has_table(store.db):
-        rows = store.db.execute(
-            "SELECT pipeline_id, repeat, COUNT(*) FROM repeat_folds WHERE run_id = ? GROUP BY 1, 2", (run_id,)
-        )
-        for pid, r, n in rows:
-            out.setdefault(pid, {})[r] = n
-    return out
+def repeat_fold_counts(store: ResultsStore) -> dict[str, int]:
+    """run id → folds stored for its repeats 1, 2, … (what `runs` adds to the folds of repeat 0)."""
+    if not has_table(store.db):
+        return {}
+    return dict(store.db.execute("SELECT run_id, COUNT(*) FROM repeat_folds GROUP BY run_id").fetchall())
