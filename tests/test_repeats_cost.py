@@ -213,3 +213,43 @@ def test_one_repeat_is_todays_spec():
     a = parse_spec({"data": {"corpus": "demo"}, "branches": {"text": {"extractor": "sklearn.tfidf", "model": "m"}}})
     b = parse_spec({"data": {"corpus": "demo"}, "evaluation": {"repeats": 1}, "branches": a.to_dict()["branches"]})
     assert a.digest() == b.digest() and "repeats" not in b.to_dict()["evaluation"]
+
+
+def test_evaluate_from_python_runs_every_repeat(corpus, reg):
+    from emoframe.bench.evaluate import evaluate
+
+    d = {
+        "data": {"manifest": str(corpus)},
+        "evaluation": {"protocol": "speaker_kfold", "folds": 2, "bootstrap": 50, "repeats": 2},
+        "branches": {"text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"}},
+    }
+    result = evaluate(parse_spec(d), reg)
+    assert result.repeats == 2 and len(result.folds) == 4 and len(result.repeat_uars) == 2
+    assert sorted({fr.repeat for fr in result.folds}) == [0, 1]
+
+
+def test_the_tradeoff_section_names_the_front_and_sets_the_cnn_against_the_bilstm():
+    from emoframe.results.leaderboard import LeaderboardRow, add_pareto
+    from emoframe.results.tradeoff import tradeoff_lines
+
+    def row(name: str, uar: float, fit: float, **more) -> LeaderboardRow:
+        figures = dict(uar=uar, uar_ci_low=uar - 0.05, uar_ci_high=uar + 0.05, fit_s=fit, fit_cpu_s=fit * 1.5)
+        return LeaderboardRow(pipeline=name, id=name * 4, fused=False, folds="5/5", status="done", **figures | more)
+
+    rows = add_pareto(
+        [
+            row("lld→torch.cnn(epochs=15)", 0.61, 22.4, best_epoch=9.2, epochs_run=13.0, repeats=3,
+                uar_repeat_std=0.021, repeat_uars=(0.6, 0.63, 0.6)),
+            row("lld→torch.lstm(epochs=15)", 0.58, 24.3, best_epoch=7.4, epochs_run=11.0, repeats=3,
+                uar_repeat_std=0.034, repeat_uars=(0.55, 0.6, 0.59)),
+            row("egemaps→sklearn.svc", 0.55, 0.4),
+        ]
+    )  # fmt: skip
+    assert [r.pareto for r in rows] == [True, False, True]
+    front, cnn, lstm = tradeoff_lines(rows)
+    assert "torch.cnn" in front and "sklearn.svc" in front and "torch.lstm" not in front
+    assert "UAR 0.610" in cnn and "±0.021 (3 repeats)" in cnn and "fit 22.4 s wall / 33.6 s CPU" in cnn
+    assert "best epoch 9.2 of 13.0" in cnn and "best epoch 7.4 of 11.0" in lstm
+    # one repeat: the spread is said to be unmeasured, not shown as zero
+    single = add_pareto([row("a→torch.cnn", 0.6, 1.0), row("a→torch.lstm", 0.5, 2.0)])
+    assert "not measured (evaluation.repeats: 1)" in tradeoff_lines(single)[1]

@@ -21,8 +21,9 @@ from ..evaluation.metrics import confusion, uar
 from ..evaluation.overlap import transcript_overlap
 from ..evaluation.proba import align_proba
 from ..evaluation.records import EvaluationResult, FoldResult
+from ..evaluation.repeats import derive_seed
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
-from ..evaluation.summary import part_specs, summarise
+from ..evaluation.summary import part_specs, summarise_repeats
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..plugin.registry import Registry, get_registry
 from ..spec import ComponentRef, PipelineSpec
@@ -226,6 +227,33 @@ def run_fold(
     )
 
 
+def repeat_spec(spec: PipelineSpec, repeat: int, registry: Registry) -> PipelineSpec:
+    """The pipeline as repeat ``repeat`` runs it: the evaluation seed (inner folds) and every component's own
+    ``seed`` parameter (model initialisation, shuffling, calibration; never a cached extractor's) derived for
+    the repeat; repeat 0 is the spec itself. The pipeline keeps its id: a repeat is the same pipeline again."""
+    if repeat == 0:
+        return spec
+
+    def reseed(ref: Any) -> Any:
+        if ref is None or ref.name not in registry:
+            return ref
+        if getattr(registry.get(ref.name).cls, "stateless", False):  # cached features are never drawn again
+            return ref
+        fields = getattr(registry.get(ref.name).params_model, "model_fields", {})
+        if "seed" not in fields:
+            return ref
+        base = int(ref.params.get("seed", fields["seed"].default or 0))
+        return ref.model_copy(update={"params": {**ref.params, "seed": derive_seed(base, repeat)}})
+
+    branches = {
+        k: b.model_copy(update={"extractor": reseed(b.extractor), "model": reseed(b.model)})
+        for k, b in spec.branches.items()
+    }
+    evaluation = spec.evaluation.model_copy(update={"seed": derive_seed(spec.evaluation.seed, repeat)})
+    update = {"branches": branches, "model": reseed(spec.model), "fusion": reseed(spec.fusion)}
+    return spec.model_copy(update={**update, "evaluation": evaluation})
+
+
 def evaluate(
     spec: PipelineSpec,
     registry: Registry | None = None,
@@ -256,8 +284,13 @@ def evaluate(
     p = plan(spec, registry, provider, Pipeline(spec, registry).stateless_refs(), manifest, test_manifest)
     if p.failed_components:
         raise ComponentError("; ".join(p.failed_components.values()))
-    folds = []
-    for f, (train, test) in enumerate(p.splits):
-        say(f"fold {f + 1}/{len(p.splits)}: fitting on {len(train)} utterances")
-        folds.append(run_fold(spec, f + 1, train, test, p.classes, registry, provider, progress=progress))
-    return summarise(spec, folds, p.classes, p.warnings, p.failures)
+    by_repeat: dict[int, list[FoldResult]] = {}
+    for r in range(spec.evaluation.n_repeats):  # evaluation.repeats: the folds cut again, seeds derived
+        splits = p.splits if r == 0 else cut_folds(spec, p.rows, derive_seed(spec.evaluation.seed, r))  # type: ignore[arg-type]
+        spec_r = repeat_spec(spec, r, registry)
+        for f, (train, test) in enumerate(splits):
+            say(f"{f'repeat {r + 1}, ' if r else ''}fold {f + 1}/{len(splits)}: fitting on {len(train)} utterances")
+            fr = run_fold(spec_r, f + 1, train, test, p.classes, registry, provider, progress=progress)
+            fr.repeat = r
+            by_repeat.setdefault(r, []).append(fr)
+    return summarise_repeats(spec, by_repeat, p.classes, p.warnings, p.failures)

@@ -9,15 +9,16 @@ Nothing is extracted again: the rows, and so the cached features, are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..code_digest import changed_components
 from ..data.manifest import Manifest
 from ..evaluation.repeats import derive_seed
 from ..plugin.registry import Registry
 from ..results.store import ResultsStore
-from ..spec import PipelineSpec
-from .evaluate import Plan, check_folds, cut_folds
+from .evaluate import Plan, check_folds, cut_folds, repeat_spec
+
+__all__ = ["RepeatTodo", "plan_repeats", "repeat_spec", "stale_folds"]
 
 if TYPE_CHECKING:
     from .runner import PreparedRun
@@ -31,31 +32,6 @@ class RepeatTodo:
     seed: int
     splits: list[tuple[Manifest, Manifest]]
     done: set[tuple[str, int]]
-
-
-def repeat_spec(spec: PipelineSpec, repeat: int, registry: Registry) -> PipelineSpec:
-    """The pipeline as repeat ``repeat`` runs it: the evaluation seed (inner folds) and every component's own
-    ``seed`` parameter (model initialisation, shuffling, calibration) derived for the repeat; repeat 0 is the
-    spec itself. The pipeline keeps its id: a repeat is the same pipeline drawn again."""
-    if repeat == 0:
-        return spec
-
-    def reseed(ref: Any) -> Any:
-        if ref is None or ref.name not in registry:
-            return ref
-        fields = getattr(registry.get(ref.name).params_model, "model_fields", {})
-        if "seed" not in fields:
-            return ref
-        base = int(ref.params.get("seed", fields["seed"].default or 0))
-        return ref.model_copy(update={"params": {**ref.params, "seed": derive_seed(base, repeat)}})
-
-    branches = {
-        k: b.model_copy(update={"extractor": reseed(b.extractor), "model": reseed(b.model)})
-        for k, b in spec.branches.items()
-    }
-    evaluation = spec.evaluation.model_copy(update={"seed": derive_seed(spec.evaluation.seed, repeat)})
-    update = {"branches": branches, "model": reseed(spec.model), "fusion": reseed(spec.fusion)}
-    return spec.model_copy(update={**update, "evaluation": evaluation})
 
 
 def stale_folds(
