@@ -110,3 +110,31 @@ def test_the_front_is_what_no_other_point_beats_on_both():
     points = [(0.7, 10.0), (0.6, 1.0), (0.65, 20.0), (0.7, 12.0), (None, 0.1), (0.5, 1.0)]
     assert pareto_front(points) == [True, True, False, False, False, False]
     assert pareto_front([(0.5, 1.0), (0.5, 1.0)]) == [True, True]  # ties beat nobody
+
+
+def test_a_repeat_draws_its_own_speaker_folds_where_stratified_group_kfold_would_not():
+    """Speakers with different class mixes (any real corpus): scikit-learn's StratifiedGroupKFold sorts them
+    by that and gives the same folds for every seed; a repeat's folds take them in a seeded random order."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from emoframe.evaluation.splits import outer_folds
+
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(np.arange(10), 40)
+    labels = np.concatenate([rng.choice(4, 40, p=rng.dirichlet(np.ones(4))) for _ in range(10)])
+
+    def cut(folds):
+        return frozenset(frozenset(speakers[te].tolist()) for _, te in folds)
+
+    sklearn_cuts = {
+        cut(StratifiedGroupKFold(5, shuffle=True, random_state=s).split(labels, labels, speakers)) for s in range(8)
+    }
+    drawn = [list(outer_folds("speaker_kfold", labels, speakers, None, 5, s, random_order=True)) for s in range(8)]
+    assert len(sklearn_cuts) == 1 and len({cut(f) for f in drawn}) >= 6
+    for folds in drawn:  # every row tested once, no speaker on both sides, no empty fold
+        tested = np.concatenate([te for _, te in folds])
+        assert sorted(tested.tolist()) == list(range(400)) and all(len(te) for _, te in folds)
+        assert all(not set(speakers[tr]) & set(speakers[te]) for tr, te in folds)
+    assert cut(drawn[3]) == cut(  # the same seed, the same folds
+        list(outer_folds("speaker_kfold", labels, speakers, None, 5, 3, random_order=True))
+    )

@@ -134,14 +134,18 @@ def plan(
     return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible, usable)
 
 
-def cut_folds(spec: PipelineSpec, usable: Manifest, seed: int) -> list[tuple[Manifest, Manifest]]:
+def cut_folds(spec: PipelineSpec, usable: Manifest, seed: int, repeat: int = 0) -> list[tuple[Manifest, Manifest]]:
     """The (train, test) rows of each fold of a single-corpus protocol, its random assignment drawn with
-    ``seed`` (the spec's own, or a repeat's: :func:`emoframe.evaluation.repeats.derive_seed`)."""
+    ``seed`` (the spec's own, or a repeat's: :func:`emoframe.evaluation.repeats.derive_seed`). Repeats after
+    the first take the speakers in a seeded random order (:func:`~emoframe.evaluation.splits.random_order_folds`)
+    so that each draws its own folds."""
     ev = spec.evaluation
     split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
     return [
         (usable.take(tr), usable.take(te))
-        for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed)
+        for tr, te in outer_folds(
+            ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed, random_order=repeat > 0
+        )
     ]
 
 
@@ -286,7 +290,7 @@ def evaluate(
         raise ComponentError("; ".join(p.failed_components.values()))
     by_repeat: dict[int, list[FoldResult]] = {}
     for r in range(spec.evaluation.n_repeats):  # evaluation.repeats: the folds cut again, seeds derived
-        splits = p.splits if r == 0 else cut_folds(spec, p.rows, derive_seed(spec.evaluation.seed, r))  # type: ignore[arg-type]
+        splits = p.splits if r == 0 else cut_folds(spec, p.rows, derive_seed(spec.evaluation.seed, r), r)  # type: ignore[arg-type]
         spec_r = repeat_spec(spec, r, registry)
         for f, (train, test) in enumerate(splits):
             say(f"{f'repeat {r + 1}, ' if r else ''}fold {f + 1}/{len(splits)}: fitting on {len(train)} utterances")

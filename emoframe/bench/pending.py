@@ -18,7 +18,7 @@ from ..plugin.registry import Registry
 from ..results.store import ResultsStore
 from .evaluate import Plan, check_folds, cut_folds, repeat_spec
 
-__all__ = ["RepeatTodo", "plan_repeats", "repeat_spec", "stale_folds"]
+__all__ = ["RepeatTodo", "plan_repeats", "repeat_spec", "same_folds", "stale_folds"]
 
 if TYPE_CHECKING:
     from .runner import PreparedRun
@@ -82,7 +82,7 @@ def plan_repeats(
     for r in range(1, ev.n_repeats):
         seed = derive_seed(ev.seed, r)
         assert plan.rows is not None  # a single-corpus protocol: the rows the folds were cut from
-        splits = cut_folds(first, plan.rows, seed)
+        splits = cut_folds(first, plan.rows, seed, r)
         check_folds(first, splits, f"repeat {r + 1} fold")
         done: set[tuple[str, int]] = set()
         if not fresh:
@@ -90,4 +90,24 @@ def plan_repeats(
             stale, _ = stale_folds(store.fold_code(run.run_id, r), run.code, versions, run.run_id)
             done = store.finished(run.run_id, r) - stale
         out.append(RepeatTodo(r, seed, splits, done))
+    return out
+
+
+def same_folds(first: list[tuple[Manifest, Manifest]], repeats: list[RepeatTodo]) -> list[str]:
+    """A warning for each repeat that cut the speakers into the same folds as an earlier one (its figures then
+    differ only by model seeds)."""
+
+    def cut(splits: list[tuple[Manifest, Manifest]]) -> frozenset[frozenset[str]]:
+        return frozenset(frozenset(map(str, test.speakers)) for _, test in splits)
+
+    seen = {cut(first): 1}
+    out = []
+    for rep in repeats:
+        key = cut(rep.splits)
+        if key in seen:
+            out.append(
+                f"repeat {rep.repeat + 1} cut the speakers into the same folds as repeat {seen[key]}: its figures "
+                "differ only by model seeds (more speakers, or fewer folds, give more distinct folds)"
+            )
+        seen.setdefault(key, rep.repeat + 1)
     return out

@@ -47,7 +47,7 @@ from .events import (
 )
 from .executors import run_dask, run_local
 from .inputs import perturbed_sets, prepare_asr_features, transcripts_for
-from .pending import RepeatTodo, plan_repeats, repeat_spec, stale_folds
+from .pending import RepeatTodo, plan_repeats, repeat_spec, same_folds, stale_folds
 from .tasks import FoldOutcome, FoldTask, pipeline_id, share_groups
 
 __all__ = [
@@ -429,7 +429,9 @@ def run_benchmark(
             run.name,
             run.pipelines,
             len(todo.plan.splits),
-            warnings=cost_warnings(run.specs, registry, len(todo.manifest)) + provider.warnings(),
+            warnings=cost_warnings(run.specs, registry, len(todo.manifest))
+            + provider.warnings()
+            + same_folds(todo.plan.splits, todo.repeats),
             code_changes=code_changes,
         )
         tasks, outcome.skipped = fold_tasks(run, todo, registry, str(cache.root) if cache is not None else None)

@@ -138,7 +138,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "kind": "pipeline",
                 "what": names.get(e["pipeline_id"], e["pipeline_id"]),
                 "component": "",
-                "fold": str(e["fold"]),
+                "fold": str(e["fold"]) + (f" of repeat {e['repeat'] + 1}" if e.get("repeat") else ""),
                 "reason": e["message"],
                 "file": "",
             }
