@@ -55,6 +55,19 @@ def cache_entries(workdir: Path) -> int:
     return sum(1 for f in (workdir / "cache").rglob("*") if f.is_file())
 
 
+def fit_seconds(workdir: Path, store: str) -> tuple[float, float]:
+    """(wall, CPU) fit seconds the run's folds recorded (results.costs), summed over every fold and repeat:
+    the fits themselves, whatever else the machine was doing."""
+    import sqlite3
+
+    con = sqlite3.connect(workdir / "stores" / store / "results.db")
+    try:
+        wall, cpu = con.execute("SELECT SUM(fit_s), SUM(fit_cpu_s) FROM fold_costs").fetchone()
+        return float(wall), float(cpu)
+    finally:
+        con.close()
+
+
 def timed(doc: Any, workdir: Path, store: str) -> tuple[float, float]:
     """(wall, CPU) of one run into a fresh results store ``store`` under ``workdir`` (the cache shared)."""
     import shutil
@@ -155,6 +168,7 @@ def main() -> None:
                 costed = timed(spec(manifest, 1), wd, "costed")
             inside = clock.seconds()
             extra = cache_entries(wd) - entries
+            fits_one, fits_three = fit_seconds(wd, "one"), fit_seconds(wd, "three")
             rounds.append(
                 {
                     "one": one,
@@ -166,6 +180,8 @@ def main() -> None:
                     "cost_overhead_wall": costed[0] / bare[0] - 1,
                     "cost_overhead_cpu": costed[1] / bare[1] - 1,
                     "extra_cache_entries": extra,
+                    "fits_ratio_wall": fits_three[0] / fits_one[0],
+                    "fits_ratio_cpu": fits_three[1] / fits_one[1],
                     "cost_code_s": inside,
                     "cost_code_share": inside / costed[0],
                 }
@@ -174,6 +190,7 @@ def main() -> None:
             print(
                 f"round {r + 1}: 1 repeat {one[0]:.1f} s wall / {one[1]:.1f} s CPU; 3 repeats {three[0]:.1f} / "
                 f"{three[1]:.1f} → ×{x['repeats_ratio_wall']:.2f} wall, ×{x['repeats_ratio_cpu']:.2f} CPU (≤ 3.2); "
+                f"fits alone (stored fit s) ×{x['fits_ratio_wall']:.2f} wall, ×{x['fits_ratio_cpu']:.2f} CPU; "
                 f"extra cache entries {extra} (0); cost code {costed[0]:.1f} s vs without {bare[0]:.1f} s → "
                 f"{x['cost_overhead_wall']:+.1%} wall, {x['cost_overhead_cpu']:+.1%} CPU (≤ 2%); timed inside: "
                 f"{inside:.3f} s = {x['cost_code_share']:.2%} of the run's wall",
@@ -184,6 +201,8 @@ def main() -> None:
             for k in (
                 "repeats_ratio_wall",
                 "repeats_ratio_cpu",
+                "fits_ratio_wall",
+                "fits_ratio_cpu",
                 "cost_overhead_wall",
                 "cost_overhead_cpu",
                 "cost_code_share",
