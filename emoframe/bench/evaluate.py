@@ -141,11 +141,10 @@ def cut_folds(spec: PipelineSpec, usable: Manifest, seed: int, repeat: int = 0) 
     so that each draws its own folds."""
     ev = spec.evaluation
     split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
+    drawn = {"random_order": True} if repeat > 0 else {}  # repeat 0: the protocol's folds, as without repeats
     return [
         (usable.take(tr), usable.take(te))
-        for tr, te in outer_folds(
-            ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed, random_order=repeat > 0
-        )
+        for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed, **drawn)
     ]
 
 
