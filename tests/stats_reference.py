@@ -85,3 +85,37 @@ def comparison_sentence(a: str, b: str, diff: float, low: float, high: float, n:
         "hurt": f"{a} is worse than {b}: {span}",
         "none": f"no difference shown between {a} and {b}: {span} (the interval includes zero)",
     }[rule(low, high)]
+
+
+def repeated_uar(t: np.ndarray, preds: list[np.ndarray], k: int) -> float:
+    """Repeats of a protocol over the same rows: the mean of each repeat's UAR."""
+    return float(np.mean([uar(t, p, k) for p in preds]))
+
+
+def repeated_paired_bootstrap(
+    t: np.ndarray,
+    a: list[np.ndarray],
+    b: list[np.ndarray],
+    k: int,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = LEVEL,
+) -> tuple[float, tuple[float, float]]:
+    """docs/evaluation.md's statistic over repeats: mean over A's repeats of UAR − mean over B's, and the
+    percentile interval over resamples that draw rows once and score every repeat of both on them."""
+    idx = resample_indices(len(t), resamples, seed)
+    mean_a = np.mean([uar(t[idx], p[idx], k) for p in a], axis=0)
+    mean_b = np.mean([uar(t[idx], p[idx], k) for p in b], axis=0) if b else 0.0
+    return repeated_uar(t, a, k) - (repeated_uar(t, b, k) if b else 0.0), percentile_interval(mean_a - mean_b, level)
+
+
+def set_partitions(n: int, k: int) -> int:
+    """How many ways n labelled items split into k non-empty unlabelled groups, by listing them."""
+    import itertools
+
+    seen = set()
+    for labels in itertools.product(range(k), repeat=n):
+        if len(set(labels)) == k:
+            groups = frozenset(frozenset(i for i in range(n) if labels[i] == g) for g in range(k))
+            seen.add(groups)
+    return len(seen)

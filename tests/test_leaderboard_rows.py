@@ -22,6 +22,9 @@ RECORD_KEYS = [
     "weighted_f1", "gain_pts", "gain_ci_low_pts", "gain_ci_high_pts", "verdict", "gap", "gap_std", "fit_s",
     "predict_s", "recall", "confusion", "warnings", "robustness", "learned",
     "rank", "short_id",
+    # repeats and cost (issue 28)
+    "repeats", "repeat_uars", "uar_repeat_std", "fit_cpu_s", "predict_ms", "state_bytes", "peak_mb", "best_epoch",
+    "epochs_run", "pareto",
 ]  # fmt: skip
 NO_RESULTS_KEYS = ["pipeline", "id", "fused", "folds", "status", "errors", "rank", "short_id"]
 

@@ -21,8 +21,9 @@ from ..evaluation.metrics import confusion, uar
 from ..evaluation.overlap import transcript_overlap
 from ..evaluation.proba import align_proba
 from ..evaluation.records import EvaluationResult, FoldResult
+from ..evaluation.repeats import derive_seed
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
-from ..evaluation.summary import part_specs, summarise
+from ..evaluation.summary import part_specs, summarise_repeats
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
 from ..plugin.registry import Registry, get_registry
 from ..spec import ComponentRef, PipelineSpec
@@ -40,6 +41,7 @@ class Plan:
     failures: list[dict[str, str]]  # rows left out: id, component, reason
     failed_components: dict[str, str] = field(default_factory=dict)  # ComponentRef.key() → why it failed
     eligible: int = 0  # rows the protocol would evaluate if nothing failed
+    rows: Manifest | None = None  # the usable training-side rows the folds were cut from (repeats cut them again)
 
 
 def component_failures(
@@ -115,11 +117,7 @@ def plan(
         classes = np.unique(np.concatenate([usable.labels, test_usable.labels]))
         eligible = len(test_manifest)  # type: ignore[arg-type]
     else:
-        split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
-        splits = [
-            (usable.take(tr), usable.take(te))
-            for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, ev.seed)
-        ]
+        splits = cut_folds(spec, usable, ev.seed)
         classes = np.unique(usable.labels)
         eligible = (
             int((manifest.frame["split"].astype(str).str.strip().str.lower() == "test").sum())
@@ -132,12 +130,31 @@ def plan(
             f"{left_out} utterance(s) left out of every pipeline: a component could not process them "
             "(`emoframe failures` lists them)"
         )
+    check_folds(spec, splits)
+    return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible, usable)
+
+
+def cut_folds(spec: PipelineSpec, usable: Manifest, seed: int, repeat: int = 0) -> list[tuple[Manifest, Manifest]]:
+    """The (train, test) rows of each fold of a single-corpus protocol, its random assignment drawn with
+    ``seed`` (the spec's own, or a repeat's: :func:`emoframe.evaluation.repeats.derive_seed`). Repeats after
+    the first take the speakers in a seeded random order (:func:`~emoframe.evaluation.splits.random_order_folds`)
+    so that each draws its own folds."""
+    ev = spec.evaluation
+    split_col = usable.frame["split"].to_numpy() if "split" in usable.frame else None
+    drawn = {"random_order": True} if repeat > 0 else {}  # repeat 0: the protocol's folds, as without repeats
+    return [
+        (usable.take(tr), usable.take(te))
+        for tr, te in outer_folds(ev.protocol, usable.labels, usable.speakers, split_col, ev.folds, seed, **drawn)
+    ]
+
+
+def check_folds(spec: PipelineSpec, splits: list[tuple[Manifest, Manifest]], what: str = "fold") -> None:
+    """No speaker (speaker-independent protocols) and no sample on both sides of any fold: a bug, never a result."""
     for f, (train, test) in enumerate(splits):
-        if ev.protocol in ("speaker_kfold", "loso"):
-            assert_disjoint(train.speakers, test.speakers, f"fold {f + 1}")
+        if spec.evaluation.protocol in ("speaker_kfold", "loso"):
+            assert_disjoint(train.speakers, test.speakers, f"{what} {f + 1}")
         if set(train.ids) & set(test.ids):
-            raise LeakageError(f"fold {f + 1}: a sample is in both train and test")
-    return Plan(splits, [str(c) for c in classes], warnings, failures, failed_components, eligible)
+            raise LeakageError(f"{what} {f + 1}: a sample is in both train and test")
 
 
 Conditions = dict[str, tuple[str, Manifest, FeatureProvider]]  # name → (modality, perturbed test rows, provider)
@@ -161,9 +178,12 @@ def run_fold(
     cls = np.asarray(classes)
     pipe = Pipeline(spec, registry).fit(train, provider, progress, work, labels_only=True)
     fit_s = pipe.fit_seconds  # standalone cost, even when branches were shared with other pipelines
+    work.proba_log.clear()
     t0 = time.perf_counter()
     P = pipe.predict_proba(test, provider)
     predict_s = time.perf_counter() - t0
+    # standalone too: the branch predictions another pipeline of the fold computed are added back
+    alone_s = predict_s + sum(s for s, fresh in work.proba_log if not fresh)
     y_pred = [str(v) for v in pipe.classes_[P.argmax(1)]]
     train_pred = [str(v) for v in pipe.predict(train, provider)]
     part_preds: dict[str, list[str]] = {}
@@ -204,7 +224,40 @@ def run_fold(
         robustness=robustness,
         learned=pipe.learned(),
         tuning=pipe.tuning_.to_dict() if pipe.tuning_ is not None else None,
+        fit_cpu_s=pipe.fit_cpu_seconds,
+        predict_ms=1000 * alone_s / max(1, len(test)),
+        state_bytes=pipe.state_bytes(),
+        curves=pipe.curves(),
     )
+
+
+def repeat_spec(spec: PipelineSpec, repeat: int, registry: Registry) -> PipelineSpec:
+    """The pipeline as repeat ``repeat`` runs it: the evaluation seed (inner folds) and every component's own
+    ``seed`` parameter (model initialisation, shuffling, calibration; never a cached extractor's) derived for
+    the repeat; repeat 0 is the spec itself. The pipeline keeps its id: a repeat is the same pipeline again."""
+    if repeat == 0:
+        return spec
+
+    def reseed(ref: Any) -> Any:
+        if ref is None or ref.name not in registry:
+            return ref
+        if getattr(registry.get(ref.name).cls, "stateless", False):  # cached features are never drawn again
+            return ref
+        fields = getattr(registry.get(ref.name).params_model, "model_fields", {})
+        if "seed" not in fields:
+            return ref
+        base = int(ref.params.get("seed", fields["seed"].default or 0))
+        return ref.model_copy(update={"params": {**ref.params, "seed": derive_seed(base, repeat)}})
+
+    branches = {
+        k: b.model_copy(update={"extractor": reseed(b.extractor), "model": reseed(b.model)})
+        for k, b in spec.branches.items()
+    }
+    evaluation = spec.evaluation.model_copy(update={"seed": derive_seed(spec.evaluation.seed, repeat)})
+    update: dict[str, Any] = {"branches": branches, "model": reseed(spec.model), "fusion": reseed(spec.fusion)}
+    if spec.tuning is not None:  # nested tuning's inner folds and sampler are drawn again too
+        update["tuning"] = spec.tuning.model_copy(update={"seed": derive_seed(spec.tuning.seed, repeat)})
+    return spec.model_copy(update={**update, "evaluation": evaluation})
 
 
 def evaluate(
@@ -237,8 +290,13 @@ def evaluate(
     p = plan(spec, registry, provider, Pipeline(spec, registry).stateless_refs(), manifest, test_manifest)
     if p.failed_components:
         raise ComponentError("; ".join(p.failed_components.values()))
-    folds = []
-    for f, (train, test) in enumerate(p.splits):
-        say(f"fold {f + 1}/{len(p.splits)}: fitting on {len(train)} utterances")
-        folds.append(run_fold(spec, f + 1, train, test, p.classes, registry, provider, progress=progress))
-    return summarise(spec, folds, p.classes, p.warnings, p.failures)
+    by_repeat: dict[int, list[FoldResult]] = {}
+    for r in range(spec.evaluation.n_repeats):  # evaluation.repeats: the folds cut again, seeds derived
+        splits = p.splits if r == 0 else cut_folds(spec, p.rows, derive_seed(spec.evaluation.seed, r), r)  # type: ignore[arg-type]
+        spec_r = repeat_spec(spec, r, registry)
+        for f, (train, test) in enumerate(splits):
+            say(f"{f'repeat {r + 1}, ' if r else ''}fold {f + 1}/{len(splits)}: fitting on {len(train)} utterances")
+            fr = run_fold(spec_r, f + 1, train, test, p.classes, registry, provider, progress=progress)
+            fr.repeat = r
+            by_repeat.setdefault(r, []).append(fr)
+    return summarise_repeats(spec, by_repeat, p.classes, p.warnings, p.failures)

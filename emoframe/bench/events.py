@@ -34,6 +34,7 @@ class RunPlanned:
     names: dict[str, str] = field(default_factory=dict)  # pipeline id → label
     done: dict[str, int] = field(default_factory=dict)  # pipeline id → folds already stored
     code_changes: tuple[str, ...] = ()  # one line per component whose code changed: its stored folds rerun
+    repeats: int = 1  # repeats of the protocol (evaluation.repeats); ``folds`` counts every repeat's
 
 
 @dataclass(frozen=True)

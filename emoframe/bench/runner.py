@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..code_digest import changed_components
 from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
 from ..data.source import check_audio_rows, load_data
+from ..errors import SpecError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..plugin.registry import Registry, get_registry
 from ..results.store import ResultsStore
-from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of
+from ..spec import BenchmarkSpec, ExecutionSpec, PipelineSpec, cost_warnings, pipelines_of, repeat_problems
 from ..spec.code import pipeline_code
 from ..spec.search import budget_warnings
 from ..workdir import workdir as default_workdir
@@ -48,6 +48,7 @@ from .events import (
 )
 from .executors import run_dask, run_local
 from .inputs import perturbed_sets, prepare_asr_features, transcripts_for
+from .pending import RepeatTodo, plan_repeats, repeat_spec, same_folds, stale_folds
 from .tasks import FoldOutcome, FoldTask, pipeline_id, share_groups
 
 __all__ = [
@@ -115,43 +116,6 @@ def component_identities(pipelines: list[PipelineSpec], registry: Registry) -> d
     return out
 
 
-def stale_folds(
-    stored: dict[tuple[str, int], dict[str, str] | None],
-    current: dict[str, dict[str, str]],
-    versions: dict[str, str],
-    run_id: str,
-) -> tuple[set[tuple[str, int]], list[str]]:
-    """The stored (pipeline, fold)s computed by code other than today's, and one line per changed component
-    saying so: "sklearn.svc's code changed since run … was stored (version 2 unchanged): rerunning …"."""
-    stale: set[tuple[str, int]] = set()
-    by_component: dict[str, set[tuple[str, int]]] = {}
-    unrecorded: set[tuple[str, int]] = set()
-    for (pid, fold), was in stored.items():
-        now = current.get(pid)
-        if now is None:
-            continue
-        if was is None:
-            unrecorded.add((pid, fold))
-            continue
-        for name in changed_components(was, now):
-            by_component.setdefault(name, set()).add((pid, fold))
-    lines = []
-    for name, folds in sorted(by_component.items()):
-        stale |= folds
-        version = f"version {versions[name]} unchanged" if name in versions else "same version"
-        lines.append(
-            f"{name}'s code changed since run {run_id[:12]} was stored ({version}): rerunning "
-            f"{len(folds)} pipeline-fold(s) of {len({p for p, _ in folds})} pipeline(s)"
-        )
-    if unrecorded:
-        stale |= unrecorded
-        lines.append(
-            f"{len(unrecorded)} pipeline-fold(s) of {len({p for p, _ in unrecorded})} pipeline(s) of run "
-            f"{run_id[:12]} were stored before emoframe recorded the code that computed them: rerunning them"
-        )
-    return stale, lines
-
-
 def run_key(
     spec: BenchmarkSpec | PipelineSpec, manifests: list[Manifest], pipelines: list[PipelineSpec], registry: Registry
 ) -> str:
@@ -207,6 +171,11 @@ class RunPlan:
     done: set[tuple[str, int]]
     blocked: dict[str, str]
     conditions: list[tuple[Any, Any]]
+    repeats: list[RepeatTodo] = field(default_factory=list)  # repeats 1, 2, … of evaluation.repeats
+
+    def each_repeat(self) -> list[RepeatTodo]:
+        """Every repeat's folds and stored folds, repeat 0 (the plan's own folds) first."""
+        return [RepeatTodo(0, -1, self.plan.splits, self.done), *self.repeats]
 
 
 def prepare_run(
@@ -224,6 +193,10 @@ def prepare_run(
     for m in (manifest, test_manifest):
         if m is not None:
             check_audio_rows([p for _, p in pipelines], m)
+    if first.evaluation.n_repeats > 1:  # the speakers decide whether the repeats can differ: before extracting
+        problems = list(repeat_problems(first.evaluation, int(manifest.frame["speaker"].nunique())))
+        if problems:
+            raise SpecError(problems)
     run_id = run_key(spec, [m for m in (manifest, test_manifest) if m is not None], [p for _, p in pipelines], registry)
     name = spec.name or (first.display_name if len(pipelines) == 1 else f"benchmark {run_id[:8]}")
     code = {pid: pipeline_code(ps, registry) for pid, ps in pipelines}
@@ -310,39 +283,42 @@ def fold_tasks(
     tasks, skipped = [], 0
     groups = share_groups(run.specs)
     names = run.names
-    for f, (train, test) in enumerate(todo.plan.splits, start=1):
-        pending = [
-            (pid, ps.to_dict()) for pid, ps in run.pipelines if (pid, f) not in todo.done and pid not in todo.blocked
-        ]
-        skipped += len(run.pipelines) - len(pending)
-        for group in groups:
-            members = [(pid, d) for pid, d in pending if pid in group]
-            if members:
-                test_ids = set(test.ids)
-                cond = [
-                    (c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
-                    for c, m in todo.conditions
-                ]
-                tasks.append(
-                    FoldTask(
-                        f,
-                        members,
-                        train.frame.to_dict("records"),
-                        test.frame.to_dict("records"),
-                        todo.plan.classes,
-                        cache_root,
-                        registry,
-                        cond,
-                        {pid: names[pid] for pid, _ in members},
+    for rep in todo.each_repeat():
+        specs = {pid: repeat_spec(ps, rep.repeat, registry).to_dict() for pid, ps in run.pipelines}
+        for f, (train, test) in enumerate(rep.splits, start=1):
+            pending = [
+                (pid, specs[pid]) for pid, _ in run.pipelines if (pid, f) not in rep.done and pid not in todo.blocked
+            ]
+            skipped += len(run.pipelines) - len(pending)
+            for group in groups:
+                members = [(pid, d) for pid, d in pending if pid in group]
+                if members:
+                    test_ids = set(test.ids)
+                    cond = [
+                        (c.name, c.modality, m.frame[m.frame["id"].isin(test_ids)].to_dict("records"))
+                        for c, m in todo.conditions
+                    ]
+                    tasks.append(
+                        FoldTask(
+                            f,
+                            members,
+                            train.frame.to_dict("records"),
+                            test.frame.to_dict("records"),
+                            todo.plan.classes,
+                            cache_root,
+                            registry,
+                            cond,
+                            {pid: names[pid] for pid, _ in members},
+                            rep.repeat,
+                        )
                     )
-                )
     return tasks, skipped
 
 
-def blocked_folds(todo: RunPlan) -> list[tuple[str, int]]:
-    """The (pipeline, fold)s of blocked pipelines not stored already: each is stored as failed."""
-    n_folds = len(todo.plan.splits)
-    return [(pid, f) for pid in todo.blocked for f in range(1, n_folds + 1) if (pid, f) not in todo.done]
+def blocked_folds(todo: RunPlan, repeat: int = 0) -> list[tuple[str, int]]:
+    """The (pipeline, fold)s of blocked pipelines not stored already (in ``repeat``): each is stored as failed."""
+    rep = todo.each_repeat()[repeat]
+    return [(pid, f) for pid in todo.blocked for f in range(1, len(rep.splits) + 1) if (pid, f) not in rep.done]
 
 
 def stream_to_store(
@@ -366,13 +342,48 @@ def stream_to_store(
             if isinstance(report, Done)
             else FoldOutcome(task.fold, [], [(pid, task.fold, report.message) for pid, _ in task.pipelines], 0)
         )
-        store.save_fold(run.run_id, result.results, result.errors, run.code)
+        store.save_fold(run.run_id, result.results, result.errors, run.code, task.repeat)
         outcome.ran += len(result.results)
         outcome.shared_hits += result.shared_hits
         for pid, _ in result.results:
             emit(PipelineFoldFinished(pid, names[pid], task.fold, True))
         for pid, fold, message in result.errors:
             emit(PipelineFoldFinished(pid, names[pid], fold, False, message))
+
+
+def announce(
+    run: PreparedRun,
+    todo: RunPlan,
+    tasks: list[FoldTask],
+    outcome: BenchmarkOutcome,
+    store: ResultsStore,
+    emit: EventHandler,
+) -> None:
+    """Emit what the run will do (RunPlanned, counting every repeat's folds) and store the folds of blocked
+    pipelines as failed, each with its event."""
+    every = todo.each_repeat()
+    blocked = [blocked_folds(todo, rep.repeat) for rep in every]
+    outcome.skipped -= sum(map(len, blocked))
+    n_folds = len(todo.plan.splits)
+    emit(
+        RunPlanned(
+            run.run_id,
+            run.name,
+            len(run.pipelines),
+            n_folds * len(every),  # every repeat's folds: what a progress bar counts to
+            sum(len(t.pipelines) for t in tasks) + sum(map(len, blocked)),
+            outcome.skipped,
+            run.names,
+            {pid: sum((pid, f) in r.done for r in every for f in range(1, n_folds + 1)) for pid, _ in run.pipelines},
+            tuple(outcome.code_changes),
+            len(every),
+        )
+    )
+    for rep, failed in zip(every, blocked):
+        if failed:
+            store.save_fold(run.run_id, [], [(pid, f, todo.blocked[pid]) for pid, f in failed], repeat=rep.repeat)
+            for pid, f in failed:
+                emit(PipelineFoldFinished(pid, run.names[pid], f, False, todo.blocked[pid]))
 
 
 def run_benchmark(
@@ -413,36 +424,19 @@ def run_benchmark(
         )
         finished = set() if fresh else store.finished(run.run_id) - stale
         todo = plan_run(run, spec, registry, store, provider, emit, limits, jobs, finished)
+        todo.repeats = plan_repeats(run, store, todo.plan, registry, fresh)
         outcome = BenchmarkOutcome(
             run.run_id,
             run.name,
             run.pipelines,
             len(todo.plan.splits),
             warnings=[*cost_warnings(run.specs, registry, len(todo.manifest)), *budget_warnings(run.specs)]
-            + provider.warnings(),
+            + provider.warnings()
+            + same_folds(todo.plan.splits, todo.repeats),
             code_changes=code_changes,
         )
         tasks, outcome.skipped = fold_tasks(run, todo, registry, str(cache.root) if cache is not None else None)
-        blocked = blocked_folds(todo)
-        outcome.skipped -= len(blocked)
-        n_folds = len(todo.plan.splits)
-        emit(
-            RunPlanned(
-                run.run_id,
-                run.name,
-                len(run.pipelines),
-                n_folds,
-                sum(len(t.pipelines) for t in tasks) + len(blocked),
-                outcome.skipped,
-                run.names,
-                {pid: sum((pid, f) in todo.done for f in range(1, n_folds + 1)) for pid, _ in run.pipelines},
-                tuple(code_changes),
-            )
-        )
-        if blocked:
-            store.save_fold(run.run_id, [], [(pid, f, todo.blocked[pid]) for pid, f in blocked])
-            for pid, f in blocked:
-                emit(PipelineFoldFinished(pid, run.names[pid], f, False, todo.blocked[pid]))
+        announce(run, todo, tasks, outcome, store, emit)
         stream = run_dask(tasks, scheduler, jobs, limits) if executor == "dask" else run_local(tasks, jobs, limits)
         try:
             stream_to_store(stream, tasks, run, store, outcome, emit)

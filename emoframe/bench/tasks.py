@@ -9,6 +9,7 @@ a forked or spawned worker, or on a Dask worker.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ class FoldTask:
     registry: Registry
     conditions: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)  # name, modality, rows
     names: dict[str, str] = field(default_factory=dict)  # pipeline id → label, for messages
+    repeat: int = 0  # the repeat of the protocol this fold belongs to (its specs carry that repeat's seeds)
 
 
 @dataclass
@@ -44,6 +46,32 @@ class FoldOutcome:
     results: list[tuple[str, FoldResult]]
     errors: list[tuple[str, int, str]]
     shared_hits: int
+
+
+def reset_peak_memory() -> bool:
+    """Start measuring this process's peak resident memory afresh (Linux: /proc/self/clear_refs); False where
+    it cannot be reset, and :func:`peak_memory_mb` then reads the peak since the process started."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory in MB since :func:`reset_peak_memory` (or since it started)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e3
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
 
 
 def run_task(task: FoldTask) -> FoldOutcome:
@@ -64,16 +92,12 @@ def run_task(task: FoldTask) -> FoldOutcome:
     for pid, spec_dict in task.pipelines:
         spec = PipelineSpec.model_validate(spec_dict)
         label = task.names.get(pid, spec.display_name)
-        note(f"running {label} in fold {task.fold}")
+        note(f"running {label} in fold {task.fold}" + (f" of repeat {task.repeat + 1}" if task.repeat else ""))
+        reset_peak_memory()  # each pipeline's own peak, as far as the platform lets it be measured
         try:
-            results.append(
-                (
-                    pid,
-                    run_fold(
-                        spec, task.fold, train, test, task.classes, registry, provider, work, conditions=conditions
-                    ),
-                )
-            )
+            fr = run_fold(spec, task.fold, train, test, task.classes, registry, provider, work, conditions=conditions)
+            fr.repeat, fr.peak_mb = task.repeat, round(peak_memory_mb(), 1)
+            results.append((pid, fr))
         except Exception as exc:  # noqa: BLE001 — a failing pipeline is recorded, the rest goes on
             errors.append((pid, task.fold, describe_exception(exc)))
     return FoldOutcome(task.fold, results, errors, work.hits)

@@ -123,6 +123,13 @@ def validate(spec_path: Path, expand: bool) -> None:
         err_console.print(styled(("warning: ", "yellow"), note))
     if manifest is not None:
         check_audio_rows(pipelines, manifest)  # DataError: exit 2, naming rows and branches
+        if spec.evaluation.n_repeats > 1:  # whether the speakers let the repeats differ
+            from ..errors import SpecError
+            from ..spec import repeat_problems
+
+            problems = list(repeat_problems(spec.evaluation, int(manifest.frame["speaker"].nunique())))
+            if problems:
+                raise SpecError(problems, source=str(spec_path))
         for note in cost_warnings(pipelines, reg, len(manifest)):
             err_console.print(styled(("warning: ", "yellow"), note))
     if isinstance(spec, PipelineSpec):

@@ -56,12 +56,17 @@ def runs(fmt: str, workdir: Path | None) -> None:
     """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
     import datetime
 
+    from ..results.repeats import repeat_fold_counts
+
     store = _read_store(workdir)
     try:
         rows = []
+        more = repeat_fold_counts(store)  # folds of repeats 1, 2, … (evaluation.repeats)
         for r in store.runs():
-            total = (r["pipelines"] or 0) * (r["n_folds"] or 0)
-            status = "complete" if total and r["folds_done"] == total else f"{r['folds_done']}/{total} folds"
+            repeats = int((r["spec"].get("evaluation") or {}).get("repeats") or 1)
+            total = (r["pipelines"] or 0) * (r["n_folds"] or 0) * repeats
+            done = r["folds_done"] + more.get(r["id"], 0)
+            status = "complete" if total and done == total else f"{done}/{total} folds"
             rows.append(
                 {
                     "id": r["id"],
@@ -135,7 +140,7 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
                 "kind": "pipeline",
                 "what": names.get(e["pipeline_id"], e["pipeline_id"]),
                 "component": "",
-                "fold": str(e["fold"]),
+                "fold": str(e["fold"]) + (f" of repeat {e['repeat'] + 1}" if e.get("repeat") else ""),
                 "reason": e["message"],
                 "file": "",
             }
@@ -160,6 +165,31 @@ def failures(run_id: str | None, fmt: str, workdir: Path | None) -> None:
         for r in records:
             table.add_row(r["kind"], r["what"], r["component"], r["fold"], r["reason"], r["file"])
         console.print(table if records else f"run {run['id'][:12]} has no failures")
+
+
+def _print_cost(rows: list[Any], fmt: str, title: str) -> None:
+    """`results --cost`: the cost table and the accuracy/cost front (table), or the cost columns (csv, markdown);
+    JSON is every row's record, cost included."""
+    from ..results.leaderboard import to_json
+    from ..results.tradeoff import COST_HEADERS, cost_cells, cost_csv, cost_markdown, tradeoff_lines
+
+    if fmt != "table":
+        click.echo({"csv": cost_csv, "json": to_json, "markdown": cost_markdown}[fmt](rows), nl=False)
+        return
+    table = Table(
+        title=f"cost: {title}",
+        title_justify="left",
+        caption="fit s: per repeat, each pipeline's standalone fits summed over folds; predict: standalone, per "
+        "utterance; front: no other pipeline has a higher pooled UAR for less fit time",
+        caption_justify="left",
+    )
+    for col in COST_HEADERS:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*cost_cells(r))
+    console.print(table)
+    for line in tradeoff_lines(rows):
+        console.print(line, highlight=False, markup=False)
 
 
 @click.command()
@@ -204,8 +234,16 @@ def compare(run_id: str, first: str, second: str, workdir: Path | None) -> None:
 )
 @click.option("--ascending", is_flag=True, help="Sort ascending.")
 @click.option("--fused", "only_fused", is_flag=True, help="Only fused pipelines.")
+@click.option(
+    "--cost",
+    is_flag=True,
+    help="The cost columns: fit seconds (wall, CPU), predict ms per utterance, state size, peak memory, best "
+    "epoch, the accuracy/cost front, and the spread between repeats.",
+)
 @workdir_option
-def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, workdir: Path | None) -> None:
+def results(
+    run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, cost: bool, workdir: Path | None
+) -> None:
     """The leaderboard of a run (`--run`), or the list of runs."""
     from ..results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
     from ..results.resolve import resolve_run
@@ -220,7 +258,9 @@ def results(run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused
         if only_fused:
             rows = [r for r in rows if r.fused]
         run = store.run(target)
-        if fmt == "table":
+        if cost:
+            _print_cost(rows, fmt, f"{printable(run['name'])} — run {target[:12]}")
+        elif fmt == "table":
             if run_id is None and len(runs) > 1:
                 others = ", ".join(f"{r['id'][:12]} ({printable(r['name'])})" for r in runs[1:6])
                 err_console.print(f"latest run shown; others: {others}", highlight=False)

@@ -182,6 +182,15 @@ def _print_result(r: Any, row: LeaderboardRow) -> None:
         err_console.print(styled(("warning: ", "yellow"), w))
 
 
+def print_tradeoff(rows: list[LeaderboardRow]) -> None:
+    """The run's trade-off section: the accuracy/cost front, the CNN against the BiLSTM where both ran."""
+    from ..results.tradeoff import tradeoff_lines
+
+    console.print(styled(("trade-off ", "bold"), "(`emoframe results --cost` shows every cost column)"))
+    for line in tradeoff_lines(rows):
+        console.print(f"  {line}", highlight=False, markup=False)
+
+
 def _limits(spec: Any, timeout: str | None) -> Any:
     """The spec's execution limits, with --timeout (seconds, or 'none') on top."""
     from ..bench.runner import limits_of
@@ -218,7 +227,9 @@ def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
         elif isinstance(event, ev.RunPlanned):
             tasks["all"] = bar.add_task("pipeline × fold", total=event.pending)
             err_console.print(
-                f"{event.pipelines} pipelines × {event.folds} folds: {event.pending} to run, "
+                f"{event.pipelines} pipelines × {event.folds} folds"
+                + (f" ({event.repeats} repeats)" if event.repeats > 1 else "")
+                + f": {event.pending} to run, "
                 f"{event.skipped} already in the store",
                 highlight=False,
                 markup=False,
@@ -283,6 +294,7 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
         print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
         print_robustness(rows)
         print_verdicts(rows)
+        print_tradeoff(rows)
         for r in rows:
             for line in learned_lines(r):
                 console.print(f"{r.pipeline}: {line}", highlight=False)

@@ -29,6 +29,14 @@ class FoldResult:
     robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
     learned: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.report()
     tuning: dict[str, Any] | None = None  # nested tuning's search in this fold (stored apart: tuning_trials)
+    # the repeat of the protocol (evaluation.repeats) and the fold's cost; the store keeps these in their own
+    # tables (results.repeats, results.costs), never in the fold's JSON
+    repeat: int = 0
+    fit_cpu_s: float | None = None  # CPU seconds of the standalone fit (fit_s is its wall time)
+    predict_ms: float | None = None  # standalone prediction, milliseconds per test utterance
+    state_bytes: int | None = None  # bytes of the fitted state (arrays, weights, estimators)
+    peak_mb: float | None = None  # the worker's peak resident memory while this pipeline's fold ran
+    curves: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.training_curve()
 
 
 @dataclass
@@ -53,6 +61,9 @@ class EvaluationResult:
     warnings: list[str] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)  # rows left out: id, component, reason
     robustness: dict[str, dict[str, Any]] = field(default_factory=dict)  # condition → UAR, delta vs clean, rows
+    repeats: int = 1  # repeats of the protocol pooled here (evaluation.repeats)
+    repeat_uars: list[float] = field(default_factory=list)  # each repeat's UAR on the rows every repeat scored
+    uar_repeat_std: float | None = None  # their standard deviation: the spread between repeats
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,10 +21,45 @@ def assert_disjoint(train_speakers: np.ndarray, test_speakers: np.ndarray, what:
         raise LeakageError(f"{what}: speaker(s) {', '.join(shared[:5])} in both train and test")
 
 
+def random_order_folds(
+    labels: np.ndarray, speakers: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified speaker k-fold drawn again for a repeat: the speakers are taken in a random (seeded) order,
+    each into the fold whose class proportions it leaves most even (scikit-learn's StratifiedGroupKFold
+    criterion: the mean over classes of the std over folds of each fold's share of the class; ties to the
+    smaller fold). StratifiedGroupKFold sorts the speakers by how uneven their classes are before that, so
+    with speakers that differ (a real corpus) every seed gives it the same folds; here the seed decides."""
+    classes, y = np.unique(labels, return_inverse=True)
+    groups, g = np.unique(speakers, return_inverse=True)
+    counts = np.zeros((len(groups), len(classes)))
+    np.add.at(counts, (g, y), 1)
+    total = counts.sum(0)
+    per_fold = np.zeros((folds, len(classes)))
+    where = np.empty(len(groups), dtype=int)
+    for i, s in enumerate(np.random.default_rng(seed).permutation(len(groups))):
+        if i < folds:  # the first speakers open one fold each: no fold is left empty
+            best = i
+        else:
+            trial = per_fold[None, :, :] + np.eye(folds)[:, :, None] * counts[s]  # speaker s in fold f, for each f
+            spread = (trial / total).std(axis=1).mean(axis=1)
+            best = min(range(folds), key=lambda f: (round(float(spread[f]), 12), per_fold[f].sum(), f))
+        per_fold[best] += counts[s]
+        where[s] = best
+    fold_of_row = where[g]
+    return [(np.flatnonzero(fold_of_row != f), np.flatnonzero(fold_of_row == f)) for f in range(folds)]
+
+
 def outer_folds(
-    protocol: str, labels: np.ndarray, speakers: np.ndarray, splits: np.ndarray | None, folds: int, seed: int
+    protocol: str,
+    labels: np.ndarray,
+    speakers: np.ndarray,
+    splits: np.ndarray | None,
+    folds: int,
+    seed: int,
+    random_order: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(train indices, test indices) per fold; speakers never cross for speaker_kfold and loso."""
+    """(train indices, test indices) per fold; speakers never cross for speaker_kfold and loso.
+    ``random_order``: speaker k-fold by :func:`random_order_folds` (a repeat's folds, drawn anew by its seed)."""
     from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
 
     n_speakers = len(np.unique(speakers))
@@ -35,7 +70,12 @@ def outer_folds(
                 f"{n_speakers}; lower evaluation.folds or use protocol loso"
             )
         cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        for tr, te in cv.split(np.zeros(len(labels)), labels, speakers):
+        drawn = (
+            random_order_folds(labels, speakers, folds, seed)
+            if random_order
+            else cv.split(np.zeros(len(labels)), labels, speakers)
+        )
+        for tr, te in drawn:
             assert_disjoint(speakers[tr], speakers[te])
             yield tr, te
     elif protocol == "loso":

@@ -136,6 +136,106 @@ def paired_gain(
     }
 
 
+def _repeat_cells(
+    y_true: Sequence[Any], preds_by_repeat: Sequence[Sequence[Sequence[Any]]], classes: Sequence[Any]
+) -> tuple[np.ndarray, list[list[np.ndarray]], int]:
+    """The true codes and, per prediction set, each repeat's confusion cells (true · k + predicted)."""
+    k = len(classes)
+    t = label_codes(y_true, classes, "true labels")
+    for repeats in preds_by_repeat:
+        if not repeats or any(len(p) != len(t) for p in repeats):
+            raise ValueError("every repeat must predict the same rows, in the same order, as y_true")
+    cells = [[t * k + label_codes(p, classes, "predictions") for p in repeats] for repeats in preds_by_repeat]
+    return t, cells, k
+
+
+def repeated_uar(y_true: Sequence[Any], preds_by_repeat: Sequence[Sequence[Any]], classes: Sequence[Any]) -> float:
+    """The mean over repeats of each repeat's UAR on the same rows (every repeat predicts every row once)."""
+    _, (cells,), k = _repeat_cells(y_true, [preds_by_repeat], classes)
+    return float(np.mean([_uar_rows(c[None, :], k)[0] for c in cells]))
+
+
+def repeated_bootstrap_ci(
+    y_true: Sequence[Any],
+    preds_by_repeat: Sequence[Sequence[Any]],
+    classes: Sequence[Any],
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile CI of :func:`repeated_uar`: each resample draws utterances (the same draw for every
+    repeat, as the utterances are the unit that varies between corpora) and averages the repeats' UAR on it.
+    One repeat gives :func:`bootstrap_ci` of that repeat."""
+    if n <= 0 or len(y_true) == 0:
+        return (math.nan, math.nan)
+    t, (cells,), k = _repeat_cells(y_true, [preds_by_repeat], classes)
+    values = [np.mean([_uar_rows(c[i], k) for c in cells], axis=0) for i in _resample_chunks(seed, n, len(t))]
+    return _interval(np.concatenate(values), level)
+
+
+def repeated_paired_difference(
+    y_true: Sequence[Any],
+    a_by_repeat: Sequence[Sequence[Any]],
+    b_by_repeat: Sequence[Sequence[Any]],
+    classes: Sequence[Any],
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Mean over repeats of UAR(A) − UAR(B) on the same rows, with a paired bootstrap CI: each resample
+    draws utterances once, scores A and B on them in every repeat and averages the repeats' differences.
+    A and B may have different numbers of repeats (each side's UAR is its own repeats' mean). One repeat
+    each gives :func:`paired_difference`."""
+    t, (ca, cb), k = _repeat_cells(y_true, [a_by_repeat, b_by_repeat], classes)
+    ua = [float(_uar_rows(c[None, :], k)[0]) for c in ca]
+    ub = [float(_uar_rows(c[None, :], k)[0]) for c in cb]
+    lo = hi = math.nan
+    if n > 0 and len(t):
+        values = [
+            np.mean([_uar_rows(c[i], k) for c in ca], axis=0) - np.mean([_uar_rows(c[i], k) for c in cb], axis=0)
+            for i in _resample_chunks(seed, n, len(t))
+        ]
+        lo, hi = _interval(np.concatenate(values), level)
+    mean_a, mean_b = float(np.mean(ua)), float(np.mean(ub))
+    return {
+        "diff": mean_a - mean_b,
+        "ci": [lo, hi],
+        "uar_a": mean_a,
+        "uar_b": mean_b,
+        "n": int(len(t)),
+        "repeats": [len(ca), len(cb)],
+        "uar_a_repeats": ua,
+        "uar_b_repeats": ub,
+    }
+
+
+def repeated_paired_gain(
+    y_true: Sequence[Any],
+    fused_by_repeat: Sequence[Sequence[Any]],
+    parts_by_repeat: dict[str, Sequence[Sequence[Any]]],
+    classes: Sequence[Any],
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """:func:`paired_gain` over repeats: the best part by its mean UAR over repeats, the gain and its CI by
+    :func:`repeated_paired_difference`."""
+    part_uar = {name: repeated_uar(y_true, preds, classes) for name, preds in parts_by_repeat.items()}
+    best = max(part_uar, key=lambda name: part_uar[name])
+    d = repeated_paired_difference(y_true, fused_by_repeat, parts_by_repeat[best], classes, n, seed, level)
+    outcome = fusion_outcome(*d["ci"])
+    return {
+        "gain": d["diff"],
+        "ci": d["ci"],
+        "best_part": best,
+        "fused_uar": d["uar_a"],
+        "part_uar": part_uar,
+        "helped": outcome == "helped",
+        "hurt": outcome == "hurt",
+        "repeats": len(fused_by_repeat),
+    }
+
+
 def fusion_outcome(ci_low: float | None, ci_high: float | None) -> str:
     """Did fusion help? 'helped' (the gain's CI is above zero), 'hurt' (below), 'none' (it includes
     zero or is unknown). The one rule every face uses."""
@@ -175,5 +275,9 @@ __all__ = [
     "mean_std",
     "paired_difference",
     "paired_gain",
+    "repeated_bootstrap_ci",
+    "repeated_paired_difference",
+    "repeated_paired_gain",
+    "repeated_uar",
     "verdict",
 ]

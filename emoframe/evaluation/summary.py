@@ -5,13 +5,21 @@ Pure: takes records and a spec, touches no data, fits nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..spec import BranchSpec, PipelineSpec
 from .metrics import all_metrics, confusion, uar
 from .overlap import overlap_warning
 from .records import EvaluationResult, FoldResult
-from .stats import bootstrap_ci, mean_std, paired_gain, verdict
+from .stats import (
+    bootstrap_ci,
+    mean_std,
+    paired_gain,
+    repeated_bootstrap_ci,
+    repeated_paired_gain,
+    verdict,
+)
 
 
 def part_specs(spec: PipelineSpec) -> dict[str, PipelineSpec]:
@@ -79,6 +87,88 @@ def summarise(
         verdict=verdict(gain) if gain else None,
         warnings=warnings,
         failures=list(failures or []),
+    )
+
+
+def shared_rows(folds_by_repeat: Mapping[Any, list[FoldResult]]) -> list[str]:
+    """The test rows every repeat scored (each repeat of a complete protocol scores every row once), in a
+    fixed order: what the figures over repeats are computed on."""
+    sets = [{i for fr in folds for i in fr.test_ids} for folds in folds_by_repeat.values()]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def by_row(folds: list[FoldResult], key: str = "y_pred", part: str | None = None) -> dict[str, str]:
+    """Row id → its label (``y_true``), prediction (``y_pred``) or a part's prediction, over a repeat's folds."""
+    out: dict[str, str] = {}
+    for fr in folds:
+        values = fr.parts[part] if part is not None else getattr(fr, key)
+        out.update(zip(fr.test_ids, values))
+    return out
+
+
+def summarise_repeats(
+    spec: PipelineSpec,
+    folds_by_repeat: dict[int, list[FoldResult]],
+    classes: list[str],
+    warnings: list[str] | None = None,
+    failures: list[dict[str, str]] | None = None,
+) -> EvaluationResult:
+    """Pool several repeats of the protocol (``evaluation.repeats``). One repeat: exactly :func:`summarise`.
+
+    On the rows every repeat scored: the metrics pool every repeat's predictions (each row once per repeat,
+    so the UAR is the mean of the repeats' UARs); the CI and the fusion gain's CI resample utterances (the
+    same draw in every repeat) and average the repeats' figures (:func:`repeated_bootstrap_ci`). The fold
+    mean ± std is over every fold of every repeat, the repeat std over the repeats' UARs; fit and predict
+    seconds are per repeat (mean over repeats); robustness comes from repeat 0 (the perturbed rows are the
+    same in every repeat)."""
+    repeats = {r: sorted(f, key=lambda fr: fr.fold) for r, f in sorted(folds_by_repeat.items()) if f}
+    if len(repeats) <= 1:
+        only = next(iter(repeats.values()), [])
+        return summarise(spec, only, classes, warnings, failures)
+    ev = spec.evaluation
+    rows = shared_rows(repeats)
+    truth = by_row(next(iter(repeats.values())), "y_true")
+    y_true = [truth[i] for i in rows]
+    preds = [[p[i] for i in rows] for p in (by_row(f) for f in repeats.values())]
+    every = [fr for f in repeats.values() for fr in f]
+    metrics = all_metrics(y_true * len(preds), [p for ps in preds for p in ps], classes)
+    per_repeat = [uar(confusion(y_true, p, classes)) for p in preds]
+    uar_mean, uar_std = mean_std([uar(confusion(fr.y_true, fr.y_pred, classes)) for fr in every])
+    gap_mean, gap_std = mean_std([fr.train_uar - fr.test_uar for fr in every])
+    gain = None
+    parts = sorted(every[0].parts) if every[0].parts else []
+    if parts and rows:
+        gain = repeated_paired_gain(
+            y_true,
+            preds,
+            {k: [[p[i] for i in rows] for p in (by_row(f, part=k) for f in repeats.values())] for k in parts},
+            classes,
+            n=ev.bootstrap,
+            seed=ev.seed,
+        )
+    base = summarise(spec, repeats[min(repeats)], classes, warnings, failures)
+    return EvaluationResult(
+        robustness=base.robustness,
+        pipeline=spec.display_name,
+        spec=spec.to_dict(),
+        protocol=ev.protocol,
+        classes=list(classes),
+        folds=every,
+        metrics=metrics,
+        uar_mean=uar_mean,
+        uar_std=uar_std,
+        uar_ci=repeated_bootstrap_ci(y_true, preds, classes, n=ev.bootstrap, seed=ev.seed) if rows else base.uar_ci,
+        gap_mean=gap_mean,
+        gap_std=gap_std,
+        fit_s=sum(fr.fit_s for fr in every) / len(repeats),
+        predict_s=sum(fr.predict_s for fr in every) / len(repeats),
+        fusion_gain=gain,
+        verdict=verdict(gain) if gain else None,
+        warnings=base.warnings,
+        failures=list(failures or []),
+        repeats=len(repeats),
+        repeat_uars=[float(u) for u in per_repeat],
+        uar_repeat_std=mean_std(per_repeat)[1],
     )
 
 

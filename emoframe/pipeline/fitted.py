@@ -63,6 +63,31 @@ def speaker_normalise(X: Any, speakers: np.ndarray) -> Any:
     return X
 
 
+def state_size(value: Any) -> int:
+    """Bytes of a component's state: arrays, sparse matrices and tensors by their data, text and bytes by
+    length, containers by their contents, anything else (a scikit-learn estimator) by its pickled size —
+    pickled only to be measured, never loaded."""
+    if value is None or isinstance(value, (bool, int, float, np.generic)):
+        return 8
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(value)
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if all(hasattr(value, a) for a in ("data", "indices", "indptr")):  # scipy sparse
+        return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
+    if hasattr(value, "element_size") and hasattr(value, "numel"):  # a torch tensor
+        return int(value.element_size() * value.numel())
+    if isinstance(value, dict):
+        return sum(state_size(k) + state_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sum(state_size(v) for v in value)
+    import pickle
+
+    return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def _dense(X: Any) -> np.ndarray:
     return X.toarray() if hasattr(X, "toarray") else np.asarray(X)
 
@@ -129,7 +154,7 @@ class Branch:
     ) -> Branch:
         if self.model_ref is None:
             raise ComponentError(f"branch '{self.key}' has no model to fit")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         X = self.inputs(manifest, provider, fit=True)
         self.model = self.registry.create(self.model_ref.name, self.model_ref.params, kind="model")
         self.model.probabilities_used = probabilities_used
@@ -137,6 +162,7 @@ class Branch:
             self.model.progress = lambda step, total, msg="": progress(f"{self.key}: {msg or f'{step}/{total}'}")
         fit_model(self.model, X, manifest.labels, manifest.speakers)
         self.fit_seconds = time.perf_counter() - t0
+        self.fit_cpu_seconds = time.process_time() - c0
         return self
 
     def predict_proba(self, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
@@ -155,7 +181,12 @@ class FoldWork:
         self._branches: dict[str, Branch] = {}
         self._oof: dict[str, np.ndarray] = {}
         self.oof_seconds: dict[str, float] = {}
+        self.oof_cpu_seconds: dict[str, float] = {}
         self._proba: dict[tuple[str, int], np.ndarray] = {}
+        self._proba_seconds: dict[tuple[str, int], float] = {}
+        #: (seconds it took, computed now rather than reused) of each branch prediction handed out: what a
+        #: pipeline's standalone prediction time adds back for the predictions another pipeline computed
+        self.proba_log: list[tuple[float, bool]] = []
         self.hits = 0
 
     @staticmethod
@@ -207,7 +238,7 @@ class FoldWork:
         if k in self._oof:
             self.hits += 1
             return self._oof[k]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = np.zeros((len(train), len(classes)))
         for i, (tr, va) in enumerate(inner_folds(train.labels, train.speakers, inner, seed)):
             if progress is not None:
@@ -216,6 +247,7 @@ class FoldWork:
             out[va] = fitted.predict_proba(train.take(va), provider, classes)
         self._oof[k] = out
         self.oof_seconds[k] = time.perf_counter() - t0
+        self.oof_cpu_seconds[k] = time.process_time() - c0
         return out
 
     def proba(self, branch: Branch, manifest: Manifest, provider: FeatureProvider, classes: np.ndarray) -> np.ndarray:
@@ -223,10 +255,14 @@ class FoldWork:
         noise = tuple(manifest.frame[PERTURB_COLUMN]) if PERTURB_COLUMN in manifest.frame else ()
         content = hash((tuple(manifest.ids), tuple(manifest.frame["audio"]), tuple(manifest.texts), noise))
         k = (f"{id(branch)}|{id(provider)}|{classes.tolist()}", content)
-        if k not in self._proba:
+        fresh = k not in self._proba
+        if fresh:
+            t0 = time.perf_counter()
             self._proba[k] = branch.predict_proba(manifest, provider, classes)
+            self._proba_seconds[k] = time.perf_counter() - t0
         else:
             self.hits += 1
+        self.proba_log.append((self._proba_seconds[k], fresh))
         return self._proba[k]
 
 
@@ -238,6 +274,7 @@ class Pipeline:
         self._build(spec)
         self.fit_rows_: set[str] = set()
         self.tuning_: TuningRecord | None = None  # what nested tuning chose, when a slot carries a search
+        self.tuning_cpu_s = 0.0  # CPU seconds of that search
 
     def _build(self, spec: PipelineSpec) -> None:
         self.spec = spec
@@ -295,6 +332,42 @@ class Pipeline:
                 out[where] = json.loads(json.dumps(info, default=float))
         return out
 
+    def _fitted_components(self) -> list[tuple[str, Any]]:
+        """(where, component) of everything fitting trained: fitted extractors, models, the fusion."""
+        out: list[tuple[str, Any]] = []
+        for k, b in self.branches.items():
+            if b.extractor is not None and not b.extractor.stateless:
+                out.append((f"{k}: {b.extractor.name}", b.extractor))
+            if b.model is not None:
+                out.append((f"{k}: {b.model.name}", b.model))
+        if self.model is not None:
+            out.append((self.model.name, self.model))
+        if self.fusion is not None:
+            out.append((self.fusion.name, self.fusion))
+        return out
+
+    def state_bytes(self) -> int | None:
+        """Bytes of the fitted state a bundle saves (arrays and weights by their size, other objects such as
+        scikit-learn estimators by their serialised size); None when a component cannot hand its state over."""
+        total = 0
+        for _, component in self._fitted_components():
+            try:
+                total += state_size(component.state())
+            except Exception:  # noqa: BLE001 — a cost figure never fails a fold
+                return None
+        return total
+
+    def curves(self) -> dict[str, dict[str, Any]]:
+        """The training curve of each fitted model trained by epochs (``Model.training_curve``), by 'branch: model'."""
+        out = {}
+        for where, component in self._fitted_components():
+            if isinstance(component, Model):
+                with guard(component, "training_curve"):
+                    curve = component.training_curve()
+                if curve:
+                    out[where] = json.loads(json.dumps(curve, default=float))
+        return out
+
     def fit(
         self,
         manifest: Manifest,
@@ -310,7 +383,7 @@ class Pipeline:
         """
         provider = provider or FeatureProvider(self.registry)
         self.work = work or FoldWork()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if len(manifest) == 0:
             raise ComponentError("cannot fit on an empty set of utterances")
         self.classes_ = np.unique(manifest.labels)
@@ -329,6 +402,7 @@ class Pipeline:
             self.model.probabilities_used = not labels_only
             fit_model(self.model, Z, manifest.labels, manifest.speakers)
             self.fit_seconds = time.perf_counter() - t0
+            self.fit_cpu_seconds = time.process_time() - c0
             return self
         self.branches = {
             k: self.work.branch(
@@ -343,24 +417,27 @@ class Pipeline:
             for k, b in self.branches.items()
         }
         shared = sum(b.fit_seconds for b in self.branches.values())
+        shared_cpu = sum(b.fit_cpu_seconds for b in self.branches.values())
         if self.fusion is not None:
             if self.fusion.needs_heldout:
                 probas = self.out_of_fold(manifest, provider, progress)
                 ev = self.spec.evaluation
-                shared += sum(
-                    self.work.oof_seconds[
-                        self.work.oof_key(k, b.spec, manifest, self.classes_, ev.inner_folds, ev.seed)
-                    ]
+                keys = [
+                    self.work.oof_key(k, b.spec, manifest, self.classes_, ev.inner_folds, ev.seed)
                     for k, b in self.branches.items()
-                )
+                ]
+                shared += sum(self.work.oof_seconds[k] for k in keys)
+                shared_cpu += sum(self.work.oof_cpu_seconds[k] for k in keys)
             else:
                 probas = self.branch_probas(manifest, provider)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             with guard(self.fusion, "fit"):
                 self.fusion.fit(probas, manifest.labels, self.classes_)
             shared += time.perf_counter() - t1
+            shared_cpu += time.process_time() - c1
         # the standalone cost: every branch and inner fit it needs, whoever in the fold did the work, and its search
-        self.fit_seconds = shared + (self.tuning_.seconds if self.tuning_ is not None else 0.0)
+        searched, searched_cpu = (self.tuning_.seconds, self.tuning_cpu_s) if self.tuning_ is not None else (0.0, 0.0)
+        self.fit_seconds, self.fit_cpu_seconds = shared + searched, shared_cpu + searched_cpu
         return self
 
     def _tune(self, manifest: Manifest, provider: FeatureProvider, progress: Progress | None) -> None:
@@ -371,7 +448,9 @@ class Pipeline:
         def fit_predict(trial: PipelineSpec, inner_train: Manifest, inner_val: Manifest) -> np.ndarray:
             return Pipeline(trial, registry).fit(inner_train, provider, labels_only=True).predict(inner_val, provider)
 
+        c0 = time.process_time()
         record = tune(self.spec, manifest, self.classes_, fit_predict, progress or (lambda msg: None))
+        self.tuning_cpu_s = time.process_time() - c0
         self.searched_spec = self.spec
         self._build(with_params(self.spec, record.chosen))  # the refit pipeline, searched nowhere
         self.tuning_ = record

@@ -229,6 +229,13 @@ class Model(Component):
         weight of each encoder layer; stored with every fold and shown in the report. Empty by default."""
         return {}
 
+    def training_curve(self) -> dict[str, Any] | None:
+        """For a model trained by epochs with early stopping, after fit: ``{"best_epoch": int, "epochs":
+        [{"epoch": 1, "train_loss": float, "val_uar": float}, …]}`` (the epoch kept and, per epoch, the training
+        loss and the validation UAR it was chosen on); stored with every fold and plotted in the report.
+        None (the default) for models without epochs."""
+        return None
+
     def onnx_graph(self) -> bytes:
         """This fitted model as a serialised ONNX ModelProto: inputs as :meth:`onnx_feeds` names them,
         one output ``probabilities`` (rows × ``classes_``). Raise NotImplementedError with the reason

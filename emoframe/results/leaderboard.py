@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from ..evaluation.cost import pareto_front
 from ..evaluation.records import EvaluationResult
-from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
-from ..evaluation.summary import summarise
+from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, repeated_paired_difference
+from ..evaluation.summary import by_row, shared_rows, summarise_repeats
 from ..spec import PipelineSpec
+from . import costs, repeats
 from .resolve import SHORT_ID, describe, match_pipeline, resolve_run, short_id_width
 from .store import ResultsStore
 
@@ -42,6 +44,14 @@ COLUMNS = (
     "predict_s",
     "folds",
     "status",
+    "repeats",
+    "uar_repeat_std",
+    "fit_cpu_s",
+    "predict_ms",
+    "state_bytes",
+    "peak_mb",
+    "best_epoch",
+    "pareto",
 )
 #: the figures a row has only once its pipeline has fold results (absent from its record before)
 RESULT_FIELDS = (
@@ -68,6 +78,16 @@ RESULT_FIELDS = (
     "warnings",
     "robustness",
     "learned",
+    "repeats",
+    "repeat_uars",
+    "uar_repeat_std",
+    "fit_cpu_s",
+    "predict_ms",
+    "state_bytes",
+    "peak_mb",
+    "best_epoch",
+    "epochs_run",
+    "pareto",
 )
 
 #: the fields of a tuned row only (``results.tuning.figures``)
@@ -141,6 +161,18 @@ class LeaderboardRow:
     tuning_gain_ci_low_pts: float | None = None
     tuning_gain_ci_high_pts: float | None = None
     tuning_gain_n: int | None = None
+    # repeats of the protocol (evaluation.repeats): how many the figures pool, each one's UAR and their spread
+    repeats: int | None = None
+    repeat_uars: tuple[float, ...] = ()
+    uar_repeat_std: float | None = None
+    # cost (results.costs): fit_s is wall seconds per repeat; these beside it, None where not recorded
+    fit_cpu_s: float | None = None  # CPU seconds of the fits, per repeat
+    predict_ms: float | None = None  # standalone prediction, milliseconds per utterance
+    state_bytes: float | None = None  # bytes of the fitted state (mean over folds)
+    peak_mb: float | None = None  # the worker's peak resident memory (max over folds)
+    best_epoch: float | None = None  # the epoch early stopping kept (mean over folds; models trained by epochs)
+    epochs_run: float | None = None  # epochs run before stopping (mean over folds)
+    pareto: bool | None = None  # on the accuracy (pooled UAR) / cost (fit seconds) front of its run
 
     @property
     def has_results(self) -> bool:
@@ -180,21 +212,29 @@ def results_of(store: ResultsStore, run_id: str) -> list[tuple[dict[str, Any], E
     errors = store.errors(run["id"])
     out = []
     for p in store.pipelines(run["id"]):
-        folds = store.fold_results(run["id"], p["id"])
+        by_repeat = repeats.all_folds(store, run["id"], p["id"])
         spec = PipelineSpec.model_validate(p["spec"])
-        result = summarise(spec, folds, run["classes"], run["warnings"], run["failures"]) if folds else None
+        result = (
+            summarise_repeats(spec, by_repeat, run["classes"], run["warnings"], run["failures"]) if by_repeat else None
+        )
         out.append((p, result, [e for e in errors if e["pipeline_id"] == p["id"]]))
     return out
+
+
+def run_repeats(run: dict[str, Any]) -> int:
+    """How many repeats of its protocol a stored run asked for (1 without ``evaluation.repeats``)."""
+    return int((run["spec"].get("evaluation") or {}).get("repeats") or 1)
 
 
 def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending: bool = True) -> list[LeaderboardRow]:
     """The run's rows, ranked, sorted by ``sort`` (a key of ``SORT_KEYS`` or a row field)."""
     run = store.run(run_id)
-    stale = store.stale_folds(run["id"])
+    stale = store.stale_folds(run["id"]) | {(pid, f) for pid, _, f in repeats.stale(store, run["id"])}
+    n_repeats = run_repeats(run)
     rows = []
     evaluated = results_of(store, run_id)
     for p, r, errs in evaluated:
-        n = run["n_folds"] or 0
+        n = (run["n_folds"] or 0) * n_repeats
         done = len(r.folds) if r else 0
         status = "failed" if errs and done < n else ("done" if done == n else f"{done}/{n} folds")
         older = sum(1 for pid, _ in stale if pid == p["id"])
@@ -211,8 +251,13 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
         if r is None:
             rows.append(LeaderboardRow(**head))
         else:
+            used = {(fr.repeat, fr.fold) for fr in r.folds}
+            cost = costs.summary(
+                costs.fold_costs(store, run["id"], p["id"]), costs.curves(store, run["id"], p["id"]), used
+            )
             g = r.fusion_gain or {}
-            n_rows = sum(len(fr.test_ids) for fr in r.folds)
+            # rows evaluated (each once however many repeats scored it)
+            n_rows = sum(len(fr.test_ids) for fr in r.folds) // max(1, r.repeats)
             row = LeaderboardRow(
                 **head,
                 n=n_rows,
@@ -238,10 +283,26 @@ def leaderboard(store: ResultsStore, run_id: str, sort: str = "uar", descending:
                 warnings=tuple(r.warnings),
                 robustness=r.robustness,
                 learned=learned_over_folds([fr.learned for fr in r.folds]),
+                repeats=r.repeats,
+                repeat_uars=tuple(r.repeat_uars),
+                uar_repeat_std=r.uar_repeat_std,
+                fit_cpu_s=cost.get("fit_cpu_s"),
+                predict_ms=cost.get("predict_ms"),
+                state_bytes=cost.get("state_bytes"),
+                peak_mb=cost.get("peak_mb"),
+                best_epoch=cost.get("best_epoch"),
+                epochs_run=cost.get("epochs_run"),
             )
             rows.append(row)
     rows = with_tuning(rows, evaluated, store.tuning_trials(run["id"]), run["classes"])
-    return sort_rows(add_ranks(rows), SORT_KEYS.get(sort, sort), descending)
+    return sort_rows(add_pareto(add_ranks(rows)), SORT_KEYS.get(sort, sort), descending)
+
+
+def add_pareto(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+    """The rows with ``pareto``: whether no other row of the run has a pooled UAR at least as high for fit
+    seconds at most as low (:func:`emoframe.evaluation.cost.pareto_front`); None without results."""
+    front = pareto_front([(r.uar, r.fit_s) for r in rows])
+    return [dataclasses.replace(r, pareto=on if r.has_results else None) for r, on in zip(rows, front)]
 
 
 def with_tuning(
@@ -340,22 +401,29 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
     b = resolve_pipeline(store, run["id"], second, rows)[1]
     if a.id == b.id:
         raise EmoframeError(f"'{first}' and '{second}' both name {describe(a)}: compare two different pipelines")
-    preds = {}
-    for p in (a, b):
-        folds = store.fold_results(run["id"], p.id)
-        preds[p.id] = {i: (t, y) for fr in folds for i, t, y in zip(fr.test_ids, fr.y_true, fr.y_pred)}
-    shared = sorted(set(preds[a.id]) & set(preds[b.id]))
-    if not shared:
-        raise EmoframeError(f"'{a.pipeline}' and '{b.pipeline}' have no evaluated rows in common yet")
     ev = run["spec"].get("evaluation", {})
-    d = paired_difference(
-        [preds[a.id][i][0] for i in shared],
-        [preds[a.id][i][1] for i in shared],
-        [preds[b.id][i][1] for i in shared],
-        run["classes"],
-        n=ev.get("bootstrap", 1000),
-        seed=ev.get("seed", 0),
-    )
+    folds = {p.id: repeats.all_folds(store, run["id"], p.id) for p in (a, b)}
+    if max(len(folds[a.id]), len(folds[b.id])) > 1:
+        d = _compare_repeats(folds[a.id], folds[b.id], run["classes"], ev)
+        if d is None:
+            raise EmoframeError(f"'{a.pipeline}' and '{b.pipeline}' have no evaluated rows in common yet")
+    else:
+        preds = {}
+        for p in (a, b):
+            preds[p.id] = {
+                i: (t, y) for fr in folds[p.id].get(0, []) for i, t, y in zip(fr.test_ids, fr.y_true, fr.y_pred)
+            }
+        shared = sorted(set(preds[a.id]) & set(preds[b.id]))
+        if not shared:
+            raise EmoframeError(f"'{a.pipeline}' and '{b.pipeline}' have no evaluated rows in common yet")
+        d = paired_difference(
+            [preds[a.id][i][0] for i in shared],
+            [preds[a.id][i][1] for i in shared],
+            [preds[b.id][i][1] for i in shared],
+            run["classes"],
+            n=ev.get("bootstrap", 1000),
+            seed=ev.get("seed", 0),
+        )
     return {
         **d,
         "a": a.pipeline,
@@ -365,6 +433,25 @@ def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str)
         "outcome": fusion_outcome(*d["ci"]),
         "verdict": comparison_verdict(a.pipeline, b.pipeline, d),
     }
+
+
+def _compare_repeats(
+    a: dict[int, list[Any]], b: dict[int, list[Any]], classes: list[str], ev: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A against B over every repeat of each, on the rows every repeat of both scored
+    (:func:`emoframe.evaluation.stats.repeated_paired_difference`); None without such rows."""
+    rows = shared_rows({**{("a", r): f for r, f in a.items()}, **{("b", r): f for r, f in b.items()}})
+    if not rows:
+        return None
+    truth = by_row(next(iter(a.values())), "y_true")
+    return repeated_paired_difference(
+        [truth[i] for i in rows],
+        [[p[i] for i in rows] for p in (by_row(f) for f in a.values())],
+        [[p[i] for i in rows] for p in (by_row(f) for f in b.values())],
+        classes,
+        n=ev.get("bootstrap", 1000),
+        seed=ev.get("seed", 0),
+    )
 
 
 def sort_rows(rows: list[LeaderboardRow], key: str, descending: bool) -> list[LeaderboardRow]:
@@ -430,7 +517,8 @@ def table_cells(r: LeaderboardRow) -> list[str]:
         r.pipeline,
         coverage_text(r),
         f"{r.uar:.3f} [{r.uar_ci_low:.3f}, {r.uar_ci_high:.3f}]",
-        f"{r.uar_fold_mean:.3f} ± {r.uar_fold_std:.3f}",
+        f"{r.uar_fold_mean:.3f} ± {r.uar_fold_std:.3f}"
+        + (f"; repeats ±{r.uar_repeat_std:.3f} (×{r.repeats})" if r.repeats and r.repeats > 1 else ""),
         f"{r.wa:.3f}",
         f"{r.macro_f1:.3f}",
         gain_text(r),

@@ -17,7 +17,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from ..code_digest import fold_is_current
 from ..errors import EmoframeError
 from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
-from . import tuning
+from . import costs, repeats, tuning
 
 
 class StoreError(EmoframeError):
@@ -148,6 +147,10 @@ class ResultsStore:
         if "code" not in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}:
             self.db.execute("ALTER TABLE folds ADD COLUMN code TEXT")  # the same, of the fold's own pipeline
         tuning.create(self.db)  # nested tuning's trials (results/tuning.py)
+        repeats.migrate(self.db)  # folds of repeats 1, 2, … and the repeat of each error (results.repeats)
+        costs.migrate(self.db)  # each fold's cost and training curves (results.costs)
+
+    code_of = staticmethod(_code_of)  # a stored code column as a dict (results.repeats reads it)
 
     def close(self) -> None:
         self.db.close()
@@ -181,7 +184,7 @@ class ResultsStore:
         now = time.time()
         with self.transaction() as db:
             if fresh:
-                for table in ("folds", "errors"):
+                for table in ("folds", "errors", "repeat_folds", *costs.TABLES):
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 tuning.forget(db, run_id)
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
@@ -226,39 +229,62 @@ class ResultsStore:
         results: list[tuple[str, FoldResult]],
         errors: list[tuple[str, int, str]],
         code: Mapping[str, dict[str, str]] | None = None,
+        repeat: int = 0,
     ) -> None:
         """One finished fold task: its pipelines' results and errors, in one transaction. ``code``: pipeline
-        id → the code digest of each component it ran (stored with each of its folds)."""
+        id → the code digest of each component it ran (stored with each of its folds). ``repeat``: which
+        repeat of the protocol the errors belong to (the results carry their own)."""
         now = time.time()
         with self.transaction() as db:
             for pid, fr in results:
-                record = asdict(fr)
-                searched = record.pop("tuning", None)  # its trials go to their own table, beside the fold
+                pid_code = (code or {}).get(pid)
+                if fr.repeat:
+                    repeats.save(db, run_id, pid, fr, now, _code_json(pid_code))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished, code) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, pid, fr.fold, repeats.fold_json(fr), fr.test_uar, now, _code_json(pid_code)),
+                    )
+                if fr.tuning is not None:  # its trials go to their own table, beside the fold
+                    tuning.write(db, run_id, pid, fr.fold, fr.tuning, fr.repeat)
+                costs.save(db, run_id, pid, fr)
                 db.execute(
-                    "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished, code) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, pid, fr.fold, json.dumps(record), fr.test_uar, now, _code_json((code or {}).get(pid))),
-                )
-                if searched is not None:
-                    tuning.write(db, run_id, pid, fr.fold, searched)
-                db.execute(
-                    "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold)
+                    "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ? AND repeat = ?",
+                    (run_id, pid, fr.fold, fr.repeat),
                 )
             for pid, fold, message in errors:
-                db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                db.execute(
+                    "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ? AND repeat = ?",
+                    (run_id, pid, fold, repeat),
+                )
                 # a fold stored by older code and failing on today's keeps no figures of the older code
-                db.execute("DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
-                tuning.forget(db, run_id, pid, fold)  # and none of its searches' trials
-                db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
+                if repeat:
+                    repeats.forget(db, run_id, pid, repeat, fold)
+                else:
+                    db.execute(
+                        "DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold)
+                    )
+                tuning.forget(db, run_id, pid, fold, repeat)  # and none of its searches' trials
+                costs.forget(db, run_id, pid, repeat, fold)
+                db.execute(
+                    "INSERT INTO errors (run_id, pipeline_id, fold, message, at, repeat) VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, pid, fold, message, now, repeat),
+                )
             db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
 
     # -- reading ---------------------------------------------------------------------
-    def finished(self, run_id: str) -> set[tuple[str, int]]:
+    def finished(self, run_id: str, repeat: int = 0) -> set[tuple[str, int]]:
+        """(pipeline id, fold) of every stored fold of ``repeat`` (0: the run's first, or only, repeat)."""
+        if repeat:
+            return set(repeats.fold_code(self, run_id, repeat))
         return {(p, f) for p, f in self.db.execute("SELECT pipeline_id, fold FROM folds WHERE run_id = ?", (run_id,))}
 
-    def fold_code(self, run_id: str) -> dict[tuple[str, int], dict[str, str] | None]:
-        """(pipeline id, fold) → the code digests each stored fold was computed with; None for a fold stored
-        before emoframe recorded them."""
+    def fold_code(self, run_id: str, repeat: int = 0) -> dict[tuple[str, int], dict[str, str] | None]:
+        """(pipeline id, fold) → the code digests each stored fold (of ``repeat``) was computed with; None for a
+        fold stored before emoframe recorded them."""
+        if repeat:
+            return repeats.fold_code(self, run_id, repeat)
         if not self._has_fold_code:  # an older store opened read-only: nothing recorded
             return dict.fromkeys(self.finished(run_id))
         rows = self.db.execute("SELECT pipeline_id, fold, code FROM folds WHERE run_id = ?", (run_id,))
@@ -347,7 +373,13 @@ class ResultsStore:
         return tuning.read(self.db, run_id)
 
     def errors(self, run_id: str) -> list[dict[str, Any]]:
+        """Every stored error: pipeline_id, fold, message, and (for repeats 1, 2, …) repeat."""
+        has_repeat = "repeat" in {r[1] for r in self.db.execute("PRAGMA table_info(errors)")}
+        repeat = "repeat" if has_repeat else "0"
         rows = self.db.execute(
-            "SELECT pipeline_id, fold, message FROM errors WHERE run_id = ? ORDER BY pipeline_id, fold", (run_id,)
+            f"SELECT pipeline_id, fold, message, {repeat} FROM errors WHERE run_id = ? "
+            "ORDER BY 1, 4, 2",  # pipeline, repeat, fold
+            (run_id,),
         )
-        return [{"pipeline_id": p, "fold": f, "message": m} for p, f, m in rows]
+        # the repeat only where there is one: errors of runs without repeats read as they always did
+        return [{"pipeline_id": p, "fold": f, "message": m, **({"repeat": r} if r else {})} for p, f, m, r in rows]

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..evaluation.records import EvaluationResult
-from ..evaluation.stats import comparison_verdict, paired_difference
+from ..evaluation.stats import comparison_verdict, paired_difference, repeated_paired_difference
+from ..evaluation.summary import by_row, shared_rows
 from ..evaluation.tuning import sensitivity
 from ..spec import PipelineSpec
 from ..spec.search import budget, is_tuned, untuned
@@ -113,6 +114,41 @@ def _pooled(result: EvaluationResult) -> dict[str, tuple[str, str]]:
     return {i: (t, p) for fr in result.folds for i, t, p in zip(fr.test_ids, fr.y_true, fr.y_pred)}
 
 
+def _by_repeat(result: EvaluationResult) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for fr in result.folds:
+        out.setdefault(fr.repeat, []).append(fr)
+    return out
+
+
+def _difference(
+    result: EvaluationResult, twin: EvaluationResult, classes: list[str], n: int, seed: int
+) -> dict[str, Any] | None:
+    """Tuned − default on the rows both scored: over every repeat of each when the protocol was repeated
+    (the same statistic as ``compare``), else the plain paired bootstrap; None without shared rows."""
+    a, b = _by_repeat(result), _by_repeat(twin)
+    if max(len(a), len(b)) > 1:
+        rows = shared_rows({**{("a", r): f for r, f in a.items()}, **{("b", r): f for r, f in b.items()}})
+        if not rows:
+            return None
+        truth = by_row(next(iter(a.values())), "y_true")
+        return repeated_paired_difference(
+            [truth[i] for i in rows],
+            [[p[i] for i in rows] for p in (by_row(f) for f in a.values())],
+            [[p[i] for i in rows] for p in (by_row(f) for f in b.values())],
+            classes,
+            n=n,
+            seed=seed,
+        )
+    pa, pb = _pooled(result), _pooled(twin)
+    shared = [i for i in pa if i in pb]
+    if not shared:
+        return None
+    return paired_difference(
+        [pa[i][0] for i in shared], [pa[i][1] for i in shared], [pb[i][1] for i in shared], classes, n=n, seed=seed
+    )
+
+
 def figures(
     spec: PipelineSpec,
     result: EvaluationResult | None,
@@ -144,18 +180,9 @@ def figures(
         return out
     out["default_uar"] = twin_result.metrics["uar"]
     out["default_uar_ci_low"], out["default_uar_ci_high"] = twin_result.uar_ci
-    a, b = _pooled(result), _pooled(twin_result)
-    shared = [i for i in a if i in b]
-    if shared:
-        ev = spec.evaluation
-        d = paired_difference(
-            [a[i][0] for i in shared],
-            [a[i][1] for i in shared],
-            [b[i][1] for i in shared],
-            list(classes),
-            n=ev.bootstrap,
-            seed=ev.seed,
-        )
+    ev = spec.evaluation
+    d = _difference(result, twin_result, list(classes), ev.bootstrap, ev.seed)
+    if d is not None:
         out["tuning_gain_pts"] = d["diff"] * 100
         out["tuning_gain_ci_low_pts"] = d["ci"][0] * 100
         out["tuning_gain_ci_high_pts"] = d["ci"][1] * 100

@@ -27,10 +27,11 @@ from .models import (
     RobustnessSpec,
     TuningSpec,
 )
-from .validation import article, branch_modality, check, cost_warnings, validate
+from .validation import article, branch_modality, check, cost_warnings, repeat_problems, validate
 
 __all__ = [
     "cost_warnings",
+    "repeat_problems",
     "MODALITIES",
     "NORMALISE_HELP",
     "PROTOCOLS",

@@ -195,6 +195,24 @@ class EvaluationSpec(BaseModel):
         "pipeline); above it the component has failed: its pipelines fail, no one else loses rows",
     )
     test: DataSpec | None = Field(None, description="test corpus of the cross_corpus protocol")
+    repeats: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="run the whole protocol this many times with seeds derived from 'seed' (fold assignment, "
+        "model initialisation, inner folds); figures pool every repeat and show the spread between them",
+    )
+
+    @field_validator("repeats")
+    @classmethod
+    def _one_repeat_is_none(cls, value: int | None) -> int | None:
+        """``repeats: 1`` is today's run: stored without the field, so its key and figures are unchanged."""
+        return None if value == 1 else value
+
+    @property
+    def n_repeats(self) -> int:
+        """How many times the protocol runs (1 unless ``repeats`` says more)."""
+        return self.repeats or 1
 
     @model_validator(mode="after")
     def _test_only_cross(self) -> EvaluationSpec:

@@ -78,6 +78,17 @@ class _TorchSequenceModel(Model):
         )
         return self
 
+    def training_curve(self) -> dict[str, Any] | None:
+        """The epoch early stopping kept and each epoch's training loss and validation UAR."""
+        info = getattr(self, "training_", None)
+        if not info:
+            return None
+        epochs = [
+            {"epoch": int(h["epoch"]), "train_loss": float(h["loss"]), "val_uar": float(h["val_uar"])}
+            for h in info["history"]
+        ]
+        return {"best_epoch": int(info["best_epoch"]), "epochs": epochs}
+
     def _statistics(self, X: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Standardisation: mean and standard deviation of each dimension over all training frames."""
         frames = np.vstack(X)
