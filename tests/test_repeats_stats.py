@@ -15,7 +15,7 @@ from emoframe.evaluation.stats import (
     repeated_paired_gain,
     repeated_uar,
 )
-from emoframe.spec.validation import fold_partitions
+from emoframe.spec.repeats import fold_partitions
 
 from . import stats_reference as ref
 

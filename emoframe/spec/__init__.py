@@ -27,7 +27,8 @@ from .models import (
     RobustnessSpec,
     TuningSpec,
 )
-from .validation import article, branch_modality, check, cost_warnings, repeat_problems, validate
+from .repeats import repeat_problems
+from .validation import article, branch_modality, check, cost_warnings, validate
 
 __all__ = [
     "cost_warnings",
