@@ -54,28 +54,9 @@ def _read_store(workdir: Path | None) -> Any:
 @workdir_option
 def runs(fmt: str, workdir: Path | None) -> None:
     """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
-    import datetime
+    from ..api import run_records
 
-    store = _read_store(workdir)
-    try:
-        rows = []
-        for r in store.runs():
-            total = (r["pipelines"] or 0) * (r["n_folds"] or 0)
-            status = "complete" if total and r["folds_done"] == total else f"{r['folds_done']}/{total} folds"
-            rows.append(
-                {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "date": datetime.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
-                    "kind": "bench" if r["spec"].get("kind") == "benchmark" else "run",
-                    "protocol": r["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"),
-                    "pipelines": r["pipelines"],
-                    "status": status,
-                    "failed": r["errors"],
-                }
-            )
-    finally:
-        store.close()
+    rows = run_records(use_workdir(workdir))  # the records emoframe.runs() shows: one code path
     if fmt in ("json", "csv"):
         _echo_records(rows, fmt, list(rows[0]) if rows else ["id"])
     else:
