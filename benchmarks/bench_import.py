@@ -41,8 +41,10 @@ def main() -> None:
     parser.add_argument("--json", help="Write the figures here too.")
     args = parser.parse_args()
     median, times, heavy = measure(args.rounds)
-    print(f"import emoframe: median {median * 1000:.0f} ms over {args.rounds} fresh processes "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); heavy modules loaded: {heavy or 'none'}")
+    print(
+        f"import emoframe: median {median * 1000:.0f} ms over {args.rounds} fresh processes "
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); heavy modules loaded: {heavy or 'none'}"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"median_s": median, "times_s": times, "heavy": heavy}, f, indent=1)
