@@ -284,11 +284,11 @@ def _closing_html(run: dict[str, Any]) -> list[str]:
     v = run["versions"]
     parts.append(
         "<h2 id='versions'>Versions</h2><p>As installed when this report was written (a component whose code "
-        "changed since the run is named among the warnings).</p><table><tr><th>what</th><th>version</th></tr>"
+        "changed since the run is named among the warnings).</p><ul>"
     )
     for group in ("emoframe", "components", "libraries"):
-        parts.extend(f"<tr><td>{e(name)}</td><td>{e(ver)}</td></tr>" for name, ver in v[group])
-    parts.append("</table>")
+        parts.extend(f"<li>{e(name)} <code>{e(ver)}</code></li>" for name, ver in v[group])
+    parts.append("</ul>")
     return parts
 
 
