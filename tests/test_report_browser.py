@@ -101,7 +101,9 @@ def test_the_report_says_every_warning_and_verdict_the_cli_printed(report):
         assert section in text, section
 
 
-@pytest.mark.skipif(chromium() is None, reason="no Chromium installed (apt-get install chromium, or $EMOFRAME_CHROMIUM)")
+@pytest.mark.skipif(
+    chromium() is None, reason="no Chromium installed (apt-get install chromium, or set $EMOFRAME_CHROMIUM)"
+)
 @pytest.mark.parametrize("width", [1400, 800])
 def test_the_report_fits_the_page_in_a_real_browser(report, tmp_path, width):
     from playwright.sync_api import sync_playwright
