@@ -103,6 +103,16 @@ def test_a_run_reads_as_dataframes_figures_and_html(ran, installed):
         assert w in page
 
 
+def test_a_run_trains_a_bundle_that_loads_and_predicts(ran, installed, corpus):
+    run, wd = ran
+    bundle = run.train(1)
+    model = emoframe.load(str(bundle))
+    rows = pd.read_csv(corpus).head(3)
+    audio = [str(corpus.parent / a) for a in rows["audio"]]
+    labels = model.predict(audio, texts=list(rows["text"]))
+    assert len(labels) == 3 and set(labels) <= set(run.classes)
+
+
 def test_open_run_and_runs_read_the_same_run(ran, installed):
     run, wd = ran
     listed = emoframe.runs(wd)

@@ -246,6 +246,23 @@ class Run:
             notes = [*describe_changes(changed_since_stored(store, self.id, registry), self.id), *self.notes]
             return write_report(store, self.id, out, self.rows, force=force, notes=notes, registry=registry)
 
+    def train(self, pipeline: str | int = 1, out: str | Path | None = None, force: bool = False) -> Path:
+        """Fit one of the run's pipelines (a rank, an id prefix or a label; default the best) on all its rows
+        into a bundle folder (default ``<workdir>/bundles/<run>-<pipeline>``), as ``emoframe train --run
+        --pipeline``; load it with ``emoframe.load(path)``. A run whose code changed since is refused."""
+        from ..deploy.train import stored_pipeline, train_bundle
+
+        registry = self.registry or _registry()
+        row = self.row(pipeline)
+        with self._store() as store:
+            spec, figures = stored_pipeline(store, self.id, row.id, registry)
+        target = Path(out) if out is not None else self.workdir / "bundles" / f"{self.id[:8]}-{row.id[:8]}"
+        base_dir = figures.pop("base_dir", None)
+        result = train_bundle(
+            spec, target, registry, workdir=self.workdir, base_dir=base_dir, evaluation=figures, force=force
+        )
+        return Path(result.path)
+
     def __repr__(self) -> str:
         return f"Run({self.id[:12]!r}, {self.name!r}, workdir={str(self.workdir)!r})"
 
