@@ -19,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PROBE = """
@@ -27,7 +28,7 @@ t0 = time.perf_counter()
 import emoframe
 t = time.perf_counter() - t0
 heavy = sorted(m for m in ("pandas", "sklearn", "matplotlib", "textual", "rich", "click", "scipy") if m in sys.modules)
-print(t, ",".join(heavy))
+print(t, emoframe.__file__, ",".join(heavy) or "-")
 """
 
 
@@ -36,10 +37,12 @@ def once(tree: Path | None) -> tuple[float, str]:
     env = dict(os.environ)
     if tree is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env
+    out = subprocess.run(  # from a neutral folder: `python -c` puts the current folder first on the path
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env, cwd=tempfile.gettempdir()
     ).stdout.split()
-    return float(out[0]), out[1] if len(out) > 1 else ""
+    if tree is not None and not out[1].startswith(str(tree)):
+        raise SystemExit(f"imported {out[1]}, not the emoframe of {tree}")
+    return float(out[0]), "" if out[2] == "-" else out[2]
 
 
 def measure(rounds: int, baseline: Path | None = None) -> dict[str, tuple[float, list[float], str]]:
