@@ -40,7 +40,8 @@ color:#222}
 h1{font-size:1.5rem;overflow-wrap:anywhere} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
 p,li,figcaption,code{overflow-wrap:anywhere}
 table{border-collapse:collapse;font-size:.85rem;width:100%}
-th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;overflow-wrap:anywhere}
+th,td{padding:.3rem .4rem;border-bottom:1px solid #eee;text-align:right}
+td:first-child,td:nth-child(3){overflow-wrap:anywhere} /* pipeline names wrap anywhere; figures stay whole */
 th:first-child,td:first-child{text-align:left} .helped{color:#1a7f37} .hurt{color:#c62828} .none{color:#8a6d00}
 .warn{background:#fff8e1;padding:.5rem;border-left:3px solid #f0b400;font-size:.85rem}
 .grid{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0;max-width:100%} figcaption{font-size:.75rem;max-width:320px}
