@@ -278,7 +278,7 @@ def _closing_html(run: dict[str, Any]) -> list[str]:
         )
         for name, folds, message in run["errors"]:
             s = "s" if len(folds) > 1 else ""
-            parts.append(f"<li><b>{e(name)}</b> (fold{s} {', '.join(map(str, folds))}): {e(message)}</li>")
+            parts.append(f"<li><code>{e(name)}</code> (fold{s} {', '.join(map(str, folds))}): {e(message)}</li>")
         parts.append("</ul>")
     spec = yaml.safe_dump(run["spec"], sort_keys=False, allow_unicode=True)
     parts.append(f"<h2 id='spec'>Spec</h2><p>The spec that produced this run, as stored:</p><pre>{e(spec)}</pre>")
