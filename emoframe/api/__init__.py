@@ -145,7 +145,11 @@ def limits_for(spec: PipelineSpec | BenchmarkSpec, timeout: float | str | None) 
     return dataclasses.replace(limits, timeout=seconds)
 
 
-REPORT_FIX = "choose another report folder (or write it later: `emoframe report --out DIR --force`, Run.report)"
+#: what a refused report folder offers instead, in both faces' words
+REPORT_FIX = (
+    "choose another --report folder (Python: bench(report=...)), or write it later: "
+    "`emoframe report --out DIR --force` (Python: Run.report(DIR, force=True))"
+)
 
 
 def bench(
