@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
     {"bench"},
     {"deploy"},
     {"testing"},
+    {"api"},  # the notebook API (emoframe.validate / bench / run / Run ...): the CLI calls it
     {"cli", "tui", "__main__"},
 ]
 #: old paths of modules that moved into ``plugin/``: each only hands over the moved module (with a warning)

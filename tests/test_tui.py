@@ -197,8 +197,8 @@ async def test_run_a_tiny_benchmark_to_completion_and_open_its_results(tiny_spec
         assert not screen.running
         assert "done: 8 pipeline-fold(s) run" in str(screen.query_one("#run-status").render())
         table = screen.query_one("#run-pipelines")
-        assert [table.get_row(k)[0] for k in screen.rows] == ["done"] * 4
-        assert [str(table.get_row(k)[1]) for k in screen.rows] == ["██████████ 2/2"] * 4  # per-pipeline bars
+        assert [table.get_cell(k, "status") for k in screen.rows] == ["done"] * 4
+        assert [str(table.get_cell(k, "folds")) for k in screen.rows] == ["██████████ 2/2"] * 4  # per-pipeline bars
         await pilot.press("f4")
         await pilot.pause()
         await app.workers.wait_for_complete()  # the store is read off the UI thread

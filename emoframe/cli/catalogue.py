@@ -111,12 +111,13 @@ def _spec_manifest(data: Any, base: Path) -> Any:
 @click.option("--expand", is_flag=True, help="List the pipelines a benchmark expands to.")
 def validate(spec_path: Path, expand: bool) -> None:
     """Validate a pipeline or benchmark spec (YAML/JSON) against the installed plugins."""
+    from ..api import validate as validate_api
     from ..data.source import check_audio_rows
-    from ..spec import PipelineSpec, cost_warnings, load_spec, pipelines_of
+    from ..spec import PipelineSpec, cost_warnings, pipelines_of
     from ..spec.search import budget_warnings
 
     reg = load_registry()
-    spec = load_spec(spec_path, registry=reg)
+    spec = validate_api(spec_path, reg)  # the Python API's check: one code path
     pipelines = pipelines_of(spec, reg)
     manifest = _spec_manifest(spec.data, spec_path.parent)
     for note in budget_warnings(pipelines):  # nested tuning: a fair comparison needs equal budgets

@@ -54,33 +54,9 @@ def _read_store(workdir: Path | None) -> Any:
 @workdir_option
 def runs(fmt: str, workdir: Path | None) -> None:
     """Every stored run, newest first: `emoframe run` and `emoframe bench` alike."""
-    import datetime
+    from ..api import run_records
 
-    from ..results.repeats import repeat_fold_counts
-
-    store = _read_store(workdir)
-    try:
-        rows = []
-        more = repeat_fold_counts(store)  # folds of repeats 1, 2, … (evaluation.repeats)
-        for r in store.runs():
-            repeats = int((r["spec"].get("evaluation") or {}).get("repeats") or 1)
-            total = (r["pipelines"] or 0) * (r["n_folds"] or 0) * repeats
-            done = r["folds_done"] + more.get(r["id"], 0)
-            status = "complete" if total and done == total else f"{done}/{total} folds"
-            rows.append(
-                {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "date": datetime.datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
-                    "kind": "bench" if r["spec"].get("kind") == "benchmark" else "run",
-                    "protocol": r["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"),
-                    "pipelines": r["pipelines"],
-                    "status": status,
-                    "failed": r["errors"],
-                }
-            )
-    finally:
-        store.close()
+    rows = run_records(use_workdir(workdir))  # the records emoframe.runs() shows: one code path
     if fmt in ("json", "csv"):
         _echo_records(rows, fmt, list(rows[0]) if rows else ["id"])
     else:

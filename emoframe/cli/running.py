@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ import click
 from rich.table import Table
 
 from ..display import OUTCOME_STYLE
-from ..errors import SpecError
 from ..evaluation.stats import fusion_outcome
 from .common import (
     RunOptions,
@@ -111,42 +109,35 @@ def run_pipeline(
     no_cache: bool,
 ) -> None:
     """Evaluate one pipeline under its protocol; store it as a run; print metrics with CIs."""
-    from ..results.leaderboard import leaderboard, results_of
+    from ..api import run as run_api
+    from ..results.leaderboard import results_of
     from ..results.store import ResultsStore
-    from ..spec import PipelineSpec, load_spec
 
-    wd = use_workdir(workdir)
-    spec = load_spec(spec_path, registry=load_registry())
-    if not isinstance(spec, PipelineSpec):
-        raise SpecError(
-            [],
-            source=f"{spec_path}: a benchmark spec (it lists alternatives); run it with `emoframe bench`, or "
-            "list its pipelines with `emoframe validate --expand`",
-        )
     options = RunOptions(jobs=jobs, workdir=workdir, executor="local", fresh=fresh, timeout=timeout, no_cache=no_cache)
-    outcome = _execute(spec, spec_path, wd, options)
+    stored = _execute(run_api, spec_path, options)
+    wd = stored.workdir
     store = ResultsStore(wd / "results.db", readonly=True)
     try:
-        (_, result, _), row = results_of(store, outcome.run_id)[0], leaderboard(store, outcome.run_id)[0]
-        run = store.run(outcome.run_id)
+        (_, result, _), row = results_of(store, stored.id)[0], stored.rows[0]
+        run = store.run(stored.id)
     finally:
         store.close()
     if result is not None:
         if as_json:
-            click.echo(json.dumps({"run_id": outcome.run_id, **result.to_dict()}, indent=1))
+            click.echo(json.dumps({"run_id": stored.id, **result.to_dict()}, indent=1))
         else:
             _print_result(result, row)
     err_console.print(
         styled(
             (
-                f"stored as run {outcome.run_id[:12]} in {wd / 'results.db'}: `emoframe results --run "
-                f"{outcome.run_id[:12]}`, `emoframe runs`",
+                f"stored as run {stored.id[:12]} in {wd / 'results.db'}: `emoframe results --run "
+                f"{stored.id[:12]}`, `emoframe runs`",
                 "dim",
             )
         )
     )
     report_left_out(run["failures"])
-    report_errors(outcome)
+    report_errors(stored.outcome)
 
 
 def _print_result(r: Any, row: LeaderboardRow) -> None:
@@ -191,30 +182,24 @@ def print_tradeoff(rows: list[LeaderboardRow]) -> None:
         console.print(f"  {line}", highlight=False, markup=False)
 
 
-def _limits(spec: Any, timeout: str | None) -> Any:
-    """The spec's execution limits, with --timeout (seconds, or 'none') on top."""
-    from ..bench.runner import limits_of
-
-    limits = limits_of(spec.execution)
-    if timeout is None:
-        return limits
-    if timeout.strip().lower() in ("none", "null", "off"):
-        return dataclasses.replace(limits, timeout=None)
+def _timeout(timeout: str | None) -> float | str | None:
+    """--timeout as the API takes it (seconds, or 'none'), refused here with the option's name."""
+    if timeout is None or timeout.strip().lower() in ("none", "null", "off"):
+        return timeout
     try:
         seconds = float(timeout)
     except ValueError:
         raise click.BadParameter(f"'{timeout}' is not a number of seconds or 'none'", param_hint="--timeout") from None
     if not seconds > 0:
         raise click.BadParameter("must be > 0 (or 'none')", param_hint="--timeout")
-    return dataclasses.replace(limits, timeout=seconds)
+    return seconds
 
 
-def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
-    """Run (or resume) a spec into the store with progress bars on the terminal; the outcome."""
+def _execute(api_call: Any, spec_path: Path, options: RunOptions, report: Path | bool | None = None) -> Any:
+    """Run (or resume) a spec through the Python API (``emoframe.run`` / ``emoframe.bench``: one code path)
+    with progress bars on the terminal; the stored ``Run``."""
     from ..bench import events as ev
-    from ..bench.runner import run_benchmark
 
-    reg = load_registry()
     bar = progress_bar()
     tasks: dict[str, Any] = {}
 
@@ -245,78 +230,57 @@ def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
                 err_console.print(styled(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
 
     said: set[tuple[str, str | None]] = set()
-    limits = _limits(spec, options.timeout)
     with bar:
-        outcome = run_benchmark(
-            spec,
-            reg,
-            wd,
-            options.jobs,
-            "dask" if options.executor == "dask" else "local",
-            options.scheduler,
-            options.fresh,
-            base_dir=spec_path.parent,
+        stored = api_call(
+            spec_path,
+            workdir=use_workdir(options.workdir),
+            jobs=options.jobs,
+            executor=options.executor,
+            scheduler=options.scheduler,
+            fresh=options.fresh,
+            timeout=_timeout(options.timeout),
+            cache=not options.no_cache,
+            report=report,
+            progress=False,
             events=events,
-            limits=limits,
-            use_cache=not options.no_cache,
+            registry=load_registry(),
         )
-    for w in outcome.warnings:
+    for w in stored.outcome.warnings:
         err_console.print(styled(("warning: ", "yellow"), w))
-    return outcome
+    return stored
 
 
 def _bench(spec_path: Path, options: RunOptions) -> None:
     """Shared by `bench` and `demo`: run or resume, then leaderboard, verdicts, report; exit 1 on failures."""
     import time
 
+    from ..api import bench as bench_api
     from ..bench.executors import choose_executor
-    from ..results.leaderboard import leaderboard, learned_lines
-    from ..results.report import check_report_target, write_report
-    from ..results.store import ResultsStore
-    from ..spec import load_spec
+    from ..results.leaderboard import learned_lines
+    from ..results.messages import run_warnings
 
-    chosen, scheduler, note = choose_executor(options.executor, options.scheduler)  # bad --scheduler: exit 2 first
+    _, _, note = choose_executor(options.executor, options.scheduler)  # bad --scheduler: exit 2 first
     if note:
         err_console.print(note, highlight=False, markup=False)
-    wd = use_workdir(options.workdir)
-    spec = load_spec(spec_path, registry=load_registry())
-    if options.report_dir is not None:
-        check_report_target(  # a user's own index.html there: said before the run, not after it
-            options.report_dir,
-            fix="choose another --report folder (or write it later: `emoframe report --out DIR --force`)",
-        )
     t0 = time.perf_counter()
-    outcome = _execute(spec, spec_path, wd, dataclasses.replace(options, executor=chosen, scheduler=scheduler))
-
-    store = ResultsStore(wd / "results.db", readonly=True)
-    try:
-        rows = leaderboard(store, outcome.run_id)
-        print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
-        print_robustness(rows)
-        print_verdicts(rows)
-        print_tradeoff(rows)
-        for r in rows:
-            for line in learned_lines(r):
-                console.print(f"{r.pipeline}: {line}", highlight=False)
-        run = store.run(outcome.run_id)
-        for a in run.get("asr") or []:
-            console.print(a["line"], highlight=False)
-        for w in run["warnings"]:
-            err_console.print(styled(("warning: ", "yellow"), w))
-        seen = set()
-        for r in rows:
-            for w in r.warnings:
-                if w not in seen and w not in run["warnings"]:
-                    seen.add(w)
-                    err_console.print(styled(("warning: ", "yellow"), w))
-        report = write_report(store, outcome.run_id, options.report_dir or wd / "reports" / outcome.run_id[:12], rows)
-        report_left_out(run["failures"])
-    finally:
-        store.close()
+    stored = _execute(bench_api, spec_path, options, report=options.report_dir or True)
+    outcome, rows, run = stored.outcome, stored.rows, stored.info
+    print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
+    print_robustness(rows)
+    print_verdicts(rows)
+    print_tradeoff(rows)
+    for r in rows:
+        for line in learned_lines(r):
+            console.print(f"{r.pipeline}: {line}", highlight=False)
+    for a in run.get("asr") or []:
+        console.print(a["line"], highlight=False)
+    for w in run_warnings(run, rows):  # the report lists the same lines (and those said during the run)
+        err_console.print(styled(("warning: ", "yellow"), w))
+    report_left_out(run["failures"])
     console.print(
         f"{outcome.ran} pipeline-fold(s) run, {outcome.skipped} reused from the store, "
         f"{outcome.shared_hits} shared branch fit(s) in {time.perf_counter() - t0:.1f} s · "
-        f"report: {report}",
+        f"report: {stored.report_path}",
         highlight=False,
     )
     report_errors(outcome)

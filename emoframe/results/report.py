@@ -1,4 +1,8 @@
-"""A self-contained HTML report of a run: leaderboard, UAR with CIs, fusion gains, confusion matrices.
+"""A self-contained HTML report of a run: contents, warnings, leaderboard, verdicts, the figures of
+``results.figures``, failures, the spec that produced the run and the versions that ran it.
+
+The page fits its width (images and tables shrink, long names wrap: no horizontal scroll at 800 px;
+tests/test_report_browser.py checks it in a real browser).
 
 A report's first line says it is emoframe's and carries the sha256 of the rest of the file, so a
 folder's ``index.html`` is redrawn only when emoframe wrote it and nobody edited it since; a user's
@@ -22,43 +26,32 @@ from typing import Any
 
 import numpy as np
 
-from ..display import OUTCOME_COLOUR
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
-from . import report_cost, report_tuning
+from . import figures, report_cost, report_tuning
 from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
+from .messages import failed_folds, run_warnings
 from .store import ResultsStore
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-h1{font-size:1.5rem} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+*,*::before,*::after{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;
+color:#222}
+h1{font-size:1.5rem;overflow-wrap:anywhere} h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+p,li,figcaption,code{overflow-wrap:anywhere}
 table{border-collapse:collapse;font-size:.85rem;width:100%}
-th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right}
+th,td{padding:.3rem .4rem;border-bottom:1px solid #eee;text-align:right}
+td:first-child,td:nth-child(3){overflow-wrap:anywhere} /* pipeline names wrap anywhere; figures stay whole */
 th:first-child,td:first-child{text-align:left} .helped{color:#1a7f37} .hurt{color:#c62828} .none{color:#8a6d00}
 .warn{background:#fff8e1;padding:.5rem;border-left:3px solid #f0b400;font-size:.85rem}
-.grid{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0} figcaption{font-size:.75rem;max-width:320px}
+.grid{display:flex;flex-wrap:wrap;gap:1rem} figure{margin:0;max-width:100%} figcaption{font-size:.75rem;max-width:320px}
+img{max-width:100%;height:auto}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:.5rem;font-size:.8rem}
+nav ol{columns:2 14rem;font-size:.9rem}
 """
 
-
-def short(label: str, width: int = 72) -> str:
-    """Cut long labels in the middle: the branches' start and the fusion at the end both stay readable."""
-    if len(label) <= width:
-        return label
-    keep = (width - 1) // 2
-    return label[:keep] + "…" + label[-(width - 1 - keep) :]
-
-
-def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure and its axes, without pyplot: no global backend or figure registry is touched."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots()
-
-
-def plain(text: str) -> str:
-    """User text for a chart, shown as written: '$' would start matplotlib's mathtext."""
-    return str(text).replace("$", r"\$")
+#: kept for code written against the report's old helpers (they live in ``results.figures`` now)
+short, plain = figures.short, figures.plain
 
 
 def _png(fig: Any) -> str:
@@ -67,103 +60,19 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _uar_chart(rows: list[LeaderboardRow]) -> str:
-    rows = [r for r in rows if r.uar is not None][::-1]
-    fig, ax = _figure((9, 0.35 * len(rows) + 1.2))
-    y = np.arange(len(rows))
-    pooled = np.array([r.uar for r in rows])
-    lo = pooled - np.array([r.uar_ci_low for r in rows])
-    hi = np.array([r.uar_ci_high for r in rows]) - pooled
-    colors = ["#4a78c2" if r.fused else "#9aa5b1" for r in rows]
-    ax.barh(y, pooled, xerr=[lo, hi], color=colors, capsize=3)
-    ax.set_yticks(y, [plain(short(r.pipeline)) for r in rows], fontsize=7)
-    ax.set_xlabel("UAR (pooled) with bootstrap 95% CI; blue = fused")
-    ax.set_xlim(0, 1)
-    return _png(fig)
-
-
-def _gain_chart(rows: list[LeaderboardRow]) -> str | None:
-    rows = [r for r in rows if r.gain_pts is not None][::-1]
-    if not rows:
-        return None
-    fig, ax = _figure((9, 0.4 * len(rows) + 1.2))
-    y = np.arange(len(rows))
-    g = np.array([r.gain_pts for r in rows])
-    lo = g - np.array([r.gain_ci_low_pts for r in rows])
-    hi = np.array([r.gain_ci_high_pts for r in rows]) - g
-    colors = [OUTCOME_COLOUR[outcome(r)] for r in rows]
-    ax.errorbar(g, y, xerr=[lo, hi], fmt="none", ecolor="#555", capsize=3)
-    ax.scatter(g, y, c=colors, zorder=3)
-    ax.axvline(0, color="#333", lw=1)
-    ax.set_yticks(y, [plain(short(r.pipeline)) for r in rows], fontsize=7)
-    ax.set_xlabel("fusion gain: fused UAR − best own unimodal branch (points), paired bootstrap 95% CI")
-    return _png(fig)
-
-
-def _confusion(row: LeaderboardRow, classes: list[str]) -> str:
-    cm = np.asarray(row.confusion, dtype=float)
-    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig, ax = _figure((3.2, 2.9))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), [plain(c) for c in classes], rotation=45, fontsize=7)
-    ax.set_yticks(range(len(classes)), [plain(c) for c in classes], fontsize=7)
-    for i in range(len(classes)):
-        for j in range(len(classes)):
-            ax.text(
-                j,
-                i,
-                int(cm[i, j]),
-                ha="center",
-                va="center",
-                fontsize=7,
-                color="white" if norm[i, j] > 0.6 else "black",
-            )
-    ax.set_xlabel("predicted", fontsize=7)
-    ax.set_ylabel("true", fontsize=7)
-    return _png(fig)
-
-
-def _parse(name: str) -> tuple[str, float]:
-    kind, level = name.split("@")
-    return kind, float(level.replace("dB", ""))
-
-
-def _robustness_chart(rows: list[LeaderboardRow], modality: str) -> str | None:
-    kinds = ("white", "babble") if modality == "audio" else ("dropout", "substitution")
-    series = []
-    for r in rows:
-        for kind in kinds:
-            pts = sorted((_parse(n)[1], v["uar"]) for n, v in (r.robustness or {}).items() if _parse(n)[0] == kind)
-            if pts:
-                series.append((r, kind, pts))
-    if not series:
-        return None
-    fig, ax = _figure((9, 4))
-    for r, kind, pts in series:
-        xs, ys = zip(*pts)
-        style = "-" if kind in ("white", "dropout") else "--"
-        ax.plot(xs, ys, style, marker="o", label=plain(f"{short(r.pipeline, 50)} · {kind}"))
-    if modality == "audio":
-        ax.set_xlabel("SNR (dB): lower is noisier")
-        ax.invert_xaxis()
-    else:
-        ax.set_xlabel("share of transcript words corrupted")
-    ax.set_ylabel("UAR under perturbation")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=6, loc="lower left")
-    return _png(fig)
-
-
 def _robustness_html(rows: list[LeaderboardRow]) -> list[str]:
-    names = sorted({n for r in rows for n in (r.robustness or {})}, key=lambda n: (_parse(n)[0], -_parse(n)[1]))
+    def order(n: str) -> tuple[str, float]:
+        kind, level = figures.condition(n)
+        return kind, -level
+
+    names = sorted({n for r in rows for n in (r.robustness or {})}, key=order)
     if not names:
-        return ["<h2>Robustness</h2><p>No robustness sweep in this run.</p>"]
+        return ["<h2 id='robustness'>Robustness</h2><p>No robustness sweep in this run.</p>"]
     e = html.escape
     parts = [
-        "<h2>Robustness</h2><p>UAR change under test-time perturbation (points; models trained on clean "
-        "data; blank: the perturbation does not touch this pipeline's input).</p><table><tr><th>pipeline</th>"
-        + "".join(f"<th>{e(n)}</th>" for n in names)
-        + "</tr>"
+        "<h2 id='robustness'>Robustness</h2><p>UAR change under test-time perturbation (points; models trained "
+        "on clean data; blank: the perturbation does not touch this pipeline's input).</p><table><tr>"
+        "<th>pipeline</th>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>"
     ]
     for r in rows:
         rob = r.robustness or {}
@@ -173,9 +82,11 @@ def _robustness_html(rows: list[LeaderboardRow]) -> list[str]:
         parts.append(f"<tr><td>{e(r.pipeline)}</td>{cells}</tr>")
     parts.append("</table>")
     for modality in ("audio", "text"):
-        png = _robustness_chart(rows, modality)
-        if png:
-            parts.append(f"<img alt='robustness curves ({modality})' src='{png}'>")
+        try:
+            png = _png(figures.robustness(rows, modality))
+        except ValueError:  # no sweep of this modality
+            continue
+        parts.append(f"<img alt='robustness curves ({modality})' src='{png}'>")
     return parts
 
 
@@ -229,46 +140,29 @@ def write_report(
     rows: list[LeaderboardRow] | None = None,
     force: bool = False,
     notes: Sequence[str] = (),
+    registry: Any = None,
 ) -> Path:
     """Write ``out/index.html`` (images embedded, no other files needed). ``rows``: the run's leaderboard
     when the caller has it already (it costs a bootstrap per pipeline). An ``index.html`` already there is
     replaced only when emoframe wrote it, unchanged since, or with ``force``. ``notes``: warnings the
-    command printed about the run (its code changed since, :mod:`emoframe.results.code_check`), shown
-    first among the run's warnings (and part of the report's key)."""
+    command printed about the run (its code changed since, :mod:`emoframe.results.code_check`; cost and cache
+    warnings of the call that ran it), shown first among the run's warnings (and part of the report's key).
+    ``registry``: where the plugins' versions are read (default: the installed plugins)."""
     out = Path(out)
     check_report_target(out, force)
     run = store.run(run_id)
-    run = {**run, "warnings": [*notes, *run["warnings"]]}
     rows = rows if rows is not None else leaderboard(store, run["id"])
+    run = {
+        **run,
+        "warnings": run_warnings(run, rows, notes),
+        "errors": failed_folds(store.errors(run["id"]), {p["id"]: p["name"] for p in store.pipelines(run["id"])}),
+        "versions": versions(store.run_code(run["id"]) or {}, registry),
+    }
     key = report_key(run, rows)
     if report_owner(out / INDEX) == (True, key):  # this very report, already written: drawing it again changes nothing
         return out / INDEX
-    e = html.escape
-    protocol = str(run["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"))
-    parts = [
-        f"<html><head><meta charset='utf-8'><title>emoframe — {e(run['name'])}</title>"
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>emoframe benchmark: {e(run['name'])}</h1>",
-        f"<p>run <code>{e(run['id'])}</code> · protocol <b>{e(protocol)}</b>"
-        f" · {run['n_folds']} fold(s) · classes {e(', '.join(run['classes']))}</p>",
-    ]
-    for a in run.get("asr") or []:
-        parts.append(f"<p>{e(a['line'])}</p>")
-    for w in run["warnings"]:
-        parts.append(f"<p class='warn'>{e(w)}</p>")
-    parts.append(
-        "<h2>Leaderboard</h2><p>Sorted by pooled UAR (every test row scored once) with its bootstrap 95% CI; "
-        "the fold mean ± std beside it; n = rows evaluated (share of the rows the protocol evaluates).</p>"
-        "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADERS) + "</tr>"
-    )
-    parts.extend(_leaderboard_html(rows))
-    parts.extend(_sections_html(rows, run))
-    parts.extend(report_cost.section(store, run["id"], rows, _png))
-    parts.append(
-        "<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "
-        "say nothing about real speech.</p></body></html>"
-    )
-    body = "\n".join(parts).encode("utf-8")
+    extra = report_cost.section(store, run["id"], rows, _png)  # sections that read the store beyond the rows
+    body = "\n".join(_page(run, rows, extra)).encode("utf-8")
     head = f"<!doctype html><!-- emoframe report {key} {_page_digest(key, body)} -->\n".encode()
     out.mkdir(parents=True, exist_ok=True)
     check_report_target(out, force)  # again: the folder may have changed while the charts were drawn
@@ -281,6 +175,128 @@ def write_report(
         Path(tmp).unlink(missing_ok=True)
         raise
     return out / INDEX
+
+
+#: the libraries whose versions a report names (those installed)
+KEY_LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "pydantic", "matplotlib", "torch", "opensmile", "librosa")
+
+
+def versions(code: dict[str, str], registry: Any = None) -> dict[str, list[tuple[str, str]]]:
+    """What ran the run, as installed now: emoframe and Python; each component the run used (from the store's
+    code record) with its own version and its distribution's; the key libraries that are installed."""
+    import platform
+    from importlib import metadata
+
+    from .. import __version__
+
+    if registry is None:
+        from ..plugin.registry import get_registry
+
+        registry = get_registry()
+    components = []
+    for name in sorted(code):
+        try:
+            info = registry.get(name)
+        except EmoframeError:
+            components.append((name, "not installed now"))
+            continue
+        components.append((name, f"{info.version} ({info.distribution} {info.distribution_version})".strip()))
+    libraries = []
+    for lib in KEY_LIBRARIES:
+        try:
+            libraries.append((lib, metadata.version(lib)))
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "emoframe": [("emoframe", __version__), ("python", platform.python_version())],
+        "components": components,
+        "libraries": libraries,
+    }
+
+
+#: the report's sections in page order: (anchor, title); the table of contents lists those present
+SECTIONS = (
+    ("warnings", "Warnings"),
+    ("leaderboard", "Leaderboard"),
+    ("verdicts", "Did fusion help?"),
+    ("uar", "UAR"),
+    ("fusion-gain", "Fusion gain"),
+    ("confusion", "Confusion matrices"),
+    ("robustness", "Robustness"),
+    ("tuning", "Nested tuning"),
+    ("learned", "What the models learned"),
+    ("cost", "Cost beside accuracy"),
+    ("curves", "Training curves"),
+    ("failed", "Failed pipeline-folds"),
+    ("left-out", "Left out"),
+    ("spec", "Spec"),
+    ("versions", "Versions"),
+)
+
+
+def _page(run: dict[str, Any], rows: list[LeaderboardRow], extra: Sequence[str] = ()) -> list[str]:
+    """The page: header, table of contents, then every section present, each under its anchor. ``extra``:
+    sections drawn from the store beyond the rows (cost and training curves), after the models' own."""
+    e = html.escape
+    protocol = str(run["spec"].get("evaluation", {}).get("protocol", "speaker_kfold"))
+    body = []
+    for a in run.get("asr") or []:
+        body.append(f"<p>{e(a['line'])}</p>")
+    if run["warnings"]:
+        body.append("<h2 id='warnings'>Warnings</h2>")
+        body.extend(f"<p class='warn'>warning: {e(w)}</p>" for w in run["warnings"])
+    body.append(
+        "<h2 id='leaderboard'>Leaderboard</h2><p>Sorted by pooled UAR (every test row scored once) with its "
+        "bootstrap 95% CI; the fold mean ± std beside it; n = rows evaluated (share of the rows the protocol "
+        "evaluates).</p><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in HEADERS) + "</tr>"
+    )
+    body.extend(_leaderboard_html(rows))
+    body.extend(_sections_html(rows, run))
+    body.extend(extra)
+    body.extend(_closing_html(run))
+    present = [(a, t) for a, t in SECTIONS if f"<h2 id='{a}'>" in "".join(body)]
+    toc = "<nav aria-label='contents'><h2>Contents</h2><ol>" + "".join(
+        f"<li><a href='#{a}'>{e(t)}</a></li>" for a, t in present
+    )
+    return [
+        "<html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>emoframe — {e(run['name'])}</title><style>{CSS}</style></head><body>",
+        f"<h1>emoframe benchmark: {e(run['name'])}</h1>",
+        f"<p>run <code>{e(run['id'])}</code> · protocol <b>{e(protocol)}</b>"
+        f" · {run['n_folds']} fold(s) · classes {e(', '.join(run['classes']))}</p>",
+        toc + "</ol></nav>",
+        *body,
+        "<p style='font-size:.75rem;color:#777'>Generated by emoframe. Figures on the synthetic demo corpus "
+        "say nothing about real speech.</p></body></html>",
+    ]
+
+
+def _closing_html(run: dict[str, Any]) -> list[str]:
+    """Failed pipeline-folds (as the CLI listed them), the spec that produced the run, the versions."""
+    import yaml
+
+    e = html.escape
+    parts = []
+    if run["errors"]:
+        parts.append(
+            f"<h2 id='failed'>Failed pipeline-folds</h2><p>{sum(len(f) for _, f, _ in run['errors'])} "
+            "pipeline-fold(s) failed; every other pipeline completed and is stored:</p><ul>"
+        )
+        for name, folds, message in run["errors"]:
+            s = "s" if len(folds) > 1 else ""
+            parts.append(f"<li><code>{e(name)}</code> (fold{s} {', '.join(map(str, folds))}): {e(message)}</li>")
+        parts.append("</ul>")
+    spec = yaml.safe_dump(run["spec"], sort_keys=False, allow_unicode=True)
+    parts.append(f"<h2 id='spec'>Spec</h2><p>The spec that produced this run, as stored:</p><pre>{e(spec)}</pre>")
+    v = run["versions"]
+    parts.append(
+        "<h2 id='versions'>Versions</h2><p>As installed when this report was written (a component whose code "
+        "changed since the run is named among the warnings).</p><ul>"
+    )
+    for group in ("emoframe", "components", "libraries"):
+        parts.extend(f"<li>{e(name)} <code>{e(ver)}</code></li>" for name, ver in v[group])
+    parts.append("</ul>")
+    return parts
 
 
 def _leaderboard_html(rows: list[LeaderboardRow]) -> list[str]:
@@ -309,22 +325,24 @@ def _sections_html(rows: list[LeaderboardRow], run: dict[str, Any]) -> list[str]
     parts = []
     verdicts = [r for r in rows if r.verdict]
     if verdicts:
-        parts.append("<h2>Did fusion help?</h2><ul>")
+        parts.append("<h2 id='verdicts'>Did fusion help?</h2><ul>")
         for r in verdicts:
             cls = outcome(r)
             parts.append(f"<li><b>{e(r.pipeline)}</b>: <span class='{cls}'>{e(r.verdict or '')}</span></li>")
         parts.append("</ul>")
     if any(r.uar is not None for r in rows):
-        parts.append(f"<h2>UAR</h2><img alt='UAR per pipeline with 95% CI' src='{_uar_chart(rows)}'>")
-    gain_png = _gain_chart(rows)
-    if gain_png:
-        parts.append(f"<h2>Fusion gain</h2><img alt='fusion gain with 95% CI' src='{gain_png}'>")
-    parts.append("<h2>Confusion matrices</h2><div class='grid'>")
+        parts.append(f"<h2 id='uar'>UAR</h2><img alt='UAR per pipeline with 95% CI' src='{_png(figures.uar(rows))}'>")
+    if any(r.gain_pts is not None for r in rows):
+        parts.append(
+            "<h2 id='fusion-gain'>Fusion gain</h2>"
+            f"<img alt='fusion gain with 95% CI' src='{_png(figures.fusion_gain(rows))}'>"
+        )
+    parts.append("<h2 id='confusion'>Confusion matrices</h2><div class='grid'>")
     for r in rows:
         if r.confusion is not None:
             parts.append(
                 f"<figure><img alt='confusion matrix of {e(r.pipeline)}' "
-                f"src='{_confusion(r, run['classes'])}'><figcaption>{e(r.pipeline)} "
+                f"src='{_png(figures.confusion(r, run['classes']))}'><figcaption>{e(r.pipeline)} "
                 f"(UAR {r.uar:.3f})</figcaption></figure>"
             )
     parts.append("</div>")
@@ -332,7 +350,7 @@ def _sections_html(rows: list[LeaderboardRow], run: dict[str, Any]) -> list[str]
     parts.extend(report_tuning.section(rows, _png, lambda name: plain(short(name))))
     learned = [(r.pipeline, line) for r in rows for line in learned_lines(r)]
     if learned:
-        parts.append("<h2>What the models learned</h2><ul>")
+        parts.append("<h2 id='learned'>What the models learned</h2><ul>")
         for pipeline, line in learned:
             parts.append(f"<li><b>{e(pipeline)}</b>: {e(line)}</li>")
         parts.append("</ul>")
@@ -340,7 +358,7 @@ def _sections_html(rows: list[LeaderboardRow], run: dict[str, Any]) -> list[str]
         groups = group_failures(run["failures"])
         left = len({f["id"] for f in run["failures"]})
         parts.append(
-            f"<h2>Left out</h2><p>{left} utterance(s) were left out of every pipeline (a component "
+            f"<h2 id='left-out'>Left out</h2><p>{left} utterance(s) were left out of every pipeline (a component "
             "could not process them; `emoframe failures` lists all):</p><ul>"
         )
         for g in groups[:30]:
@@ -366,7 +384,16 @@ def report_key(run: dict[str, Any], rows: list[LeaderboardRow]) -> str:
     from .. import __version__
 
     code = hashlib.sha256()
-    for module in (__name__, leaderboard.__module__, group_failures.__module__, report_cost.__name__):  # page code
+    shaping = (
+        __name__,
+        leaderboard.__module__,
+        group_failures.__module__,
+        figures.__name__,
+        run_warnings.__module__,
+        report_cost.__name__,
+        report_tuning.__name__,
+    )
+    for module in shaping:  # the code that shapes the page
         code.update(Path(str(sys.modules[module].__file__)).read_bytes())
     parts = {
         "run": run,

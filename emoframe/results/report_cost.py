@@ -99,7 +99,8 @@ def section(store: ResultsStore, run_id: str, rows: list[LeaderboardRow], png: C
     if not any(r.fit_s is not None for r in rows):
         return []
     parts = [
-        "<h2>Cost beside accuracy</h2><p>Fit seconds per repeat (each pipeline's standalone fits summed over its "
+        "<h2 id='cost'>Cost beside accuracy</h2>"
+        "<p>Fit seconds per repeat (each pipeline's standalone fits summed over its "
         "folds, wall and CPU), prediction per utterance, the fitted state's size, the worker's peak memory and, for "
         "models trained by epochs, the epoch early stopping kept (mean over folds).</p>",
         "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in COST_HEADERS) + "</tr>",
@@ -112,7 +113,8 @@ def section(store: ResultsStore, run_id: str, rows: list[LeaderboardRow], png: C
     curves = run_curves(store, run_id, rows)
     if curves:
         parts.append(
-            "<h2>Training curves</h2><p>Train loss and validation UAR (on held-out training speakers) per epoch, one "
+            "<h2 id='curves'>Training curves</h2>"
+            "<p>Train loss and validation UAR (on held-out training speakers) per epoch, one "
             "line per fold; the dot is the epoch kept.</p>"
             f"<img alt='training curves per fold' src='{png(curves_figure(curves))}'>"
         )

@@ -45,7 +45,7 @@ def section(rows: list[LeaderboardRow], png: Callable[[Any], str], label: Callab
     if not tuned:
         return []
     e = html.escape
-    parts = ["<h2>Nested tuning</h2>"]
+    parts = ["<h2 id='tuning'>Nested tuning</h2>"]
     fig = default_vs_tuned_figure(rows, label)
     if fig is not None:
         parts.append(f"<img alt='default vs tuned UAR with 95% CI' src='{png(fig)}'>")

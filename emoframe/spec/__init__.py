@@ -6,7 +6,7 @@ against the installed plugins.
 """
 
 from .grid import expand, is_grid, pipelines_of
-from .io import json_schemas, load_spec, parse_spec, read_document
+from .io import json_schemas, load_spec, parse_document, parse_spec, read_document
 from .models import (
     MODALITIES,
     NORMALISE_HELP,
@@ -60,6 +60,7 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "pipelines_of",
+    "parse_document",
     "read_document",
     "validate",
 ]

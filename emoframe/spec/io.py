@@ -109,7 +109,18 @@ def read_document(path: str | Path) -> dict[str, Any]:
         raise _problem(
             f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}", "save the file as UTF-8", source
         ) from None
-    is_json = p.suffix.lower() == ".json"
+    return parse_document(text, source, is_json=p.suffix.lower() == ".json")
+
+
+def parse_document(text: str, source: str, is_json: bool = False) -> dict[str, Any]:
+    """A spec's text (YAML, or JSON with ``is_json``) as a dict, under the same bounds as a file: what
+    :func:`read_document` does once the bytes are read, and what ``emoframe.validate`` does with YAML text."""
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise _problem(
+            f"the text is more than {MAX_BYTES:,} bytes; a spec may have at most {MAX_BYTES:,}",
+            "a spec names data and components; keep data in a manifest",
+            source,
+        )
     try:
         doc = (
             json.loads(text, object_pairs_hook=_no_duplicate_pairs)

@@ -16,6 +16,7 @@ from textual.widgets.selection_list import Selection
 from ...errors import EmoframeError, SpecError
 from ...plugin.registry import Registry
 from ...spec import PROTOCOLS, BenchmarkSpec, branch_modality, check, is_grid, parse_spec, pipelines_of
+from ..widgets.marks import SlotList
 from ..widgets.params_form import ParamsForm
 from .base import EmoframeScreen
 
@@ -76,7 +77,7 @@ class BuilderScreen(EmoframeScreen):
                 }
                 for slot_id, kind, modality in SLOTS:
                     yield Label(titles[slot_id])
-                    yield SelectionList(*self._choices(kind, modality), id=slot_id, classes="slot")
+                    yield SlotList(*self._choices(kind, modality), id=slot_id, classes="slot")
                 yield Label("protocol · folds")
                 with Horizontal(classes="row"):
                     yield Select(
@@ -98,11 +99,14 @@ class BuilderScreen(EmoframeScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # the column of slots is a container of tab stops, not one itself (a stop with nothing to show)
+        self.query_one("#builder-slots", VerticalScroll).can_focus = False
         spec_path = self.app.current_spec
         if spec_path is not None and Path(spec_path).exists():  # `emoframe tui SPEC` opens it here
             self.query_one("#spec-path", Input).value = str(spec_path)
             self.action_load()
         self.refresh_spec()
+        self.query_one("#audio-extractor", SelectionList).focus()  # typed keys land in the first slot
 
     # -- building the document ------------------------------------------------------------
     def _ref(self, slot_id: str, name: str) -> Any:
@@ -197,8 +201,25 @@ class BuilderScreen(EmoframeScreen):
 
     @on(SelectionList.SelectionHighlighted)
     async def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
-        name = event.selection.value
-        slot_id = str(event.selection_list.id)
+        if event.selection_list.has_focus:  # a list the cursor is not in may highlight too (on mount)
+            await self.show_params(event.selection_list)
+
+    async def on_descendant_focus(self, event: Any) -> None:
+        if isinstance(event.widget, SelectionList):  # entering a slot: its highlighted component's form
+            await self.show_params(event.widget)
+
+    async def show_params(self, slot: SelectionList[Any]) -> None:
+        """The parameter form of the component highlighted in ``slot`` (kept while the focus is in the form)."""
+        slot_id = str(slot.id)
+        if slot.highlighted is None:
+            if not slot.option_count:
+                return
+            slot.highlighted = 0  # posts SelectionHighlighted: shown from there
+            return
+        name = slot.get_option_at_index(slot.highlighted).value
+        shown = self.query("#params-form")
+        if shown and (shown.first(ParamsForm).slot, shown.first(ParamsForm).info.name) == (slot_id, name):
+            return
         pane = self.query_one("#params-pane", VerticalScroll)
         await pane.remove_children()
         await pane.mount(

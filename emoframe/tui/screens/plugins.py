@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header, Static, Tree
 
 from ...display import param_rows
 from ...plugin.registry import Registry
+from ..widgets.marks import MarkedTree
 from .base import EmoframeScreen
 
 
@@ -35,7 +36,7 @@ class PluginsScreen(EmoframeScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            yield Tree("components", id="plugin-tree")
+            yield MarkedTree("components", id="plugin-tree")
             with VerticalScroll(id="plugin-detail"):
                 yield Static("Select a component.", id="plugin-doc")
         yield Footer()

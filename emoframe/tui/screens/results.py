@@ -26,6 +26,7 @@ from ...results.leaderboard import (
 from ...results.resolve import resolve_run
 from ...results.store import ResultsStore
 from ..widgets.confusion import detail
+from ..widgets.marks import MarkedTable
 from .base import EmoframeScreen
 
 COLUMNS = tuple(  # header, sort key: the same headers as the CLI and the report (leaderboard.HEADERS)
@@ -60,18 +61,21 @@ class ResultsScreen(EmoframeScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Select([], prompt="run", id="run-select")
-        yield DataTable(id="leaderboard", cursor_type="row", zebra_stripes=True)
+        yield MarkedTable(id="leaderboard", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="details"):
-            with VerticalScroll():
+            with VerticalScroll(id="detail-a-pane"):
                 yield Static("", id="detail-a")
-            with VerticalScroll():
+            with VerticalScroll(id="detail-b-pane"):
                 yield Static("", id="detail-b")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#leaderboard", DataTable).add_columns(*[c for c, _ in COLUMNS])
+        table = self.query_one("#leaderboard", MarkedTable)
+        table.add_mark_column()  # ▶ on the cursor's row: visible without colour
+        table.add_columns(*[c for c, _ in COLUMNS])
 
     def on_screen_resume(self) -> None:
+        self.query_one("#leaderboard", DataTable).focus()  # the keys of this screen act on its rows
         self.action_reload()
 
     def _store(self) -> ResultsStore | None:
@@ -136,14 +140,16 @@ class ResultsScreen(EmoframeScreen):
         table.clear()
         for i, r in enumerate(self.rows):
             # Text: pipeline names hold [brackets]
-            table.add_row(*[Text(c or "—") for c in table_cells(r)], key=str(i))
+            table.add_row("", *[Text(c or "—") for c in table_cells(r)], key=str(i))
         if self.rows:
             self.query_one("#detail-a", Static).update(detail(self.rows[0], self.labels))
         table.focus()
 
     @on(DataTable.HeaderSelected, "#leaderboard")
     def _sort(self, event: DataTable.HeaderSelected) -> None:
-        key = COLUMNS[event.column_index][1]
+        if event.column_index == 0:  # the cursor's marker column sorts nothing
+            return
+        key = COLUMNS[event.column_index - 1][1]
         self.descending = not self.descending if key == self.sort_key else key not in ("rank", "id", "pipeline")
         self.sort_key = key
         self.rows = sort_rows(self.rows, key, self.descending)

@@ -19,6 +19,7 @@ from ...bench.runner import pipeline_id, run_benchmark
 from ...errors import EmoframeError
 from ...plugin.registry import Registry
 from ...spec import load_spec, pipelines_of
+from ..widgets.marks import MarkedTable
 from .base import EmoframeScreen
 
 
@@ -49,12 +50,13 @@ class RunScreen(EmoframeScreen):
             yield Button("Cancel", id="cancel", variant="error", disabled=True)
         yield Label("", id="run-status")
         yield ProgressBar(total=1, id="run-progress", show_eta=False)  # determinate: no idle animation
-        yield DataTable(id="run-pipelines", cursor_type="row")
+        yield MarkedTable(id="run-pipelines", cursor_type="row")
         yield RichLog(id="run-log", markup=True, wrap=True, max_lines=500)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#run-pipelines", DataTable)
+        table = self.query_one("#run-pipelines", MarkedTable)
+        table.add_mark_column()  # ▶ on the cursor's row: visible without colour
         # state and bar first, fixed widths: they stay in view however long the pipeline names are
         for label, width in (("status", 10), ("folds", 16), ("pipeline", None)):
             table.add_column(label, key=label, width=width)
@@ -88,7 +90,7 @@ class RunScreen(EmoframeScreen):
         pipelines = pipelines_of(spec, self.registry)
         for p in pipelines:
             pid = pipeline_id(p)
-            self.rows[pid] = {"done": 0, "key": table.add_row("waiting", "", Text(p.label()), key=pid)}
+            self.rows[pid] = {"done": 0, "key": table.add_row("", "waiting", "", Text(p.label()), key=pid)}
         self.cancel_flag.clear()
         self.jobs, self.folds = jobs, 1
         self.running = True
