@@ -175,8 +175,8 @@ def test_torch_training_curves_are_stored_and_plotted(corpus, reg, tmp_path):
     store = ResultsStore(tmp_path / "results.db", readonly=True)
     page = write_report(store, out.run_id, tmp_path / "report", [row]).read_text()
     store.close()
-    assert "<h2>Training curves</h2>" in page and "alt='training curves per fold'" in page
-    assert "<h2>Cost beside accuracy</h2>" in page
+    assert "<h2 id='curves'>Training curves</h2>" in page and "alt='training curves per fold'" in page
+    assert "<h2 id='cost'>Cost beside accuracy</h2>" in page and "href='#curves'" in page
 
 
 # -- bad input --------------------------------------------------------------------------------------------
