@@ -393,6 +393,12 @@ def run_benchmark(
     the spec's ``execution`` block) bound each task's time and each worker's life. The steps:
     :func:`prepare_run` → :func:`begin_run` → :func:`plan_run` → :func:`fold_tasks` → :func:`stream_to_store`.
     """
+    if spec.is_multi_corpus:
+        from ..errors import EmoframeError
+
+        raise EmoframeError(
+            "this spec lists several data sources: run it with emoframe.bench.study.run_study (`emoframe bench` does)"
+        )
     registry = registry or get_registry()
     wd = Path(workdir) if workdir is not None else default_workdir()
     jobs = max(1, jobs or os.cpu_count() or 1)

@@ -131,6 +131,51 @@ def data_rules(c: Ctx, path: str, data: DataSpec) -> Problems:
             )
 
 
+def sources_rules(spec: PipelineSpec | BenchmarkSpec) -> Problems:
+    """Several data sources (``data: [...]``): distinct names, protocols that fit, a matrix of two or more.
+    What needs the data itself (shared labels, speakers) is checked as the sources load
+    (``bench.corpora``)."""
+    ev = spec.evaluation
+    if not spec.is_multi_corpus:
+        if spec.data.protocol is not None:
+            yield SpecProblem(
+                "data.protocol",
+                "a data source's own protocol is for one of several sources (data: [...])",
+                "set evaluation.protocol instead",
+            )
+        if ev.protocol == "cross_corpus_matrix":
+            yield SpecProblem(
+                "evaluation.protocol",
+                "cross_corpus_matrix needs several corpora, the spec names one",
+                "list two or more data sources under data (each with a name)",
+            )
+        return
+    sources = spec.data_sources
+    seen: dict[str, int] = {}
+    for i, source in enumerate(sources):
+        name = source.source_name()
+        if name in seen:
+            yield SpecProblem(
+                f"data[{i}].name",
+                f"two data sources are called '{name}' (data[{seen[name]}] and data[{i}])",
+                "give each source its own name (name: ...), e.g. the corpus and its seed",
+            )
+        seen.setdefault(name, i)
+    if ev.protocol == "cross_corpus":
+        yield SpecProblem(
+            "evaluation.protocol",
+            "cross_corpus trains on 'data' and tests on 'evaluation.test'; with several data sources use "
+            "cross_corpus_matrix",
+            "protocol: cross_corpus_matrix (train on each, test on every other)",
+        )
+    if ev.protocol == "cross_corpus_matrix" and len(sources) < 2:
+        yield SpecProblem(
+            "evaluation.protocol",
+            f"cross_corpus_matrix needs at least two corpora, data lists {len(sources)}",
+            "add another data source",
+        )
+
+
 # -- the pipeline as a whole ---------------------------------------------------------------
 @dataclass
 class Shape:
@@ -248,12 +293,13 @@ def presence_rules(c: Ctx, b: BranchCtx) -> Problems:
             "a single-branch pipeline needs a model",
             f"add e.g. model: {', '.join(c.fitting('model')[:3])}",
         )
-    if "speaker" in b.normalise and not b.extractors:
-        yield SpecProblem(
-            f"{b.path}.normalise",
-            "speaker normalisation needs features; this branch has no extractor",
-            "add an extractor or set normalise: none",
-        )
+    for how in ("speaker", "corpus"):
+        if how in b.normalise and not b.extractors:
+            yield SpecProblem(
+                f"{b.path}.normalise",
+                f"{how} normalisation needs features; this branch has no extractor",
+                "add an extractor or set normalise: none",
+            )
 
 
 def transcript_rules(c: Ctx, b: BranchCtx) -> Problems:
@@ -384,7 +430,12 @@ def check(
                     problems.append(q)
         return problems
     c = Ctx(registry, Path(base_dir) if base_dir is not None else None)
-    c.add(data_rules(c, "data", spec.data))
+    if spec.is_multi_corpus:
+        for i, source in enumerate(spec.data_sources):
+            c.add(data_rules(c, f"data[{i}]", source))
+    else:
+        c.add(data_rules(c, "data", spec.data))
+    c.add(sources_rules(spec))
     if spec.evaluation.test is not None:
         c.add(data_rules(c, "evaluation.test", spec.evaluation.test))
     shape = Shape(
