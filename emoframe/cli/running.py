@@ -204,6 +204,7 @@ def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
     """Run (or resume) a spec into the store with progress bars on the terminal; the outcome."""
     from ..bench import events as ev
     from ..bench.runner import run_benchmark
+    from ..bench.study import run_study
 
     reg = load_registry()
     bar = progress_bar()
@@ -225,6 +226,10 @@ def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
             )
             for line in event.code_changes:
                 err_console.print(styled(("code changed: ", "yellow"), line))
+        elif isinstance(event, ev.CorpusUnitStarted):
+            where = f"corpus {event.corpus}" if event.role == "corpus" else f"matrix: train on {event.corpus}"
+            tests = f", test on {', '.join(event.tests)}" if event.tests else ""
+            err_console.print(f"— {where}{tests}", highlight=False, markup=False)
         elif isinstance(event, ev.PerturbationStarted):
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
@@ -236,7 +241,7 @@ def _execute(spec: Any, spec_path: Path, wd: Path, options: RunOptions) -> Any:
     said: set[tuple[str, str | None]] = set()
     limits = _limits(spec, options.timeout)
     with bar:
-        outcome = run_benchmark(
+        outcome = (run_study if spec.is_multi_corpus else run_benchmark)(
             spec,
             reg,
             wd,
@@ -278,6 +283,25 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
     outcome = _execute(spec, spec_path, wd, dataclasses.replace(options, executor=chosen, scheduler=scheduler))
 
     store = ResultsStore(wd / "results.db", readonly=True)
+    if spec.is_multi_corpus:  # several corpora: each one's leaderboard, the one across them, the matrix
+        from .corpora import print_study
+
+        try:
+            print_study(store, outcome.run_id)
+            report = write_report(store, outcome.run_id, options.report_dir or wd / "reports" / outcome.run_id[:12])
+        finally:
+            store.close()
+        extracted = ", ".join(
+            f"{n}: {outcome.computed.get(n, 0)} computed, {outcome.from_cache.get(n, 0)} from the cache"
+            for n in sorted(set(outcome.computed) | set(outcome.from_cache))
+        )
+        console.print(
+            f"{outcome.ran} pipeline-fold(s) run over {len(outcome.units)} corpus run(s), {outcome.skipped} reused "
+            f"from the store in {time.perf_counter() - t0:.1f} s · features: {extracted or 'none'} · report: {report}",
+            highlight=False,
+        )
+        report_errors(outcome)
+        return
     try:
         rows = leaderboard(store, outcome.run_id)
         print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
