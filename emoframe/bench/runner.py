@@ -26,6 +26,7 @@ from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
 from ..data.source import check_audio_rows, load_data
+from ..errors import EmoframeError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..plugin.registry import Registry, get_registry
@@ -212,6 +213,8 @@ def prepare_run(
     spec: BenchmarkSpec | PipelineSpec, registry: Registry, workdir: Path, base_dir: str | Path | None
 ) -> PreparedRun:
     """Expand the spec, load (and check) its data and key the run; nothing is written to the store."""
+    if spec.is_multi_corpus:
+        raise EmoframeError("this spec lists several data sources: run it with emoframe.bench.study.run_study")
     pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
     first = pipelines[0][1]
     manifest = load_data(first.data, registry, base_dir, workdir=workdir)
@@ -393,12 +396,6 @@ def run_benchmark(
     the spec's ``execution`` block) bound each task's time and each worker's life. The steps:
     :func:`prepare_run` → :func:`begin_run` → :func:`plan_run` → :func:`fold_tasks` → :func:`stream_to_store`.
     """
-    if spec.is_multi_corpus:
-        from ..errors import EmoframeError
-
-        raise EmoframeError(
-            "this spec lists several data sources: run it with emoframe.bench.study.run_study (`emoframe bench` does)"
-        )
     registry = registry or get_registry()
     wd = Path(workdir) if workdir is not None else default_workdir()
     jobs = max(1, jobs or os.cpu_count() or 1)

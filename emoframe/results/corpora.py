@@ -140,13 +140,13 @@ def _required(store: ResultsStore, run_id: str) -> tuple[dict[str, Any], list[Un
 
 
 def corpus_leaderboards(store: ResultsStore, study_id: str) -> dict[str, list[LeaderboardRow]]:
-    """Corpus → its leaderboard (the ordinary one of its run, each row carrying the corpus); a corpus that
+    """Corpus → its leaderboard (the ordinary one of its run, rows as a one-corpus run has them); a corpus that
     failed to load or has not run yet is absent (:func:`unit_problems` says why)."""
     _, units = _required(store, study_id)
     out = {}
     for u in units:
         if u.role == "corpus" and u.run_id is not None and u.status != "failed":
-            out[u.corpus] = [dataclasses.replace(r, corpus=u.corpus) for r in leaderboard(store, u.run_id)]
+            out[u.corpus] = leaderboard(store, u.run_id)
     return out
 
 

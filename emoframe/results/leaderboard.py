@@ -108,7 +108,6 @@ class LeaderboardRow:
     learned: dict[str, dict[str, Any]] | None = None
     rank: int | None = None  # 1: the highest pooled UAR; None without results
     short_id: str = ""  # the id's first 8 characters, more where two would read the same
-    corpus: str | None = None  # a run over several corpora: the corpus this row's run evaluated on
 
     @property
     def has_results(self) -> bool:

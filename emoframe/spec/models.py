@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -159,23 +161,15 @@ class DataSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _plain_name(cls, value: str | None) -> str | None:
-        import re
-
         if value is not None and not re.fullmatch(SOURCE_NAME, value):
             raise ValueError(
-                f"'{value}' cannot name a data source: use letters, digits, '_', '.', '-' (it prefixes row ids)"
+                f"'{value}' cannot name a data source: use letters, digits, '_', '.', '-' (it prefixes ids)"
             )
         return value
 
     def source_name(self) -> str:
         """What this source is called among several: its ``name``, else its corpus name or manifest file stem."""
-        if self.name:
-            return self.name
-        if self.corpus is not None:
-            return self.corpus.name
-        from pathlib import PurePath
-
-        return PurePath(str(self.manifest)).stem
+        return self.name or (self.corpus.name if self.corpus is not None else PurePath(str(self.manifest)).stem)
 
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
@@ -337,8 +331,7 @@ class _SpecBase(BaseModel):
         return list(self.sources) if self.sources else [self.data]
 
     @property
-    def is_multi_corpus(self) -> bool:
-        """Whether ``data`` lists several sources (a list of one counts too: it runs as a study of one)."""
+    def is_multi_corpus(self) -> bool:  # a list of one counts too: it runs as a study of one corpus
         return self.sources is not None
 
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)

@@ -18,6 +18,7 @@ from ..errors import SpecError, SpecProblem, validation_problems
 from ..plugin.components import FeatureExtractor, Model
 from ..plugin.registry import Registry
 from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
+from .sources import sources_rules
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -129,51 +130,6 @@ def data_rules(c: Ctx, path: str, data: DataSpec) -> Problems:
                 f"manifest file not found: {data.manifest}",
                 "paths are relative to the spec's folder; check the file exists",
             )
-
-
-def sources_rules(spec: PipelineSpec | BenchmarkSpec) -> Problems:
-    """Several data sources (``data: [...]``): distinct names, protocols that fit, a matrix of two or more.
-    What needs the data itself (shared labels, speakers) is checked as the sources load
-    (``bench.corpora``)."""
-    ev = spec.evaluation
-    if not spec.is_multi_corpus:
-        if spec.data.protocol is not None:
-            yield SpecProblem(
-                "data.protocol",
-                "a data source's own protocol is for one of several sources (data: [...])",
-                "set evaluation.protocol instead",
-            )
-        if ev.protocol == "cross_corpus_matrix":
-            yield SpecProblem(
-                "evaluation.protocol",
-                "cross_corpus_matrix needs several corpora, the spec names one",
-                "list two or more data sources under data (each with a name)",
-            )
-        return
-    sources = spec.data_sources
-    seen: dict[str, int] = {}
-    for i, source in enumerate(sources):
-        name = source.source_name()
-        if name in seen:
-            yield SpecProblem(
-                f"data[{i}].name",
-                f"two data sources are called '{name}' (data[{seen[name]}] and data[{i}])",
-                "give each source its own name (name: ...), e.g. the corpus and its seed",
-            )
-        seen.setdefault(name, i)
-    if ev.protocol == "cross_corpus":
-        yield SpecProblem(
-            "evaluation.protocol",
-            "cross_corpus trains on 'data' and tests on 'evaluation.test'; with several data sources use "
-            "cross_corpus_matrix",
-            "protocol: cross_corpus_matrix (train on each, test on every other)",
-        )
-    if ev.protocol == "cross_corpus_matrix" and len(sources) < 2:
-        yield SpecProblem(
-            "evaluation.protocol",
-            f"cross_corpus_matrix needs at least two corpora, data lists {len(sources)}",
-            "add another data source",
-        )
 
 
 # -- the pipeline as a whole ---------------------------------------------------------------
