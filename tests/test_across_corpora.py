@@ -409,3 +409,20 @@ def test_corpus_normalisation_uses_each_corpus_own_statistics(registry):
 def test_a_multi_corpus_spec_is_refused_by_the_one_corpus_runner(registry, tmp_path):
     with pytest.raises(EmoframeError, match="run_study"):
         run_benchmark(study_spec(), registry, tmp_path)
+
+
+def test_bench_names_a_corpus_that_failed_to_load_and_exits_1(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    (tmp_path / "broken.csv").write_text("id,audio,label\nx1,,angry\n")  # no text, no speaker column
+    spec.write_text(
+        "data:\n"
+        "  - {name: a, corpus: {name: demo, params: {seed: 1, speakers: 3, per_class: 2}}}\n"
+        "  - {name: b, corpus: {name: demo, params: {seed: 2, speakers: 3, per_class: 2}}}\n"
+        "  - {name: gone, manifest: broken.csv}\n"
+        "evaluation: {folds: 3, bootstrap: 20}\n"
+        "branches: {text: {extractor: sklearn.tfidf, model: sklearn.logreg}}\n"
+    )
+    result = CliRunner().invoke(main, ["bench", str(spec), "--workdir", str(tmp_path / "wd"), "-j", "1"])
+    assert result.exit_code == 1, result.output
+    assert "failed: gone: could not be loaded" in result.output and "missing column(s)" in result.output
+    assert "every other corpus ran and is stored" in result.output and "across corpora" in result.output

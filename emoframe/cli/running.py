@@ -300,7 +300,14 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
             f"from the store in {time.perf_counter() - t0:.1f} s · features: {extracted or 'none'} · report: {report}",
             highlight=False,
         )
+        failed_units = [u for u in outcome.units if u.status == "failed"]
+        for u in failed_units:  # a corpus that could not be loaded (or split): its runs only
+            err_console.print(styled(("failed: ", "red"), f"{u.corpus}: {u.message}"))
+        outcome.errors = [e for e in outcome.errors if e["pipeline_id"]]
         report_errors(outcome)
+        if failed_units:
+            err_console.print("every other corpus ran and is stored; fix the cause and rerun to fill the gaps")
+            sys.exit(1)
         return
     try:
         rows = leaderboard(store, outcome.run_id)
