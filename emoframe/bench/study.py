@@ -306,6 +306,12 @@ def run_study(
     emit = events or ignore
     limits = limits or limits_of(spec.execution)
     matrix = spec.evaluation.protocol == "cross_corpus_matrix"
+    if matrix and any(p.uses_asr for s in spec.data_sources for p in pipelines_of(spec.model_copy(
+            update={"data": s, "sources": None}), registry)):  # fmt: skip
+        raise DataError(
+            "cross_corpus_matrix reads the corpora's own transcripts; ASR text branches run in each corpus's grid "
+            "(protocol speaker_kfold, loso or predefined) — set transcripts: gold or choose one of those"
+        )
     sources = load_sources(spec, registry, wd, base_dir)
     loaded = [s for s in sources if s.manifest is not None]
     shared = shared_labels(sources, matrix)
