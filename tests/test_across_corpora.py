@@ -426,3 +426,17 @@ def test_bench_names_a_corpus_that_failed_to_load_and_exits_1(tmp_path):
     assert result.exit_code == 1, result.output
     assert "failed: gone: could not be loaded" in result.output and "missing column(s)" in result.output
     assert "every other corpus ran and is stored" in result.output and "across corpora" in result.output
+
+
+def test_one_corpus_in_a_list_gives_ranks_and_says_why_no_test(registry, tmp_path):
+    spec = parse_spec({"data": [demo(1, name="solo")], "evaluation": {"folds": 2, "bootstrap": 20},
+                       "branches": BRANCHES})  # fmt: skip
+    outcome = run_study(spec, registry, tmp_path, jobs=1)
+    store = ResultsStore(tmp_path / "results.db", readonly=True)
+    try:
+        across = rc.across_corpora(store, outcome.run_id)
+    finally:
+        store.close()
+    assert across.ranks is not None and across.ranks.friedman_p is None
+    assert (across.ranks.reason or "").startswith("one corpus: its folds share speakers")
+    assert all(r.tied_with_best is None and r.p_versus_best is None for r in across.rows)
