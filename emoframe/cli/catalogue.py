@@ -130,12 +130,20 @@ def validate(spec_path: Path, expand: bool) -> None:
         styled(
             ("ok", "green"),
             f" benchmark{' ' + spec.name if spec.name else ''}: "
-            f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)",
+            f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)" + _corpora_note(spec),
         )
     )
     if expand:
         for p in pipelines:
             console.print(f"  {p.label()}", highlight=False, markup=False)
+
+
+def _corpora_note(spec: Any) -> str:
+    """' on each of 3 corpora (a, b, c)' for a spec over several corpora, else ''."""
+    if not spec.is_multi_corpus:
+        return ""
+    names = ", ".join(d.source_name() for d in spec.data_sources)
+    return f" on each of {len(spec.data_sources)} corpora ({names})"
 
 
 @click.command()
