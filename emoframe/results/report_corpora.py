@@ -91,7 +91,8 @@ def cd_diagram(ranks: RankTest) -> Any:
 
 def matrix_heatmap(cells: list[Cell], pipeline: str) -> Any:
     """One pipeline's matrix: rows the training set, columns the test corpus; each cell its UAR, the
-    diagonal the in-corpus score, the others their drop off the test corpus's in-corpus score."""
+    diagonal the in-corpus score, the others their difference from the test corpus's in-corpus score
+    (−: a drop)."""
     mine = [c for c in cells if c.pipeline == pipeline]
     trains = list(dict.fromkeys(c.train for c in mine if c.kind != "leave_one_out")) + list(
         dict.fromkeys(c.train for c in mine if c.kind == "leave_one_out")
@@ -176,7 +177,8 @@ def section(store: ResultsStore, run_id: str) -> list[str]:
         parts.append(
             "<h3>Cross-corpus matrix</h3><p>Rows: the corpus trained on (and with leave-one-out, all but one); "
             "columns: the corpus tested on, on the labels every corpus shares. The diagonal is the test "
-            "corpus's in-corpus score; each other cell shows its UAR and its drop off that score in UAR points. "
+            "corpus's in-corpus score; each other cell shows its UAR and its difference from that score in UAR "
+            "points (−: a drop). "
             "Every cell with its CI is in `emoframe results RUN --format json`.</p><div class='grid'>"
         )
         for pipeline in dict.fromkeys(c.pipeline for c in matrix):
