@@ -284,6 +284,28 @@ def study_key(spec: BenchmarkSpec, sources: list[Source], registry: Registry) ->
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def checked_sources(
+    spec: BenchmarkSpec, registry: Registry, workdir: Path, base_dir: str | Path | None
+) -> tuple[list[Source], list[str]]:
+    """The sources loaded and every data-level bad input refused before anything runs (exit 2): an ASR text
+    branch under a matrix, bad label maps, too few speakers, audio branches over text-only rows. Returns the
+    sources and the labels they share."""
+    matrix = spec.evaluation.protocol == "cross_corpus_matrix"
+    one_each = [spec.model_copy(update={"data": s, "sources": None}) for s in spec.data_sources]
+    if matrix and any(p.uses_asr for one in one_each for p in pipelines_of(one, registry)):
+        raise DataError(
+            "cross_corpus_matrix reads the corpora's own transcripts; ASR text branches run in each corpus's grid "
+            "(protocol speaker_kfold, loso or predefined) — set transcripts: gold or choose one of those"
+        )
+    sources = load_sources(spec, registry, workdir, base_dir)
+    shared = shared_labels(sources, matrix)
+    check_speakers(spec, sources)
+    for s in sources:
+        if s.manifest is not None:
+            check_audio_rows(pipelines_of(spec, registry), s.manifest)
+    return sources, shared
+
+
 def run_study(
     spec: BenchmarkSpec,
     registry: Registry | None = None,
@@ -306,19 +328,8 @@ def run_study(
     emit = events or ignore
     limits = limits or limits_of(spec.execution)
     matrix = spec.evaluation.protocol == "cross_corpus_matrix"
-    if matrix and any(p.uses_asr for s in spec.data_sources for p in pipelines_of(spec.model_copy(
-            update={"data": s, "sources": None}), registry)):  # fmt: skip
-        raise DataError(
-            "cross_corpus_matrix reads the corpora's own transcripts; ASR text branches run in each corpus's grid "
-            "(protocol speaker_kfold, loso or predefined) — set transcripts: gold or choose one of those"
-        )
-    sources = load_sources(spec, registry, wd, base_dir)
+    sources, shared = checked_sources(spec, registry, wd, base_dir)
     loaded = [s for s in sources if s.manifest is not None]
-    shared = shared_labels(sources, matrix)
-    check_speakers(spec, sources)
-    for s in loaded:
-        assert s.manifest is not None
-        check_audio_rows(pipelines_of(spec, registry), s.manifest)
     study_id = study_key(spec, sources, registry)
     name = spec.name or f"benchmark over {len(sources)} corpora {study_id[:8]}"
     cards = [s.card for s in loaded if s.card is not None]
