@@ -54,17 +54,42 @@ def clocked(fn: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - w0, cpu_with_children() - c0
 
 
-def one_round(root: Path) -> dict[str, Any]:
+def one_round(root: Path, study_first: bool) -> dict[str, Any]:
+    """One round; ``study_first`` alternates which side runs first (a shared machine's load drifts)."""
     reg = get_registry()
     study_doc = {"data": CORPORA, "evaluation": EVALUATION, "branches": BRANCHES}
     cold = root / "cold"
     # the corpora are generated (cached on disk) before any clock starts
     load_sources(parse_spec(study_doc), reg, cold, None)
     load_sources(parse_spec(study_doc), reg, root / "single", None)
-    study, study_wall, study_cpu = clocked(lambda: run_study(parse_spec(study_doc), reg, cold, jobs=2))
+    if study_first:
+        study, study_wall, study_cpu = clocked(lambda: run_study(parse_spec(study_doc), reg, cold, jobs=2))
+    single_wall, single_cpu, extract_wall, extract_cpu = singles(root, reg, study_doc)
+    if not study_first:
+        study, study_wall, study_cpu = clocked(lambda: run_study(parse_spec(study_doc), reg, cold, jobs=2))
     assert not study.errors, study.errors
     files = sum(len(s.manifest) for s in load_sources(parse_spec(study_doc), reg, cold, None))  # type: ignore[arg-type]
     rerun = run_study(parse_spec(study_doc), reg, cold, jobs=2)
+    matrix = matrix_round(root, reg, study_doc)
+    return {
+        "study_first": study_first,
+        "files": files,
+        "computed": study.computed,
+        "rerun_computed": rerun.computed,
+        "study_wall": study_wall,
+        "study_cpu": study_cpu,
+        "single_warm_wall": single_wall,
+        "single_warm_cpu": single_cpu,
+        "cold_extraction_wall": extract_wall,
+        "cold_extraction_cpu": extract_cpu,
+        "ratio_wall": study_wall / (single_wall + extract_wall),
+        "ratio_cpu": study_cpu / (single_cpu + extract_cpu),
+        **matrix,
+    }
+
+
+def singles(root: Path, reg: Any, study_doc: dict[str, Any]) -> tuple[float, float, float, float]:
+    """The cold extraction pass over the three corpora, then the three one-corpus benchmarks (warm cache)."""
 
     def extraction_pass() -> None:
         provider = FeatureProvider(reg, cache=FeatureCache(root / "single" / "cache"), jobs=2)
@@ -78,7 +103,11 @@ def one_round(root: Path) -> dict[str, Any]:
         out, wall, cpu = clocked(lambda d=doc: run_benchmark(parse_spec(d), reg, root / "single", jobs=2))
         assert not out.errors, out.errors
         single_wall, single_cpu = single_wall + wall, single_cpu + cpu
+    return single_wall, single_cpu, extract_wall, extract_cpu
 
+
+def matrix_round(root: Path, reg: Any, study_doc: dict[str, Any]) -> dict[str, Any]:
+    """The matrix's fits and the time of its training-set runs against one cross_corpus run per cell."""
     matrix_doc = {**study_doc, "evaluation": {**EVALUATION, "protocol": "cross_corpus_matrix"}}
     shared = ["angry", "happy", "neutral", "sad"]
     load_sources(parse_spec(matrix_doc), reg, root / "matrix", None)
@@ -113,17 +142,6 @@ def one_round(root: Path) -> dict[str, Any]:
             cells_wall, cells_cpu = cells_wall + wall, cells_cpu + cpu
             naive_fits += out.ran
     return {
-        "files": files,
-        "computed": study.computed,
-        "rerun_computed": rerun.computed,
-        "study_wall": study_wall,
-        "study_cpu": study_cpu,
-        "single_warm_wall": single_wall,
-        "single_warm_cpu": single_cpu,
-        "cold_extraction_wall": extract_wall,
-        "cold_extraction_cpu": extract_cpu,
-        "ratio_wall": study_wall / (single_wall + extract_wall),
-        "ratio_cpu": study_cpu / (single_cpu + extract_cpu),
         "matrix_fits": matrix.matrix_fits,
         "naive_fits": naive_fits,
         "matrix_wall": matrix_wall,
@@ -156,10 +174,11 @@ def main() -> None:
     rounds = []
     for i in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            r = one_round(Path(tmp))
+            r = one_round(Path(tmp), study_first=i % 2 == 1)
         rounds.append(r)
         print(
-            f"round {i + 1}: {r['files']} files, computed {r['computed']} (rerun {r['rerun_computed']}); "
+            f"round {i + 1} ({'study' if r['study_first'] else 'single runs'} first): "
+            f"{r['files']} files, computed {r['computed']} (rerun {r['rerun_computed']}); "
             f"3 corpora × 4 pipelines {r['study_wall']:.1f} s wall / {r['study_cpu']:.1f} s CPU vs warm single "
             f"{r['single_warm_wall']:.1f}/{r['single_warm_cpu']:.1f} + cold extraction "
             f"{r['cold_extraction_wall']:.1f}/{r['cold_extraction_cpu']:.1f}: ratio {r['ratio_wall']:.2f}× wall, "
