@@ -183,6 +183,7 @@ def bench(
     """
     from ..bench.executors import choose_executor
     from ..bench.runner import run_benchmark
+    from ..bench.study import run_study
     from ..results.report import check_report_target
     from .progress import display_for, event_handler
 
@@ -195,8 +196,9 @@ def bench(
         check_report_target(Path(report), fix=REPORT_FIX)  # a user's own index.html there: said before the run
     shown = display_for(progress)
     try:
-        outcome = run_benchmark(
-            parsed,
+        runner = run_study if getattr(parsed, "is_multi_corpus", False) else run_benchmark  # several corpora
+        outcome = runner(
+            parsed,  # type: ignore[arg-type]
             registry,
             wd,
             jobs,

@@ -8,6 +8,7 @@ The CLI's bars, the TUI's Run screen and the tests all consume these and nothing
     FoldStarted                   a fold task was handed to a worker (local) or submitted (Dask)
     PipelineFoldFinished          once per (pipeline, fold) run in this call: stored, or failed with why
     RunFinished                   once, at the end
+    CorpusUnitStarted             a run over several corpora: before each corpus (or training set) runs
 
 A handler may raise :class:`BenchmarkCancelled` to stop the run between folds; every
 finished fold is already stored.
@@ -72,7 +73,25 @@ class RunFinished:
     failed: int
 
 
-Event = RunPlanned | ExtractionProgress | PerturbationStarted | FoldStarted | PipelineFoldFinished | RunFinished
+@dataclass(frozen=True)
+class CorpusUnitStarted:
+    """A benchmark over several corpora starts one of its runs: a corpus's grid, or a matrix training set."""
+
+    unit: str
+    role: str  # corpus, matrix
+    corpus: str  # the corpus, or the training set's label
+    tests: tuple[str, ...] = ()  # matrix: the corpora it is tested on
+
+
+Event = (
+    RunPlanned
+    | ExtractionProgress
+    | PerturbationStarted
+    | FoldStarted
+    | PipelineFoldFinished
+    | RunFinished
+    | CorpusUnitStarted
+)
 EventHandler = Callable[[Event], None]
 
 

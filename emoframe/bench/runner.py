@@ -25,7 +25,7 @@ from ..data.digest import manifest_fingerprint
 from ..data.manifest import Manifest
 from ..data.perturb import PERTURBATION_VERSION
 from ..data.source import check_audio_rows, load_data
-from ..errors import SpecError
+from ..errors import EmoframeError, SpecError
 from ..features import FeatureCache
 from ..pipeline import FeatureProvider, Pipeline
 from ..plugin.registry import Registry, get_registry
@@ -182,6 +182,8 @@ def prepare_run(
     spec: BenchmarkSpec | PipelineSpec, registry: Registry, workdir: Path, base_dir: str | Path | None
 ) -> PreparedRun:
     """Expand the spec, load (and check) its data and key the run; nothing is written to the store."""
+    if spec.is_multi_corpus:
+        raise EmoframeError("this spec lists several data sources: run it with emoframe.bench.study.run_study")
     pipelines = [(pipeline_id(p), p) for p in pipelines_of(spec, registry)]
     first = pipelines[0][1]
     manifest = load_data(first.data, registry, base_dir, workdir=workdir)

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from ..display import param_rows
-from .common import console, err_console, load_corpus, load_registry, styled
+from .common import console, err_console, load_corpus, load_registry, styled, workdir_option
 
 
 @click.command()
@@ -141,12 +141,20 @@ def validate(spec_path: Path, expand: bool) -> None:
         styled(
             ("ok", "green"),
             f" benchmark{' ' + spec.name if spec.name else ''}: "
-            f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)",
+            f"{len(pipelines)} pipelines ({fused} fused, {len(pipelines) - fused} unimodal)" + _corpora_note(spec),
         )
     )
     if expand:
         for p in pipelines:
             console.print(f"  {p.label()}", highlight=False, markup=False)
+
+
+def _corpora_note(spec: Any) -> str:
+    """' on each of 3 corpora (a, b, c)' for a spec over several corpora, else ''."""
+    if not spec.is_multi_corpus:
+        return ""
+    names = ", ".join(d.source_name() for d in spec.data_sources)
+    return f" on each of {len(spec.data_sources)} corpora ({names})"
 
 
 @click.command()
@@ -203,8 +211,24 @@ def corpus_synth(out: Path, seed: int, speakers: int, per_class: int, size: int 
 @click.argument("name", required=False)
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="A manifest file instead.")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Corpus parameter.")
-def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]) -> None:
-    """Load a corpus, validate it, and show its size, classes and speakers."""
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Every data source of this spec side by side (classes, speakers, languages, durations, sample rates).",
+)
+@workdir_option
+def corpus_info(
+    name: str | None, manifest: Path | None, params: tuple[str, ...], spec_path: Path | None, workdir: Path | None
+) -> None:
+    """Load a corpus, validate it, and show its size, classes and speakers (or a spec's corpora side by side)."""
+    if spec_path is not None:
+        if name is not None or manifest is not None:
+            raise click.UsageError("give a corpus NAME, --manifest PATH or --spec SPEC, one of them")
+        from .corpora import corpus_cards
+
+        corpus_cards(spec_path, workdir)
+        return
     m = load_corpus(name, manifest, params)
     frame = m.frame
     console.print(
@@ -216,6 +240,17 @@ def corpus_info(name: str | None, manifest: Path | None, params: tuple[str, ...]
     for label, group in frame.groupby("label"):
         table.add_row(str(label), str(len(group)), str(group["speaker"].nunique()))
     console.print(table)
+    if name is not None and name in (registry := load_registry()):
+        cls = registry.get(name).cls
+        native = getattr(cls, "native_labels", {})
+        if native:  # what the loader writes: the corpus's own codes onto the shared vocabulary
+            console.print(
+                "labels (native → shared): " + ", ".join(f"{k} → {v}" for k, v in native.items()),
+                highlight=False,
+            )
+        language = getattr(cls, "language", None)
+        if language:
+            console.print(f"language: {language}", highlight=False)
     if m.empty_transcripts:  # a fact about the corpus; a warning only where a text branch reads them
         console.print(f"transcripts: {len(m.empty_transcripts)} empty", highlight=False)
     for w in m.warnings:

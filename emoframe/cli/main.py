@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import EmoframeError
-from . import catalogue, deploy, results, running, tools
+from . import catalogue, corpora, deploy, results, running, tools
 from .common import err_console, styled
 
 
@@ -95,6 +95,7 @@ for command in (
     results.failures,
     results.results,
     results.compare,
+    corpora.rank,
     results.report,
     deploy.train,
     deploy.predict,

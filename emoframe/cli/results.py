@@ -221,6 +221,7 @@ def results(
     run_id: str | None, fmt: str, sort: str, ascending: bool, only_fused: bool, cost: bool, workdir: Path | None
 ) -> None:
     """The leaderboard of a run (`--run`), or the list of runs."""
+    from ..results.corpora import is_study
     from ..results.leaderboard import leaderboard, learned_lines, to_csv, to_json, to_markdown
     from ..results.resolve import resolve_run
     from ..results.tuning import tuning_lines
@@ -230,6 +231,14 @@ def results(
         runs = store.runs()
         target = resolve_run(store, run_id)
         warn_lines(code_change_lines(store, target))
+        if is_study(store, target):  # a run over several corpora: its corpora, the ranks, the matrix's cells
+            from .corpora import print_study, study_export
+
+            if fmt == "table":
+                print_study(store, target)
+            else:
+                click.echo(study_export(store, target, fmt), nl=False)
+            return
         rows = leaderboard(store, target, sort=sort, descending=not ascending)
         if only_fused:
             rows = [r for r in rows if r.fused]

@@ -221,6 +221,10 @@ def _execute(api_call: Any, spec_path: Path, options: RunOptions, report: Path |
             )
             for line in event.code_changes:
                 err_console.print(styled(("code changed: ", "yellow"), line))
+        elif isinstance(event, ev.CorpusUnitStarted):
+            where = f"corpus {event.corpus}" if event.role == "corpus" else f"matrix: train on {event.corpus}"
+            tests = f", test on {', '.join(event.tests)}" if event.tests else ""
+            err_console.print(f"— {where}{tests}", highlight=False, markup=False)
         elif isinstance(event, ev.PerturbationStarted):
             err_console.print(f"preparing perturbed test data: {event.condition}", highlight=False, markup=False)
         elif isinstance(event, ev.PipelineFoldFinished):
@@ -264,6 +268,9 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
         err_console.print(note, highlight=False, markup=False)
     t0 = time.perf_counter()
     stored = _execute(bench_api, spec_path, options, report=options.report_dir or True)
+    if is_study(stored.outcome):  # several corpora: each one's leaderboard, the one across them, the matrix
+        _print_study(stored, time.perf_counter() - t0)
+        return
     outcome, rows, run = stored.outcome, stored.rows, stored.info
     print_leaderboard(rows, title=f"{outcome.name} — run {outcome.run_id[:12]}")
     print_robustness(rows)
@@ -284,6 +291,43 @@ def _bench(spec_path: Path, options: RunOptions) -> None:
         highlight=False,
     )
     report_errors(outcome)
+
+
+def is_study(outcome: Any) -> bool:
+    from ..bench.study import StudyOutcome
+
+    return isinstance(outcome, StudyOutcome)
+
+
+def _print_study(stored: Any, seconds: float) -> None:
+    """A benchmark over several corpora: every corpus's leaderboard, the table across them, the matrix and
+    the ranks; then what ran and the report; exit 1 when a corpus failed (the others are stored)."""
+    from ..results.store import ResultsStore
+    from .corpora import print_study
+
+    outcome = stored.outcome
+    store = ResultsStore(stored.store_path, readonly=True)
+    try:
+        print_study(store, outcome.run_id)
+    finally:
+        store.close()
+    extracted = ", ".join(
+        f"{n}: {outcome.computed.get(n, 0)} computed, {outcome.from_cache.get(n, 0)} from the cache"
+        for n in sorted(set(outcome.computed) | set(outcome.from_cache))
+    )
+    console.print(
+        f"{outcome.ran} pipeline-fold(s) run over {len(outcome.units)} corpus run(s), {outcome.skipped} reused "
+        f"from the store in {seconds:.1f} s · features: {extracted or 'none'} · report: {stored.report_path}",
+        highlight=False,
+    )
+    failed_units = [u for u in outcome.units if u.status == "failed"]
+    for u in failed_units:  # a corpus that could not be loaded (or split): its runs only
+        err_console.print(styled(("failed: ", "red"), f"{u.corpus}: {u.message}"))
+    outcome.errors = [e for e in outcome.errors if e["pipeline_id"]]
+    report_errors(outcome)
+    if failed_units:
+        err_console.print("every other corpus ran and is stored; fix the cause and rerun to fill the gaps")
+        sys.exit(1)
 
 
 @click.command()

@@ -27,7 +27,32 @@ def load_data(
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
         manifest = load_manifest(path, require_audio=False, encoding=data.encoding)
+    if data.label_map:
+        manifest = apply_label_map(manifest, data.label_map, data.name or manifest.name)
     return manifest.keep_classes(data.classes) if data.classes else manifest
+
+
+def apply_label_map(manifest: Manifest, label_map: dict[str, str | None], source: str) -> Manifest:
+    """Labels renamed onto the shared set (``anger → angry``); a label mapped to None is dropped. A map entry
+    for a label the corpus does not have is refused: a typo would otherwise silently keep the old label."""
+    present = set(manifest.frame["label"])
+    unknown = sorted(k for k in label_map if k not in present)
+    if unknown:
+        raise DataError(
+            f"{source}: label_map names label(s) {', '.join(unknown)} the corpus does not have; its labels are "
+            f"{', '.join(sorted(present))} — map those (after the loader's own map, see `emoframe corpus info`)"
+        )
+    frame = manifest.frame.copy()
+    frame["label"] = [label_map.get(v, v) if v in label_map else v for v in frame["label"]]
+    keep = frame["label"].notna() & (frame["label"] != "")
+    dropped = sorted(k for k, v in label_map.items() if not v)
+    out = Manifest(frame[keep].reset_index(drop=True), manifest.name, manifest.root, list(manifest.warnings))
+    out.text_source = manifest.text_source
+    if dropped:
+        out.warnings.append(
+            f"{source}: label(s) {', '.join(dropped)} dropped by its label_map ({int((~keep).sum())} rows)"
+        )
+    return out
 
 
 def check_audio_rows(pipelines: list[PipelineSpec], manifest: Manifest) -> None:

@@ -143,6 +143,9 @@ class Branch:
                 X = list(X)
         if self.spec.normalise == "speaker":
             X = speaker_normalise(X, manifest.speakers)
+        elif self.spec.normalise == "corpus":  # each corpus by its own statistics; one corpus: the rows given
+            corpus = manifest.frame["corpus"] if "corpus" in manifest.frame else None
+            X = speaker_normalise(X, corpus.astype(str).to_numpy() if corpus is not None else np.zeros(len(manifest)))
         return X
 
     def fit(

@@ -312,6 +312,11 @@ class Corpus(Component):
     kind = "corpus"
     #: where a corpus that generates or unpacks files keeps them; set by the runner from --workdir
     workdir: Path | None = None
+    #: the corpus's own label codes → the shared vocabulary the loader writes (angry, happy, sad, neutral, ...);
+    #: a spec's ``data.label_map`` applies after it (docs/data.md "Labels across corpora")
+    native_labels: ClassVar[dict[str, str]] = {}
+    #: the language spoken (ISO 639-1, e.g. "de"), shown by `emoframe corpus info`; None: not stated
+    language: ClassVar[str | None] = None
 
     def load(self) -> Any:
         raise NotImplementedError

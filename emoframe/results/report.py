@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
-from . import figures, report_cost, report_tuning
+from . import figures, report_corpora, report_cost, report_tuning
 from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
 from .messages import failed_folds, run_warnings
 from .store import ResultsStore
@@ -159,9 +159,15 @@ def write_report(
         "versions": versions(store.run_code(run["id"]) or {}, registry),
     }
     key = report_key(run, rows)
+    corpora_state = report_corpora.state(store, run["id"])  # a run over several corpora: its units' figures too
+    if corpora_state is not None:
+        key = hashlib.sha256((key + corpora_state).encode()).hexdigest()[:32]
     if report_owner(out / INDEX) == (True, key):  # this very report, already written: drawing it again changes nothing
         return out / INDEX
-    extra = report_cost.section(store, run["id"], rows, _png)  # sections that read the store beyond the rows
+    extra = [  # sections that read the store beyond the rows
+        *report_cost.section(store, run["id"], rows, _png),
+        *report_corpora.section(store, run["id"]),
+    ]
     body = "\n".join(_page(run, rows, extra)).encode("utf-8")
     head = f"<!doctype html><!-- emoframe report {key} {_page_digest(key, body)} -->\n".encode()
     out.mkdir(parents=True, exist_ok=True)
@@ -227,6 +233,7 @@ SECTIONS = (
     ("learned", "What the models learned"),
     ("cost", "Cost beside accuracy"),
     ("curves", "Training curves"),
+    ("corpora", "Across corpora"),
     ("failed", "Failed pipeline-folds"),
     ("left-out", "Left out"),
     ("spec", "Spec"),
@@ -392,6 +399,7 @@ def report_key(run: dict[str, Any], rows: list[LeaderboardRow]) -> str:
         run_warnings.__module__,
         report_cost.__name__,
         report_tuning.__name__,
+        report_corpora.__name__,
     )
     for module in shaping:  # the code that shapes the page
         code.update(Path(str(sys.modules[module].__file__)).read_bytes())

@@ -15,7 +15,8 @@ def is_grid(doc: dict[str, Any]) -> bool:
     if doc.get("kind") in ("pipeline", "benchmark"):
         return doc["kind"] == "benchmark"
     if (
-        isinstance(doc.get("fusion"), list)
+        isinstance(doc.get("data"), list)  # several corpora: a benchmark over each
+        or isinstance(doc.get("fusion"), list)
         or isinstance(doc.get("model"), list)
         or "also" in doc
         or "robustness" in doc
@@ -56,7 +57,7 @@ def expand(spec: BenchmarkSpec, registry: Registry) -> list[PipelineSpec]:
                 )
         per_branch[key] = concrete
     keys = sorted(per_branch)
-    common = {"data": spec.data, "evaluation": spec.evaluation}
+    common = {"data": spec.data, "evaluation": spec.evaluation}  # several sources: the caller runs each
     pipelines: list[PipelineSpec] = []
     fusions: list[ComponentRef | None] = [*spec.fusion] if spec.fusion else [None]
     for fusion in fusions:

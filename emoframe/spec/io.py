@@ -153,13 +153,28 @@ def parse_document(text: str, source: str, is_json: bool = False) -> dict[str, A
     return doc
 
 
+def _source_paths(doc: dict[str, Any], problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """With ``data: [...]`` every source is checked under its list index: ``sources[1].x`` reads ``data[1].x``,
+    and the first source's problems, found twice (as ``data`` too), are said once."""
+    if not isinstance(doc.get("data"), list):
+        return problems
+    out = []
+    for path, msg in problems:
+        if path == "data" or path.startswith(("data.", "data[")):
+            continue
+        if path.startswith("sources"):
+            path = "data" + path[len("sources") :]
+        out.append((path, msg))
+    return out
+
+
 def parse_spec(doc: dict[str, Any], source: str | None = None) -> PipelineSpec | BenchmarkSpec:
     """Build the pydantic spec from a dict; every structural problem is reported at once."""
     cls = BenchmarkSpec if is_grid(doc) else PipelineSpec
     try:
         return cls.model_validate(doc)
     except ValidationError as err:
-        problems = [SpecProblem(path, msg) for path, msg in format_validation_error(err)]
+        problems = [SpecProblem(path, msg) for path, msg in _source_paths(doc, format_validation_error(err))]
         raise SpecError(problems, source=source) from None
     except RecursionError:
         raise SpecError(

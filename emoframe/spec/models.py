@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -27,7 +29,11 @@ from pydantic import (
 from .dimension import parse_dimension
 
 SEED_MAX = 2**32 - 1  # numpy's seeds
-PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus")
+PROTOCOLS = ("speaker_kfold", "loso", "predefined", "cross_corpus", "cross_corpus_matrix")
+#: the protocols one data source of several may name for its own in-corpus runs
+SOURCE_PROTOCOLS = ("speaker_kfold", "loso", "predefined")
+#: what a data source may be called among several: it becomes part of row ids (``name:id``) and of file names
+SOURCE_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 MODALITIES = ("audio", "text")
 
 
@@ -135,6 +141,19 @@ class DataSpec(BaseModel):
         "default) or asr (the transcriber's); 'asr:<transcriber>' also names the transcriber",
     )
 
+    # -- several data sources (``data: [...]``, docs/evaluation.md "Across corpora"); unset for one -------
+    name: str | None = Field(
+        None, description="what this source is called among several (e.g. emodb); default: its corpus name"
+    )
+    label_map: dict[str, str | None] | None = Field(
+        None,
+        description="native label → shared label (e.g. anger: angry); null drops the label; labels not listed "
+        "are kept as they are. Applied before 'classes'",
+    )
+    protocol: Literal["speaker_kfold", "loso", "predefined"] | None = Field(
+        None, description="this source's own in-corpus protocol (one of several sources); default: evaluation's"
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _asr_shorthand(cls, value: Any) -> Any:
@@ -163,6 +182,19 @@ class DataSpec(BaseModel):
             raise ValueError(f"unknown text encoding '{value}' (e.g. utf-8, latin-1, cp1252)") from None
         return value
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(SOURCE_NAME, value):
+            raise ValueError(
+                f"'{value}' cannot name a data source: use letters, digits, '_', '.', '-' (it prefixes ids)"
+            )
+        return value
+
+    def source_name(self) -> str:
+        """What this source is called among several: its ``name``, else its corpus name or manifest file stem."""
+        return self.name or (self.corpus.name if self.corpus is not None else PurePath(str(self.manifest)).stem)
+
     @model_validator(mode="after")
     def _one_source(self) -> DataSpec:
         if (self.corpus is None) == (self.manifest is None):
@@ -176,7 +208,7 @@ class EvaluationSpec(BaseModel):
     """The protocol: speaker-independent folds by default, seeds and bootstrap size."""
 
     model_config = ConfigDict(extra="forbid")
-    protocol: Literal["speaker_kfold", "loso", "predefined", "cross_corpus"] = "speaker_kfold"
+    protocol: Literal["speaker_kfold", "loso", "predefined", "cross_corpus", "cross_corpus_matrix"] = "speaker_kfold"
     folds: int = Field(5, ge=2, le=100, description="folds of speaker_kfold")
     inner_folds: int = Field(
         3,
@@ -214,19 +246,31 @@ class EvaluationSpec(BaseModel):
         """How many times the protocol runs (1 unless ``repeats`` says more)."""
         return self.repeats or 1
 
+    leave_one_out: bool | None = Field(
+        None, description="cross_corpus_matrix: also train on all corpora but one and test on the one left out"
+    )
+    train: list[str] | None = Field(
+        None,
+        description="set by emoframe on the runs a cross_corpus_matrix is made of: the sources this run trains on "
+        "(it tests on the others)",
+    )
+
     @model_validator(mode="after")
     def _test_only_cross(self) -> EvaluationSpec:
         if self.protocol == "cross_corpus" and self.test is None:
             raise ValueError("protocol cross_corpus needs 'test' data (train on 'data', test on 'test')")
         if self.protocol != "cross_corpus" and self.test is not None:
             raise ValueError("'test' data is only used by protocol cross_corpus")
+        if self.protocol != "cross_corpus_matrix" and (self.leave_one_out is not None or self.train is not None):
+            raise ValueError("'leave_one_out' is only used by protocol cross_corpus_matrix")
         return self
 
 
-Normalise = Literal["none", "speaker"]
+Normalise = Literal["none", "speaker", "corpus"]
 NORMALISE_HELP = (
     "speaker: z-normalise each speaker's features by that speaker's own statistics "
-    "(unsupervised, standard in speech emotion work); none: leave them"
+    "(unsupervised, standard in speech emotion work); corpus: by the statistics of the corpus a row comes "
+    "from (across corpora: each training and test corpus by its own); none: leave them"
 )
 
 
@@ -336,6 +380,35 @@ class _SpecBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     data: DataSpec
+    sources: list[DataSpec] | None = Field(
+        None,
+        description="several data sources: write them as a list under 'data' (each with a name, its own classes, "
+        "a label_map and optionally its own protocol); 'data' then reads as the first of them",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_list(cls, value: Any) -> Any:
+        """``data: [a, b, c]`` → ``sources`` (all of them) and ``data`` (the first, which settings shared by
+        every source, such as the transcriber, are read from)."""
+        if isinstance(value, dict) and isinstance(value.get("data"), list):
+            if "sources" in value:
+                raise ValueError("give the data sources once, as a list under 'data'")
+            listed = value["data"]
+            if not listed:
+                raise ValueError("data: the list of data sources is empty; name at least one corpus or manifest")
+            value = {**value, "data": listed[0], "sources": listed}
+        return value
+
+    @property
+    def data_sources(self) -> list[DataSpec]:
+        """Every data source of the spec: the list under ``data``, or the one ``data``."""
+        return list(self.sources) if self.sources else [self.data]
+
+    @property
+    def is_multi_corpus(self) -> bool:  # a list of one counts too: it runs as a study of one corpus
+        return self.sources is not None
+
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     tuning: TuningSpec | None = Field(
         None, description="nested tuning of the components that carry a search (trials, inner folds, metric)"
@@ -348,6 +421,8 @@ class _SpecBase(BaseModel):
         d = self.model_dump(mode="json", exclude_none=True)
         if self.execution == ExecutionSpec():
             d.pop("execution", None)
+        if "sources" in d:  # written as the user wrote it: a list under data
+            d["data"] = d.pop("sources")
         return d
 
     def to_yaml(self) -> str:
@@ -375,8 +450,8 @@ class PipelineSpec(_SpecBase):
         for key in sorted(self.branches):
             b = self.branches[key]
             chain = [r.label() for r in (b.extractor, b.model) if r is not None]
-            if b.normalise == "speaker":  # every setting that changes results is in the label
-                chain[0] += " (speaker-norm)"
+            if b.normalise in ("speaker", "corpus"):  # every setting that changes results is in the label
+                chain[0] += f" ({b.normalise}-norm)"
             if self.transcripts_of(key) == "asr" and chain:
                 chain[0] += " (ASR text)"
             prefix = "" if key in MODALITIES else f"{key}: "

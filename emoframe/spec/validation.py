@@ -20,6 +20,7 @@ from ..plugin.registry import Registry
 from .models import BenchmarkSpec, ComponentRef, DataSpec, PipelineSpec, _as_list, branch_modality
 from .repeats import repeat_problems
 from .search import extracted_search_problems, sampler_problems, search_problems
+from .sources import sources_rules
 
 #: pydantic's names of the spec's union members in an error location: not part of a user's path
 _UNION_TAGS = ("BranchGrid", "BranchSpec", "ComponentRef", "DataSpec")
@@ -256,12 +257,13 @@ def presence_rules(c: Ctx, b: BranchCtx) -> Problems:
             "a single-branch pipeline needs a model",
             f"add e.g. model: {', '.join(c.fitting('model')[:3])}",
         )
-    if "speaker" in b.normalise and not b.extractors:
-        yield SpecProblem(
-            f"{b.path}.normalise",
-            "speaker normalisation needs features; this branch has no extractor",
-            "add an extractor or set normalise: none",
-        )
+    for how in ("speaker", "corpus"):
+        if how in b.normalise and not b.extractors:
+            yield SpecProblem(
+                f"{b.path}.normalise",
+                f"{how} normalisation needs features; this branch has no extractor",
+                "add an extractor or set normalise: none",
+            )
 
 
 def transcript_rules(c: Ctx, b: BranchCtx) -> Problems:
@@ -392,7 +394,12 @@ def check(
                     problems.append(q)
         return problems
     c = Ctx(registry, Path(base_dir) if base_dir is not None else None)
-    c.add(data_rules(c, "data", spec.data))
+    if spec.is_multi_corpus:
+        for i, source in enumerate(spec.data_sources):
+            c.add(data_rules(c, f"data[{i}]", source))
+    else:
+        c.add(data_rules(c, "data", spec.data))
+    c.add(sources_rules(spec))
     if spec.evaluation.test is not None:
         c.add(data_rules(c, "evaluation.test", spec.evaluation.test))
     shape = Shape(

@@ -29,6 +29,8 @@ class CremaD(FileCorpus):
 
     name = "cremad"
     version = "1"
+    native_labels = EMOTIONS
+    language = "en"
     pattern = re.compile(r"(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})")
     example = "1001_DFA_ANG_XX.wav"
 

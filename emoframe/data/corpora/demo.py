@@ -10,7 +10,7 @@ from ...ownership import MARKER, OwnershipError, file_sha256, is_empty_dir, mark
 from ...plugin.components import Corpus, Params
 from ...workdir import workdir
 from ..manifest import Manifest, load_manifest
-from ..synth import GENERATOR, SYNTH_KIND, check_target, generate, readme
+from ..synth import CLASSES, GENERATOR, SYNTH_KIND, check_target, generate, readme
 
 
 def _adopt_legacy(folder: Path, seed: int, speakers: int, per_class: int) -> bool:
@@ -43,6 +43,8 @@ class DemoCorpus(Corpus):
 
     name = "demo"
     version = "1"
+    native_labels = {c: c for c in CLASSES}  # generated with the shared names
+    language = "en"  # templated English transcripts; the voices are synthetic
 
     class Params(Params):
         root: str = Field(

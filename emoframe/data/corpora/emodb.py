@@ -33,6 +33,8 @@ class EmoDB(FileCorpus):
 
     name = "emodb"
     version = "1"
+    native_labels = EMOTIONS
+    language = "de"
     pattern = re.compile(r"(\d\d)([ab]\d\d)([WLEAFTN])([a-z])")
     example = "03a01Fa.wav"
 

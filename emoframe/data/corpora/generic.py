@@ -10,7 +10,11 @@ from ..manifest import Manifest, load_manifest
 
 
 class ManifestCorpus(Corpus):
-    """A manifest file with columns id, audio, text, label, speaker [, split, start, end]."""
+    """A manifest file with columns id, audio, text, label, speaker [, split, start, end].
+
+    Its labels are whatever the file says (no native codes to map: give ``data.label_map`` onto the shared
+    set); a ``language`` column, where present, is shown by `emoframe corpus info`.
+    """
 
     name = "manifest"
     version = "1"

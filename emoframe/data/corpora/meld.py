@@ -35,6 +35,8 @@ class Meld(Corpus):
 
     name = "meld"
     version = "1"
+    native_labels = EMOTIONS
+    language = "en"
 
     class Params(BaseParams):
         root: str = Field("", description="folder with train/dev/test_sent_emo.csv")

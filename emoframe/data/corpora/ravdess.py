@@ -28,6 +28,8 @@ class Ravdess(FileCorpus):
 
     name = "ravdess"
     version = "1"
+    native_labels = EMOTIONS
+    language = "en"
     pattern = re.compile(r"(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)")
     example = "03-01-05-01-02-01-12.wav"
 

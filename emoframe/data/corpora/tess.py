@@ -26,6 +26,8 @@ class Tess(FileCorpus):
 
     name = "tess"
     version = "1"
+    native_labels = EMOTIONS
+    language = "en"
     pattern = re.compile(r"([OY]AF)_([A-Za-z]+)_([A-Za-z]+)", re.IGNORECASE)
     example = "OAF_back_angry.wav"
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -46,6 +47,8 @@ class BuilderScreen(EmoframeScreen):
         #: kept from a loaded spec so that saving it again loses nothing the form has no widget for
         self.transcripts: dict[str, Any] = {}
         self.data_extra: dict[str, Any] = {}
+        #: several data sources (``data: [...]``): the corpus picker adds the current corpus as one more
+        self.sources: list[dict[str, Any]] = []
         self.doc: dict[str, Any] = {}
         self.valid = False
 
@@ -67,6 +70,10 @@ class BuilderScreen(EmoframeScreen):
                     id="corpus",
                 )
                 yield Input(placeholder="corpus params, e.g. {root: ../shared/data/emodb}", id="corpus-params")
+                with Horizontal(classes="row"):
+                    yield Button("Add as a data source", id="add-source")
+                    yield Button("One corpus", id="clear-sources")
+                yield Static("one corpus: the one above", id="sources")
                 titles = {
                     "audio-extractor": "audio extractor(s)",
                     "audio-model": "audio model(s)",
@@ -120,7 +127,7 @@ class BuilderScreen(EmoframeScreen):
     def _one_or_many(values: list[Any]) -> Any:
         return values[0] if len(values) == 1 else values
 
-    def build_doc(self) -> dict[str, Any]:
+    def _corpus(self) -> Any:
         corpus: Any = self.query_one("#corpus", Select).value
         raw = self.query_one("#corpus-params", Input).value.strip()
         if raw:
@@ -129,9 +136,14 @@ class BuilderScreen(EmoframeScreen):
             except yaml.YAMLError:
                 params = None
             corpus = {"name": corpus, "params": params if isinstance(params, dict) else {"__invalid__": raw}}
+        return corpus
+
+    def build_doc(self) -> dict[str, Any]:
+        corpus = self._corpus()
         folds = self.query_one("#folds", Input).value.strip()
+        data: Any = [dict(s) for s in self.sources] if self.sources else {"corpus": corpus, **self.data_extra}
         doc: dict[str, Any] = {
-            "data": {"corpus": corpus, **self.data_extra},
+            "data": data,
             "evaluation": {
                 "protocol": self.query_one("#protocol", Select).value,
                 "folds": int(folds) if folds.isdigit() else folds,
@@ -198,6 +210,37 @@ class BuilderScreen(EmoframeScreen):
     def _changed(self, event: Any) -> None:
         if not isinstance(event, Select.Changed) or getattr(event.select, "id", None) in ("corpus", "protocol"):
             self.refresh_spec()
+
+    @on(Button.Pressed, "#add-source")
+    def add_source(self) -> None:
+        """The corpus above becomes one more data source (named after it, numbered when taken)."""
+        corpus = self._corpus()
+        base = corpus if isinstance(corpus, str) else corpus["name"]
+        taken = {s.get("name") for s in self.sources}
+        name = next(n for n in [base, *(f"{base}-{i}" for i in range(2, 1000))] if n not in taken)
+        self.sources.append({"name": name, "corpus": corpus, **self.data_extra})
+        self.show_sources()
+        self.refresh_spec()
+
+    @on(Button.Pressed, "#clear-sources")
+    def clear_sources(self) -> None:
+        self.sources = []
+        self.show_sources()
+        self.refresh_spec()
+
+    def show_sources(self) -> None:
+        """The data sources, one a line: name, corpus and what differs (params, label map, own protocol)."""
+        if not self.sources:
+            text = "one corpus: the one above"
+        else:
+            lines = []
+            for s in self.sources:
+                c: Any = s.get("corpus") or s.get("manifest") or ""
+                what = c if isinstance(c, str) else f"{c['name']} {c.get('params') or ''}"
+                extra = "".join(f" · {k}: {s[k]}" for k in ("label_map", "classes", "protocol") if s.get(k))
+                lines.append(f"• {s.get('name') or what}: {what}{extra}")
+            text = f"{len(self.sources)} data source(s):\n" + "\n".join(lines)
+        self.query_one("#sources", Static).update(Text(text))
 
     @on(SelectionList.SelectionHighlighted)
     async def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
@@ -320,6 +363,10 @@ class BuilderScreen(EmoframeScreen):
             for n in names:
                 sl.select(n)
         self.query_one("#spec-name", Input).value = spec.name or ""
+        self.sources = (
+            [d.model_dump(mode="json", exclude_none=True) for d in spec.data_sources] if spec.is_multi_corpus else []
+        )
+        self.show_sources()
         corpus = spec.data.corpus
         if corpus is not None:
             self.query_one("#corpus", Select).value = corpus.name

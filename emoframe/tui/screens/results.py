@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from ...display import OUTCOME_STYLE
 from ...errors import EmoframeError
 from ...plugin.registry import Registry
+from ...results.corpora import AcrossCorpora, across_corpora, is_study
 from ...results.leaderboard import (
     HEADERS,
     LeaderboardRow,
@@ -57,6 +58,8 @@ class ResultsScreen(EmoframeScreen):
         self.sort_key, self.descending = "uar", True
         self.compare_with: LeaderboardRow | None = None
         self.run_id: str | None = None
+        #: a run over several corpora: its leaderboard across corpora (one column per corpus), else None
+        self.across: AcrossCorpora | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,20 +101,30 @@ class ResultsScreen(EmoframeScreen):
             try:
                 runs = store.runs()
                 target = resolve_run(store, wanted) if runs else None  # the one resolver; None: the latest
-                rows = leaderboard(store, target, sort=self.sort_key, descending=self.descending) if target else []
+                across = across_corpora(store, target) if target and is_study(store, target) else None
+                rows = (
+                    leaderboard(store, target, sort=self.sort_key, descending=self.descending)
+                    if target and across is None
+                    else []
+                )
                 labels = store.run(target)["classes"] if target else []
             finally:
                 store.close()
         except EmoframeError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._loaded, runs, target, rows, labels)
+        self.app.call_from_thread(self._loaded, runs, target, rows, labels, across)
 
     def _failed(self, message: str) -> None:
         self.query_one("#detail-a", Static).update(Text(message))
 
     def _loaded(
-        self, runs: list[dict[str, Any]] | None, target: str | None, rows: list[LeaderboardRow], labels: list[str]
+        self,
+        runs: list[dict[str, Any]] | None,
+        target: str | None,
+        rows: list[LeaderboardRow],
+        labels: list[str],
+        across: AcrossCorpora | None = None,
     ) -> None:
         if runs is None:
             self.query_one("#detail-a", Static).update("No results yet: run a benchmark (F3).")
@@ -123,7 +136,7 @@ class ResultsScreen(EmoframeScreen):
             )
             if target:
                 select.value = target
-        self.rows, self.labels, self.run_id = rows, labels, target
+        self.rows, self.labels, self.run_id, self.across = rows, labels, target, across
         self.fill()
 
     @on(Select.Changed, "#run-select")
@@ -137,7 +150,11 @@ class ResultsScreen(EmoframeScreen):
 
     def fill(self) -> None:
         table = self.query_one("#leaderboard", DataTable)
-        table.clear()
+        table.clear(columns=True)
+        if self.across is not None:  # several corpora: a column per corpus, the average rank and the verdict
+            self.fill_across(table, self.across)
+            return
+        table.add_columns(*[c for c, _ in COLUMNS])
         for i, r in enumerate(self.rows):
             # Text: pipeline names hold [brackets]
             table.add_row("", *[Text(c or "—") for c in table_cells(r)], key=str(i))
@@ -145,8 +162,32 @@ class ResultsScreen(EmoframeScreen):
             self.query_one("#detail-a", Static).update(detail(self.rows[0], self.labels))
         table.focus()
 
+    def fill_across(self, table: DataTable, across: AcrossCorpora) -> None:
+        table.add_columns("#", "pipeline", *across.corpora, "mean UAR", "avg rank", "tied with best")
+        for i, r in enumerate(across.rows):
+            table.add_row(
+                *[
+                    Text(c)
+                    for c in (
+                        str(r.rank or ""),
+                        r.pipeline,
+                        *(f"{v:.3f}" if v is not None else "—" for v in r.uar.values()),
+                        f"{r.mean_uar:.3f}" if r.mean_uar is not None else "—",
+                        f"{r.average_rank:.2f}" if r.average_rank is not None else "—",
+                        "—" if r.tied_with_best is None else ("yes" if r.tied_with_best else "no"),
+                    )
+                ],
+                key=f"across-{i}",
+            )
+        lines = [across.ranks.verdict()] if across.ranks is not None else ["no corpus has every pipeline's score yet"]
+        lines += across.problems + ["each corpus's own leaderboard: choose its run in the list above"]
+        self.query_one("#detail-a", Static).update(Text("\n".join(lines)))
+        table.focus()
+
     @on(DataTable.HeaderSelected, "#leaderboard")
     def _sort(self, event: DataTable.HeaderSelected) -> None:
+        if self.across is not None:
+            return  # across corpora: ordered by average rank
         if event.column_index == 0:  # the cursor's marker column sorts nothing
             return
         key = COLUMNS[event.column_index - 1][1]
@@ -157,6 +198,8 @@ class ResultsScreen(EmoframeScreen):
 
     @on(DataTable.RowHighlighted, "#leaderboard")
     def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        if self.across is not None:
+            return
         if event.row_key is not None and event.row_key.value is not None:
             self.query_one("#detail-a", Static).update(detail(self.rows[int(event.row_key.value)], self.labels))
 

@@ -16,6 +16,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Pro
 from ...bench import events as ev
 from ...bench.events import BenchmarkCancelled
 from ...bench.runner import pipeline_id, run_benchmark
+from ...bench.study import run_study
 from ...errors import EmoframeError
 from ...plugin.registry import Registry
 from ...spec import load_spec, pipelines_of
@@ -117,7 +118,7 @@ class RunScreen(EmoframeScreen):
             self.app.call_from_thread(self.show_progress, event)
 
         try:
-            outcome = run_benchmark(
+            outcome = (run_study if spec.is_multi_corpus else run_benchmark)(  # several corpora: each its run
                 spec,
                 self.registry,
                 self.app.workdir,
@@ -151,15 +152,24 @@ class RunScreen(EmoframeScreen):
             for line in event.code_changes:
                 log.write(Text(f"code changed: {line}"))
             for pid, row in self.rows.items():
+                if pid not in event.done:
+                    continue  # another corpus's run
                 row["done"] = event.done.get(pid, 0)
                 table.update_cell(pid, "folds", fold_bar(row["done"], self.folds))
                 table.update_cell(pid, "status", "queued")
         elif isinstance(event, ev.FoldStarted):
             for pid in event.pipelines:
-                table.update_cell(pid, "status", f"fold {event.fold}…")
+                if pid in self.rows:
+                    table.update_cell(pid, "status", f"fold {event.fold}…")
+        elif isinstance(event, ev.CorpusUnitStarted):  # several corpora: the table shows the first one's rows
+            tests = f", tested on {', '.join(event.tests)}" if event.tests else ""
+            log.write(Text(f"{event.role} {event.corpus}{tests}"))
         elif isinstance(event, ev.PipelineFoldFinished):
             bar.advance(1)
-            if event.ok:
+            if event.pipeline not in self.rows:
+                if not event.ok:
+                    log.write(Text.assemble(("failed ", "red"), f"{event.name} in fold {event.fold}: {event.error}"))
+            elif event.ok:
                 self._advance(event.pipeline)
             else:
                 table.update_cell(event.pipeline, "status", "[red]failed[/red]")
