@@ -72,7 +72,7 @@ async def test_results_shows_a_column_per_corpus_and_the_ranks(tmp_path):
         assert isinstance(screen, ResultsScreen) and screen.across is not None
         table = screen.query_one("#leaderboard")
         headers = [str(c.label) for c in table.columns.values()]
-        assert headers == ["#", "pipeline", "a", "b", "c", "mean UAR", "avg rank", "tied with best"]
+        assert headers == [" ", "#", "pipeline", "a", "b", "c", "mean UAR", "avg rank", "tied with best"]  # ▶ column
         assert table.row_count == 2
         shown = screen_text(app)
         assert "has the best average rank" in shown and "no test claimed" in shown
@@ -82,4 +82,4 @@ async def test_results_shows_a_column_per_corpus_and_the_ranks(tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.across is None and table.row_count == 2
-        assert [str(c.label) for c in table.columns.values()][:3] == ["#", "id", "pipeline"]
+        assert [str(c.label) for c in table.columns.values()][:4] == [" ", "#", "id", "pipeline"]

@@ -149,8 +149,9 @@ class ResultsScreen(EmoframeScreen):
         self.load(run_id)
 
     def fill(self) -> None:
-        table = self.query_one("#leaderboard", DataTable)
+        table = self.query_one("#leaderboard", MarkedTable)
         table.clear(columns=True)
+        table.add_mark_column()  # ▶ on the cursor's row: visible without colour
         if self.across is not None:  # several corpora: a column per corpus, the average rank and the verdict
             self.fill_across(table, self.across)
             return
@@ -162,10 +163,11 @@ class ResultsScreen(EmoframeScreen):
             self.query_one("#detail-a", Static).update(detail(self.rows[0], self.labels))
         table.focus()
 
-    def fill_across(self, table: DataTable, across: AcrossCorpora) -> None:
+    def fill_across(self, table: MarkedTable, across: AcrossCorpora) -> None:
         table.add_columns("#", "pipeline", *across.corpora, "mean UAR", "avg rank", "tied with best")
         for i, r in enumerate(across.rows):
             table.add_row(
+                "",
                 *[
                     Text(c)
                     for c in (
