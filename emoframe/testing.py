@@ -381,9 +381,9 @@ def check_roundtrip(cls: type[Any], params: dict[str, Any] | None = None) -> Non
             fusion = cls(params).fit(probas, y, CLASSES)
             clone = _round_trip(fusion)
             out, again = fusion.predict_proba(probas), clone.predict_proba(probas)
-            for k, w in fusion.explain(probas).items():
-                assert _max_diff(w, clone.explain(probas)[k]) <= tol, (
-                    f"{cls.name}: explain() differs after the round trip"
+            for k, w in fusion.branch_weights(probas).items():
+                assert _max_diff(w, clone.branch_weights(probas)[k]) <= tol, (
+                    f"{cls.name}: branch_weights() differs after the round trip"
                 )
     else:
         return

@@ -24,6 +24,7 @@ from ..evaluation.records import EvaluationResult, FoldResult
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
 from ..evaluation.summary import part_specs, summarise
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
+from ..pipeline.explain import explain_fold
 from ..plugin.registry import Registry, get_registry
 from ..spec import ComponentRef, PipelineSpec
 
@@ -186,6 +187,7 @@ def run_fold(
         rows = cond_provider.usable(pipe.stateless_refs(), perturbed)
         Pc = pipe.predict_proba(rows, cond_provider)
         robustness[name] = {"ids": [str(i) for i in rows.ids], "y_pred": [str(v) for v in pipe.classes_[Pc.argmax(1)]]}
+    explanation = explain_fold(pipe, test, provider, seed=spec.evaluation.seed)  # test rows only
     return FoldResult(
         fold=fold,
         test_ids=[str(i) for i in test.ids],
@@ -203,6 +205,7 @@ def run_fold(
         overlap=[hits, total],
         robustness=robustness,
         learned=pipe.learned(),
+        explanation=explanation,
     )
 
 

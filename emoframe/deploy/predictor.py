@@ -78,7 +78,9 @@ class Predictor:
         if not self.pipeline.early and fusion is not None:
             for key in sorted(self.pipeline.branches):
                 cols += [f"{key}:{c}" for c in self.classes]
-            if type(fusion).explain is not LateFusion.explain:  # the fusion says how much each branch weighed
+            if (
+                type(fusion).branch_weights is not LateFusion.branch_weights
+            ):  # the fusion says how much each branch weighed
                 cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
         if self.transcriber_ref is not None:
             cols += TRANSCRIPT_COLUMNS
@@ -170,7 +172,7 @@ class Predictor:
             probas = self.pipeline.branch_probas(usable, provider)
             for key in sorted(probas):
                 columns.update({f"{key}:{c}": probas[key][:, j].tolist() for j, c in enumerate(self.classes)})
-            for key, w in self.pipeline.fusion.explain(probas).items():
+            for key, w in self.pipeline.fusion.branch_weights(probas).items():
                 columns[f"weight:{key}"] = np.asarray(w, dtype=float).tolist()
         if self.transcriber_ref is not None:
             columns["transcript"] = usable.texts

@@ -28,6 +28,9 @@ class FoldResult:
     overlap: list[int] = field(default_factory=lambda: [0, 0])  # test transcripts seen in training, non-empty ones
     robustness: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # condition → test ids, predictions
     learned: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.report()
+    # attribution, feature importance, top terms on these test rows (pipeline.explain.explain_fold); kept in
+    # the store's own table (results.explanations), not in the fold's JSON
+    explanation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -311,8 +311,12 @@ class Pipeline:
         if len(self.classes_) < 2:
             raise ComponentError(f"training data has a single class ({self.classes_[0]}); need at least two")
         self.fit_rows_ = set(manifest.ids)
+        # what stands in for a missing modality when a decision is attributed (pipeline.explain)
+        labels = np.asarray(manifest.labels)
+        self.prior_ = np.array([np.mean(labels == c) for c in self.classes_], dtype=np.float64)
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=True)) for k, b in self.branches.items()}
+            self.block_means_ = {k: np.asarray(v, dtype=np.float64).mean(axis=0) for k, v in blocks.items()}
             with guard(self.fusion, "fit"):
                 Z = self.fusion.fit(blocks, manifest.labels).transform(blocks)
             ref = self.spec.model

@@ -25,6 +25,7 @@ from ..code_digest import fold_is_current
 from ..errors import EmoframeError
 from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
+from . import explanations
 
 
 class StoreError(EmoframeError):
@@ -146,6 +147,7 @@ class ResultsStore:
             self.db.execute("ALTER TABLE runs ADD COLUMN code TEXT")
         if "code" not in {r[1] for r in self.db.execute("PRAGMA table_info(folds)")}:
             self.db.execute("ALTER TABLE folds ADD COLUMN code TEXT")  # the same, of the fold's own pipeline
+        explanations.create(self.db)  # attributions per fold: a table of its own (results.explanations)
 
     def close(self) -> None:
         self.db.close()
@@ -183,6 +185,7 @@ class ResultsStore:
                     db.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                explanations.delete_run(db, run_id)
             db.execute(
                 "INSERT INTO runs (id, name, spec, created, updated, base_dir, code) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name, "
@@ -229,11 +232,14 @@ class ResultsStore:
         now = time.time()
         with self.transaction() as db:
             for pid, fr in results:
+                record = asdict(fr)
+                explanation = record.pop("explanation", None)  # its own table: the fold's JSON stays as it was
                 db.execute(
                     "INSERT OR REPLACE INTO folds (run_id, pipeline_id, fold, result, test_uar, finished, code) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, pid, fr.fold, json.dumps(asdict(fr)), fr.test_uar, now, _code_json((code or {}).get(pid))),
+                    (run_id, pid, fr.fold, json.dumps(record), fr.test_uar, now, _code_json((code or {}).get(pid))),
                 )
+                explanations.write(db, run_id, pid, fr.fold, explanation)
                 db.execute(
                     "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fr.fold)
                 )
@@ -241,6 +247,7 @@ class ResultsStore:
                 db.execute("DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
                 # a fold stored by older code and failing on today's keeps no figures of the older code
                 db.execute("DELETE FROM folds WHERE run_id = ? AND pipeline_id = ? AND fold = ?", (run_id, pid, fold))
+                explanations.write(db, run_id, pid, fold, None)
                 db.execute("INSERT INTO errors VALUES (?, ?, ?, ?, ?)", (run_id, pid, fold, message, now))
             db.execute("UPDATE runs SET updated = ? WHERE id = ?", (now, run_id))
 

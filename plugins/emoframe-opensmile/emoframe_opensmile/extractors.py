@@ -9,6 +9,42 @@ import numpy as np
 
 from emoframe import FeatureExtractor
 
+#: eGeMAPS parameter groups (Eyben et al. 2016, table 1), matched on openSMILE's feature names in this order:
+#: temporal first (``loudnessPeaksPerSec`` is a rate, not an amplitude); MFCC 1-4 apart from spectral balance
+EGEMAPS_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "temporal",
+        ("loudnessPeaksPerSec", "VoicedSegments", "MeanVoiced", "StddevVoiced", "MeanUnvoiced", "StddevUnvoiced"),
+    ),
+    (
+        "frequency",
+        (
+            "F0semitone",
+            "jitter",
+            "F1frequency",
+            "F2frequency",
+            "F3frequency",
+            "F1bandwidth",
+            "F2bandwidth",
+            "F3bandwidth",
+        ),
+    ),
+    ("energy/amplitude", ("shimmer", "loudness", "HNR", "equivalentSoundLevel")),
+    ("MFCC", ("mfcc",)),
+    (
+        "spectral balance",
+        ("alphaRatio", "hammarberg", "slope", "F1amplitude", "F2amplitude", "F3amplitude", "logRelF0", "spectralFlux"),
+    ),
+)
+
+
+def egemaps_group(name: str) -> str:
+    """The eGeMAPS parameter group of one openSMILE feature name ('other' when none matches)."""
+    for group, prefixes in EGEMAPS_GROUPS:
+        if any(name.startswith(p) for p in prefixes):
+            return group
+    return "other"
+
 
 class _SmileExtractor(FeatureExtractor):
     modality = "audio"
@@ -31,6 +67,16 @@ class _SmileExtractor(FeatureExtractor):
 
     def feature_names(self) -> list[str]:
         return list(self.smile().feature_names)
+
+    def feature_groups(self) -> dict[str, list[int]] | None:
+        """eGeMAPS' parameter groups (frequency, energy/amplitude, spectral balance, MFCC, temporal); ComParE and
+        the frame-level sets have none here."""
+        if self.feature_set != "eGeMAPSv02" or self.output != "vector":
+            return None
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(self.feature_names()):
+            groups.setdefault(egemaps_group(name), []).append(i)
+        return groups
 
     def extract(self, x: np.ndarray) -> np.ndarray:
         values = self.smile().process_signal(np.asarray(x, dtype=np.float32), self.sample_rate).to_numpy()
