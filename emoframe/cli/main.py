@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import EmoframeError
-from . import catalogue, deploy, results, running, tools
+from . import catalogue, deploy, explain, results, running, tools
 from .common import err_console, styled
 
 
@@ -96,6 +96,7 @@ for command in (
     results.results,
     results.compare,
     results.report,
+    explain.explain,
     deploy.train,
     deploy.predict,
     deploy.export,

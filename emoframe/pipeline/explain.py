@@ -35,12 +35,45 @@ IMPORTANCE_REPEATS = 5
 TOP_TERMS = 10
 
 
-def _late_value(pipe: Pipeline, probas: Mapping[str, np.ndarray], prior: np.ndarray, keep: frozenset[str]) -> Any:
+def _late_value(
+    fusion: Any, probas: Mapping[str, np.ndarray], prior: np.ndarray, keep: frozenset[str], classes: np.ndarray
+) -> np.ndarray:
     rows = len(next(iter(probas.values())))
     given = {k: (v if k in keep else np.tile(prior, (rows, 1))) for k, v in probas.items()}
-    with guard(pipe.fusion, "predict_proba"):
-        P = np.asarray(pipe.fusion.predict_proba(given), dtype=np.float64)
-    return align_proba(P, np.asarray(pipe.fusion.classes_), pipe.classes_, pipe.fusion.name)
+    with guard(fusion, "predict_proba"):
+        P = np.asarray(fusion.predict_proba(given), dtype=np.float64)
+    return align_proba(P, np.asarray(fusion.classes_), classes, fusion.name)
+
+
+def late_shapley(
+    fusion: Any, probas: Mapping[str, np.ndarray], prior: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], str]:
+    """(fused, baseline, branch → contributions, method), every array rows × ``classes``: the fusion's own
+    ``explain()`` where it has one (checked), else exact Shapley values from its ``predict_proba``."""
+    keys = sorted(probas)
+    fused = _late_value(fusion, probas, prior, frozenset(keys), classes)
+    with guard(fusion, "explain"):
+        own = fusion.explain(probas, prior)
+    if own is None:
+        baseline, contrib = shapley(keys, lambda keep: _late_value(fusion, probas, prior, keep, classes))
+        return fused, baseline, contrib, MODEL_AGNOSTIC
+    baseline = _late_value(fusion, probas, prior, frozenset(), classes)
+    if list(np.asarray(fusion.classes_)) != list(classes):  # contributions come in the fusion's class order
+        own = {k: align_columns(np.asarray(v, dtype=np.float64), fusion.classes_, classes) for k, v in own.items()}
+    contrib = check_explanation(fusion, own, keys, fused.shape, fused - baseline)
+    return fused, baseline, contrib, f"{fusion.name}.explain() (checked: shapes, contributions sum to fused − baseline)"
+
+
+def align_columns(M: np.ndarray, have: Any, want: np.ndarray) -> np.ndarray:
+    """Columns of ``M`` (in ``have`` order) put in ``want`` order; zeros for a class it lacks."""
+    index = {c: j for j, c in enumerate(have)}
+    out = np.zeros((M.shape[0], len(want))) if M.ndim == 2 else M
+    if M.ndim != 2:
+        return M  # the shape check names it
+    for j, c in enumerate(want):
+        if c in index and index[c] < M.shape[1]:
+            out[:, j] = M[:, index[c]]
+    return out
 
 
 def _early_value(pipe: Pipeline, blocks: Mapping[str, np.ndarray], keep: frozenset[str]) -> np.ndarray:
@@ -72,18 +105,8 @@ def attribute(pipe: Pipeline, manifest: Manifest, provider: FeatureProvider | No
     else:
         probas = pipe.branch_probas(manifest, provider)  # memoised: what predict_proba already computed
         branch_proba = probas
-        prior = pipe.prior_
-        fused = _late_value(pipe, probas, prior, frozenset(keys))
-        with guard(pipe.fusion, "explain"):
-            own = pipe.fusion.explain(probas, prior)
-        if own is None:
-            baseline, contrib = shapley(keys, lambda keep: _late_value(pipe, probas, prior, keep))
-            method = MODEL_AGNOSTIC
-        else:
-            baseline = _late_value(pipe, probas, prior, frozenset())
-            contrib = check_explanation(pipe.fusion, own, keys, fused.shape, fused - baseline)
-            method = f"{pipe.fusion.name}.explain() (checked: shapes, contributions sum to fused − baseline)"
-        reference = prior.tolist()
+        fused, baseline, contrib, method = late_shapley(pipe.fusion, probas, pipe.prior_, pipe.classes_)
+        reference = pipe.prior_.tolist()
     predicted = fused.argmax(1)
     return {
         "method": method,

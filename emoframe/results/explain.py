@@ -256,3 +256,63 @@ def explain(store: ResultsStore, run_ref: str | None, pipeline_ref: str) -> Expl
     :mod:`emoframe.results.resolve` reads them; an unknown one is refused with the list to pick from)."""
     run_id, row = resolve_pipeline(store, run_ref, pipeline_ref)
     return explain_row(store, run_id, row)
+
+
+FIGURE_FIELDS = ["section", "branch", "item", "value", "spread"]
+
+
+def figure_rows(ex: Explanation) -> list[dict[str, Any]]:
+    """The explanation's figures as flat rows (section, branch, item, value, spread over folds): what the
+    table, the CSV, the report and the TUI show, so every face shows the same numbers."""
+    rows: list[dict[str, Any]] = []
+    for k, r in sorted(ex.reliance.items()):
+        m = ex.modalities.get(k, k)
+        rows.append(
+            {
+                "section": "reliance",
+                "branch": k,
+                "item": f"{m}: mean |contribution|",
+                "value": r["mean_abs"],
+                "spread": r["std"],
+            }
+        )
+        rows.append(
+            {"section": "reliance", "branch": k, "item": f"{m}: share", "value": r["share"], "spread": r["share_std"]}
+        )
+    labels = {
+        "exactly_one_right": "exactly one branch right",
+        "any_right": "at least one branch right",
+        "oracle_uar": "oracle UAR (pick the right branch)",
+        "disagree": "branches disagree",
+        "follows_right": "fusion right when branches disagree",
+        "contested": "disagreements with a right branch (rows)",
+    }
+    for key, label in labels.items():
+        if key in ex.complementarity:
+            rows.append(
+                {
+                    "section": "complementarity",
+                    "branch": "",
+                    "item": label,
+                    "value": ex.complementarity[key],
+                    "spread": None,
+                }
+            )
+    for b, groups in sorted(ex.importance.items()):
+        for g, v in sorted(groups.items(), key=lambda kv: -kv[1]["mean"]):
+            rows.append(
+                {"section": "importance (UAR drop)", "branch": b, "item": g, "value": v["mean"], "spread": v["std"]}
+            )
+    for b, classes in sorted(ex.top_terms.items()):
+        for c, terms in sorted(classes.items()):
+            for t in terms[:5]:
+                rows.append(
+                    {
+                        "section": f"top terms: {c}",
+                        "branch": b,
+                        "item": t["term"],
+                        "value": t["mean"],
+                        "spread": t["std"],
+                    }
+                )
+    return _clean(rows)
