@@ -3,8 +3,11 @@ complementarity, feature importance, the fusion explain() contract, and every fa
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-import types
+import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +17,17 @@ from click.testing import CliRunner
 
 from emoframe.bench.runner import run_benchmark
 from emoframe.cli import main
+from emoframe.data.manifest import load_manifest
 from emoframe.evaluation.attribution import complementarity, permutation_importance, shapley
-from emoframe.pipeline.explain import late_shapley
+from emoframe.pipeline import FeatureProvider, FoldWork, Pipeline
+from emoframe.pipeline.explain import explain_fold, late_shapley
 from emoframe.plugin.registry import Registry
 from emoframe.results.explain import explain, figure_rows
 from emoframe.results.leaderboard import leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
+
+from . import explain_plugin
 
 CLASSES = np.array(["angry", "happy", "neutral", "sad"])
 WORDS = {"neutral": "plain calm", "happy": "joy delight", "sad": "gloom tears", "angry": "rage fury"}
@@ -200,3 +207,169 @@ def test_planted_corpus_gives_the_reliance_it_was_built_with(voices, tmp_path, v
     assert len(shares) == len(fusions)
     for fusion, s in shares.items():
         assert low <= s["text"] <= high, (variant, fusion, s)
+
+
+# -- test rows only ------------------------------------------------------------------------------------------
+class RecordingWork(FoldWork):
+    """The real FoldWork, noting which rows each branch-probability request was for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[set[str]] = []
+
+    def proba(self, branch, manifest, provider, classes):
+        self.asked.append({str(i) for i in manifest.ids})
+        return super().proba(branch, manifest, provider, classes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fusion", ["fusion.late", "fusion.stacking"])
+def test_attributions_never_use_the_training_folds_own_predictions(voices, fusion):
+    manifest = load_manifest(voices / "manifest.csv")
+    speakers = np.asarray(manifest.speakers)
+    test_rows = np.isin(speakers, np.unique(speakers)[:2])
+    train, test = manifest.subset(~test_rows), manifest.subset(test_rows)
+    spec = parse_spec(
+        {
+            "name": "one",
+            "data": {"manifest": str(voices / "manifest.csv")},
+            "branches": {
+                "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
+                "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+            },
+            "fusion": fusion,
+        }
+    )
+    reg = Registry.from_entry_points()
+    provider = FeatureProvider(reg)
+    work = RecordingWork()
+    pipe = Pipeline(spec, reg).fit(train, provider, work=work)
+    pipe.predict(train, provider)  # the training fold's own predictions, as a benchmark fold computes them
+    first = explain_fold(pipe, test, provider)["attribution"]
+    work.asked.clear()
+    # spoil every memoised training-row prediction: an attribution that read them would change
+    for key, value in list(work._proba.items()):
+        if len(value) == len(train):
+            work._proba[key] = np.tile(np.eye(value.shape[1])[0], (len(value), 1))
+    again = explain_fold(pipe, test, provider)
+    assert not again["errors"]
+    assert again["attribution"] == first
+    assert all(asked == {str(i) for i in test.ids} for asked in work.asked)
+    assert first["ids"] == [str(i) for i in test.ids]
+    labels = np.asarray(train.labels)
+    assert np.allclose(first["reference"], [np.mean(labels == c) for c in pipe.classes_])  # labels, not predictions
+
+
+# -- the faces -----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stored(voices, tmp_path_factory):
+    """One benchmark: a late fusion, a fusion whose explain() returns the wrong shape, early fusion, unimodal."""
+    workdir = tmp_path_factory.mktemp("explain-run")
+    reg = Registry.from_entry_points()
+    reg.add_plugin(explain_plugin, name="badexplain")
+    doc = {
+        "name": "faces",
+        "data": {"manifest": str(voices / "manifest.csv")},
+        "evaluation": {"protocol": "speaker_kfold", "folds": 3, "bootstrap": 100},
+        "branches": {
+            "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
+            "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+        },
+        "fusion": ["fusion.late", "badexplain.fusion", "fusion.early"],
+        "model": "sklearn.logreg",
+    }
+    outcome = run_benchmark(parse_spec(doc), reg, workdir, jobs=1)
+    assert not outcome.errors  # a failing explanation costs no fold
+    return workdir, outcome.run_id
+
+
+def _ids(workdir: Path, run_id: str) -> dict[str, str]:
+    store = ResultsStore(workdir / "results.db", readonly=True)
+    try:
+        return {r.pipeline: r.id for r in leaderboard(store, run_id)}
+    finally:
+        store.close()
+
+
+def _cli(workdir: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["explain", *args, "--workdir", str(workdir)])
+    return result.exit_code, result.output
+
+
+@pytest.mark.slow
+def test_a_plugin_explain_of_the_wrong_shape_fails_that_pipeline_only(stored):
+    workdir, run_id = stored
+    ids = _ids(workdir, run_id)
+    bad = next(i for name, i in ids.items() if "badexplain.fusion" in name)
+    good = next(i for name, i in ids.items() if name.endswith("fusion.late"))
+    store = ResultsStore(workdir / "results.db", readonly=True)
+    try:
+        broken, fine = explain(store, run_id, bad), explain(store, run_id, good)
+    finally:
+        store.close()
+    assert broken.errors and all("badexplain.fusion" in e and "shape" in e for e in broken.errors)
+    assert not broken.reliance and broken.complementarity  # complementarity needs no attribution
+    assert any("no modality attribution" in n for n in broken.notes)
+    assert not fine.errors and set(fine.reliance) == {"audio", "text"}
+
+
+@pytest.mark.slow
+def test_every_face_shows_the_same_numbers(stored):
+    workdir, run_id = stored
+    ids = _ids(workdir, run_id)
+    late = next(i for name, i in ids.items() if name.endswith("fusion.late"))
+    store = ResultsStore(workdir / "results.db", readonly=True)
+    try:
+        ex = explain(store, run_id, late)
+        figures = figure_rows(ex)
+        from emoframe.results.report_explain import section
+
+        html = "\n".join(section(store, run_id))
+    finally:
+        store.close()
+    code, out = _cli(workdir, run_id[:8], late[:8], "--format", "json")
+    assert code == 0, out
+    record = json.loads(out)
+    assert record["figures"] == figures and record["reliance"] == ex.to_record()["reliance"]
+    code, out = _cli(workdir, run_id[:8], late[:8], "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["section"], r["item"]) for r in rows] == [(f["section"], f["item"]) for f in figures]
+    assert all(float(r["value"]) == pytest.approx(f["value"]) for r, f in zip(rows, figures) if r["value"])
+    code, table = _cli(workdir, run_id[:8], late[:8])
+    assert code == 0 and ex.sentence.split(":")[0] in table
+    for f in figures:
+        if f["section"] in ("reliance", "complementarity") and isinstance(f["value"], float):
+            assert f"{f['value']:.3f}" in table and f"{f['value']:.3f}" in html
+
+
+@pytest.mark.slow
+def test_explain_refuses_unknown_names_with_the_list_and_says_what_a_unimodal_pipeline_gets(stored):
+    workdir, run_id = stored
+    code, out = _cli(workdir, run_id[:8], "no-such-pipeline")
+    assert code == 2 and "candidates" in out and "fusion.late" in out
+    code, out = _cli(workdir, "no-such-run", "1")
+    assert code == 2 and "faces" in out
+    ids = _ids(workdir, run_id)
+    unimodal = next(i for name, i in ids.items() if name == "opensmile.egemaps→sklearn.logreg")
+    code, out = _cli(workdir, run_id[:8], unimodal[:8])
+    assert code == 0 and "feature importance only" in out
+    assert "importance (UAR drop)" in out and "frequency" in out
+
+
+@pytest.mark.slow
+def test_a_run_stored_before_explanations_is_recomputed_from_its_predictions(stored, tmp_path):
+    workdir, run_id = stored
+    old = tmp_path / "old"
+    shutil.copytree(workdir, old, ignore=shutil.ignore_patterns("cache"))
+    con = sqlite3.connect(old / "results.db")
+    con.execute("DROP TABLE explanations")  # as a store written before this table existed
+    con.commit()
+    con.close()
+    ids = _ids(old, run_id)
+    late = next(i for name, i in ids.items() if name.endswith("fusion.late"))
+    code, out = _cli(old, run_id[:8], late[:8], "--format", "json")
+    assert code == 0, out
+    record = json.loads(out)
+    assert record["reliance"] == {} and "before emoframe kept explanations" in " ".join(record["notes"])
+    fresh = json.loads(_cli(workdir, run_id[:8], late[:8], "--format", "json")[1])
+    assert record["complementarity"] == fresh["complementarity"]  # the same figures, from the stored predictions
