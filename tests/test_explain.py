@@ -26,6 +26,7 @@ from emoframe.results.explain import explain, figure_rows
 from emoframe.results.leaderboard import leaderboard
 from emoframe.results.store import ResultsStore
 from emoframe.spec import parse_spec
+from emoframe.tui.widgets.explain import explanation_view
 
 from . import explain_plugin
 
@@ -291,6 +292,14 @@ def _ids(workdir: Path, run_id: str) -> dict[str, str]:
         store.close()
 
 
+def _rendered(renderable) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
 def _cli(workdir: Path, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["explain", *args, "--workdir", str(workdir)])
     return result.exit_code, result.output
@@ -325,6 +334,7 @@ def test_every_face_shows_the_same_numbers(stored):
         from emoframe.results.report_explain import section
 
         html = "\n".join(section(store, run_id))
+        tui = _rendered(explanation_view(ex))
     finally:
         store.close()
     code, out = _cli(workdir, run_id[:8], late[:8], "--format", "json")
@@ -339,7 +349,7 @@ def test_every_face_shows_the_same_numbers(stored):
     assert code == 0 and ex.sentence.split(":")[0] in table
     for f in figures:
         if f["section"] in ("reliance", "complementarity") and isinstance(f["value"], float):
-            assert f"{f['value']:.3f}" in table and f"{f['value']:.3f}" in html
+            assert f"{f['value']:.3f}" in table and f"{f['value']:.3f}" in html and f"{f['value']:.3f}" in tui
 
 
 @pytest.mark.slow
