@@ -383,3 +383,71 @@ def test_a_run_stored_before_explanations_is_recomputed_from_its_predictions(sto
     assert record["reliance"] == {} and "before emoframe kept explanations" in " ".join(record["notes"])
     fresh = json.loads(_cli(workdir, run_id[:8], late[:8], "--format", "json")[1])
     assert record["complementarity"] == fresh["complementarity"]  # the same figures, from the stored predictions
+
+
+# -- predict --explain and the server's ?explain=true --------------------------------------------------------
+@pytest.fixture(scope="module")
+def bundles(voices, tmp_path_factory):
+    from emoframe.deploy.train import train_bundle
+
+    base = tmp_path_factory.mktemp("explain-bundles")
+    branches = {
+        "audio": {"extractor": "opensmile.egemaps", "model": "sklearn.logreg"},
+        "text": {"extractor": "sklearn.tfidf", "model": "sklearn.logreg"},
+    }
+    reg = Registry.from_entry_points()
+    data = {"manifest": str(voices / "manifest.csv")}
+    for name, extra in {
+        "stacking": {"branches": branches, "fusion": "fusion.stacking"},
+        "early": {
+            "branches": {k: {"extractor": b["extractor"]} for k, b in branches.items()},
+            "fusion": "fusion.early",
+            "model": "sklearn.logreg",
+        },
+        "unimodal": {"branches": {"audio": branches["audio"]}},
+    }.items():
+        spec = {**extra, "data": data, "evaluation": {"folds": 2, "inner_folds": 2}}
+        train_bundle(parse_spec(spec), base / name, reg, jobs=1)
+    return base
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["stacking", "early"])
+def test_predict_explain_and_the_server_give_the_same_contributions(voices, bundles, kind):
+    from fastapi.testclient import TestClient
+
+    from emoframe.deploy.predictor import Predictor
+    from emoframe.deploy.server import create_app
+
+    frame = pd.read_csv(voices / "manifest.csv")
+    rows = frame.iloc[:3]
+    wavs = [str(voices / a) for a in rows["audio"]]
+    manifest = voices / "three.csv"
+    rows.assign(audio=wavs).to_csv(manifest, index=False)
+    result = CliRunner().invoke(
+        main, ["predict", str(bundles / kind), str(manifest), "--explain", "--format", "json", "--no-cache"]
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    for r in records:
+        total = r["baseline"] + r["contribution:audio"] + r["contribution:text"]
+        assert total == pytest.approx(r[r["label"]], abs=5e-6)  # efficiency, per file
+    client = TestClient(create_app(Predictor.load(bundles / kind, Registry.from_entry_points())))
+    for r, (_, row) in zip(records, rows.iterrows()):
+        with open(voices / row["audio"], "rb") as f:
+            got = client.post(
+                "/predict?explain=true", files={"audio": ("x.wav", f, "audio/wav")}, data={"text": row["text"]}
+            )
+        assert got.status_code == 200, got.text
+        served = got.json()
+        for key in ("baseline", "contribution:audio", "contribution:text", "label"):
+            assert served[key] == (pytest.approx(r[key]) if key != "label" else r[key])
+    plain = CliRunner().invoke(main, ["predict", str(bundles / kind), str(manifest), "--format", "json", "--no-cache"])
+    assert "contribution:audio" not in plain.stdout
+
+
+@pytest.mark.slow
+def test_predict_explain_on_a_unimodal_bundle_says_why_not(voices, bundles):
+    wav = str(voices / pd.read_csv(voices / "manifest.csv")["audio"][0])
+    result = CliRunner().invoke(main, ["predict", str(bundles / "unimodal"), wav, "--explain", "--no-cache"])
+    assert result.exit_code == 2 and "unimodal" in result.output
