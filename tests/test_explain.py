@@ -451,3 +451,37 @@ def test_predict_explain_on_a_unimodal_bundle_says_why_not(voices, bundles):
     wav = str(voices / pd.read_csv(voices / "manifest.csv")["audio"][0])
     result = CliRunner().invoke(main, ["predict", str(bundles / "unimodal"), wav, "--explain", "--no-cache"])
     assert result.exit_code == 2 and "unimodal" in result.output
+
+
+# -- the plugin contract -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", [n for n, _ in _late_fusions()[:4]] + ["fusion.early"])
+def test_check_explain_passes_every_built_in_fusion(name):
+    from emoframe.testing import check_explain, checks_for
+
+    cls = Registry.from_entry_points().get(name).cls
+    assert check_explain in checks_for(cls)
+    check_explain(cls)
+
+
+def test_check_explain_names_a_fusion_whose_explain_has_the_wrong_shape():
+    from emoframe.errors import ComponentError
+    from emoframe.testing import check_explain
+
+    with pytest.raises(ComponentError, match=r"badexplain\.fusion.*shape \(40,\), expected \(40, 4\)"):
+        check_explain(explain_plugin.WrongShapeFusion)
+
+
+def test_extractor_groups_cover_egemaps_parameter_groups():
+    from emoframe.testing import check_extractor
+
+    reg = Registry.from_entry_points()
+    ext = reg.create("opensmile.egemaps", {}, kind="extractor")
+    groups = ext.feature_groups()
+    assert set(groups) == {"frequency", "energy/amplitude", "spectral balance", "MFCC", "temporal"}
+    assert sorted(c for cols in groups.values() for c in cols) == list(range(88))  # every column, once
+    names = ext.feature_names()
+    assert all(
+        names[c].startswith(("F0semitone", "jitter", "F1freq", "F2freq", "F3freq", "F1band", "F2band", "F3band"))
+        for c in groups["frequency"]
+    )
+    check_extractor(reg.get("opensmile.egemaps").cls)
