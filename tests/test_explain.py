@@ -480,6 +480,9 @@ def test_extractor_groups_cover_egemaps_parameter_groups():
     assert set(groups) == {"frequency", "energy/amplitude", "spectral balance", "MFCC", "temporal"}
     assert sorted(c for cols in groups.values() for c in cols) == list(range(88))  # every column, once
     names = ext.feature_names()
+    from emoframe_opensmile.extractors import EGEMAPS_NAMES
+
+    assert list(EGEMAPS_NAMES) == names  # the groups' table is openSMILE's own column order
     assert all(
         names[c].startswith(("F0semitone", "jitter", "F1freq", "F2freq", "F3freq", "F1band", "F2band", "F3band"))
         for c in groups["frequency"]
