@@ -153,11 +153,7 @@ def write_bundle(
             "training": training,
             "evaluation": evaluation,
         }
-        if transcriber is not None:  # predict transcribes recordings that come without a transcript
-            meta["transcriber"] = transcriber
-        reference = explain_reference(pipeline)
-        if reference:  # what stands in for a missing modality when `predict --explain` attributes a decision
-            meta["explain"] = reference
+        meta.update(optional_entries(pipeline, transcriber))
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
         write_sums(tmp)
@@ -421,9 +417,19 @@ def _restore(path: Path, meta: dict[str, Any], registry: Registry) -> Pipeline:
     return pipeline
 
 
+def optional_entries(pipeline: Pipeline, transcriber: dict[str, Any] | None) -> dict[str, Any]:
+    """bundle.json's entries that not every bundle has: the transcriber (predict transcribes recordings that
+    come without a transcript) and the explanation reference (``predict --explain``)."""
+    out: dict[str, Any] = {"transcriber": transcriber} if transcriber is not None else {}
+    if hasattr(pipeline, "prior_"):
+        out["explain"] = explain_reference(pipeline)
+    return out
+
+
 def explain_reference(pipeline: Pipeline) -> dict[str, Any]:
-    """The training rows' class prior and (early fusion) each block's mean: bundle.json's ``explain`` entry,
-    absent from bundles written before explanations (their `predict --explain` says so)."""
+    """What stands in for a missing modality when `predict --explain` attributes a decision: the training rows'
+    class prior and (early fusion) each block's mean. bundle.json's ``explain`` entry, absent from bundles
+    written before explanations (their `predict --explain` says so)."""
     out: dict[str, Any] = {}
     if hasattr(pipeline, "prior_"):
         out["prior"] = [float(v) for v in pipeline.prior_]
