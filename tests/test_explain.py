@@ -488,3 +488,13 @@ def test_extractor_groups_cover_egemaps_parameter_groups():
         for c in groups["frequency"]
     )
     check_extractor(reg.get("opensmile.egemaps").cls)
+
+
+def test_mfcc_groups_are_bands_of_coefficients_over_every_pooled_column():
+    reg = Registry.from_entry_points()
+    ext = reg.create("librosa.mfcc", {"n_mfcc": 13}, kind="extractor")
+    groups = ext.feature_groups()
+    assert list(groups) == ["MFCC 1-4", "MFCC 5-8", "MFCC 9-12", "MFCC 13-13"]
+    width = 5 * 13 * 3  # mean, std, min, max, slope of 13 coefficients with deltas and delta-deltas
+    assert sorted(c for cols in groups.values() for c in cols) == list(range(width))
+    assert reg.create("librosa.mfcc", {"pooling": "frames"}, kind="extractor").feature_groups() is None
