@@ -196,12 +196,15 @@ def test_report_is_self_contained_html_with_images(corpus, tmp_path, monkeypatch
 
     import base64
 
-    parser = Collect()
-    parser.feed(path.read_text())
+    parser, why = Collect(), Collect()
+    page, attribution = path.read_text().split("<h2>Why: attribution</h2>")  # issue 30's section: its own parts
+    parser.feed(page)
+    why.feed(attribution)
     text = " ".join(parser.text)
     assert parser.rows == 1 + 5  # header + 5 pipelines
     pngs = [base64.b64decode(i["src"].split(",", 1)[1]) for i in parser.imgs]
     assert len(pngs) == 2 + 5 and all(p.startswith(b"\x89PNG") for p in pngs)  # UAR, gain, 5 confusions
+    assert len(why.imgs) == 3 * 2  # per fused pipeline: reliance bars and feature-group importance
     assert "Did fusion help?" in text and "fusion" in text
     assert list(tmp_path.joinpath("report").iterdir()) == [path]  # nothing else needed
     rows = leaderboard(store, outcome.run_id)
