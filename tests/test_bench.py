@@ -196,13 +196,18 @@ def test_report_is_self_contained_html_with_images(corpus, tmp_path, monkeypatch
 
     import base64
 
-    parser = Collect()
-    parser.feed(path.read_text())
+    parser, why = Collect(), Collect()
+    # issue 30's section counted on its own: the page before it and after it (cost, spec, versions) apart
+    page, rest = path.read_text().split("<h2 id='why'>Why: attribution</h2>")
+    attribution, after = rest.split("<h2 id='cost'>")
+    parser.feed(page + after)
+    why.feed(attribution)
     text = " ".join(parser.text)
     assert parser.rows == 2 * (1 + 5)  # header + 5 pipelines: the leaderboard and the cost table (issue 28)
     pngs = [base64.b64decode(i["src"].split(",", 1)[1]) for i in parser.imgs]
     # UAR, gain, 5 confusions, accuracy against cost (no model trained by epochs: no training curves)
     assert len(pngs) == 2 + 5 + 1 and all(p.startswith(b"\x89PNG") for p in pngs)
+    assert len(why.imgs) == 3 * 2  # per fused pipeline: reliance bars and feature-group importance
     assert "Did fusion help?" in text and "fusion" in text
     assert list(tmp_path.joinpath("report").iterdir()) == [path]  # nothing else needed
     rows = leaderboard(store, outcome.run_id)

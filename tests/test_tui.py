@@ -210,6 +210,10 @@ async def test_run_a_tiny_benchmark_to_completion_and_open_its_results(tiny_spec
         assert "confusion matrix" in shown and "per-class recall" in shown
         await pilot.press("down", "c", "e")
         await pilot.pause()
+        await pilot.press("x")  # why: the same figures as `emoframe explain`
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "why:" in screen_text(app)
         exported = list((tmp_path / "exports").glob("*.csv"))
         assert exported and exported[0].read_text().count("\n") == 5
         await pilot.press("t")  # train the highlighted pipeline into a bundle, in a worker thread

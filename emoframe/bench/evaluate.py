@@ -25,6 +25,7 @@ from ..evaluation.repeats import derive_seed
 from ..evaluation.splits import LeakageError, assert_disjoint, outer_folds
 from ..evaluation.summary import part_specs, summarise_repeats
 from ..pipeline import FeatureProvider, FoldWork, Pipeline
+from ..pipeline.explain import explain_fold
 from ..plugin.registry import Registry, get_registry
 from ..spec import ComponentRef, PipelineSpec
 
@@ -206,6 +207,7 @@ def run_fold(
         rows = cond_provider.usable(pipe.stateless_refs(), perturbed)
         Pc = pipe.predict_proba(rows, cond_provider)
         robustness[name] = {"ids": [str(i) for i in rows.ids], "y_pred": [str(v) for v in pipe.classes_[Pc.argmax(1)]]}
+    explanation = explain_fold(pipe, test, provider, seed=spec.evaluation.seed)  # test rows only
     return FoldResult(
         fold=fold,
         test_ids=[str(i) for i in test.ids],
@@ -228,6 +230,7 @@ def run_fold(
         predict_ms=1000 * alone_s / max(1, len(test)),
         state_bytes=pipe.state_bytes(),
         curves=pipe.curves(),
+        explanation=explanation,
     )
 
 

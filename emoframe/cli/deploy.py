@@ -217,6 +217,7 @@ def render(records: list[dict[str, Any]], columns: list[str], fmt: str) -> str:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the feature cache.")
 @workdir_option
 @click.option("--strict", is_flag=True, help=STRICT_HELP)
+@click.option("--explain", is_flag=True, help="Add each branch's contribution to the predicted class (fused bundles).")
 def predict(
     bundle: Path,
     inputs: tuple[str, ...],
@@ -228,6 +229,7 @@ def predict(
     no_cache: bool,
     workdir: Path | None,
     strict: bool,
+    explain: bool,
 ) -> None:
     """Label recordings with a trained bundle: audio files, folders (recursive) or a manifest (CSV/Parquet).
 
@@ -242,6 +244,8 @@ def predict(
     if out is not None:
         refuse_existing(out, force)  # say so before the work, not after it
     model = load_checked(bundle, strict)
+    if explain:
+        model.check_explainable()  # before any work
     got = collect(list(inputs), text)
     records: list[dict[str, Any]] = []
     failures = dict(got.problems)
@@ -261,15 +265,15 @@ def predict(
         cache = None if no_cache else FeatureCache(wd / "cache")
         with extraction_bar() as progress:
             provider = model.provider(cache=cache, jobs=jobs, progress=progress, limits=Limits())
-            result = model.predict_manifest(got.manifest, provider)
+            result = model.predict_manifest(got.manifest, provider, explain=explain)
         records = result.records
         failures.update(result.failures)
         for w in provider.warnings():
             err_console.print(styled(("warning: ", "yellow"), w))
-    columns = model.columns()
+    columns = model.columns(explain)
     failed = [{"id": i, "error": why} for i, why in failures.items()]
     if fmt == "table":
-        _print_predictions(records, model)
+        _print_predictions(records, model, explain)
     else:
         body = render(records + failed, columns, fmt)
         if out is not None:
@@ -285,12 +289,17 @@ def predict(
         sys.exit(1)
 
 
-def _print_predictions(records: list[dict[str, Any]], model: Any) -> None:
+def _print_predictions(records: list[dict[str, Any]], model: Any, explain: bool = False) -> None:
     weights = [c for c in model.columns() if c.startswith("weight:")]
-    table = Table("id", "label", *model.classes, *weights, title=model.meta["pipeline"], title_justify="left")
+    why = [c for c in model.columns(explain) if c == "baseline" or c.startswith("contribution:")]
+    table = Table("id", "label", *model.classes, *weights, *why, title=model.meta["pipeline"], title_justify="left")
     for r in records:
         table.add_row(
-            r["id"], r["label"], *(f"{r[c]:.3f}" for c in model.classes), *(f"{r[w]:.2f}" for w in weights if w in r)
+            r["id"],
+            r["label"],
+            *(f"{r[c]:.3f}" for c in model.classes),
+            *(f"{r[w]:.2f}" for w in weights if w in r),
+            *(f"{r[c]:+.3f}" for c in why if c in r),
         )
     console.print(table)
 

@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import EmoframeError
-from . import catalogue, corpora, deploy, results, running, tools
+from . import catalogue, corpora, deploy, explain, results, running, tools
 from .common import err_console, styled
 
 
@@ -97,6 +97,7 @@ for command in (
     results.compare,
     corpora.rank,
     results.report,
+    explain.explain,
     deploy.train,
     deploy.predict,
     deploy.export,

@@ -153,8 +153,7 @@ def write_bundle(
             "training": training,
             "evaluation": evaluation,
         }
-        if transcriber is not None:  # predict transcribes recordings that come without a transcript
-            meta["transcriber"] = transcriber
+        meta.update(optional_entries(pipeline, transcriber))
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         mark(tmp, KIND, pipeline=pipeline.spec.display_name)
         write_sums(tmp)
@@ -409,8 +408,34 @@ def _restore(path: Path, meta: dict[str, Any], registry: Registry) -> Pipeline:
         comp.restore(load_state(path / role, type(comp).trusted_types, owner=e["name"]))
         setattr(owner, attr, comp)
     pipeline.classes_ = np.asarray(meta["classes"], dtype=object)
+    reference = meta.get("explain") or {}
+    if "prior" in reference:
+        pipeline.prior_ = np.asarray(reference["prior"], dtype=np.float64)
+    if "block_means" in reference:
+        pipeline.block_means_ = {k: np.asarray(v, dtype=np.float64) for k, v in reference["block_means"].items()}
     pipeline.work = FoldWork()
     return pipeline
+
+
+def optional_entries(pipeline: Pipeline, transcriber: dict[str, Any] | None) -> dict[str, Any]:
+    """bundle.json's entries that not every bundle has: the transcriber (predict transcribes recordings that
+    come without a transcript) and the explanation reference (``predict --explain``)."""
+    out: dict[str, Any] = {"transcriber": transcriber} if transcriber is not None else {}
+    if hasattr(pipeline, "prior_"):
+        out["explain"] = explain_reference(pipeline)
+    return out
+
+
+def explain_reference(pipeline: Pipeline) -> dict[str, Any]:
+    """What stands in for a missing modality when `predict --explain` attributes a decision: the training rows'
+    class prior and (early fusion) each block's mean. bundle.json's ``explain`` entry, absent from bundles
+    written before explanations (their `predict --explain` says so)."""
+    out: dict[str, Any] = {}
+    if hasattr(pipeline, "prior_"):
+        out["prior"] = [float(v) for v in pipeline.prior_]
+    if hasattr(pipeline, "block_means_"):
+        out["block_means"] = {k: [float(x) for x in v] for k, v in pipeline.block_means_.items()}
+    return out
 
 
 def feature_widths(pipeline: Pipeline, manifest: Any, provider: Any) -> dict[str, int]:

@@ -71,18 +71,37 @@ class Predictor:
         return f"Predictor({self.meta['pipeline']!r}, classes={self.classes})"
 
     # -- the record API (CLI, server) ------------------------------------------------
-    def columns(self) -> list[str]:
-        """The output columns: id, label, one per class, then per branch (``audio:angry``) and weights."""
+    def columns(self, explain: bool = False) -> list[str]:
+        """The output columns: id, label, one per class, then per branch (``audio:angry``) and weights; with
+        ``explain``, the baseline and each branch's contribution to the predicted class (``contribution:audio``)."""
         cols = ["id", "label", *self.classes]
         fusion = self.pipeline.fusion
         if not self.pipeline.early and fusion is not None:
             for key in sorted(self.pipeline.branches):
                 cols += [f"{key}:{c}" for c in self.classes]
-            if type(fusion).explain is not LateFusion.explain:  # the fusion says how much each branch weighed
+            if (
+                type(fusion).branch_weights is not LateFusion.branch_weights
+            ):  # the fusion says how much each branch weighed
                 cols += [f"weight:{key}" for key in sorted(self.pipeline.branches)]
         if self.transcriber_ref is not None:
             cols += TRANSCRIPT_COLUMNS
+        if explain and self.pipeline.fusion is not None:
+            cols += ["baseline", *[f"contribution:{key}" for key in sorted(self.pipeline.branches)]]
         return cols
+
+    def check_explainable(self) -> None:
+        """Refuse ``explain`` where it cannot be computed: a unimodal bundle, or one written before explanations."""
+        if self.pipeline.fusion is None:
+            raise BundleError(
+                f"{self.meta['pipeline']} is unimodal: there are no modalities to attribute a decision to "
+                "(`emoframe explain RUN PIPELINE` shows its feature importance)"
+            )
+        needed = "block_means_" if self.pipeline.early else "prior_"
+        if not hasattr(self.pipeline, needed):
+            raise BundleError(
+                f"{self.path or 'this bundle'} was written before emoframe kept what explanations need (the training "
+                "class prior); train the bundle again to predict with --explain"
+            )
 
     def transcribe_missing(
         self, manifest: Manifest, cache: FeatureCache | None = None
@@ -127,8 +146,14 @@ class Predictor:
             extractors=self._extractors,
         )
 
-    def predict_manifest(self, manifest: Manifest, provider: FeatureProvider | None = None) -> Predictions:
-        """Predict every row that can be; the others come back in ``failures`` with their reason."""
+    def predict_manifest(
+        self, manifest: Manifest, provider: FeatureProvider | None = None, explain: bool = False
+    ) -> Predictions:
+        """Predict every row that can be; the others come back in ``failures`` with their reason. ``explain``:
+        each record also gets the baseline and every branch's contribution to its predicted class's probability
+        (``pipeline.explain.attribute``: the same computation as the benchmark's attribution)."""
+        if explain:
+            self.check_explainable()
         provider = provider or self.provider()
         failures: dict[str, str] = {}
 
@@ -158,7 +183,7 @@ class Predictor:
                     fail(i, NO_TEXT)
         usable = manifest.subset(~manifest.frame["id"].isin(failures).to_numpy()) if failures else manifest
         if not len(usable):
-            return Predictions([], failures, self.columns())
+            return Predictions([], failures, self.columns(explain))
         self._check_widths(usable, provider)
         self.pipeline.work = FoldWork()  # per call: its memo would otherwise grow with every request
         P = self.pipeline.predict_proba(usable, provider)
@@ -170,13 +195,20 @@ class Predictor:
             probas = self.pipeline.branch_probas(usable, provider)
             for key in sorted(probas):
                 columns.update({f"{key}:{c}": probas[key][:, j].tolist() for j, c in enumerate(self.classes)})
-            for key, w in self.pipeline.fusion.explain(probas).items():
+            for key, w in self.pipeline.fusion.branch_weights(probas).items():
                 columns[f"weight:{key}"] = np.asarray(w, dtype=float).tolist()
         if self.transcriber_ref is not None:
             columns["transcript"] = usable.texts
             columns["transcript_source"] = usable.frame["transcript_source"].tolist()
+        if explain:
+            from ..pipeline.explain import attribute
+
+            a = attribute(self.pipeline, usable, provider)  # late fusion: the branch probabilities just computed
+            columns["baseline"] = a["baseline"]
+            for key in sorted(a["contributions"]):
+                columns[f"contribution:{key}"] = a["contributions"][key]
         records = [dict(zip(columns, row)) for row in zip(*columns.values())]
-        return Predictions(records, failures, self.columns())
+        return Predictions(records, failures, self.columns(explain))
 
     def _check_widths(self, manifest: Manifest, provider: FeatureProvider) -> None:
         """An extractor that now gives another number of features than in training is named, before a

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 
 from .. import __version__
 from ..data.manifest import Manifest
+from ..errors import BundleError
 from .inputs import AUDIO_SUFFIXES
 from .predictor import Predictor
 
@@ -70,8 +71,15 @@ def create_app(model: Predictor, max_bytes: int = 20_000_000) -> Any:
 
     @app.post("/predict")
     def predict(
-        audio: Annotated[UploadFile | None, File()] = None, text: Annotated[str | None, Form()] = None
+        audio: Annotated[UploadFile | None, File()] = None,
+        text: Annotated[str | None, Form()] = None,
+        explain: bool = False,
     ) -> dict[str, Any]:
+        if explain:  # ?explain=true: each branch's contribution to the predicted class, as `predict --explain`
+            try:
+                model.check_explainable()
+            except BundleError as exc:
+                raise HTTPException(422, str(exc)) from None
         if audio is None and model.needs_audio:
             raise HTTPException(422, "this model reads audio: send it as the multipart field 'audio'")
         if model.needs_text and not (text or "").strip():
@@ -90,7 +98,7 @@ def create_app(model: Predictor, max_bytes: int = 20_000_000) -> Any:
             row = {"id": name, "audio": path, "text": text or "", "label": "?", "speaker": name}
             manifest = Manifest(pd.DataFrame([row]), name="request")  # built here, valid by construction
             with lock:
-                result = model.predict_manifest(manifest)
+                result = model.predict_manifest(manifest, explain=explain)
         if result.failures:
             reason = result.failures.get(name) or next(iter(result.failures.values()))
             raise HTTPException(422, reason.replace(path, name) if path else reason)

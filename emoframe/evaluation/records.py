@@ -37,6 +37,9 @@ class FoldResult:
     state_bytes: int | None = None  # bytes of the fitted state (arrays, weights, estimators)
     peak_mb: float | None = None  # the worker's peak resident memory while this pipeline's fold ran
     curves: dict[str, dict[str, Any]] = field(default_factory=dict)  # 'branch: model' → Model.training_curve()
+    # attribution, feature importance, top terms on these test rows (pipeline.explain.explain_fold); kept in
+    # the store's own table (results.explanations), not in the fold's JSON
+    explanation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

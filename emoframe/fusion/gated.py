@@ -76,7 +76,7 @@ class GatedFusion(LateFusion):
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         return self._combine(fitted_probas(self, probas), self.sharpness_)
 
-    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def branch_weights(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         probas = fitted_probas(self, probas)
         calibrated = [_temper(probas[k], self.temperature_[k]) for k in self.order_]
         gates = np.stack([np.exp(-self.sharpness_ * _entropy(P)) for P in calibrated], axis=1)

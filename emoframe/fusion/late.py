@@ -89,9 +89,16 @@ class WeightedAverageFusion(LateFusion):
         P: np.ndarray = np.sum([self.weights_[k] * probas[k] for k in self.order_], axis=0)
         return P / P.sum(axis=1, keepdims=True)
 
-    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def branch_weights(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = len(next(iter(probas.values())))
         return {k: np.full(rows, self.weights_[k]) for k in self.order_}
+
+    def explain(self, probas: Mapping[str, np.ndarray], prior: np.ndarray) -> dict[str, np.ndarray]:
+        """Exact Shapley values in closed form: the average is linear in each branch (its rows already sum
+        to 1, so the renormalisation is a no-op), so branch b contributes w_b · (P_b − prior)."""
+        probas = fitted_probas(self, probas)
+        prior = np.asarray(prior, dtype=np.float64)
+        return {k: self.weights_[k] * (np.asarray(probas[k], dtype=np.float64) - prior) for k in self.order_}
 
     def onnx_graph(self, widths: Mapping[str, int]) -> bytes:
         """Σ_b w_b · P_b, renormalised per row: one Mul per branch, a Sum and a division."""

@@ -395,8 +395,12 @@ class Pipeline:
         if is_tuned(self.spec):  # nested tuning on these rows only, then the refit on all of them
             self._tune(manifest, provider, progress)
         self.fit_rows_ = set(manifest.ids)
+        # what stands in for a missing modality when a decision is attributed (pipeline.explain)
+        labels = np.asarray(manifest.labels)
+        self.prior_ = np.array([np.mean(labels == c) for c in self.classes_], dtype=np.float64)
         if self.early:
             blocks = {k: _dense(b.inputs(manifest, provider, fit=True)) for k, b in self.branches.items()}
+            self.block_means_ = {k: np.asarray(v, dtype=np.float64).mean(axis=0) for k, v in blocks.items()}
             with guard(self.fusion, "fit"):
                 Z = self.fusion.fit(blocks, manifest.labels).transform(blocks)
             ref = self.spec.model

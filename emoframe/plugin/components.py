@@ -145,6 +145,17 @@ class FeatureExtractor(Component):
     def extract(self, x: Any) -> np.ndarray:
         raise NotImplementedError(f"{self.name} does not extract per sample")
 
+    def feature_groups(self) -> dict[str, list[int]] | None:
+        """Optional: named groups of this extractor's vector columns (e.g. eGeMAPS' frequency, energy/amplitude,
+        spectral balance and temporal parameters): group → column indices. Feature importance permutes each
+        group's columns together on the test rows. None (the default): no groups, no acoustic importance."""
+        return None
+
+    def feature_names(self) -> list[str] | None:
+        """Optional: one name per vector column (after fitting, for fitted extractors such as TF-IDF: its
+        terms). Used to name the top terms of linear text models. None (the default): unnamed."""
+        return None
+
     def extract_batch(self, xs: Sequence[Any]) -> list[np.ndarray]:
         """Features of several samples, in order. Override when a batch is cheaper than its samples
         one by one (padding with attention masks, sorting happens before: the engine hands over
@@ -224,6 +235,12 @@ class Model(Component):
     def predict_proba(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
+    def linear_weights(self) -> np.ndarray | None:
+        """Optional: for a linear model, its (classes × features) coefficients in ``classes_`` order, on the
+        features as the model receives them; a text branch's top terms are read from them. None (the
+        default): not linear, no top terms."""
+        return None
+
     def report(self) -> dict[str, Any]:
         """What fitting learned that a reader of the results should see (JSON values), e.g. the learned
         weight of each encoder layer; stored with every fold and shown in the report. Empty by default."""
@@ -299,11 +316,20 @@ class LateFusion(Fusion):
     def predict_proba(self, probas: Mapping[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
-    def explain(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def branch_weights(self, probas: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """How much each branch weighed in each decision: branch → one weight per row (empty when the
-        fusion has no such notion, e.g. a vote). Predictions show it so a user sees which modality carried
-        each decision."""
+        fusion has no such notion, e.g. a vote). Predictions show it beside the probabilities."""
         return {}
+
+    def explain(self, probas: Mapping[str, np.ndarray], prior: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Optional: each branch's contribution to each class's fused probability (docs/plugins.md).
+
+        ``probas``: branch → (n × classes) probabilities, as :meth:`predict_proba` gets them; ``prior``:
+        (classes,) the training fold's class shares, which stand in for a missing branch. Return branch →
+        (n × classes) contributions that sum, over the branches, to ``predict_proba(probas)`` minus
+        ``predict_proba`` with every branch at ``prior`` (efficiency). None (the default): emoframe computes
+        exact Shapley values over all coalitions of branches from :meth:`predict_proba` itself."""
+        return None
 
 
 class Corpus(Component):

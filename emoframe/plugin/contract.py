@@ -160,3 +160,37 @@ def _checked_matrix(P: Any, n_classes: int | None, who: str, source: str, verb: 
     if P.size and np.abs(sums - 1).max() > 1e-3:
         raise ComponentError(f"{who}: {source} rows must sum to 1; a row sums to {sums[np.abs(sums - 1).argmax()]:.4g}")
     return P
+
+
+def check_explanation(
+    fusion: Any, out: Any, branches: list[str], shape: tuple[int, int], expected: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """A late fusion's own ``explain()``: branch → (rows × classes) finite contributions for exactly its
+    branches, summing to ``expected`` (fused minus baseline probabilities) when given. A violation names
+    the component and what it returned."""
+    who = origin(fusion)
+    if not isinstance(out, Mapping):
+        raise ComponentError(f"{who}: explain() must return branch → (rows × classes) array, got {type(out).__name__}")
+    if sorted(map(str, out)) != sorted(branches):
+        raise ComponentError(
+            f"{who}: explain() returned branches {sorted(map(str, out))}, expected exactly {sorted(branches)}"
+        )
+    checked = {}
+    for key in branches:
+        value = np.asarray(out[key], dtype=np.float64)
+        if value.shape != shape:
+            raise ComponentError(
+                f"{who}: explain() gave branch '{key}' an array of shape {value.shape}, expected {shape} "
+                "(rows × classes)"
+            )
+        if not np.isfinite(value).all():
+            raise ComponentError(f"{who}: explain() gave branch '{key}' non-finite contributions")
+        checked[key] = value
+    if expected is not None:
+        gap = float(np.abs(sum(checked.values()) - expected).max()) if branches else 0.0
+        if gap > 1e-6:
+            raise ComponentError(
+                f"{who}: explain()'s contributions do not sum to the fused probabilities minus the baseline "
+                f"(off by {gap:.2e}); they must add up (efficiency), see docs/plugins.md"
+            )
+    return checked

@@ -46,7 +46,7 @@ TABLE: tuple[Kind, ...] = (
         Fusion,
         "register_fusions",
         "`EarlyFusion` / `LateFusion` subclasses",
-        ("check_fusion", "check_roundtrip"),
+        ("check_fusion", "check_explain", "check_roundtrip"),
     ),
     Kind(
         "corpus",

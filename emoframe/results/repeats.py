@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS repeat_folds (
 """
 
 #: what a FoldResult carries from the worker that its own tables hold (never the fold's JSON)
-NOT_IN_JSON = ("repeat", "fit_cpu_s", "state_bytes", "peak_mb", "predict_ms", "curves", "tuning")
+NOT_IN_JSON = ("repeat", "fit_cpu_s", "state_bytes", "peak_mb", "predict_ms", "curves", "tuning", "explanation")
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import EmoframeError
 from ..evaluation.failures import group_failures
-from . import figures, report_corpora, report_cost, report_tuning
+from . import figures, report_corpora, report_cost, report_explain, report_tuning
 from .leaderboard import GAIN_CELL, HEADERS, LeaderboardRow, leaderboard, learned_lines, outcome, table_cells
 from .messages import failed_folds, run_warnings
 from .store import ResultsStore
@@ -165,6 +165,7 @@ def write_report(
     if report_owner(out / INDEX) == (True, key):  # this very report, already written: drawing it again changes nothing
         return out / INDEX
     extra = [  # sections that read the store beyond the rows
+        *report_explain.section(store, run["id"], rows),  # why: attribution
         *report_cost.section(store, run["id"], rows, _png),
         *report_corpora.section(store, run["id"]),
     ]
@@ -231,6 +232,7 @@ SECTIONS = (
     ("robustness", "Robustness"),
     ("tuning", "Nested tuning"),
     ("learned", "What the models learned"),
+    ("why", "Why: attribution"),
     ("cost", "Cost beside accuracy"),
     ("curves", "Training curves"),
     ("corpora", "Across corpora"),
@@ -400,6 +402,7 @@ def report_key(run: dict[str, Any], rows: list[LeaderboardRow]) -> str:
         report_cost.__name__,
         report_tuning.__name__,
         report_corpora.__name__,
+        report_explain.__name__,
     )
     for module in shaping:  # the code that shapes the page
         code.update(Path(str(sys.modules[module].__file__)).read_bytes())

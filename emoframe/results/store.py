@@ -24,7 +24,7 @@ from ..code_digest import fold_is_current
 from ..errors import EmoframeError
 from ..evaluation.failures import as_records
 from ..evaluation.records import FoldResult
-from . import costs, repeats, tuning
+from . import costs, explanations, repeats, tuning
 
 
 class StoreError(EmoframeError):
@@ -149,6 +149,7 @@ class ResultsStore:
         tuning.create(self.db)  # nested tuning's trials (results/tuning.py)
         repeats.migrate(self.db)  # folds of repeats 1, 2, … and the repeat of each error (results.repeats)
         costs.migrate(self.db)  # each fold's cost and training curves (results.costs)
+        explanations.create(self.db)  # attributions per fold: a table of its own (results.explanations)
 
     code_of = staticmethod(_code_of)  # a stored code column as a dict (results.repeats reads it)
 
@@ -189,6 +190,7 @@ class ResultsStore:
                 tuning.forget(db, run_id)
                 db.execute("DELETE FROM pipelines WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                explanations.delete_run(db, run_id)
             db.execute(
                 "INSERT INTO runs (id, name, spec, created, updated, base_dir, code) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET updated = excluded.updated, name = excluded.name, "
@@ -249,6 +251,8 @@ class ResultsStore:
                 if fr.tuning is not None:  # its trials go to their own table, beside the fold
                     tuning.write(db, run_id, pid, fr.fold, fr.tuning, fr.repeat)
                 costs.save(db, run_id, pid, fr)
+                if fr.repeat == 0:  # explanations are repeat 0's (as robustness is)
+                    explanations.write(db, run_id, pid, fr.fold, fr.explanation)
                 db.execute(
                     "DELETE FROM errors WHERE run_id = ? AND pipeline_id = ? AND fold = ? AND repeat = ?",
                     (run_id, pid, fr.fold, fr.repeat),
@@ -267,6 +271,8 @@ class ResultsStore:
                     )
                 tuning.forget(db, run_id, pid, fold, repeat)  # and none of its searches' trials
                 costs.forget(db, run_id, pid, repeat, fold)
+                if repeat == 0:
+                    explanations.write(db, run_id, pid, fold, None)
                 db.execute(
                     "INSERT INTO errors (run_id, pipeline_id, fold, message, at, repeat) VALUES (?, ?, ?, ?, ?, ?)",
                     (run_id, pid, fold, message, now, repeat),

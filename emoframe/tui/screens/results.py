@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
@@ -41,13 +42,15 @@ COLUMNS = tuple(  # header, sort key: the same headers as the CLI and the report
 
 class ResultsScreen(EmoframeScreen):
     """Leaderboard of a run; Enter/cursor shows a row, `c` marks it for comparison, `e` exports,
-    `t` trains the row's pipeline on all its data into a bundle (as `emoframe train --run`)."""
+    `t` trains the row's pipeline on all its data into a bundle (as `emoframe train --run`), `x` explains
+    it (as `emoframe explain`: reliance, complementarity, feature importance)."""
 
     BINDINGS = [
         ("c", "compare", "Compare"),
         ("e", "export", "Export CSV"),
         ("t", "train", "Train bundle"),
         ("f5", "reload", "Reload"),
+        Binding("x", "explain", "Explain", show=False),  # kept off the footer: docs/tui.md lists it
     ]
 
     def __init__(self, registry: Registry, **kwargs: Any):
@@ -232,6 +235,33 @@ class ResultsScreen(EmoframeScreen):
         finally:
             store.close()
         pane.update(Group(Text(d["verdict"], style=OUTCOME_STYLE[d["outcome"]]), detail(marked, self.labels)))
+
+    def action_explain(self) -> None:
+        """`x`: why the highlighted pipeline decided as it did, in the right pane (read off the UI thread)."""
+        row = self._current()
+        if row is None or self.run_id is None:
+            return
+        self.query_one("#detail-b", Static).update(Text(f"explaining {row.pipeline}…"))
+        self.explain(self.run_id, row)
+
+    @work(thread=True, exclusive=True, group="explain")
+    def explain(self, run_id: str, row: LeaderboardRow) -> None:
+        from ...results.explain import explain_row
+        from ..widgets.explain import explanation_view
+
+        pane = self.query_one("#detail-b", Static)
+        try:
+            store = self._store()
+            if store is None:
+                return
+            try:
+                view = explanation_view(explain_row(store, run_id, row))
+            finally:
+                store.close()
+        except EmoframeError as exc:
+            self.app.call_from_thread(pane.update, Text(str(exc)))
+            return
+        self.app.call_from_thread(pane.update, view)
 
     def action_export(self) -> None:
         if not self.rows or self.run_id is None:

@@ -48,6 +48,21 @@ class MFCC(_LibrosaExtractor):
     def output_for(cls, params: Params) -> Literal["vector", "sequence"]:
         return "sequence" if params.pooling == "frames" else "vector"
 
+    def feature_groups(self) -> dict[str, list[int]] | None:
+        """Bands of cepstral coefficients (1-4, 5-8, ...), each with its deltas and every pooled statistic."""
+        p = self.params
+        if p.pooling != "stats":
+            return None
+        dims = p.n_mfcc * (3 if p.deltas else 1)
+        groups: dict[str, list[int]] = {}
+        for stat in range(5):  # mean, std, min, max, slope: _pool's order
+            for d in range(dims):
+                c = d % p.n_mfcc
+                lo = 4 * (c // 4) + 1
+                name = f"MFCC {lo}-{min(lo + 3, p.n_mfcc)}"
+                groups.setdefault(name, []).append(stat * dims + d)
+        return groups
+
     def extract(self, x: np.ndarray) -> np.ndarray:
         import librosa
 

@@ -188,6 +188,20 @@ class LogReg(_SklearnModel):
         max_iter: int = Field(2000, ge=10, description="solver iterations")
         scale: bool = Field(True, description="standardise features on the training fold first")
 
+    def linear_weights(self) -> np.ndarray | None:
+        """(classes × features) coefficients on the features as given (a scaling step folded in)."""
+        if not hasattr(self, "model_"):
+            return None
+        lr = self.model_[-1]
+        coef = np.asarray(lr.coef_, dtype=np.float64)
+        if coef.shape[0] == 1:  # two classes: one row that favours classes_[1]
+            coef = np.vstack([-coef[0], coef[0]])
+        if len(self.model_) > 1:  # StandardScaler first: a unit of the raw feature is 1/scale standard units
+            scale = getattr(self.model_[0], "scale_", None)
+            if scale is not None:
+                coef = coef / np.where(scale > 0, scale, 1.0)
+        return coef
+
     def estimator(self, sparse: bool) -> Any:
         from sklearn.linear_model import LogisticRegression
 

@@ -69,6 +69,12 @@ class Tfidf(FeatureExtractor):
         self.fitted_on_ = len(texts)
         return out
 
+    def feature_names(self) -> list[str] | None:
+        """The fitted vocabulary's terms, one per column (None before fit)."""
+        if not hasattr(self, "vectorizer_"):
+            return None
+        return [str(t) for t in self.vectorizer_.get_feature_names_out()]
+
     def transform(self, inputs: Any) -> Any:
         if not hasattr(self, "vectorizer_"):
             raise ComponentError(f"{self.name}: transform called before fit (it is fitted on the training fold)")
