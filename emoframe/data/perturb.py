@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..spec.models import Condition
+from ..spec.settings import Condition
 from .audio import AudioError, load_audio
 from .digest import audio_digest
 from .manifest import ASR_COLUMN, Manifest

@@ -23,7 +23,7 @@ from ..errors import BundleError
 from ..evaluation.proba import align_proba
 from ..ownership import OwnershipError, mark, marker, owns, recorded, replace_owned
 from ..pipeline import FeatureProvider
-from ..pipeline.fitted import _dense
+from ..pipeline.arrays import dense as _dense
 from .predictor import Predictor
 
 EXPORT = "export.json"

@@ -26,7 +26,8 @@ from ..evaluation.attribution import at_class, permutation_importance, shapley
 from ..evaluation.metrics import confusion, uar
 from ..evaluation.proba import align_proba
 from ..plugin.contract import check_explanation, guard, origin, predict_proba
-from .fitted import Pipeline, _dense
+from .arrays import dense as _dense
+from .fitted import Pipeline
 from .provider import FeatureProvider
 
 MODEL_AGNOSTIC = "exact Shapley values over all coalitions of branches (missing branch = training-fold class prior)"

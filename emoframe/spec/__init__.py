@@ -11,23 +11,19 @@ from .models import (
     MODALITIES,
     NORMALISE_HELP,
     PROTOCOLS,
-    SEED_MAX,
     Alternatives,
     BenchmarkSpec,
     BranchGrid,
     BranchSpec,
     ComponentRef,
-    Condition,
     DataSpec,
     EvaluationSpec,
-    ExecutionSpec,
     GridPart,
     Normalise,
     PipelineSpec,
-    RobustnessSpec,
-    TuningSpec,
 )
 from .repeats import repeat_problems
+from .settings import SEED_MAX, Condition, ExecutionSpec, RobustnessSpec, TuningSpec
 from .validation import article, branch_modality, check, cost_warnings, validate
 
 __all__ = [
