@@ -440,3 +440,16 @@ def test_one_corpus_in_a_list_gives_ranks_and_says_why_no_test(registry, tmp_pat
     assert across.ranks is not None and across.ranks.friedman_p is None
     assert (across.ranks.reason or "").startswith("one corpus: its folds share speakers")
     assert all(r.tied_with_best is None and r.p_versus_best is None for r in across.rows)
+
+
+def test_pipeline_commands_on_a_run_over_several_corpora_name_its_corpus_runs(matrix_run):
+    """compare / explain / train name a pipeline of one run; a multi-corpus run has none of its own: the
+    message lists the runs it is made of (found by the outside re-check: it said 'no pipeline has a rank')."""
+    reg, wd, spec, outcome = matrix_run
+    runner = CliRunner()
+    one = next(u.run_id for u in outcome.units if u.corpus == "a" and u.role == "corpus")
+    for args in (["compare", outcome.run_id, "1", "2"], ["explain", outcome.run_id, "1"]):
+        result = runner.invoke(main, [*args, "--workdir", str(wd)])
+        text = result.output.replace("\n", " ")
+        assert result.exit_code == 2, result.output
+        assert "benchmark over several corpora" in text and one[:12] in text and "(corpus a)" in text

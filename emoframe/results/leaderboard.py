@@ -201,9 +201,32 @@ def resolve_pipeline(
     per pipeline).
     """
     run_id = resolve_run(store, run_ref)
+    corpus_runs = _corpus_runs(store, run_id)
+    if corpus_runs:  # a run over several corpora holds no pipeline of its own: its corpora's runs do
+        from ..errors import EmoframeError
+
+        listing = "; ".join(f"{rid[:12]} ({what})" for rid, what in corpus_runs)
+        raise EmoframeError(
+            f"run {run_id[:12]} is a benchmark over several corpora: its pipelines ran in a run per corpus "
+            f"(and per training set of a matrix): {listing}. Name one of those runs (`emoframe runs` lists "
+            f"them), or see them all with `emoframe results --run {run_id[:12]}` and `emoframe rank {run_id[:12]}`"
+        )
     if rows is None:
         rows = leaderboard(store, run_id)
     return run_id, match_pipeline(rows, ref, f"run {run_id[:12]}")
+
+
+def _corpus_runs(store: ResultsStore, run_id: str) -> list[tuple[str, str]]:
+    """(run id, what it is) of each run a multi-corpus run is made of; [] for any other run."""
+    import sqlite3
+
+    try:
+        found = store.db.execute(
+            "SELECT run_id, role, corpus FROM corpus_runs WHERE study_id = ? ORDER BY position", (run_id,)
+        ).fetchall()
+    except sqlite3.OperationalError:  # a store from before runs over several corpora
+        return []
+    return [(rid, f"corpus {c}" if role == "corpus" else f"trained on {c}") for rid, role, c in found if rid]
 
 
 def compare_pipelines(store: ResultsStore, run_id: str, first: str, second: str) -> dict[str, Any]:
