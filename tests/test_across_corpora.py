@@ -453,3 +453,30 @@ def test_pipeline_commands_on_a_run_over_several_corpora_name_its_corpus_runs(ma
         text = result.output.replace("\n", " ")
         assert result.exit_code == 2, result.output
         assert "benchmark over several corpora" in text and one[:12] in text and "(corpus a)" in text
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ([demo(1, name="a"), demo(2, name="b", label_map={"angry": "furious"})], "a label no other corpus has"),
+        (
+            [demo(1, name="a", classes=["angry", "sad"]), demo(2, name="b", classes=["angry", "happy", "neutral"])],
+            "a: after its label map it shares 1 label(s)",
+        ),
+    ],
+)
+def test_validate_refuses_the_bad_label_maps_the_run_refuses_without_loading_audio(tmp_path, data, expected):
+    """`emoframe validate` said ok to specs `bench` refused (found by the outside re-check): it now runs the
+    same rule on the labels known without loading (a corpus's declared labels, a manifest's rows)."""
+    import yaml
+
+    spec = {"data": data, "branches": {"audio": {"extractor": "opensmile.egemaps", "model": "sklearn.svc"}}}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output.replace("\n", " ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]  # nothing generated, nothing written
+    good = {**spec, "data": three_corpora()}
+    path.write_text(yaml.safe_dump(good))
+    assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0

@@ -130,7 +130,15 @@ def shared_labels(sources: list[Source], matrix: bool) -> list[str]:
     """The labels the loaded corpora share (a matrix: every corpus; otherwise the union of those each
     shares with another). Bad label maps are refused here, each naming its corpus and the labels."""
     loaded = [s for s in sources if s.manifest is not None]
-    labels = {s.name: _labels(s) for s in loaded}
+    return labels_shared({s.name: _labels(s) for s in loaded}, {s.name: s.spec.label_map for s in loaded}, matrix)
+
+
+def labels_shared(
+    labels: dict[str, list[str]], maps: dict[str, dict[str, str | None] | None], matrix: bool
+) -> list[str]:
+    """:func:`shared_labels` on each corpus's labels (after its map) and its ``label_map``: the rule itself,
+    also run by ``validate`` on the labels known before loading (:func:`declared_labels`)."""
+    names = list(labels)
 
     def others(name: str) -> set[str]:
         return {label for n, ls in labels.items() if n != name for label in ls}
@@ -138,25 +146,25 @@ def shared_labels(sources: list[Source], matrix: bool) -> list[str]:
     def listing(exclude: str | None = None) -> str:
         return "; ".join(f"{n}: {', '.join(ls)}" for n, ls in labels.items() if n != exclude)
 
-    if len(loaded) < 2:
-        return labels[loaded[0].name] if loaded else []
-    for s in loaded:
-        for native, target in (s.spec.label_map or {}).items():
-            if target and target not in others(s.name):
+    if len(names) < 2:
+        return labels[names[0]] if names else []
+    for name in names:
+        for native, target in (maps.get(name) or {}).items():
+            if target and target not in others(name):
                 raise DataError(
-                    f"{s.name}: label_map maps '{native}' onto '{target}', a label no other corpus has "
-                    f"({listing(s.name)}); map it onto one of theirs, or drop it (null)"
+                    f"{name}: label_map maps '{native}' onto '{target}', a label no other corpus has "
+                    f"({listing(name)}); map it onto one of theirs, or drop it (null)"
                 )
-    for s in loaded:
-        shared = sorted(set(labels[s.name]) & others(s.name))
+    for name in names:
+        shared = sorted(set(labels[name]) & others(name))
         if len(shared) < 2:
             raise DataError(
-                f"{s.name}: after its label map it shares {len(shared)} label(s) with the other corpora "
-                f"({', '.join(shared) or 'none'}); its labels: {', '.join(labels[s.name])}; the others' "
-                f"({listing(s.name)}) — map its labels onto theirs with label_map, or leave it out"
+                f"{name}: after its label map it shares {len(shared)} label(s) with the other corpora "
+                f"({', '.join(shared) or 'none'}); its labels: {', '.join(labels[name])}; the others' "
+                f"({listing(name)}) — map its labels onto theirs with label_map, or leave it out"
             )
     if not matrix:
-        return sorted({label for s in loaded for label in set(labels[s.name]) & others(s.name)})
+        return sorted({label for name in names for label in set(labels[name]) & others(name)})
     common = sorted(set.intersection(*(set(ls) for ls in labels.values())))
     if len(common) < 2:
         raise DataError(
@@ -165,6 +173,35 @@ def shared_labels(sources: list[Source], matrix: bool) -> list[str]:
             "corpus has)"
         )
     return common
+
+
+def declared_labels(
+    spec: BenchmarkSpec | PipelineSpec, registry: Registry, base_dir: str | Path | None
+) -> dict[str, list[str]] | None:
+    """Each source's labels (its map and ``classes`` applied) as far as they are known without loading audio
+    or generating data: a manifest's rows, a registered corpus's declared labels (``native_labels``). None
+    when one source's are not known. A superset of what loading finds (a corpus folder may lack a label),
+    so :func:`labels_shared` on these refuses nothing that the run itself would accept."""
+    out: dict[str, list[str]] = {}
+    for data in spec.data_sources:
+        if data.corpus is None:
+            try:
+                found = {str(v) for v in load_data(data, registry, base_dir).labels}
+            except (EmoframeError, OSError, ValueError):
+                return None  # the run says why
+        else:
+            if data.corpus.name not in registry:
+                return None
+            native = getattr(registry.get(data.corpus.name).cls, "native_labels", None) or {}
+            if not native:
+                return None
+            label_map = data.label_map or {}
+            mapped = {label_map.get(v, v) if v in label_map else v for v in set(native.values())}
+            found = {str(v) for v in mapped if v}
+            if data.classes:
+                found &= {str(c) for c in data.classes}
+        out[data.source_name()] = sorted(found)
+    return out
 
 
 def unit_protocol(spec: BenchmarkSpec | PipelineSpec, data: DataSpec) -> str:

@@ -122,6 +122,13 @@ def validate(spec_path: Path, expand: bool) -> None:
     manifest = _spec_manifest(spec.data, spec_path.parent)
     for note in budget_warnings(pipelines):  # nested tuning: a fair comparison needs equal budgets
         err_console.print(styled(("warning: ", "yellow"), note))
+    if spec.is_multi_corpus:  # label maps: the rule the run applies, on the labels known without loading audio
+        from ..bench.study import declared_labels, labels_shared
+
+        known = declared_labels(spec, reg, spec_path.parent)
+        if known is not None:
+            maps = {d.source_name(): d.label_map for d in spec.data_sources}
+            labels_shared(known, maps, spec.evaluation.protocol == "cross_corpus_matrix")  # DataError: exit 2
     if manifest is not None:
         check_audio_rows(pipelines, manifest)  # DataError: exit 2, naming rows and branches
         if spec.evaluation.n_repeats > 1:  # whether the speakers let the repeats differ
