@@ -20,8 +20,34 @@ fi
 
 # the functions under mutation: every function of emoframe/evaluation, the rules of the leaderboard (order,
 # rank, outcome, gain in points, the comparison) and the manifest's path rule
+# Functions added in round 3 (attribution, ranking, repeats, cost, tuning; the repeated_* statistics,
+# summarise_repeats, random_order_folds, tuning_folds) are held by their reference tests but not yet in scope:
+# docs/reliability.md, "Not yet under mutation testing"
 SCOPE=(
-  "emoframe.evaluation.*"
+  "emoframe.evaluation.metrics.*"
+  "emoframe.evaluation.proba.*"
+  "emoframe.evaluation.overlap.*"
+  "emoframe.evaluation.failures.*"
+  "emoframe.evaluation.records.*"
+  "emoframe.evaluation.stats.x__uar_idx__mutmut_*"
+  "emoframe.evaluation.stats.x__encode__mutmut_*"
+  "emoframe.evaluation.stats.x_bootstrap_ci__mutmut_*"
+  "emoframe.evaluation.stats.x__uar_rows__mutmut_*"
+  "emoframe.evaluation.stats.x__interval__mutmut_*"
+  "emoframe.evaluation.stats.x__resample_chunks__mutmut_*"
+  "emoframe.evaluation.stats.x_paired_difference__mutmut_*"
+  "emoframe.evaluation.stats.x_comparison_verdict__mutmut_*"
+  "emoframe.evaluation.stats.x_paired_gain__mutmut_*"
+  "emoframe.evaluation.stats.x_fusion_outcome__mutmut_*"
+  "emoframe.evaluation.stats.x_verdict__mutmut_*"
+  "emoframe.evaluation.stats.x_mean_std__mutmut_*"
+  "emoframe.evaluation.summary.x_part_specs__mutmut_*"
+  "emoframe.evaluation.summary.x_summarise__mutmut_*"
+  "emoframe.evaluation.summary.x_robustness_summary__mutmut_*"
+  "emoframe.evaluation.splits.x_assert_disjoint__mutmut_*"
+  "emoframe.evaluation.splits.x_outer_folds__mutmut_*"
+  "emoframe.evaluation.splits.x_inner_split__mutmut_*"
+  "emoframe.evaluation.splits.x_inner_folds__mutmut_*"
   "emoframe.results.leaderboard.x_sort_rows__mutmut_*"
   "emoframe.results.leaderboard.x_add_ranks__mutmut_*"
   "emoframe.results.leaderboard.x_outcome__mutmut_*"

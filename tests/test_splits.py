@@ -189,3 +189,25 @@ def test_the_inner_guards_catch_a_leaky_splitter(monkeypatch):
         inner_split(LABELS, SPEAKERS, 0.2, 0)
     with pytest.raises(LeakageError, match="^inner fold: speaker\\(s\\) s0, s1, s2, s3, s4 in both"):
         inner_folds(LABELS, SPEAKERS, 3, 0)
+
+
+def test_a_repeats_speaker_folds_are_the_random_order_split_and_differ_from_the_first():
+    """outer_folds(random_order=True) is what a repeat after the first uses: the seeded speaker-order split,
+    speaker-disjoint, and (on speakers that differ, where StratifiedGroupKFold's folds do not move with
+    the seed) not the first repeat's folds."""
+    from emoframe.evaluation.splits import random_order_folds
+
+    rng = np.random.default_rng(3)
+    speakers = np.repeat([f"s{i}" for i in range(8)], rng.integers(6, 14, size=8))
+    labels = np.array([["a", "b", "c"][int(v)] for v in rng.integers(0, 3, size=len(speakers))])
+    firsts = [sorted(tuple(te) for _, te in outer_folds("speaker_kfold", labels, speakers, None, 4, s)) for s in (1, 2)]
+    for seed in (1, 2):
+        drawn = list(outer_folds("speaker_kfold", labels, speakers, None, 4, seed, random_order=True))
+        expected = random_order_folds(labels, speakers, 4, seed)
+        assert [(list(tr), list(te)) for tr, te in drawn] == [(list(tr), list(te)) for tr, te in expected]
+        for tr, te in drawn:
+            assert not set(speakers[tr]) & set(speakers[te])
+        assert sorted(np.concatenate([te for _, te in drawn]).tolist()) == list(range(len(labels)))
+    seconds = [sorted(tuple(te) for _, te in random_order_folds(labels, speakers, 4, s)) for s in (1, 2)]
+    assert seconds[0] != seconds[1]  # the seed decides the random-order folds
+    assert seconds != firsts

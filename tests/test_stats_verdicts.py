@@ -468,3 +468,39 @@ def test_the_leaderboard_ranks_by_pooled_uar_with_unfinished_rows_last(workdir):
         store.close()
     listed = json.loads(cli("results", "--run", RUN, "--format", "json", "--workdir", str(workdir)))
     assert [(r["pipeline"], r["rank"]) for r in listed] == [*RANK.items(), ("failed", None)]
+
+
+def test_compare_over_repeats_equals_the_reference_and_says_its_verdict(tmp_path):
+    """`compare` on a run with repeats: the mean over repeats of UAR(A) − UAR(B), its paired interval (rows
+    drawn once, every repeat of both scored on them) and the verdict — against the reference, which shares
+    no code with emoframe (in the mutation tests' fast selection: compare's repeats branch)."""
+    a_runs, b_runs = [FUSED["above"], FUSED["straddles"]], [BASE, WEAK]
+    store = ResultsStore(tmp_path / "results.db")
+    spec = {"name": "rep", "evaluation": {"bootstrap": RESAMPLES, "seed": SEED, "repeats": 2}}
+    store.begin_run(
+        "rep", "rep", spec, [("p-a", "a", pipeline_spec(True), True), ("p-b", "b", pipeline_spec(False), False)]
+    )
+    store.set_plan("rep", CLASSES, [], [], n_folds=2, n_rows=ROWS)
+    for pid, preds in (("p-a", a_runs), ("p-b", b_runs)):
+        for repeat, pred in enumerate(preds):
+            for fold, rows in FOLDS:
+                fr = FoldResult(
+                    fold=fold,
+                    test_ids=[f"r{i:03d}" for i in range(ROWS)[rows]],
+                    y_true=names(T[rows]),
+                    y_pred=names(pred[rows]),
+                    proba=[[0.25] * K] * len(T[rows]),
+                    train_uar=0.9,
+                    test_uar=0.0,
+                    fit_s=1.0,
+                    predict_s=0.1,
+                    repeat=repeat,
+                )
+                store.save_fold("rep", [(pid, fr)], [])
+    got = compare_pipelines(store, "rep", "a", "b")
+    store.close()
+    diff, (low, high) = ref.repeated_paired_bootstrap(T, a_runs, b_runs, K, resamples=RESAMPLES, seed=SEED)
+    assert got["diff"] == pytest.approx(diff, abs=1e-12)
+    assert got["ci"][0] == pytest.approx(low, abs=1e-12) and got["ci"][1] == pytest.approx(high, abs=1e-12)
+    assert got["n"] == ROWS and got["repeats"] == [2, 2]
+    assert got["verdict"] == ref.comparison_sentence("a", "b", diff, low, high, ROWS)
