@@ -470,23 +470,19 @@ def test_the_leaderboard_ranks_by_pooled_uar_with_unfinished_rows_last(workdir):
     assert [(r["pipeline"], r["rank"]) for r in listed] == [*RANK.items(), ("failed", None)]
 
 
-def test_compare_over_repeats_equals_the_reference_and_says_its_verdict(tmp_path):
-    """`compare` on a run with repeats: the mean over repeats of UAR(A) − UAR(B), its paired interval (rows
-    drawn once, every repeat of both scored on them) and the verdict — against the reference, which shares
-    no code with emoframe (in the mutation tests' fast selection: compare's repeats branch)."""
-    a_runs, b_runs = [FUSED["above"], FUSED["straddles"]], [BASE, WEAK]
-    store = ResultsStore(tmp_path / "results.db")
+def repeat_store(path, a_runs, b_runs, b_prefix: str = "r") -> ResultsStore:
+    """A run with repeats: A and B each scored in every repeat (B's rows named ``b_prefix…``)."""
+    store = ResultsStore(path / "results.db")
     spec = {"name": "rep", "evaluation": {"bootstrap": RESAMPLES, "seed": SEED, "repeats": 2}}
-    store.begin_run(
-        "rep", "rep", spec, [("p-a", "a", pipeline_spec(True), True), ("p-b", "b", pipeline_spec(False), False)]
-    )
+    pipelines = [("p-a", "a", pipeline_spec(True), True), ("p-b", "b", pipeline_spec(False), False)]
+    store.begin_run("rep", "rep", spec, pipelines)
     store.set_plan("rep", CLASSES, [], [], n_folds=2, n_rows=ROWS)
-    for pid, preds in (("p-a", a_runs), ("p-b", b_runs)):
+    for pid, preds, prefix in (("p-a", a_runs, "r"), ("p-b", b_runs, b_prefix)):
         for repeat, pred in enumerate(preds):
             for fold, rows in FOLDS:
                 fr = FoldResult(
                     fold=fold,
-                    test_ids=[f"r{i:03d}" for i in range(ROWS)[rows]],
+                    test_ids=[f"{prefix}{i:03d}" for i in range(ROWS)[rows]],
                     y_true=names(T[rows]),
                     y_pred=names(pred[rows]),
                     proba=[[0.25] * K] * len(T[rows]),
@@ -497,6 +493,15 @@ def test_compare_over_repeats_equals_the_reference_and_says_its_verdict(tmp_path
                     repeat=repeat,
                 )
                 store.save_fold("rep", [(pid, fr)], [])
+    return store
+
+
+def test_compare_over_repeats_equals_the_reference_and_says_its_verdict(tmp_path):
+    """`compare` on a run with repeats: the mean over repeats of UAR(A) − UAR(B), its paired interval (rows
+    drawn once, every repeat of both scored on them) and the verdict — against the reference, which shares
+    no code with emoframe (in the mutation tests' fast selection: compare's repeats branch)."""
+    a_runs, b_runs = [FUSED["above"], FUSED["straddles"]], [BASE, WEAK]
+    store = repeat_store(tmp_path, a_runs, b_runs)
     got = compare_pipelines(store, "rep", "a", "b")
     store.close()
     diff, (low, high) = ref.repeated_paired_bootstrap(T, a_runs, b_runs, K, resamples=RESAMPLES, seed=SEED)
@@ -504,3 +509,9 @@ def test_compare_over_repeats_equals_the_reference_and_says_its_verdict(tmp_path
     assert got["ci"][0] == pytest.approx(low, abs=1e-12) and got["ci"][1] == pytest.approx(high, abs=1e-12)
     assert got["n"] == ROWS and got["repeats"] == [2, 2]
     assert got["verdict"] == ref.comparison_sentence("a", "b", diff, low, high, ROWS)
+    other = tmp_path / "disjoint"
+    other.mkdir()
+    disjoint = repeat_store(other, a_runs, b_runs, "q")  # B scored other rows: nothing to pair
+    with pytest.raises(EmoframeError, match="^'a' and 'b' have no evaluated rows in common yet$"):
+        compare_pipelines(disjoint, "rep", "a", "b")
+    disjoint.close()
