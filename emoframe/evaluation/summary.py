@@ -17,6 +17,7 @@ from .stats import (
     mean_std,
     paired_gain,
     repeated_bootstrap_ci,
+    repeated_paired_difference,
     repeated_paired_gain,
     verdict,
 )
@@ -104,6 +105,26 @@ def by_row(folds: list[FoldResult], key: str = "y_pred", part: str | None = None
         values = fr.parts[part] if part is not None else getattr(fr, key)
         out.update(zip(fr.test_ids, values))
     return out
+
+
+def repeated_difference(
+    a: Mapping[int, list[FoldResult]], b: Mapping[int, list[FoldResult]], classes: list[str], n: int, seed: int
+) -> dict[str, Any] | None:
+    """A against B over every repeat of each (repeat → its folds), on the rows every repeat of both scored
+    (:func:`emoframe.evaluation.stats.repeated_paired_difference`); None without such rows. What ``compare``
+    and tuned − default say over repeats."""
+    rows = shared_rows({**{("a", r): f for r, f in a.items()}, **{("b", r): f for r, f in b.items()}})
+    if not rows:
+        return None
+    truth = by_row(next(iter(a.values())), "y_true")
+    return repeated_paired_difference(
+        [truth[i] for i in rows],
+        [[p[i] for i in rows] for p in (by_row(f) for f in a.values())],
+        [[p[i] for i in rows] for p in (by_row(f) for f in b.values())],
+        classes,
+        n=n,
+        seed=seed,
+    )
 
 
 def summarise_repeats(

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..evaluation.cost import pareto_front
 from ..evaluation.records import EvaluationResult
-from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference, repeated_paired_difference
-from ..evaluation.summary import by_row, shared_rows, summarise_repeats
+from ..evaluation.stats import comparison_verdict, fusion_outcome, paired_difference
+from ..evaluation.summary import repeated_difference, summarise_repeats
 from ..spec import PipelineSpec
 from . import costs, repeats
 from .resolve import SHORT_ID, describe, match_pipeline, resolve_run, short_id_width
@@ -280,18 +280,7 @@ def _compare_repeats(
 ) -> dict[str, Any] | None:
     """A against B over every repeat of each, on the rows every repeat of both scored
     (:func:`emoframe.evaluation.stats.repeated_paired_difference`); None without such rows."""
-    rows = shared_rows({**{("a", r): f for r, f in a.items()}, **{("b", r): f for r, f in b.items()}})
-    if not rows:
-        return None
-    truth = by_row(next(iter(a.values())), "y_true")
-    return repeated_paired_difference(
-        [truth[i] for i in rows],
-        [[p[i] for i in rows] for p in (by_row(f) for f in a.values())],
-        [[p[i] for i in rows] for p in (by_row(f) for f in b.values())],
-        classes,
-        n=ev.get("bootstrap", 1000),
-        seed=ev.get("seed", 0),
-    )
+    return repeated_difference(a, b, classes, n=ev.get("bootstrap", 1000), seed=ev.get("seed", 0))
 
 
 def sort_rows(rows: list[LeaderboardRow], key: str, descending: bool) -> list[LeaderboardRow]:

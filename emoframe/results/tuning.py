@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..evaluation.records import EvaluationResult
-from ..evaluation.stats import comparison_verdict, paired_difference, repeated_paired_difference
-from ..evaluation.summary import by_row, shared_rows
+from ..evaluation.stats import comparison_verdict, paired_difference
+from ..evaluation.summary import repeated_difference
 from ..evaluation.tuning import sensitivity
 from ..spec import PipelineSpec
 from ..spec.search import budget, is_tuned, untuned
@@ -128,18 +128,7 @@ def _difference(
     (the same statistic as ``compare``), else the plain paired bootstrap; None without shared rows."""
     a, b = _by_repeat(result), _by_repeat(twin)
     if max(len(a), len(b)) > 1:
-        rows = shared_rows({**{("a", r): f for r, f in a.items()}, **{("b", r): f for r, f in b.items()}})
-        if not rows:
-            return None
-        truth = by_row(next(iter(a.values())), "y_true")
-        return repeated_paired_difference(
-            [truth[i] for i in rows],
-            [[p[i] for i in rows] for p in (by_row(f) for f in a.values())],
-            [[p[i] for i in rows] for p in (by_row(f) for f in b.values())],
-            classes,
-            n=n,
-            seed=seed,
-        )
+        return repeated_difference(a, b, classes, n=n, seed=seed)
     pa, pb = _pooled(result), _pooled(twin)
     shared = [i for i in pa if i in pb]
     if not shared:
